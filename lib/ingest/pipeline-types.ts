@@ -1,0 +1,71 @@
+import type { Pop3Client, Pop3ConnectOptions } from '../pop3/types.ts';
+import type { RawStore, StateStore } from '../store/types.ts';
+import type { Publisher } from '../publish/types.ts';
+
+/** Server-side retention after a message is safely stored. */
+export type Retention = 'keep' | 'delete' | { readonly deleteAfterDays: number };
+
+/** One mailbox as the pipeline sees it: the validated config with the password already resolved. */
+export interface MailboxJob {
+  readonly id: string;
+  readonly connect: Omit<Pop3ConnectOptions, 'signal'>;
+  /** @default 'keep' */
+  readonly retention?: Retention;
+  /** Larger messages are not fetched: their headers are stored via TOP and they are reported. @default 100 MiB */
+  readonly maxMessageBytes?: number;
+  /** Delete oversized messages too when retention deletes. @default false */
+  readonly deleteOversized?: boolean;
+  /** @default unlimited */
+  readonly maxMessagesPerRun?: number;
+  /** Proceed even when every UIDL on the server is unknown to a non-empty state (a UIDL reset). @default false */
+  readonly acceptUidlReset?: boolean;
+}
+
+export type FailureClass = 'auth' | 'tls' | 'network' | 'protocol' | 'storage' | 'publish' | 'config' | 'internal';
+
+export interface MailboxRunSummary {
+  readonly mailbox: string;
+  readonly ok: boolean;
+  /** Messages on the server not yet ingested when the run began. */
+  readonly new: number;
+  readonly stored: number;
+  readonly published: number;
+  readonly deleted: number;
+  /** New messages left for a later run (deadline, maxMessagesPerRun, oversized). */
+  readonly skipped: number;
+  readonly oversized: number;
+  readonly failed: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** True when QUIT succeeded, so DELE marks took effect. */
+  readonly quitOk: boolean;
+  readonly error: { readonly class: FailureClass; readonly code: string; readonly message: string } | null;
+}
+
+export interface ProgressEvent {
+  readonly mailbox: string;
+  readonly phase: 'connect' | 'list' | 'fetch' | 'retention' | 'done';
+  readonly done: number;
+  readonly total: number;
+  readonly bytes: number;
+}
+
+/** Fault-injection points for tests: a hook may throw (or kill the process) to simulate a crash at that step. */
+export type FaultPoint =
+  | 'after-retr' | 'after-store' | 'after-verify' | 'after-publish' | 'after-state-commit' | 'after-dele' | 'before-quit';
+
+export interface RunMailboxOptions {
+  readonly job: MailboxJob;
+  readonly store: RawStore;
+  readonly state: StateStore;
+  readonly publisher: Publisher;
+  /** Epoch ms: stop fetching before it, commit, QUIT. */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+  readonly now?: () => Date;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** Replaces the POP3 connect (tests). */
+  readonly connect?: (options: Pop3ConnectOptions) => Promise<Pop3Client>;
+  readonly faults?: Partial<Record<FaultPoint, (info: { uidl?: string }) => void | Promise<void>>>;
+}

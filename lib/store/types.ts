@@ -1,0 +1,114 @@
+import type { Readable, Writable } from 'node:stream';
+import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+
+/** Where a raw message lives in a store. On fs, `key` is relative to the store directory; on S3, the object key, with `bucket`. */
+export interface RawRef {
+  readonly key: string;
+  readonly size: number;
+  /** Lower-case hex SHA-256 of the raw bytes. */
+  readonly sha256: string;
+  readonly bucket?: string;
+}
+
+export interface CommitResult extends RawRef {
+  /** True when an identical object (same sha256) was already stored under the key: nothing was written. */
+  readonly existed: boolean;
+}
+
+/**
+ * A staged write of one raw message. Bytes written to `writable` are invisible under any final key until
+ * `commit`. The store hashes what it writes itself, independently of the caller.
+ */
+export interface StagedRaw {
+  readonly writable: Writable;
+  /**
+   * Call after `writable` has finished. Makes the bytes durable under `key` and verifies them: resolves only when
+   * the stored object's sha256 and size equal `expected` (fs: fsync + rename, then re-read; S3: the checksum S3
+   * returns). An object already at `key` with the same sha256 gives `existed: true`; with another sha256 a
+   * StoreError with code 'ECONFLICT' (never overwritten). Any failure: StoreError, and nothing is at `key`.
+   */
+  commit(key: string, expected: { readonly sha256: string; readonly size: number }): Promise<CommitResult>;
+  /** Drops the staged bytes. Safe to call more than once, and after a failed commit. */
+  abort(): Promise<void>;
+}
+
+export interface MetadataQuery {
+  readonly mailbox?: string;
+  /** Only documents whose raw key's date partition is on or after this day (UTC). */
+  readonly since?: Date;
+}
+
+/** The raw archive: raw messages, the metadata JSON beside each, and small blobs (claim checks, processor output). */
+export interface RawStore {
+  readonly kind: 'fs' | 's3';
+  /** Bucket name (s3) or absolute directory (fs), for messages and `raw.bucket`. */
+  readonly location: string;
+  stage(mailbox: string): Promise<StagedRaw>;
+  exists(key: string): Promise<boolean>;
+  getRaw(key: string): Promise<Readable>;
+  /** Writes `doc` beside its raw message (`doc.raw.key` with `.eml` replaced by `.json`), replacing any earlier one. */
+  putMetadata(doc: MetadataDocument): Promise<void>;
+  getMetadata(rawKey: string): Promise<MetadataDocument | null>;
+  /** Every stored metadata document matching the query, oldest partition first. */
+  listMetadata(query?: MetadataQuery): AsyncIterable<MetadataDocument>;
+  /** A small object (claim-checked documents, processor output). Overwrites. */
+  putObject(key: string, body: Buffer | string, contentType?: string): Promise<{ readonly key: string; readonly bucket?: string }>;
+  getObject(key: string): Promise<Buffer | null>;
+}
+
+/** One UIDL already ingested from a mailbox. */
+export interface IngestedEntry {
+  /** The metadata document id published for it. */
+  readonly id: string;
+  readonly sha256: string;
+  readonly key: string;
+  readonly size: number;
+  /** ISO 8601. */
+  readonly ingestedAt: string;
+  /** ISO 8601, set when a QUIT after its DELE succeeded. */
+  readonly deletedAt?: string | null;
+  /** Too large to fetch (over maxMessageBytes): only its headers were stored, via TOP. */
+  readonly oversized?: boolean;
+}
+
+export interface MailboxState {
+  readonly version: 1;
+  readonly mailbox: string;
+  /** Raw server UIDL -> entry. (A raw UIDL is fine as a JSON key; it never becomes a file name or an object key.) */
+  readonly uidls: Readonly<Record<string, IngestedEntry>>;
+  readonly lastRun?: {
+    readonly startedAt: string;
+    readonly finishedAt: string;
+    readonly ok: boolean;
+    readonly stored: number;
+    readonly deleted: number;
+    readonly failed: number;
+  } | null;
+  readonly lastError?: { readonly at: string; readonly code: string; readonly message: string } | null;
+}
+
+export interface VersionedState {
+  readonly state: MailboxState;
+  /** Opaque token for compare-and-set: an ETag, a content hash. Null when no state exists yet. */
+  readonly version: string | null;
+}
+
+export interface StateStore {
+  /** A fresh empty state (`uidls: {}`) with version null when the mailbox has none yet. */
+  read(mailbox: string): Promise<VersionedState>;
+  /** Atomically replaces the state if its version is still `expectedVersion`; otherwise throws StoreError 'ECONFLICT'. Returns the new version. */
+  write(mailbox: string, state: MailboxState, expectedVersion: string | null): Promise<string>;
+}
+
+export type StoreErrorCode = 'ECONFLICT' | 'EVERIFY' | 'EIO' | 'ENOTFOUND' | 'EACCESS';
+
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  readonly retryable: boolean;
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StoreError';
+    this.code = code;
+    this.retryable = options?.retryable ?? (code === 'EIO');
+  }
+}
