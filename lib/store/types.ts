@@ -43,6 +43,11 @@ export interface RawStore {
   readonly kind: 'fs' | 's3';
   /** Bucket name (s3) or absolute directory (fs), for messages and `raw.bucket`. */
   readonly location: string;
+  /**
+   * Prefix under which this store files everything ('' for none). Keys passed to and returned by every method are
+   * full keys, prefix included: the pipeline builds them with `rawKey(mailbox, date, sha256, store.keyPrefix)`.
+   */
+  readonly keyPrefix: string;
   stage(mailbox: string): Promise<StagedRaw>;
   exists(key: string): Promise<boolean>;
   getRaw(key: string): Promise<Readable>;
