@@ -1,0 +1,8 @@
+export * from './object-store.ts';
+export { MemoryObjectStore } from './memory-object-store.ts';
+export { normaliseSubject, type NormalisedSubject } from './subject.ts';
+export { TicketIntake, ticketIdFor, type TicketIntakeOptions } from './tickets.ts';
+export * from './ticket-types.ts';
+export { messageIdIndexKey, subjectIndexKey, ticketKey, normaliseMessageId } from './ticket-index.ts';
+export * from './attachments.ts';
+export * from './archive-index.ts';
