@@ -69,6 +69,8 @@ export interface MemoryRawStoreOptions {
   readonly location?: string;
   /** Set as `bucket` on commit results (an s3-like store). */
   readonly bucket?: string;
+  /** @default '' */
+  readonly keyPrefix?: string;
 }
 
 /**
@@ -79,6 +81,7 @@ export class MemoryRawStore implements RawStore {
   readonly kind: 'fs' | 's3';
   readonly location: string;
   readonly bucket: string | undefined;
+  readonly keyPrefix: string;
   readonly objects = new Map<string, Buffer>();
   readonly faults = new FaultQueue();
   /** Every call, in order, for assertions on the sequence of operations. */
@@ -92,6 +95,7 @@ export class MemoryRawStore implements RawStore {
     this.kind = options.kind ?? 'fs';
     this.location = options.location ?? 'memory';
     this.bucket = options.bucket;
+    this.keyPrefix = options.keyPrefix ?? '';
   }
 
   failNext(op: FaultOp, error?: Error, options?: FaultOptions): this {
@@ -144,6 +148,9 @@ export class MemoryRawStore implements RawStore {
     const commit = async (key: string, expected: { sha256: string; size: number }): Promise<CommitResult> => {
       this.calls.push({ op: 'commit', key });
       if (done) throw new StoreError('EIO', 'staged write already committed or aborted');
+      // As with the fs store, a commit consumes the staged bytes whether it succeeds or not; abort() is then a no-op.
+      done = true;
+      this.openStages.delete(id);
       const fault = this.faults.take('commit');
       if (fault !== undefined && !fault.afterEffect) throw fault.error;
       if (!writable.writableFinished) throw new StoreError('EIO', 'commit before the staged writable finished');
@@ -166,8 +173,6 @@ export class MemoryRawStore implements RawStore {
       } else {
         this.objects.set(key, bytes);
       }
-      done = true;
-      this.openStages.delete(id);
       if (fault !== undefined) throw fault.error;
       return { key, size: actual.size, sha256: actual.sha256, existed, ...(this.bucket === undefined ? {} : { bucket: this.bucket }) };
     };
@@ -214,7 +219,8 @@ export class MemoryRawStore implements RawStore {
       : Date.UTC(query.since.getUTCFullYear(), query.since.getUTCMonth(), query.since.getUTCDate());
     const entries = [...this.metadata()]
       .map(([rawKey, doc]) => ({ parsed: parseRawKey(rawKey)!, rawKey, doc }))
-      .filter((e) => (query.mailbox === undefined || e.parsed.mailbox === query.mailbox)
+      .filter((e) => e.parsed.prefix === this.keyPrefix
+        && (query.mailbox === undefined || e.parsed.mailbox === query.mailbox)
         && (since === null || e.parsed.date.getTime() >= since))
       // The fs layout walks mailbox, then date partitions, then names: the same order here.
       .sort((a, b) => (a.parsed.mailbox < b.parsed.mailbox ? -1 : a.parsed.mailbox > b.parsed.mailbox ? 1 : 0)
