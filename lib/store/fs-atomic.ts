@@ -1,0 +1,126 @@
+/** Durable file-system primitives shared by the fs store, the fs state store and the local publisher. */
+import { createHash, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
+import { StoreError } from './types.ts';
+
+/** Raw mail is personal data: files are created readable by the owner only. */
+export const FILE_MODE = 0o600;
+
+/**
+ * fsync a directory so that entries created, renamed or removed in it survive a power loss (POSIX makes the
+ * rename itself atomic but not durable until the directory is synced).
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } catch (err) {
+    // Some file systems (and Windows) refuse fsync on a directory; the data itself is synced, which is the best
+    // such a platform offers.
+    if (!isErrno(err, 'EINVAL') && !isErrno(err, 'EISDIR') && !isErrno(err, 'EPERM')) throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** mkdir -p, then fsync the parent of every directory it created, so the new path itself is durable. */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  let d = dir;
+  const created: string[] = [];
+  for (;;) {
+    created.push(d);
+    if (d === first) break;
+    const parent = dirname(d);
+    if (parent === d) break;
+    d = parent;
+  }
+  for (const c of created.reverse()) await fsyncDir(dirname(c));
+}
+
+/** Writes the whole buffer (a single write(2) may be partial). */
+export async function writeFully(fh: FileHandle, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off);
+    off += bytesWritten;
+  }
+}
+
+export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/**
+ * Replaces `path` atomically: a temp file in `tmpDir` (same file system), fsynced, renamed over `path`, and the
+ * directory fsynced. A crash leaves either the old or the new content, never a mix.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, tmpDir: string): Promise<void> {
+  await mkdirDurable(tmpDir);
+  await mkdirDurable(dirname(path));
+  const tmp = join(tmpDir, `${randomUUID()}.tmp`);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const fh = await open(tmp, 'wx', FILE_MODE);
+  try {
+    try {
+      await writeFully(fh, bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await fsyncDir(dirname(path));
+}
+
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/** Wraps a file-system error as a StoreError (already-StoreErrors pass through). Only the path is quoted. */
+export function toStoreError(err: unknown, what: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  const detail = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
+  if (code === 'ENOENT') return new StoreError('ENOTFOUND', `${what}: ${detail}`, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new StoreError('EACCESS', `${what}: ${detail}`, { cause: err });
+  }
+  return new StoreError('EIO', `${what}: ${detail}`, { cause: err });
+}
+
+/**
+ * Maps a store key (forward slashes) to a path inside `root`, refusing anything that could escape it or alias
+ * another key: absolute keys, backslashes, NUL, and empty, `.` or `..` segments.
+ */
+export function keyToPath(root: string, key: string): string {
+  if (typeof key !== 'string' || key === '' || isAbsolute(key) || key.includes('\\') || key.includes('\0')) {
+    throw new StoreError('EACCESS', `invalid store key ${JSON.stringify(key)}`, { retryable: false });
+  }
+  const segments = key.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new StoreError('EACCESS', `invalid store key ${JSON.stringify(key)}`, { retryable: false });
+  }
+  return join(root, ...segments);
+}

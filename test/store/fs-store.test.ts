@@ -1,0 +1,256 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { FsRawStore } from '../../lib/store/fs-store.ts';
+import type { FsCommitStep } from '../../lib/store/fs-store.ts';
+import { rawKey } from '../../lib/store/keys.ts';
+import { StoreError } from '../../lib/store/types.ts';
+import { fakeMetadataDocument } from '../helpers/memory-adapters.ts';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const DAY = new Date('2025-03-04T05:06:07Z');
+
+let root: string;
+before(async () => { root = await mkdtemp(join(tmpdir(), 'fs-store-test-')); });
+after(async () => { await rm(root, { recursive: true, force: true }); });
+
+let n = 0;
+async function freshStore(options: Partial<ConstructorParameters<typeof FsRawStore>[0]> = {}) {
+  const dir = join(root, `s${++n}`);
+  return new FsRawStore({ dir, ...options });
+}
+
+async function put(store: FsRawStore, bytes: Buffer, key = rawKey('support', DAY, sha(bytes))) {
+  const staged = await store.stage('support');
+  await pipeline(Readable.from([bytes]), staged.writable);
+  return staged.commit(key, { sha256: sha(bytes), size: bytes.length });
+}
+
+async function tmpFiles(store: FsRawStore): Promise<string[]> {
+  try { return await readdir(store.tmpDir); } catch { return []; }
+}
+
+describe('FsRawStore staging and commit', () => {
+  const bytes = Buffer.from('From: a@example.jp\r\nSubject: =?ISO-2022-JP?B?GyRCJEgkbBsoQg==?=\r\n\r\n\x1b$B$3\x1b(B\r\n', 'latin1');
+
+  it('stores the bytes exactly under the content-addressed key, invisible until commit', async () => {
+    const store = await freshStore();
+    const key = rawKey('support', DAY, sha(bytes));
+    const staged = await store.stage('support');
+    await pipeline(Readable.from([bytes.subarray(0, 10), bytes.subarray(10)]), staged.writable);
+    assert.equal(await store.exists(key), false, 'nothing at the key before commit');
+    const result = await staged.commit(key, { sha256: sha(bytes), size: bytes.length });
+    assert.deepEqual(result, { key, size: bytes.length, sha256: sha(bytes), existed: false });
+    assert.equal(key, `raw/support/2025/03/04/${sha(bytes)}.eml`);
+    assert.deepEqual(await readFile(join(store.location, key)), bytes);
+    assert.equal((await stat(join(store.location, key))).mode & 0o777, 0o600);
+    assert.deepEqual(await tmpFiles(store), [], 'temp file gone');
+    assert.equal(await store.exists(key), true);
+    const chunks: Buffer[] = [];
+    for await (const c of await store.getRaw(key)) chunks.push(c as Buffer);
+    assert.deepEqual(Buffer.concat(chunks), bytes);
+  });
+
+  it('returns existed: true for identical bytes already stored, and leaves no temp', async () => {
+    const store = await freshStore();
+    await put(store, bytes);
+    const again = await put(store, bytes);
+    assert.equal(again.existed, true);
+    assert.deepEqual(await tmpFiles(store), []);
+  });
+
+  it('refuses to overwrite different bytes at the key (ECONFLICT) and keeps the original', async () => {
+    const store = await freshStore();
+    const key = rawKey('support', DAY, sha(bytes));
+    await put(store, bytes, key);
+    const other = Buffer.from('different message');
+    await assert.rejects(put(store, other, key), (e: unknown) => e instanceof StoreError && e.code === 'ECONFLICT' && !e.retryable);
+    assert.deepEqual(await readFile(join(store.location, key)), bytes);
+    assert.deepEqual(await tmpFiles(store), []);
+  });
+
+  it('rejects bytes that differ from what the caller expected (EVERIFY) and stores nothing', async () => {
+    const store = await freshStore();
+    const key = rawKey('support', DAY, sha(bytes));
+    const staged = await store.stage('support');
+    // The caller hashed a different stream than the one that reached the store (a lost chunk, a bad buffer).
+    await pipeline(Readable.from([bytes.subarray(1)]), staged.writable);
+    await assert.rejects(staged.commit(key, { sha256: sha(bytes), size: bytes.length }), { code: 'EVERIFY' });
+    assert.equal(await store.exists(key), false);
+    assert.deepEqual(await tmpFiles(store), []);
+    await staged.abort();
+  });
+
+  it('rejects a commit with the right hash but the wrong size', async () => {
+    const store = await freshStore();
+    const staged = await store.stage('support');
+    await pipeline(Readable.from([bytes]), staged.writable);
+    await assert.rejects(staged.commit(rawKey('support', DAY, sha(bytes)), { sha256: sha(bytes), size: bytes.length + 1 }), { code: 'EVERIFY' });
+  });
+
+  it('catches corruption between write and read-back (EVERIFY) and removes what it wrote', async () => {
+    const store = await freshStore({
+      beforeCommitStep: async (step, paths) => {
+        if (step === 'verify') await writeFile(paths.final, Buffer.from('bit rot'));
+      },
+    });
+    const key = rawKey('support', DAY, sha(bytes));
+    await assert.rejects(put(store, bytes, key), { code: 'EVERIFY' });
+    assert.equal(await store.exists(key), false);
+  });
+
+  for (const step of ['fsync', 'mkdir', 'link', 'fsync-dir', 'verify'] as FsCommitStep[]) {
+    it(`leaves nothing at the key nor in tmp when the "${step}" step fails`, async () => {
+      const store = await freshStore({
+        beforeCommitStep: (s) => { if (s === step) throw Object.assign(new Error(`disk said no at ${s}`), { code: 'EIO' }); },
+      });
+      const key = rawKey('support', DAY, sha(bytes));
+      await assert.rejects(put(store, bytes, key), (e: unknown) => e instanceof StoreError && e.code === 'EIO' && e.retryable);
+      assert.equal(await store.exists(key), false);
+      assert.deepEqual(await tmpFiles(store), []);
+      // And the store works again afterwards.
+      const ok = await new FsRawStore({ dir: store.location }).stage('support');
+      await pipeline(Readable.from([bytes]), ok.writable);
+      assert.equal((await ok.commit(key, { sha256: sha(bytes), size: bytes.length })).existed, false);
+    });
+  }
+
+  it('finding an identical object at the key returns existed without touching it (no later step runs)', async () => {
+    const store = await freshStore();
+    const key = rawKey('support', DAY, sha(bytes));
+    await put(store, bytes, key);
+    const failing = new FsRawStore({ dir: store.location, beforeCommitStep: (s) => { if (s === 'fsync-dir') throw new Error('x'); } });
+    // The link step finds the file and returns before fsync-dir, whose failure would otherwise surface.
+    assert.equal((await put(failing, bytes, key)).existed, true);
+    assert.deepEqual(await readFile(join(store.location, key)), bytes);
+  });
+
+  it('abort drops the staged bytes, is idempotent, and a commit after abort fails', async () => {
+    const store = await freshStore();
+    const staged = await store.stage('support');
+    staged.writable.write(bytes);
+    await staged.abort();
+    await staged.abort();
+    assert.deepEqual(await tmpFiles(store), []);
+    await assert.rejects(staged.commit(rawKey('support', DAY, sha(bytes)), { sha256: sha(bytes), size: bytes.length }), StoreError);
+  });
+
+  it('refuses to commit before the writable has finished', async () => {
+    const store = await freshStore();
+    const staged = await store.stage('support');
+    staged.writable.write(bytes);
+    await assert.rejects(staged.commit(rawKey('support', DAY, sha(bytes)), { sha256: sha(bytes), size: bytes.length }), /before the staged writable finished/);
+    await staged.abort();
+    assert.deepEqual(await tmpFiles(store), []);
+  });
+
+  it('rejects keys that escape the store directory and invalid mailbox ids', async () => {
+    const store = await freshStore();
+    for (const key of ['../x.eml', '/etc/passwd', 'raw//a.eml', 'raw/./a.eml', 'raw\\a.eml', '']) {
+      const staged = await store.stage('support');
+      await pipeline(Readable.from([bytes]), staged.writable);
+      await assert.rejects(staged.commit(key, { sha256: sha(bytes), size: bytes.length }), { code: 'EACCESS' }, key);
+      await assert.rejects(store.exists(key), { code: 'EACCESS' });
+    }
+    await assert.rejects(store.stage('../evil'), TypeError);
+  });
+
+  it('streams a multi-megabyte message in chunks', async () => {
+    const store = await freshStore();
+    const big = Buffer.alloc(5 * 1024 * 1024 + 17, 'x');
+    const chunks = [];
+    for (let i = 0; i < big.length; i += 65536) chunks.push(big.subarray(i, i + 65536));
+    const staged = await store.stage('support');
+    await pipeline(Readable.from(chunks), staged.writable);
+    const r = await staged.commit(rawKey('support', DAY, sha(big)), { sha256: sha(big), size: big.length });
+    assert.equal(r.size, big.length);
+    assert.equal((await stat(join(store.location, r.key))).size, big.length);
+  });
+
+  it('getRaw on a missing key rejects with ENOTFOUND', async () => {
+    const store = await freshStore();
+    await assert.rejects(store.getRaw(rawKey('support', DAY, 'a'.repeat(64))), { code: 'ENOTFOUND' });
+  });
+});
+
+describe('FsRawStore stale temp cleanup', () => {
+  it('removes temp files older than the threshold on the first stage, and keeps young ones', async () => {
+    const warnings: string[] = [];
+    const store = await freshStore({ warn: (m) => warnings.push(m) });
+    await mkdir(store.tmpDir, { recursive: true });
+    await writeFile(join(store.tmpDir, 'old.part'), 'left by a crash');
+    await writeFile(join(store.tmpDir, 'young.part'), 'another run in progress');
+    const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    await utimes(join(store.tmpDir, 'old.part'), old, old);
+    assert.equal(await store.cleanupStaleTemp(), 1);
+    assert.deepEqual((await readdir(store.tmpDir)).sort(), ['young.part']);
+    assert.ok(warnings.includes('removed stale temp files'));
+    assert.equal(await (await freshStore()).cleanupStaleTemp(), 0, 'no tmp dir yet: nothing to do');
+  });
+});
+
+describe('FsRawStore metadata and objects', () => {
+  const k = (mailbox: string, iso: string, c: string) => rawKey(mailbox, new Date(iso), c.repeat(64));
+  const doc = (id: string, key: string) => fakeMetadataDocument({ id, raw: { key, size: 1, sha256: '0'.repeat(64) } });
+
+  it('writes metadata beside the raw key, replaces it, and reads it back', async () => {
+    const store = await freshStore();
+    const key = k('support', '2025-01-02T00:00:00Z', 'a');
+    assert.equal(await store.getMetadata(key), null);
+    await store.putMetadata(doc('first', key));
+    await store.putMetadata(doc('second', key));
+    assert.equal((await store.getMetadata(key))?.id, 'second');
+    assert.ok((await readFile(join(store.location, key.replace(/\.eml$/, '.json')), 'utf8')).includes('"id": "second"'));
+    assert.deepEqual(await tmpFiles(store), []);
+  });
+
+  it('lists in mailbox, then partition, then name order; filters by mailbox and since (by partition)', async () => {
+    const warnings: Array<Record<string, unknown> | undefined> = [];
+    const store = await freshStore({ warn: (_m, f) => warnings.push(f) });
+    const docs = [
+      doc('s-0102-b', k('support', '2025-01-02T23:59:59Z', 'b')),
+      doc('s-0102-a', k('support', '2025-01-02T00:00:00Z', 'a')),
+      doc('s-1231', k('support', '2024-12-31T12:00:00Z', 'c')),
+      doc('s-0201', k('support', '2025-02-01T00:00:00Z', 'd')),
+      doc('a-0102', k('abc', '2025-01-02T00:00:00Z', 'e')),
+    ];
+    for (const d of docs) await store.putMetadata(d);
+    // Noise the walk must skip: a raw .eml, a stray file, a non-partition directory, and a corrupt JSON.
+    await writeFile(join(store.location, 'raw/support/2025/01/02', 'f'.repeat(64) + '.eml'), 'raw');
+    await writeFile(join(store.location, 'raw/support/2025/01/02', 'notes.txt'), 'x');
+    await mkdir(join(store.location, 'raw/support/latest'), { recursive: true });
+    await writeFile(join(store.location, 'raw/support/2025/01/02', '9'.repeat(64) + '.json'), '{"truncated":');
+    const ids = async (q?: Parameters<FsRawStore['listMetadata']>[0]) => {
+      const out: string[] = [];
+      for await (const d of store.listMetadata(q)) out.push(d.id);
+      return out;
+    };
+    assert.deepEqual(await ids(), ['a-0102', 's-1231', 's-0102-a', 's-0102-b', 's-0201']);
+    assert.equal(warnings.length, 1);
+    assert.match(String(warnings[0]?.key), /9{64}\.json$/);
+    assert.deepEqual(await ids({ mailbox: 'support', since: new Date('2025-01-02T18:00:00Z') }), ['s-0102-a', 's-0102-b', 's-0201']);
+    assert.deepEqual(await ids({ since: new Date('2025-01-03T00:00:00Z') }), ['s-0201']);
+    assert.deepEqual(await ids({ mailbox: 'nobody' }), []);
+  });
+
+  it('getMetadata of a corrupt file is a clear non-retryable error', async () => {
+    const store = await freshStore();
+    const key = k('support', '2025-01-02T00:00:00Z', 'a');
+    await store.putObject(key.replace(/\.eml$/, '.json'), '{oops');
+    await assert.rejects(store.getMetadata(key), (e: unknown) => e instanceof StoreError && e.code === 'EIO' && !e.retryable && /corrupt metadata/.test(e.message));
+  });
+
+  it('putObject overwrites atomically; getObject returns null when absent', async () => {
+    const store = await freshStore();
+    assert.equal(await store.getObject('claims/x.json'), null);
+    assert.deepEqual(await store.putObject('claims/x.json', 'one'), { key: 'claims/x.json' });
+    await store.putObject('claims/x.json', Buffer.from('two'));
+    assert.deepEqual(await store.getObject('claims/x.json'), Buffer.from('two'));
+    assert.deepEqual(await tmpFiles(store), []);
+  });
+});
