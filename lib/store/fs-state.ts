@@ -1,0 +1,187 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { FILE_MODE, fsyncDir, isErrno, mkdirDurable, toStoreError, writeFully } from './fs-atomic.ts';
+import { assertMailboxId } from './keys.ts';
+import { StoreError } from './types.ts';
+import type { MailboxState, StateStore, VersionedState } from './types.ts';
+
+export interface FsStateStoreOptions {
+  readonly dir: string;
+  /** A lock file older than this is taken as left by a crashed writer. The lock is held for milliseconds. @default 30000 */
+  readonly staleLockMs?: number;
+  /** How long a writer waits for the lock before giving up with a retryable EIO. @default 10000 */
+  readonly lockWaitMs?: number;
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Per-mailbox state as `<dir>/state/<mailbox>.json`, replaced atomically. The version is the SHA-256 of the file's
+ * bytes, so any change by anyone (another process, an operator's editor) is detected by compare-and-set.
+ */
+export class FsStateStore implements StateStore {
+  readonly dir: string;
+  readonly #staleLockMs: number;
+  readonly #lockWaitMs: number;
+
+  constructor(options: FsStateStoreOptions) {
+    this.dir = join(resolve(options.dir), 'state');
+    this.#staleLockMs = options.staleLockMs ?? 30_000;
+    this.#lockWaitMs = options.lockWaitMs ?? 10_000;
+  }
+
+  pathFor(mailbox: string): string {
+    assertMailboxId(mailbox);
+    return join(this.dir, `${mailbox}.json`);
+  }
+
+  async read(mailbox: string): Promise<VersionedState> {
+    const current = await this.#readCurrent(mailbox);
+    if (current === null) return { state: { version: 1, mailbox, uidls: {} }, version: null };
+    return { state: parseState(mailbox, current, this.pathFor(mailbox)), version: sha256Hex(current) };
+  }
+
+  async write(mailbox: string, state: MailboxState, expectedVersion: string | null): Promise<string> {
+    const path = this.pathFor(mailbox);
+    if (state.mailbox !== mailbox) throw new TypeError(`state for ${JSON.stringify(state.mailbox)} written as ${JSON.stringify(mailbox)}`);
+    const bytes = Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8');
+    try {
+      await mkdirDurable(this.dir);
+    } catch (err) {
+      throw toStoreError(err, `creating ${this.dir}`);
+    }
+    const release = await this.#lock(mailbox);
+    try {
+      const current = await this.#readCurrent(mailbox);
+      const currentVersion = current === null ? null : sha256Hex(current);
+      if (currentVersion !== expectedVersion) {
+        throw new StoreError('ECONFLICT', `state of mailbox ${mailbox} was changed by another writer (expected version ${String(expectedVersion)}, found ${String(currentVersion)})`);
+      }
+      const tmp = join(this.dir, `.${mailbox}.${randomUUID()}.tmp`);
+      try {
+        const fh = await open(tmp, 'wx', FILE_MODE);
+        try {
+          await writeFully(fh, bytes);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, path);
+      } catch (err) {
+        await unlink(tmp).catch(() => {});
+        throw err;
+      }
+      await fsyncDir(this.dir);
+      return sha256Hex(bytes);
+    } catch (err) {
+      throw toStoreError(err, `writing state of mailbox ${mailbox}`);
+    } finally {
+      await release();
+    }
+  }
+
+  async #readCurrent(mailbox: string): Promise<Buffer | null> {
+    const path = this.pathFor(mailbox);
+    try {
+      return await readFile(path);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw toStoreError(err, `reading state of mailbox ${mailbox}`);
+    }
+  }
+
+  /**
+   * An O_EXCL lock file serializes writers of one mailbox across processes on this machine. It records its
+   * owner so that the lock of a writer that died (kill -9) is broken at once, not only after `staleLockMs`.
+   */
+  async #lock(mailbox: string): Promise<() => Promise<void>> {
+    const lockPath = join(this.dir, `${mailbox}.lock`);
+    const token = randomUUID();
+    const owner = JSON.stringify({ pid: process.pid, host: hostname(), token, at: new Date().toISOString() });
+    const deadline = Date.now() + this.#lockWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fh = await open(lockPath, 'wx', FILE_MODE);
+        try {
+          await writeFully(fh, Buffer.from(owner));
+        } finally {
+          await fh.close();
+        }
+        return async () => {
+          // Remove the lock only if it is still ours (it may have been broken as stale and retaken).
+          try {
+            const held = JSON.parse(await readFile(lockPath, 'utf8')) as { token?: string };
+            if (held.token === token) await unlink(lockPath);
+          } catch {
+            // Already gone, or unreadable: not ours to remove.
+          }
+        };
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw toStoreError(err, `locking state of mailbox ${mailbox}`);
+      }
+      if (await this.#isStale(lockPath)) {
+        await unlink(lockPath).catch(() => {});
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new StoreError('EIO', `state of mailbox ${mailbox} is locked by another writer (${lockPath})`, { retryable: true });
+      }
+      await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) + Math.random() * 10);
+    }
+  }
+
+  async #isStale(lockPath: string): Promise<boolean> {
+    try {
+      const st = await stat(lockPath);
+      if (Date.now() - st.mtimeMs > this.#staleLockMs) return true;
+      const owner = JSON.parse(await readFile(lockPath, 'utf8')) as { pid?: unknown; host?: unknown };
+      if (owner.host === hostname() && typeof owner.pid === 'number' && owner.pid !== process.pid) {
+        try {
+          process.kill(owner.pid, 0);
+        } catch (err) {
+          return isErrno(err, 'ESRCH');
+        }
+      }
+      return false;
+    } catch {
+      // Vanished (released meanwhile) or half-written by a writer that is creating it right now: retry.
+      return false;
+    }
+  }
+}
+
+/**
+ * A state file that cannot be read as state is an error, never "no state": treating it as empty would make the
+ * next run ingest (and with retention `delete`, delete) the whole mailbox again.
+ */
+function parseState(mailbox: string, bytes: Buffer, path: string): MailboxState {
+  const corrupt = (why: string, cause?: unknown) => new StoreError(
+    'EIO',
+    `corrupt state file ${path}: ${why}; refusing to treat it as empty (that would re-ingest the whole mailbox). Restore it from a backup or move it aside deliberately.`,
+    { retryable: false, cause },
+  );
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw corrupt('not valid JSON', err);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt('not a JSON object');
+  const v = value as Record<string, unknown>;
+  if (v.version !== 1) throw corrupt(`unsupported version ${JSON.stringify(v.version)}`);
+  if (v.mailbox !== mailbox) throw corrupt(`it belongs to mailbox ${JSON.stringify(v.mailbox)}`);
+  if (typeof v.uidls !== 'object' || v.uidls === null || Array.isArray(v.uidls)) throw corrupt('"uidls" is not an object');
+  for (const [uidl, entry] of Object.entries(v.uidls)) {
+    const e = entry as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null || typeof e.id !== 'string' || typeof e.sha256 !== 'string' || typeof e.key !== 'string' || typeof e.size !== 'number') {
+      throw corrupt(`entry for UIDL #${Object.keys(v.uidls).indexOf(uidl) + 1} is malformed`);
+    }
+  }
+  return value as MailboxState;
+}
