@@ -1,0 +1,145 @@
+import { authenticate, chooseMechanism } from './auth.ts';
+import type { Capabilities } from './capabilities.ts';
+import { capaCommand, parseExpire, parseLoginDelay } from './capabilities.ts';
+import * as cmd from './commands.ts';
+import { Pop3Connection } from './connection.ts';
+import { Pop3Error } from './errors.ts';
+import { resolveOptions } from './options.ts';
+import { connectTcp, startTls, tlsInfo } from './transport.ts';
+import type { AuthMechanism, ListEntry, MessageStream, Pop3Client, Pop3ConnectOptions, TlsInfo, UidlEntry } from './types.ts';
+
+/** CAPA, or no capabilities when the server predates RFC 2449 and answers -ERR. */
+async function readCapabilities(conn: Pop3Connection): Promise<Capabilities> {
+  try {
+    return await conn.send(capaCommand);
+  } catch (error) {
+    if (error instanceof Pop3Error && error.code === 'ECOMMAND') return new Map();
+    throw error;
+  }
+}
+
+/**
+ * Opens a session and logs in: TCP, TLS (implicit) or STLS, greeting, CAPA, login, CAPA again. Resolves in the
+ * TRANSACTION state. On any failure the socket is closed and the promise rejects with a Pop3Error.
+ */
+export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Client> {
+  const o = resolveOptions(options);
+  let socket = await connectTcp(o.transport);
+  if (o.tls === 'implicit') socket = await startTls(socket, o.transport);
+  const conn = new Pop3Connection(socket, o.connection);
+  const signal = o.transport.signal;
+  const onAbort = (): void => conn.fail(new Pop3Error('ECLOSED', 'Session aborted', { cause: signal?.reason, retryable: false }));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  conn.onClosed = () => signal?.removeEventListener('abort', onAbort);
+  if (signal?.aborted) onAbort();
+  try {
+    const greeting = await conn.greeting;
+    let caps = await readCapabilities(conn);
+    if (o.tls === 'starttls') {
+      // RFC 2595 section 4 and CVE-2021-39272: no STLS, no login. Never fall back to clear text.
+      if (!caps.has('STLS')) throw new Pop3Error('ESTLS', 'STLS is required but the server does not advertise it', { command: 'STLS' });
+      try {
+        await conn.send({ line: 'STLS', verb: 'STLS', kind: 'single', upgrade: true, parse: () => undefined });
+      } catch (error) {
+        const e = error as Pop3Error;
+        if (e.response === undefined) throw e;
+        throw new Pop3Error('ESTLS', 'Server refused STLS', { command: 'STLS', response: e.response, responseCode: e.responseCode, cause: e });
+      }
+      await conn.upgrade((plain) => startTls(plain, o.transport));
+      caps = await readCapabilities(conn); // what was learned in clear may have been forged
+    }
+    const mechanism = chooseMechanism(o, caps);
+    await authenticate(conn, o, mechanism, greeting, o.tls !== 'none');
+    // RFC 2449 section 5: capabilities may change after login (per-user EXPIRE, LOGIN-DELAY, PIPELINING).
+    const after = await readCapabilities(conn);
+    if (after.size > 0) caps = after;
+    const pipelining = o.pipelining && caps.has('PIPELINING');
+    conn.setWindow(pipelining ? o.window : 1);
+    return new Pop3Session(conn, { caps, pipelining, mechanism, tls: tlsInfo(conn.currentSocket), maxMessageBytes: o.connection.maxMessageBytes });
+  } catch (error) {
+    const e = error instanceof Pop3Error ? error : new Pop3Error('EPROTOCOL', 'Login failed', { cause: error });
+    conn.fail(e);
+    throw e;
+  }
+}
+
+interface SessionInfo {
+  readonly caps: Capabilities;
+  readonly pipelining: boolean;
+  readonly mechanism: Exclude<AuthMechanism, 'auto'>;
+  readonly tls: TlsInfo | null;
+  readonly maxMessageBytes: number;
+}
+
+class Pop3Session implements Pop3Client {
+  readonly capabilities: Capabilities;
+  readonly pipelining: boolean;
+  readonly tls: TlsInfo | null;
+  readonly authMechanism: Exclude<AuthMechanism, 'auto'>;
+  readonly expire: number | 'never' | null;
+  readonly loginDelay: number | null;
+  private readonly conn: Pop3Connection;
+  private readonly maxMessageBytes: number;
+
+  constructor(conn: Pop3Connection, info: SessionInfo) {
+    this.conn = conn;
+    this.capabilities = info.caps;
+    this.pipelining = info.pipelining;
+    this.tls = info.tls;
+    this.authMechanism = info.mechanism;
+    this.expire = parseExpire(info.caps);
+    this.loginDelay = parseLoginDelay(info.caps);
+    this.maxMessageBytes = info.maxMessageBytes;
+  }
+
+  get closed(): boolean { return this.conn.closed; }
+
+  // Methods are async so that a bad argument rejects instead of throwing; the command is still queued
+  // synchronously, which keeps responses in the order the calls were made.
+  async stat(): Promise<{ count: number; size: number }> { return this.conn.send(cmd.stat); }
+
+  list(): Promise<ListEntry[]>;
+  list(n: number): Promise<ListEntry>;
+  async list(n?: number): Promise<ListEntry[] | ListEntry> {
+    if (n === undefined) return this.conn.send(cmd.listAll);
+    cmd.checkArg(n, 'message number', 1);
+    return this.conn.send(cmd.listOne(n));
+  }
+
+  uidl(): Promise<UidlEntry[]>;
+  uidl(n: number): Promise<UidlEntry>;
+  async uidl(n?: number): Promise<UidlEntry[] | UidlEntry> {
+    if (n === undefined) return this.conn.send(cmd.uidlAll);
+    cmd.checkArg(n, 'message number', 1);
+    return this.conn.send(cmd.uidlOne(n));
+  }
+
+  async retr(n: number): Promise<MessageStream> {
+    cmd.checkArg(n, 'message number', 1);
+    return this.conn.send(cmd.retr(n, this.maxMessageBytes));
+  }
+
+  async top(n: number, lines: number): Promise<MessageStream> {
+    cmd.checkArg(n, 'message number', 1);
+    cmd.checkArg(lines, 'line count', 0);
+    return this.conn.send(cmd.top(n, lines));
+  }
+
+  async dele(n: number): Promise<void> {
+    cmd.checkArg(n, 'message number', 1);
+    return this.conn.send(cmd.dele(n));
+  }
+
+  async rset(): Promise<void> { return this.conn.send(cmd.rset); }
+  async noop(): Promise<void> { return this.conn.send(cmd.noop); }
+
+  async quit(): Promise<void> {
+    try {
+      await this.conn.send(cmd.quit);
+    } finally {
+      this.conn.close();
+    }
+  }
+
+  close(): void { this.conn.close(); }
+}
