@@ -67,5 +67,7 @@ export interface RunMailboxOptions {
   readonly log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** Replaces the POP3 connect (tests). */
   readonly connect?: (options: Pop3ConnectOptions) => Promise<Pop3Client>;
+  /** Publish and commit the state after this many messages (and at least every 2 s). @default 100 */
+  readonly checkpointEvery?: number;
   readonly faults?: Partial<Record<FaultPoint, (info: { uidl?: string }) => void | Promise<void>>>;
 }

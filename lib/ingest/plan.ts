@@ -1,0 +1,121 @@
+import type { ListEntry, UidlEntry } from '../pop3/types.ts';
+import type { IngestedEntry, MailboxState } from '../store/types.ts';
+import type { MailboxJob, Retention } from './pipeline-types.ts';
+import { IngestError } from './errors.ts';
+
+export interface ListedMessage {
+  readonly n: number;
+  readonly uid: string;
+  readonly size: number;
+  /** The UIDL is shared with another message in this listing (RFC 1939 section 7 allows servers to misbehave). */
+  readonly duplicate: boolean;
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
+
+/** State key of a message whose UIDL is not unique in the listing: the content hash tells the copies apart. */
+export function duplicateKey(uid: string, sha256: string): string {
+  return `${uid}#${sha256}`;
+}
+
+/** Joins UIDL and LIST by message number, oldest (lowest number) first. */
+export function joinListing(uidls: readonly UidlEntry[], sizes: readonly ListEntry[]): ListedMessage[] {
+  const sizeOf = new Map(sizes.map((e) => [e.n, e.size]));
+  const count = new Map<string, number>();
+  for (const u of uidls) count.set(u.uid, (count.get(u.uid) ?? 0) + 1);
+  if (uidls.length !== sizes.length || uidls.some((u) => !sizeOf.has(u.n))) {
+    throw new IngestError('ELISTING', 'protocol', `UIDL lists ${uidls.length} messages but LIST lists ${sizes.length}; refusing to guess which is which`);
+  }
+  return [...uidls]
+    .sort((a, b) => a.n - b.n)
+    .map((u) => ({ n: u.n, uid: u.uid, size: sizeOf.get(u.n)!, duplicate: count.get(u.uid)! > 1 }));
+}
+
+function knownEntry(state: MailboxState, uid: string): IngestedEntry | undefined {
+  return Object.hasOwn(state.uidls, uid) ? state.uidls[uid] : undefined;
+}
+
+/**
+ * A server that renumbers its UIDLs (a migration, a restored backup) makes every message look new. Re-ingesting a
+ * whole mailbox would flood every downstream processor, so this is refused unless the operator accepts it.
+ * Suspected when none of the UIDLs we believe are still on the server is listed, yet at least half of their sizes
+ * reappear among the listed messages: the same mail under new names. Mail deleted by another client does not
+ * trigger it, because the sizes then do not come back.
+ */
+export function detectUidlReset(listing: readonly ListedMessage[], state: MailboxState): boolean {
+  const believedPresent = Object.entries(state.uidls).filter(([, e]) => !e.deletedAt);
+  if (believedPresent.length < 2 || listing.length < 2) return false;
+  if (listing.some((m) => knownEntry(state, m.uid) !== undefined)) return false;
+  const sizes = new Map<number, number>();
+  for (const m of listing) sizes.set(m.size, (sizes.get(m.size) ?? 0) + 1);
+  let matched = 0;
+  for (const [, e] of believedPresent) {
+    const left = sizes.get(e.size) ?? 0;
+    if (left > 0) { matched++; sizes.set(e.size, left - 1); }
+  }
+  return matched * 2 >= believedPresent.length;
+}
+
+export interface FetchPlan {
+  /** New messages to RETR, oldest first (duplicated UIDLs are always fetched: only their content tells them apart). */
+  readonly fetch: readonly ListedMessage[];
+  /** New messages over maxMessageBytes: only their headers are taken, via TOP. */
+  readonly oversized: readonly ListedMessage[];
+  /** New messages left for a later run by maxMessagesPerRun. */
+  readonly deferred: number;
+  /** Messages on the server not yet ingested. */
+  readonly newCount: number;
+}
+
+export function planFetch(listing: readonly ListedMessage[], state: MailboxState, job: MailboxJob): FetchPlan {
+  const maxBytes = job.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const limit = job.maxMessagesPerRun ?? Number.POSITIVE_INFINITY;
+  const fetch: ListedMessage[] = [];
+  const oversized: ListedMessage[] = [];
+  let newCount = 0;
+  let deferred = 0;
+  for (const m of listing) {
+    const entry = m.duplicate ? undefined : knownEntry(state, m.uid);
+    // A message once too large is fetched in full when the limit has since been raised.
+    const isNew = entry === undefined || (entry.oversized === true && m.size <= maxBytes);
+    if (!isNew) continue;
+    if (!m.duplicate) newCount++;
+    if (fetch.length + oversized.length >= limit) { deferred++; continue; }
+    if (m.size > maxBytes) {
+      if (entry === undefined) oversized.push(m);
+    } else {
+      fetch.push(m);
+    }
+  }
+  return { fetch, oversized, deferred, newCount };
+}
+
+export function retentionDue(retention: Retention | undefined, entry: IngestedEntry, now: Date): boolean {
+  if (retention === undefined || retention === 'keep') return false;
+  if (retention === 'delete') return true;
+  return Date.parse(entry.ingestedAt) + retention.deleteAfterDays * 86_400_000 <= now.getTime();
+}
+
+/**
+ * Messages to DELE: every listed message whose state entry is committed and whose retention is due, including
+ * messages ingested by an earlier run whose deletion never took effect. A duplicated UIDL is deleted only when
+ * this very session retrieved that message number and committed it (`committedThisSession`: n -> state key).
+ */
+export function retentionCandidates(
+  listing: readonly ListedMessage[],
+  state: MailboxState,
+  job: MailboxJob,
+  now: Date,
+  committedThisSession: ReadonlyMap<number, string>,
+): Array<{ message: ListedMessage; key: string; entry: IngestedEntry }> {
+  const out: Array<{ message: ListedMessage; key: string; entry: IngestedEntry }> = [];
+  for (const m of listing) {
+    const key = m.duplicate ? committedThisSession.get(m.n) : m.uid;
+    if (key === undefined) continue;
+    const entry = knownEntry(state, key);
+    if (entry === undefined || entry.deletedAt) continue;
+    if (entry.oversized && !job.deleteOversized) continue;
+    if (retentionDue(job.retention, entry, now)) out.push({ message: m, key, entry });
+  }
+  return out;
+}

@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { CommitResult, RawStore } from '../store/types.ts';
+import type { ParsedMessage } from './metadata-schema.ts';
+import { rawKey } from '../store/keys.ts';
+import { arrivalDate } from './arrival-date.ts';
+import { parseMessage } from './parse-message.ts';
+
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * Hashes and measures the bytes on their way to the store, keeps the first 64 KiB (the headers that decide the
+ * archive date), and hands the same bytes to the parser. The parser branch applies back-pressure like the store
+ * does; if the parser stops early (a limit hit, a broken message) its branch is simply dropped: parsing can never
+ * hold up or fail the archiving of the raw bytes.
+ */
+class Observer extends Transform {
+  readonly hash = createHash('sha256');
+  size = 0;
+  readonly #head: Buffer[] = [];
+  #headBytes = 0;
+  readonly branch: PassThrough;
+  #branchOpen = true;
+
+  constructor(branch: PassThrough) {
+    super();
+    this.branch = branch;
+    const close = (): void => { this.#branchOpen = false; };
+    branch.once('close', close);
+    branch.once('error', close);
+  }
+
+  get head(): Buffer { return Buffer.concat(this.#head); }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    if (this.#headBytes < HEAD_BYTES) {
+      const part = chunk.subarray(0, HEAD_BYTES - this.#headBytes);
+      this.#head.push(Buffer.from(part));
+      this.#headBytes += part.length;
+    }
+    if (!this.#branchOpen || this.branch.write(chunk)) return done(null, chunk);
+    const resume = (): void => {
+      this.branch.off('drain', resume);
+      this.branch.off('close', resume);
+      done(null, chunk);
+    };
+    this.branch.on('drain', resume);
+    this.branch.on('close', resume);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.#branchOpen) this.branch.end();
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
+    if (this.#branchOpen) this.branch.destroy();
+    done(err);
+  }
+}
+
+export interface StoredMessage {
+  readonly ref: CommitResult;
+  readonly parsed: ParsedMessage;
+}
+
+export interface StoreMessageContext {
+  readonly store: RawStore;
+  readonly mailbox: string;
+  readonly now: Date;
+  /** Called once the bytes are received in full and staged, before the commit. */
+  readonly afterReceive?: () => void | Promise<void>;
+}
+
+/** Streams one message into the store and parses it on the way. Resolves only once the bytes are durable and verified. */
+export async function storeMessage(source: Readable, ctx: StoreMessageContext): Promise<StoredMessage> {
+  const staged = await ctx.store.stage(ctx.mailbox);
+  const branch = new PassThrough();
+  const observer = new Observer(branch);
+  const parsing = parseMessage(branch);
+  try {
+    await pipeline(source, observer, staged.writable);
+    await ctx.afterReceive?.();
+    const sha256 = observer.hash.digest('hex');
+    const key = rawKey(ctx.mailbox, arrivalDate(observer.head, ctx.now), sha256, ctx.store.keyPrefix);
+    const ref = await staged.commit(key, { sha256, size: observer.size });
+    return { ref, parsed: await parsing };
+  } catch (err) {
+    branch.destroy();
+    await staged.abort().catch(() => undefined);
+    await parsing.catch(() => undefined);
+    throw err;
+  }
+}
