@@ -35,6 +35,8 @@ export interface S3RawStoreOptions {
   readonly partSize?: number;
   /** Parts uploaded concurrently; memory is about `partSize * (queueSize + 1)` per large message. @default 3 */
   readonly queueSize?: number;
+  /** ListObjectsV2 page size (S3's maximum and default is 1000; smaller only in tests). */
+  readonly listPageSize?: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export class S3RawStore implements RawStore {
   readonly #client: S3Client;
   readonly #ctx: S3WriteContext;
   readonly #sseParams: S3WriteContext['sseParams'];
+  readonly #listPageSize: number | undefined;
 
   constructor(options: S3RawStoreOptions) {
     if (options.bucket === '') throw new TypeError('S3RawStore: bucket is required');
@@ -70,6 +73,7 @@ export class S3RawStore implements RawStore {
     this.bucket = options.bucket;
     this.location = options.bucket;
     this.keyPrefix = prefix;
+    this.#listPageSize = options.listPageSize;
     this.#sseParams = {
       ...(options.sse === undefined ? {} : { ServerSideEncryption: options.sse }),
       ...(options.kmsKeyId === undefined ? {} : { SSEKMSKeyId: options.kmsKeyId }),
@@ -235,7 +239,7 @@ export class S3RawStore implements RawStore {
     do {
       let res;
       try {
-        res = await this.#client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: '/', ContinuationToken: token }));
+        res = await this.#client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: '/', ContinuationToken: token, MaxKeys: this.#listPageSize }));
       } catch (err) {
         throw toStoreError(err, 'ListObjectsV2', base);
       }
@@ -254,7 +258,7 @@ export class S3RawStore implements RawStore {
       let res;
       try {
         res = await this.#client.send(new ListObjectsV2Command({
-          Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, ...(token === undefined && startAfter !== undefined ? { StartAfter: startAfter } : {}),
+          Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.#listPageSize, ...(token === undefined && startAfter !== undefined ? { StartAfter: startAfter } : {}),
         }));
       } catch (err) {
         throw toStoreError(err, 'ListObjectsV2', prefix);

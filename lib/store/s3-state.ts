@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { assertMailboxId, normalizePrefix } from './keys.ts';
+import { isConditionalConflict, isNotFound, isPreconditionFailed, toStoreError } from './s3-client.ts';
+import { StoreError } from './types.ts';
+import type { MailboxState, StateStore, VersionedState } from './types.ts';
+
+export interface S3StateStoreOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** The same prefix as the raw store: state lives at `<prefix>/state/<mailbox>.json`. @default '' */
+  readonly prefix?: string;
+  readonly sse?: 'aws:kms' | 'AES256';
+  readonly kmsKeyId?: string;
+}
+
+/**
+ * One JSON object per mailbox, compare-and-set on its ETag: `If-Match: <etag>` replaces only the version that was
+ * read, `If-None-Match: *` creates only when there is none. S3 answers a lost race with 412 (or 409
+ * ConditionalRequestConflict while another conditional write is in flight): both become ECONFLICT, and the caller
+ * re-reads, merges and retries (see `writeStateMerged`).
+ */
+export class S3StateStore implements StateStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #prefix: string;
+  readonly #sse: { ServerSideEncryption?: 'aws:kms' | 'AES256'; SSEKMSKeyId?: string };
+
+  constructor(options: S3StateStoreOptions) {
+    if (options.kmsKeyId !== undefined && options.sse !== 'aws:kms') throw new TypeError('S3StateStore: kmsKeyId needs sse "aws:kms"');
+    this.#client = options.client;
+    this.#bucket = options.bucket;
+    this.#prefix = normalizePrefix(options.prefix ?? '');
+    this.#sse = {
+      ...(options.sse === undefined ? {} : { ServerSideEncryption: options.sse }),
+      ...(options.kmsKeyId === undefined ? {} : { SSEKMSKeyId: options.kmsKeyId }),
+    };
+  }
+
+  keyFor(mailbox: string): string {
+    assertMailboxId(mailbox);
+    return this.#prefix === '' ? `state/${mailbox}.json` : `${this.#prefix}/state/${mailbox}.json`;
+  }
+
+  async read(mailbox: string): Promise<VersionedState> {
+    const key = this.keyFor(mailbox);
+    let body: string;
+    let etag: string | undefined;
+    try {
+      const res = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      body = await res.Body!.transformToString('utf8');
+      etag = res.ETag;
+    } catch (err) {
+      if (isNotFound(err)) return { state: { version: 1, mailbox, uidls: {} }, version: null };
+      throw toStoreError(err, 'GetObject', key);
+    }
+    if (etag === undefined || etag === '') throw new StoreError('EIO', `S3 GetObject ${key}: no ETag, compare-and-set impossible`, { retryable: false });
+    return { state: parseState(key, mailbox, body), version: etag };
+  }
+
+  async write(mailbox: string, state: MailboxState, expectedVersion: string | null): Promise<string> {
+    const key = this.keyFor(mailbox);
+    if (state.mailbox !== mailbox) throw new StoreError('EIO', `state for ${state.mailbox} written as ${mailbox}`, { retryable: false });
+    const body = Buffer.from(JSON.stringify(state), 'utf8');
+    try {
+      const res = await this.#client.send(new PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        ContentType: 'application/json',
+        ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+        ...(expectedVersion === null ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
+        ...this.#sse,
+      }));
+      if (res.ETag === undefined || res.ETag === '') throw new StoreError('EIO', `S3 PutObject ${key}: no ETag returned`, { retryable: true });
+      return res.ETag;
+    } catch (err) {
+      // If-Match on an object that was removed underneath answers 404: for us it is the same lost race.
+      if (isPreconditionFailed(err) || isConditionalConflict(err) || (expectedVersion !== null && isNotFound(err))) {
+        throw new StoreError('ECONFLICT', `state of ${mailbox} changed since version ${String(expectedVersion)} was read`, { cause: err, retryable: true });
+      }
+      throw toStoreError(err, 'PutObject', key);
+    }
+  }
+}
+
+function parseState(key: string, mailbox: string, body: string): MailboxState {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (err) {
+    throw new StoreError('EVERIFY', `state at ${key} is not JSON`, { cause: err, retryable: false });
+  }
+  const s = json as Partial<MailboxState> | null;
+  if (s === null || typeof s !== 'object' || s.version !== 1 || s.mailbox !== mailbox || typeof s.uidls !== 'object' || s.uidls === null) {
+    throw new StoreError('EVERIFY', `state at ${key} is not a version 1 state of mailbox ${mailbox}`, { retryable: false });
+  }
+  return s as MailboxState;
+}
+
+export interface MergedWriteOptions {
+  /** Attempts before giving up with the last ECONFLICT. @default 5 */
+  readonly attempts?: number;
+  /** First backoff; doubled per attempt, with full jitter. @default 50 */
+  readonly baseDelayMs?: number;
+}
+
+/**
+ * Read, apply `mutate`, write with compare-and-set; on ECONFLICT read the other writer's state and apply
+ * `mutate` again to it. `mutate` must therefore be a function of the state it is given (add these entries, set
+ * this field), never a blind replacement, so that two writers never lose each other's entries. Bounded: after
+ * `attempts` conflicts the last ECONFLICT is thrown (retryable) rather than spinning against a busy writer.
+ */
+export async function writeStateMerged(
+  store: StateStore,
+  mailbox: string,
+  mutate: (current: MailboxState) => MailboxState,
+  options: MergedWriteOptions = {},
+): Promise<{ readonly state: MailboxState; readonly version: string; readonly attempts: number }> {
+  const attempts = options.attempts ?? 5;
+  const base = options.baseDelayMs ?? 50;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const current = await store.read(mailbox);
+    const next = mutate(current.state);
+    try {
+      const version = await store.write(mailbox, next, current.version);
+      return { state: next, version, attempts: attempt };
+    } catch (err) {
+      if (!(err instanceof StoreError) || err.code !== 'ECONFLICT') throw err;
+      lastError = err;
+      if (attempt < attempts) await new Promise((r) => setTimeout(r, Math.random() * base * 2 ** (attempt - 1)));
+    }
+  }
+  throw lastError;
+}
