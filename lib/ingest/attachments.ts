@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Attachment } from './metadata-schema.ts';
+import { HeaderMap, parseHeaderBlock } from './header-block.ts';
+import { cleanDisplay, decodeRawHeader } from './decode-headers.ts';
+import { messageIds } from './header-fields.ts';
+import { parseMimeValue } from './mime-params.ts';
+
+/** What we read from one MIME part's own header lines (raw bytes, decoded our way). */
+export interface PartInfo {
+  readonly contentType: string;
+  readonly disposition: string | null;
+  readonly filename: string | null;
+  readonly contentId: string | null;
+}
+
+/** mailsplit hands part header lines over as latin1 ("binary") strings: the bytes survive intact. */
+export function partInfo(lines: ReadonlyArray<{ line: string }>): PartInfo {
+  const block = Buffer.from(lines.map(l => l.line).join('\r\n') + '\r\n\r\n', 'latin1');
+  const h = new HeaderMap(parseHeaderBlock(block).headers);
+  const read = (name: string) => {
+    const raw = h.first(name);
+    return raw === null ? null : parseMimeValue(decodeRawHeader(raw));
+  };
+  const type = read('content-type');
+  const disposition = read('content-disposition');
+  const name = disposition?.params.get('filename') ?? type?.params.get('name') ?? null;
+  const filename = name === null ? null : cleanDisplay(name).trim() || null;
+  const cid = h.text('content-id');
+  const ids = cid === null ? [] : messageIds(cid);
+  return {
+    contentType: type?.value && /^[^\s/]+\/[^\s/]+$/.test(type.value) ? type.value : 'application/octet-stream',
+    disposition: disposition?.value || null,
+    filename,
+    contentId: ids[0] ?? (cid?.trim() ? `<${cid.trim().replace(/^<|>$/g, '')}>` : null),
+  };
+}
+
+/** The part of mailparser's attachment object we use. */
+export interface StreamedAttachment {
+  content: Readable;
+  release: (() => void) | null;
+  related?: boolean;
+}
+
+/**
+ * Hashes the decoded content as it streams and forgets it: only size and SHA-256 are kept. Always releases the
+ * attachment (mailparser waits for release() before it reads on), also when the content stream fails.
+ */
+export function consumeAttachment(att: StreamedAttachment, info: PartInfo): Promise<Attachment> {
+  return new Promise(resolve => {
+    const hash = createHash('sha256');
+    let size = 0;
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      att.release?.();
+      resolve({
+        filename: info.filename,
+        contentType: info.contentType,
+        size,
+        sha256: hash.digest('hex'),
+        contentId: info.contentId,
+        inline: info.disposition === 'inline' || (info.disposition === null && info.contentId !== null && att.related === true),
+      });
+    };
+    att.content.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      size += chunk.length;
+    });
+    att.content.once('end', finish);
+    att.content.once('error', finish);
+    att.content.once('close', finish);
+  });
+}

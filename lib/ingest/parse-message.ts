@@ -1,0 +1,277 @@
+import type { Readable } from 'node:stream';
+import type { Attachment, ParsedMessage } from './metadata-schema.ts';
+import { HeaderMap, findHeaderEnd, isMboxFrom, parseHeaderBlock, type HeaderBlock } from './header-block.ts';
+import { headerFields, type HeaderFields } from './header-fields.ts';
+import { classify } from './flags.ts';
+import { BoundedMailParser, type TreeNode } from './bounded-mail-parser.ts';
+import { consumeAttachment, type PartInfo, type StreamedAttachment } from './attachments.ts';
+import { htmlToPlain, makeSnippet } from './snippet.ts';
+
+export interface ParseLimits {
+  /** Top-level header block; larger blocks are not parsed further. @default 256 KiB */
+  maxHeaderBytes?: number;
+  /** @default 20 */
+  maxMimeDepth?: number;
+  /** @default 500 */
+  maxParts?: number;
+  /** @default 280 */
+  snippetChars?: number;
+  /** @default 60000 */
+  timeoutMs?: number;
+}
+
+const DEFAULTS: Required<ParseLimits> = { maxHeaderBytes: 256 * 1024, maxMimeDepth: 20, maxParts: 500, snippetChars: 280, timeoutMs: 60_000 };
+const TEXT_BYTES_PER_PART = 256 * 1024;
+const TEXT_BYTES_TOTAL = 1024 * 1024;
+
+const EMPTY_FIELDS: HeaderFields = {
+  messageId: null, inReplyTo: null, references: [], date: null, subject: null, from: [], to: [], cc: [], replyTo: [],
+  headers: { listId: null, authenticationResults: [], spamFlag: null, spamStatus: null, autoSubmitted: null, returnPath: null },
+};
+
+/** Growable byte buffer for the header pre-scan: no quadratic re-concatenation when input arrives in tiny chunks. */
+class Prefix {
+  bytes = Buffer.alloc(16 * 1024);
+  length = 0;
+  append(chunk: Buffer): void {
+    if (this.length + chunk.length > this.bytes.length) {
+      const next = Buffer.alloc(Math.max(this.bytes.length * 2, this.length + chunk.length));
+      this.bytes.copy(next, 0, 0, this.length);
+      this.bytes = next;
+    }
+    chunk.copy(this.bytes, this.length);
+    this.length += chunk.length;
+  }
+  view(): Buffer {
+    return this.bytes.subarray(0, this.length);
+  }
+}
+
+function limitsOf(limits: ParseLimits | undefined): Required<ParseLimits> {
+  const out = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as Array<keyof ParseLimits>) {
+    const v = limits?.[key];
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) out[key] = Math.floor(v);
+  }
+  return out;
+}
+
+function short(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/\s+/g, ' ').slice(0, 200);
+}
+
+/**
+ * Incremental scan for the end of the header block: each call looks only at bytes not seen before (plus the
+ * two before them, where a terminator may straddle chunks), so input arriving in tiny chunks stays linear.
+ */
+class HeaderScanner {
+  readonly max: number;
+  scanned = 0;
+  firstLineChecked = false;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  scan(buf: Buffer): 'more' | 'complete' | 'headerless' | 'too-large' {
+    if (buf.length > 0 && (buf[0] === 0x0a || (buf[0] === 0x0d && buf[1] === 0x0a))) return 'complete';
+    if (!this.firstLineChecked) {
+      const firstNl = buf.indexOf(0x0a);
+      if (firstNl >= 0 || buf.length > 1000) {
+        this.firstLineChecked = true;
+        // A first line that is not a header field: the message is all body (mailsplit would otherwise eat its
+        // first paragraph as garbage headers).
+        const firstLine = buf.subarray(0, firstNl >= 0 ? firstNl + 1 : 1000);
+        if (!isMboxFrom(firstLine) && parseHeaderBlock(firstLine).headerless) return 'headerless';
+      }
+    }
+    for (let i = buf.indexOf(0x0a, Math.max(0, this.scanned - 2)); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+      const j = buf[i + 1] === 0x0d ? i + 2 : i + 1;
+      if (buf[j] === 0x0a) return 'complete';
+      if (j >= buf.length) break;
+    }
+    this.scanned = buf.length;
+    return buf.length > this.max ? 'too-large' : 'more';
+  }
+}
+
+class ParseRun {
+  readonly source: Readable;
+  readonly limits: Required<ParseLimits>;
+  error: string | null = null;
+  block: HeaderBlock | null = null;
+  parser: BoundedMailParser | null = null;
+  readonly attachments: Attachment[] = [];
+
+  constructor(source: Readable, limits: Required<ParseLimits>) {
+    this.source = source;
+    this.limits = limits;
+  }
+
+  fail(reason: string): void {
+    this.error ??= reason;
+  }
+
+  async run(): Promise<void> {
+    const iterator = this.source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    const next = async (): Promise<Buffer | null> => {
+      const r = await iterator.next();
+      if (r.done) return null;
+      return typeof r.value === 'string' ? Buffer.from(r.value, 'latin1') : r.value;
+    };
+
+    const prefix = new Prefix();
+    const scanner = new HeaderScanner(this.limits.maxHeaderBytes);
+    let scan: ReturnType<HeaderScanner['scan']> = 'more';
+    let ended = false;
+    while (scan === 'more') {
+      const chunk = await next();
+      if (chunk === null) {
+        ended = true;
+        break;
+      }
+      prefix.append(chunk);
+      scan = scanner.scan(prefix.view());
+    }
+    const head = prefix.view();
+    if (scan === 'complete' && findHeaderEnd(head) > this.limits.maxHeaderBytes) scan = 'too-large';
+    if (scan === 'too-large') {
+      // Keep the complete lines that fit under the cap; the body is not parsed.
+      const cut = head.lastIndexOf(0x0a, this.limits.maxHeaderBytes);
+      this.block = parseHeaderBlock(head.subarray(0, cut > 0 ? cut + 1 : 0));
+      this.fail(`header block larger than ${this.limits.maxHeaderBytes} bytes`);
+      return;
+    }
+    this.block = parseHeaderBlock(head);
+    if (head.length === 0 && ended) {
+      this.fail('empty message');
+      return;
+    }
+    if (this.block.headerless) this.fail('message has no header fields');
+
+    const parser = new BoundedMailParser({
+      maxMimeDepth: this.limits.maxMimeDepth,
+      maxParts: this.limits.maxParts,
+      maxHeaderBytes: this.limits.maxHeaderBytes,
+      textBytesPerPart: TEXT_BYTES_PER_PART,
+      textBytesTotal: TEXT_BYTES_TOTAL,
+      onLimit: reason => this.fail(reason),
+    });
+    this.parser = parser;
+    const pending: Array<Promise<void>> = [];
+    let parserFailed = false;
+    const done = new Promise<void>(resolve => {
+      parser.on('data', (data: { type: string }) => {
+        if (data.type !== 'attachment') return;
+        const att = data as unknown as StreamedAttachment & { headers: object };
+        const info: PartInfo = parser.parts.get(att.headers) ?? { contentType: 'application/octet-stream', disposition: null, filename: null, contentId: null };
+        pending.push(consumeAttachment(att, info).then(a => {
+          if (this.attachments.length < this.limits.maxParts) this.attachments.push(a);
+        }));
+      });
+      parser.once('end', resolve);
+      parser.once('close', resolve);
+      parser.once('error', (err: unknown) => {
+        parserFailed = true;
+        this.fail(`mailparser: ${short(err)}`);
+        resolve();
+      });
+    });
+    // mailparser can emit more than one error (and late ones, after 'end'): none may become an uncaught exception.
+    parser.on('error', () => undefined);
+
+    const write = async (chunk: Buffer): Promise<void> => {
+      if (parser.write(chunk)) return;
+      await new Promise<void>(resolve => {
+        const go = (): void => {
+          parser.off('drain', go);
+          parser.off('error', go);
+          parser.off('close', go);
+          resolve();
+        };
+        parser.on('drain', go);
+        parser.on('error', go);
+        parser.on('close', go);
+      });
+    };
+    const stopped = (): boolean => parserFailed || parser.limitHit !== null || parser.destroyed;
+
+    // A headerless message is fed as a body: a blank line first, so that its first paragraph is not read as headers.
+    if (scan === 'headerless') await write(Buffer.from('\r\n'));
+    if (head.length > 0) await write(head);
+    while (!ended && !stopped()) {
+      const chunk = await next();
+      if (chunk === null) {
+        ended = true;
+        break;
+      }
+      await write(chunk);
+    }
+    if (!parserFailed && !parser.destroyed) parser.end();
+    await done;
+    if (!parserFailed) await Promise.all(pending);
+  }
+
+  texts(): { plain: string | null; html: string | null; other: string | null } {
+    let plain: string | null = null;
+    let html: string | null = null;
+    let other: string | null = null;
+    const walk = (node: TreeNode | undefined, depth: number): void => {
+      if (!node || depth > 200) return;
+      if (typeof node.textContent === 'string' && !node.isAttachment && node.textContent.trim()) {
+        if (node.contentType === 'text/html') html ??= node.textContent;
+        else if (node.contentType === 'text/plain' || node.contentType === undefined) plain ??= node.textContent;
+        else other ??= node.textContent;
+      }
+      for (const child of node.children ?? []) walk(child, depth + 1);
+    };
+    walk(this.parser?.root ?? undefined, 0);
+    return { plain, html, other };
+  }
+
+  result(): ParsedMessage {
+    let fields = EMPTY_FIELDS;
+    let flags = { autoReply: false, bounce: false, list: false, bulk: false, spam: false, oversized: false };
+    let snippet = '';
+    try {
+      const headers = new HeaderMap(this.block?.headers ?? []);
+      fields = headerFields(headers);
+      flags = classify(headers, fields);
+    } catch (err) {
+      this.fail(`headers: ${short(err)}`);
+    }
+    try {
+      const { plain, html, other } = this.texts();
+      const text = plain ?? (html !== null ? htmlToPlain(html) : other) ?? '';
+      snippet = makeSnippet(text, this.limits.snippetChars);
+    } catch (err) {
+      this.fail(`snippet: ${short(err)}`);
+    }
+    return { ...fields, attachments: [...this.attachments], snippet, flags, parseError: this.error };
+  }
+}
+
+/**
+ * Parses a raw message into the metadata the pipeline publishes. Never throws or rejects: whatever cannot be
+ * read is null or empty and `parseError` says why. Always consumes or destroys `source`, and gives up after
+ * `timeoutMs`.
+ */
+export async function parseMessage(source: Readable, limits?: ParseLimits): Promise<ParsedMessage> {
+  const run = new ParseRun(source, limitsOf(limits));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>(resolve => {
+    timer = setTimeout(() => {
+      run.fail(`parsing timed out after ${run.limits.timeoutMs} ms`);
+      resolve();
+    }, run.limits.timeoutMs);
+  });
+  try {
+    await Promise.race([run.run().catch((err: unknown) => run.fail(`read failed: ${short(err)}`)), timeout]);
+  } finally {
+    clearTimeout(timer);
+    if (!source.destroyed) source.destroy();
+    if (run.parser && !run.parser.destroyed) run.parser.destroy();
+  }
+  return run.result();
+}

@@ -1,0 +1,38 @@
+/**
+ * The short plain-text preview of a message. Works on text already capped in size by the parser, so the
+ * regular expressions here only ever see a bounded input.
+ */
+
+const NAMED: Record<string, string> = {
+  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', trade: '™', hellip: '…',
+  mdash: '—', ndash: '–', lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', laquo: '«', raquo: '»', bull: '•',
+  middot: '·', yen: '¥', euro: '€', pound: '£', cent: '¢', deg: '°', times: '×', divide: '÷', ensp: ' ',
+  emsp: ' ', thinsp: ' ', zwnj: '', zwj: '', shy: '', iexcl: '¡', iquest: '¿', sect: '§', para: '¶',
+};
+
+export function decodeEntities(text: string): string {
+  return text.replace(/&(#[xX][0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});?/g, (match, ref: string) => {
+    if (ref[0] === '#') {
+      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '';
+    }
+    return NAMED[ref] ?? NAMED[ref.toLowerCase()] ?? match;
+  });
+}
+
+/** Visible text of an HTML document: head, scripts, styles and comments dropped, block ends as spaces. */
+export function htmlToPlain(html: string): string {
+  return decodeEntities(
+    html
+      .replace(/<!--[\s\S]*?(?:-->|$)/g, ' ')
+      .replace(/<(head|script|style|title|template)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi, ' ')
+      .replace(/<[^>]*>?/g, ' '),
+  );
+}
+
+/** Whitespace collapsed, control characters removed, cut to `max` characters (code points, never half a pair). */
+export function makeSnippet(text: string, max: number): string {
+  const collapsed = text.replace(/[\u0000-\u0008\u000e-\u001f\u007f\u200b\ufeff]/g, '').replace(/\s+/g, ' ').trim();
+  const chars = Array.from(collapsed.slice(0, max * 2 + 2));
+  return chars.length <= max ? chars.join('') : chars.slice(0, max).join('').trimEnd();
+}
