@@ -1,0 +1,15 @@
+export { ConfigError, SecretError } from './errors.ts';
+export type { ConfigIssue } from './errors.ts';
+export { formatPath, loadConfig, parseConfig, parseConfigText } from './parse-config.ts';
+export type { ParseConfigOptions } from './parse-config.ts';
+export { clearSecretCache, createAwsSecretsManager, resolveSecret } from './secrets.ts';
+export type { ResolveSecretDeps, SecretsManagerLike } from './secrets.ts';
+export { toMailboxJob } from './mailbox-job.ts';
+export type { MailboxCredentials } from './mailbox-job.ts';
+export { configJsonSchema } from './json-schema.ts';
+export { configSchema } from './schema.ts';
+export { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES } from './types.ts';
+export type {
+  Config, FsStoreConfig, MailboxConfig, MailboxDefaults, PublishConfig, S3StoreConfig, SecretRef, StoreConfig,
+  TargetConfig, TargetFilter,
+} from './types.ts';

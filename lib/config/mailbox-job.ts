@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import type { MailboxJob } from '../ingest/pipeline-types.ts';
+import type { Pop3ConnectOptions } from '../pop3/types.ts';
+import { ConfigError } from './errors.ts';
+import type { MailboxConfig, MailboxDefaults } from './types.ts';
+
+export interface MailboxCredentials {
+  readonly password?: string;
+  readonly accessToken?: string;
+}
+
+async function loadCa(m: MailboxConfig): Promise<string> {
+  const ca = m.ca!;
+  const path = `mailboxes(${m.id}).ca`;
+  let pem: string;
+  if (ca.includes('-----BEGIN ')) {
+    pem = ca;
+  } else {
+    try {
+      pem = await readFile(ca, 'utf8');
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'error';
+      throw new ConfigError([{ path, message: `mailbox ${JSON.stringify(m.id)}: cannot read CA file ${ca} (${code})` }], { cause: err });
+    }
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError([{ path, message: `mailbox ${JSON.stringify(m.id)}: ${ca.includes('-----BEGIN ') ? 'the inline CA' : `CA file ${ca}`} holds no PEM certificate` }]);
+  }
+  return pem;
+}
+
+/**
+ * What the pipeline needs to run one mailbox: the connection options with the resolved credentials and the CA
+ * read from disk, and the limits and retention (the mailbox's own, else `defaults`).
+ */
+export async function toMailboxJob(m: MailboxConfig, creds: MailboxCredentials, defaults?: Partial<MailboxDefaults>): Promise<MailboxJob> {
+  if (creds.password === undefined && creds.accessToken === undefined) {
+    throw new ConfigError([{ path: `mailboxes(${m.id})`, message: `mailbox ${JSON.stringify(m.id)}: no password or access token resolved` }]);
+  }
+  const connect: Omit<Pop3ConnectOptions, 'signal'> = {
+    host: m.host,
+    port: m.port,
+    tls: m.tls,
+    ...(m.ca === undefined ? {} : { ca: await loadCa(m) }),
+    ...(m.servername === undefined ? {} : { servername: m.servername }),
+    allowInsecureAuth: m.allowInsecureAuth,
+    user: m.user,
+    ...(creds.password === undefined ? {} : { password: creds.password }),
+    ...(creds.accessToken === undefined ? {} : { accessToken: creds.accessToken }),
+    auth: m.auth,
+    pipelining: m.pipelining,
+    ...(m.timeouts === undefined ? {} : { timeouts: m.timeouts }),
+  };
+  const maxMessagesPerRun = m.maxMessagesPerRun ?? defaults?.maxMessagesPerRun;
+  return {
+    id: m.id,
+    connect,
+    retention: m.retention ?? defaults?.retention ?? 'keep',
+    maxMessageBytes: m.maxMessageBytes ?? defaults?.maxMessageBytes ?? 100 * 1024 * 1024,
+    deleteOversized: m.deleteOversized ?? defaults?.deleteOversized ?? false,
+    ...(maxMessagesPerRun === undefined ? {} : { maxMessagesPerRun }),
+    acceptUidlReset: m.acceptUidlReset ?? false,
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * The configuration file's schema (zod v4). The schema checks shapes and ranges field by field; rules that span
+ * fields (tls "none" vs allowInsecureAuth, credentials present, unique ids) are checked in `validate-rules.ts` so
+ * that every problem is reported in one pass even when the shapes are wrong too.
+ */
+import { z } from 'zod';
+import { MAILBOX_ID_PATTERN, normalizePrefix } from '../store/keys.ts';
+
+/** Separates the per-key messages of one unrecognized_keys issue; `parse-config.ts` splits them again. */
+export const KEY_MESSAGE_SEPARATOR = '\u0000';
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function unknownKeyMessage(key: string, known: readonly string[]): string {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(key, k);
+    if (d < bestDistance) { best = k; bestDistance = d; }
+  }
+  if (best !== null && bestDistance <= Math.max(2, Math.floor(key.length / 3))) return `unknown key (did you mean "${best}"?)`;
+  return `unknown key (allowed here: ${known.join(', ')})`;
+}
+
+/** A strict object whose unknown-key issues name the key and suggest the closest allowed one. */
+function strict<T extends z.core.$ZodLooseShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys'
+      ? iss.keys.map((k) => unknownKeyMessage(k, known)).join(KEY_MESSAGE_SEPARATOR)
+      : undefined),
+  });
+}
+
+const nonEmpty = z.string().trim().min(1, { error: 'must not be empty' });
+const positiveInt = z.number().int().min(1);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+export const mailboxIdSchema = z.string().regex(MAILBOX_ID_PATTERN, {
+  error: 'must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit (it becomes a folder and key name)',
+});
+
+const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A password or token: a literal (local use only), an environment variable, or an AWS Secrets Manager secret. */
+export const secretRefSchema = z.union([
+  z.string().min(1, { error: 'must not be empty' }),
+  z.strictObject({ env: z.string().regex(envNamePattern, { error: 'must be an environment variable name such as "SUPPORT_POP3_PASSWORD"' }) }),
+  z.strictObject({ secretId: z.string().min(1).max(2048) }),
+], {
+  error: (iss) => {
+    const input = iss.input as unknown;
+    if (input === '') return 'must not be empty';
+    if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+      const keys = Object.keys(input);
+      if (keys.includes('env') && keys.includes('secretId')) return 'use either "env" or "secretId", not both';
+      if (keys.length === 1 && keys[0] === 'env') return '"env" must be an environment variable name such as "SUPPORT_POP3_PASSWORD"';
+      if (keys.length === 1 && keys[0] === 'secretId') return '"secretId" must be a secret name or ARN';
+    }
+    return 'must be a string, { "env": "VARIABLE" } or { "secretId": "name-or-arn" }';
+  },
+});
+
+export const retentionSchema = z.union([
+  z.literal('keep'),
+  z.literal('delete'),
+  strict({ deleteAfterDays: z.number().int().min(0).max(36500) }),
+], { error: 'must be "keep", "delete" or { "deleteAfterDays": N } (N whole days, 0-36500)' });
+
+const addressOrDomain = z.string().regex(/^(?:[^@\s]+@[^@\s]+\.[^@\s]+|@[^@\s]+\.[^@\s]+)$/, {
+  error: 'must be an address (user@example.jp) or a domain written "@example.jp"',
+});
+
+export const targetFilterSchema = strict({
+  /** Only documents from these mailboxes. */
+  mailbox: z.array(mailboxIdSchema).min(1).optional(),
+  /** An address or `@domain` among the document's To or Cc. */
+  to: z.array(addressOrDomain).min(1).optional(),
+  /** Whether the message has an attachment that is not inline. */
+  hasAttachments: z.boolean().optional(),
+  autoReply: z.boolean().optional(),
+  bounce: z.boolean().optional(),
+  list: z.boolean().optional(),
+});
+
+export const targetSchema = strict({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, { error: 'must be 1-80 letters, digits, "_" or "-"' }),
+  queueUrl: httpUrl,
+  filter: targetFilterSchema.optional(),
+});
+
+const fsStoreSchema = strict({ type: z.literal('fs'), dir: nonEmpty });
+const s3StoreSchema = strict({
+  type: z.literal('s3'),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be a valid S3 bucket name (3-63 lower-case letters, digits, "." or "-")' }),
+  prefix: z.string().refine((p) => { try { normalizePrefix(p); return true; } catch { return false; } }, {
+    error: 'must be a key prefix without empty, "." or ".." segments',
+  }).optional(),
+  region: nonEmpty.optional(),
+  endpoint: httpUrl.optional(),
+  forcePathStyle: z.boolean().optional(),
+  kmsKeyId: nonEmpty.optional(),
+  sse: z.enum(['aws:kms', 'AES256']).optional(),
+});
+
+export const storeSchema = z.discriminatedUnion('type', [fsStoreSchema, s3StoreSchema], {
+  error: (iss) => (iss.code === 'invalid_union' ? '"type" must be "fs" or "s3"' : undefined),
+});
+
+export const publishSchema = z.discriminatedUnion('type', [
+  strict({ type: z.literal('local') }),
+  strict({
+    type: z.literal('sqs'),
+    region: nonEmpty.optional(),
+    endpoint: httpUrl.optional(),
+    targets: z.array(targetSchema).min(1, { error: 'at least one target is required' }),
+  }),
+], { error: (iss) => (iss.code === 'invalid_union' ? '"type" must be "local" or "sqs"' : undefined) });
+
+const maxMessageBytes = positiveInt.max(Number.MAX_SAFE_INTEGER);
+
+export const defaultsSchema = strict({
+  retention: retentionSchema.optional(),
+  maxMessageBytes: maxMessageBytes.optional(),
+  maxMessagesPerRun: positiveInt.optional(),
+  deleteOversized: z.boolean().optional(),
+});
+
+const timeoutMs = positiveInt.max(3_600_000);
+
+export const mailboxSchema = strict({
+  id: mailboxIdSchema,
+  host: z.string().min(1, { error: 'must not be empty' }).check((ctx) => {
+    const h = ctx.value;
+    // One colon is a "host:port" mistake; an IPv6 literal has several.
+    const problem = /[\s/@]/.test(h) ? 'must be a host name or IP address, without scheme or user'
+      : (h.match(/:/g) ?? []).length === 1 ? 'must not include the port: use "port"'
+      : null;
+    if (problem !== null) ctx.issues.push({ code: 'custom', input: h, message: problem });
+  }),
+  port: z.number().int().min(1).max(65535).optional(),
+  tls: z.enum(['implicit', 'starttls', 'none']).optional(),
+  /** Extra CA certificate(s): a PEM file path (relative to the config file) or PEM text. */
+  ca: nonEmpty.optional(),
+  servername: nonEmpty.optional(),
+  user: nonEmpty,
+  password: secretRefSchema.optional(),
+  accessToken: secretRefSchema.optional(),
+  auth: z.enum(['auto', 'user', 'plain', 'xoauth2', 'apop']).optional(),
+  allowInsecureAuth: z.boolean().optional(),
+  pipelining: z.boolean().optional(),
+  retention: retentionSchema.optional(),
+  maxMessageBytes: maxMessageBytes.optional(),
+  deleteOversized: z.boolean().optional(),
+  maxMessagesPerRun: positiveInt.optional(),
+  acceptUidlReset: z.boolean().optional(),
+  enabled: z.boolean().optional(),
+  timeouts: strict({
+    connectMs: timeoutMs.optional(),
+    tlsMs: timeoutMs.optional(),
+    greetingMs: timeoutMs.optional(),
+    responseMs: timeoutMs.optional(),
+    idleMs: timeoutMs.optional(),
+  }).optional(),
+});
+
+export const configSchema = strict({
+  /** Lets editors find the JSON Schema; ignored otherwise. */
+  $schema: z.string().optional(),
+  store: storeSchema,
+  publish: publishSchema.optional(),
+  concurrency: z.number().int().min(1).max(64).optional(),
+  defaults: defaultsSchema.optional(),
+  mailboxes: z.array(mailboxSchema).min(1, { error: 'at least one mailbox is required' }),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;

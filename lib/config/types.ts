@@ -1,0 +1,99 @@
+import type { AuthMechanism, Pop3Timeouts, TlsMode } from '../pop3/types.ts';
+import type { Retention } from '../ingest/pipeline-types.ts';
+
+/** A password or token: a literal (local use only), an environment variable, or an AWS Secrets Manager secret. */
+export type SecretRef = string | { readonly env: string } | { readonly secretId: string };
+
+export interface FsStoreConfig {
+  readonly type: 'fs';
+  /** Absolute (resolved against the config file's folder). */
+  readonly dir: string;
+}
+
+export interface S3StoreConfig {
+  readonly type: 's3';
+  readonly bucket: string;
+  /** Normalized: no leading or trailing slash; '' for none. */
+  readonly prefix: string;
+  /** @default the AWS SDK's region chain */
+  readonly region?: string;
+  readonly endpoint?: string;
+  /** @default false */
+  readonly forcePathStyle: boolean;
+  readonly kmsKeyId?: string;
+  /** 'aws:kms' when kmsKeyId is set and sse is not; otherwise the bucket's default encryption applies. */
+  readonly sse?: 'aws:kms' | 'AES256';
+}
+
+export type StoreConfig = FsStoreConfig | S3StoreConfig;
+
+/** Plain data; every condition given must hold (see lib/publish/filter.ts). */
+export interface TargetFilter {
+  readonly mailbox?: readonly string[];
+  /** Addresses or `@domain`, matched case-insensitively against To and Cc. */
+  readonly to?: readonly string[];
+  readonly hasAttachments?: boolean;
+  readonly autoReply?: boolean;
+  readonly bounce?: boolean;
+  readonly list?: boolean;
+}
+
+export interface TargetConfig {
+  readonly name: string;
+  readonly queueUrl: string;
+  readonly filter?: TargetFilter;
+}
+
+export type PublishConfig =
+  | { readonly type: 'local' }
+  | { readonly type: 'sqs'; readonly region?: string; readonly endpoint?: string; readonly targets: readonly TargetConfig[] };
+
+/** Values every mailbox inherits unless it sets its own. */
+export interface MailboxDefaults {
+  /** @default 'keep' */
+  readonly retention: Retention;
+  /** @default 104857600 (100 MiB) */
+  readonly maxMessageBytes: number;
+  /** @default unlimited */
+  readonly maxMessagesPerRun?: number;
+  /** @default false */
+  readonly deleteOversized: boolean;
+}
+
+/** One mailbox, validated, with defaults applied and `ca` resolved to an absolute path (or PEM text). */
+export interface MailboxConfig {
+  readonly id: string;
+  readonly host: string;
+  /** 995 for implicit TLS, 110 otherwise, unless set. */
+  readonly port: number;
+  readonly tls: TlsMode;
+  /** Absolute path of a PEM file, or PEM text given inline. */
+  readonly ca?: string;
+  readonly servername?: string;
+  readonly user: string;
+  readonly password?: SecretRef;
+  readonly accessToken?: SecretRef;
+  readonly auth: AuthMechanism;
+  readonly allowInsecureAuth: boolean;
+  readonly pipelining: boolean;
+  readonly retention: Retention;
+  readonly maxMessageBytes: number;
+  readonly deleteOversized: boolean;
+  readonly maxMessagesPerRun?: number;
+  readonly acceptUidlReset: boolean;
+  readonly enabled: boolean;
+  readonly timeouts?: Pop3Timeouts;
+}
+
+export interface Config {
+  readonly store: StoreConfig;
+  /** `{ type: 'local' }` (events.jsonl in the fs store's folder) when the file has no `publish`. */
+  readonly publish: PublishConfig;
+  /** Mailboxes polled at once. @default 4 */
+  readonly concurrency: number;
+  readonly defaults: MailboxDefaults;
+  readonly mailboxes: readonly MailboxConfig[];
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
+export const DEFAULT_CONCURRENCY = 4;
