@@ -125,6 +125,7 @@ export class Pop3Connection {
    * the +OK (RFC 2595 section 4; CVE-2021-39272) aborts the session.
    */
   async upgrade(wrap: (plain: Socket) => Promise<Socket>): Promise<void> {
+    if (this.fatalError) throw this.fatalError;
     const plain = this.socket;
     this.detach(plain);
     if (this.buffer || plain.readableLength > 0) {
