@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { build, type BuildOptions } from 'esbuild';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Handler entry points, as the stack wires them. */
+export const HANDLERS = {
+  dispatcher: 'functions/dispatcher.ts',
+  poller: 'functions/poller.ts',
+  'ticket-intake': 'functions/processors/ticket-intake.ts',
+  'attachment-extraction': 'functions/processors/attachment-extraction.ts',
+  'archive-index': 'functions/processors/archive-index.ts',
+} as const;
+export type HandlerName = keyof typeof HANDLERS;
+
+/**
+ * The esbuild settings of the stack's NodejsFunctions. Used until cdk/bundling.ts exports them (then those win):
+ * ESM for Node 24, minified, source maps, `module` before `main` so ESM builds of dependencies are tree-shaken,
+ * and a `require` shim for the CommonJS dependencies that call it. The AWS SDK is bundled, not taken from the
+ * runtime: see test/bench/lambda-bench.ts for the measured trade-off.
+ */
+export const DEFAULT_ESBUILD_OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  minify: true,
+  sourcemap: true,
+  mainFields: ['module', 'main'],
+  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  external: [],
+  logLevel: 'silent',
+  legalComments: 'none',
+};
+
+/** The stack's esbuild options when cdk/bundling.ts provides `esbuildOptions`, else the defaults above. */
+export async function esbuildOptions(): Promise<{ options: BuildOptions; source: string }> {
+  const file = join(ROOT, 'cdk/bundling.ts');
+  if (existsSync(file)) {
+    const mod = await import(file) as { esbuildOptions?: BuildOptions | (() => BuildOptions) };
+    const o = typeof mod.esbuildOptions === 'function' ? mod.esbuildOptions() : mod.esbuildOptions;
+    if (o !== undefined) return { options: { ...o, logLevel: 'silent' }, source: 'cdk/bundling.ts' };
+  }
+  return { options: DEFAULT_ESBUILD_OPTIONS, source: 'defaults (test/functions/bundle.ts)' };
+}
+
+export interface Bundle {
+  readonly name: HandlerName;
+  /** The bundled handler, `<outdir>/<name>/index.mjs` as NodejsFunction lays it out. */
+  readonly file: string;
+  readonly bytes: number;
+  readonly mapBytes: number;
+}
+
+export async function bundleHandler(name: HandlerName, outdir: string, overrides: BuildOptions = {}): Promise<Bundle> {
+  const { options } = await esbuildOptions();
+  const dir = join(outdir, name);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'index.mjs');
+  await build({ ...options, ...overrides, entryPoints: [join(ROOT, HANDLERS[name])], outfile: file, absWorkingDir: ROOT });
+  const bytes = (await stat(file)).size;
+  const mapBytes = existsSync(`${file}.map`) ? (await stat(`${file}.map`)).size : 0;
+  return { name, file, bytes, mapBytes };
+}
