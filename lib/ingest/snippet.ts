@@ -10,13 +10,23 @@ const NAMED: Record<string, string> = {
   emsp: ' ', thinsp: ' ', zwnj: '', zwj: '', shy: '', iexcl: '¡', iquest: '¿', sect: '§', para: '¶',
 };
 
+// HTML 4 Latin-1 entity names for U+00A0..U+00FF, in code point order.
+const LATIN1 = ('nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 acute micro para ' +
+  'middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde Auml Aring AElig Ccedil Egrave Eacute Ecirc Euml ' +
+  'Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave ' +
+  'aacute acirc atilde auml aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute ocirc otilde ouml ' +
+  'divide oslash ugrave uacute ucirc uuml yacute thorn yuml').split(' ');
+LATIN1.forEach((name, i) => {
+  NAMED[name] ??= String.fromCharCode(0xa0 + i);
+});
+
 export function decodeEntities(text: string): string {
   return text.replace(/&(#[xX][0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});?/g, (match, ref: string) => {
     if (ref[0] === '#') {
       const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
       return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '';
     }
-    return NAMED[ref] ?? NAMED[ref.toLowerCase()] ?? match;
+    return Object.hasOwn(NAMED, ref) ? NAMED[ref]! : match;
   });
 }
 
