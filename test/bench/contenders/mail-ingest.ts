@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Contender, Delivered } from './contender.ts';
+import { countFiles, listFiles, digestFiles } from '../bench-files.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const BIN = join(ROOT, 'lib/cli/bin.ts');
+
+/** The project itself, full pipeline (raw store, parse, publish) with the fs store, run as its CLI. */
+export const mailIngest: Contender = {
+  id: 'mail-ingest',
+  label: 'mail-ingest',
+  unavailable: () => (existsSync(BIN) ? null : 'mail-ingest: not available yet (lib/cli/bin.ts does not exist)'),
+
+  async prepare(mb, work) {
+    const config = {
+      store: { type: 'fs', dir: join(work, 'store') },
+      mailboxes: [{
+        id: 'bench', host: mb.host, port: mb.port, tls: 'implicit', ca: mb.caFile, servername: mb.servername,
+        user: mb.user, password: mb.password, retention: 'keep',
+      }],
+    };
+    const file = join(work, 'config.json');
+    await writeFile(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+    return { command: process.execPath, args: [BIN, 'run', '--config', file, '--json'], cwd: ROOT, unprivileged: false };
+  },
+
+  count: (work) => countFiles(join(work, 'store', 'raw'), (n) => n.endsWith('.eml')),
+
+  async collect(work): Promise<Delivered> {
+    // <dir>/raw/<mailbox>/<yyyy>/<mm>/<dd>/<sha256>.eml: the name is itself a claim to check.
+    const files = await listFiles(join(work, 'store', 'raw'), (n) => n.endsWith('.eml'));
+    const digests = await digestFiles(files);
+    const problems: string[] = [];
+    files.forEach((f, i) => {
+      if (basename(f, '.eml') !== digests[i]) problems.push(`${basename(f)}: content sha256 ${digests[i]!.slice(0, 12)}… differs from its name`);
+    });
+    return { form: 'crlf', digests, problems };
+  },
+};
