@@ -73,7 +73,9 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       const message = messages[next++];
       const top = oversized.has(message.n);
       const response = top ? client.top(message.n, 0) : client.retr(message.n);
-      response.catch(() => undefined); // awaited in turn below; never an unhandled rejection meanwhile
+      // Awaited in turn below. Meanwhile neither a rejection nor an error on a stream nobody reads yet (the
+      // connection dropping while it waits in the window) may crash the process; pipeline() still sees the error.
+      response.then((m) => { m.stream.on('error', () => undefined); }, () => undefined);
       window.push({ message, top, response });
       windowBytes += top ? 0 : message.size;
       if (!top) retrieved++;
@@ -94,6 +96,17 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
     pending.docs = [];
     pending.numbers = [];
     lastCheckpoint = Date.now();
+  };
+
+  /** The session died: what is already stored is still published and committed, so the next run does not fetch it again. */
+  const salvage = async (cause: unknown): Promise<void> => {
+    const name = (cause as { name?: string }).name;
+    if (name === 'PublishError' || name === 'IngestError' || pending.numbers.length === 0) return;
+    try {
+      await checkpoint();
+    } catch (err) {
+      ctx.log('warn', 'could not commit the messages stored before the session failed; they will be fetched again', { error: classifyError(err) });
+    }
   };
 
   fill();
@@ -129,7 +142,10 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
           if (parsed.parseError !== null) ctx.log('warn', 'message archived but not fully parsed', { uidlKey: doc.id, parseError: parsed.parseError });
         }
       } catch (err) {
-        if (isSessionFatal(err, client)) throw err;
+        if (isSessionFatal(err, client)) {
+          await salvage(err);
+          throw err;
+        }
         counters.failed++;
         firstFailure ??= classifyError(err);
         ctx.log('error', 'message not stored; it stays on the server and is retried next run', { n: message.n, error: classifyError(err) });

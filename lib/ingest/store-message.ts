@@ -22,6 +22,7 @@ class Observer extends Transform {
   #headBytes = 0;
   readonly branch: PassThrough;
   #branchOpen = true;
+  #flushed = false;
 
   constructor(branch: PassThrough) {
     super();
@@ -52,12 +53,14 @@ class Observer extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
+    this.#flushed = true;
     if (this.#branchOpen) this.branch.end();
     done();
   }
 
   override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
-    if (this.#branchOpen) this.branch.destroy();
+    // autoDestroy runs this after a normal end too: the parser may still be reading what it was given.
+    if (this.#branchOpen && !this.#flushed) this.branch.destroy();
     done(err);
   }
 }

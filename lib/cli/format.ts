@@ -1,0 +1,74 @@
+import type { FailureClass, MailboxRunSummary } from '../ingest/pipeline-types.ts';
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** Terminal columns a string takes: East Asian wide and full-width characters take two (UAX #11). */
+export function displayWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x20 || (c >= 0x300 && c <= 0x36f)) continue;
+    const wide = (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0x303e) || (c >= 0x3041 && c <= 0x33ff) ||
+      (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xa000 && c <= 0xa4cf) ||
+      (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) ||
+      (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1faff) ||
+      (c >= 0x20000 && c <= 0x3fffd) || (c >= 0x2460 && c <= 0x24ff) || (c >= 0x3200 && c <= 0x32ff);
+    w += wide ? 2 : 1;
+  }
+  return w;
+}
+
+function pad(text: string, width: number, left: boolean): string {
+  const fill = ' '.repeat(Math.max(0, width - displayWidth(text)));
+  return left ? fill + text : text + fill;
+}
+
+/** A plain-text table: columns padded by display width, numbers right-aligned. */
+export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  const cells = rows.map((r) => r.map(String));
+  const widths = headers.map((h, i) => Math.max(displayWidth(h), ...cells.map((r) => displayWidth(r[i] ?? ''))));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const line = (r: readonly string[]): string =>
+    r.map((c, i) => pad(c, widths[i], numeric[i])).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+export function summaryTable(summaries: readonly MailboxRunSummary[]): string {
+  return table(
+    ['mailbox', 'new', 'stored', 'published', 'deleted', 'skipped', 'failed', 'bytes', 'time', 'result'],
+    summaries.map((s) => [
+      s.mailbox, s.new, s.stored, s.published, s.deleted, s.skipped + s.oversized, s.failed,
+      formatBytes(s.bytes), formatDuration(s.durationMs), s.ok ? 'ok' : `FAILED (${s.error?.class ?? 'storage'})`,
+    ]),
+  );
+}
+
+const HINTS: Record<FailureClass, string> = {
+  auth: 'check the user name and password (or secret) for this mailbox',
+  tls: 'check the host name, port, tls mode and CA file; the server certificate did not verify or TLS was refused',
+  network: 'the server could not be reached or dropped the connection; it will be retried next run',
+  protocol: 'the server answered in a way mail-ingest will not risk; see the message',
+  storage: 'the archive could not be written; nothing was deleted from the server',
+  publish: 'metadata could not be published; nothing was deleted from the server, it will be published again next run',
+  config: 'fix the configuration',
+  internal: 'unexpected error; please report it with this line',
+};
+
+/** One line a person can act on: which mailbox, which class of problem, what happened, what to do. */
+export function failureLine(s: MailboxRunSummary): string {
+  const e = s.error ?? { class: 'storage' as const, code: 'EFAILED', message: `${s.failed} message(s) could not be stored` };
+  return `${s.mailbox}: ${e.class} error ${e.code}: ${e.message} (${HINTS[e.class]})`;
+}

@@ -1,0 +1,67 @@
+import { Command, CommanderError, Option } from 'commander';
+import { runCommand } from './commands/run.ts';
+import { checkCommand } from './commands/check.ts';
+import { statusCommand } from './commands/status.ts';
+import { demoCommand } from './commands/demo.ts';
+import { replayCommand } from './commands/replay.ts';
+
+/** Exit codes: 0 every mailbox succeeded, 1 a mailbox failed (the others still ran), 2 usage or configuration error. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+function isConfigProblem(err: unknown): boolean {
+  const e = err as { name?: string; code?: string };
+  return e?.name === 'ConfigError' || e?.name === 'UsageError' || e?.code === 'ECONFIG';
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const setExit = (code: number): void => { exitCode = code; };
+  const program = new Command('mail-ingest')
+    .description('Pull mail out of POP3 mailboxes into an archive, and fan its metadata out to processors.')
+    .showHelpAfterError()
+    .exitOverride();
+  const config = new Option('-c, --config <file>', 'configuration file (JSON)').makeOptionMandatory();
+
+  program.command('run')
+    .description('ingest new mail from every configured mailbox, once (or --every interval)')
+    .addOption(config)
+    .option('-m, --mailbox <id...>', 'only these mailboxes')
+    .option('--every <interval>', 'keep polling, e.g. 30s, 5m, 1h')
+    .option('--json', 'print the summary as JSON')
+    .option('--accept-uidl-reset', 'ingest even if the server seems to have renumbered every UIDL')
+    .action(async (o) => setExit(await runCommand(o)));
+  program.command('check')
+    .description('connect and log in to each mailbox; report TLS, capabilities and message count; change nothing')
+    .addOption(config)
+    .option('-m, --mailbox <id...>', 'only these mailboxes')
+    .option('--json', 'print the report as JSON')
+    .action(async (o) => setExit(await checkCommand(o)));
+  program.command('status')
+    .description('what the state holds per mailbox: ingested messages, last run, last error')
+    .addOption(config)
+    .option('--json', 'print as JSON')
+    .action(async (o) => setExit(await statusCommand(o)));
+  program.command('replay')
+    .description('publish metadata again from the archive, without touching any mailbox')
+    .addOption(config)
+    .option('-m, --mailbox <id>', 'only this mailbox')
+    .option('--since <date>', 'only messages filed on or after this day (YYYY-MM-DD)')
+    .option('--target <name>', 'only this publish target')
+    .option('--json', 'print the summary as JSON')
+    .action(async (o) => setExit(await replayCommand(o)));
+  program.command('demo')
+    .description('run the whole pipeline against a built-in POP3S server with a sample mailbox')
+    .option('--dir <dir>', 'where the demo archive goes', 'demo-data')
+    .action(async (o) => setExit(await demoCommand(o)));
+
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(`mail-ingest: ${(err as Error).message}\n`);
+    return isConfigProblem(err) ? EXIT.usage : EXIT.failed;
+  }
+  return exitCode;
+}

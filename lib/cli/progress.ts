@@ -1,0 +1,44 @@
+import cliProgress from 'cli-progress';
+import type { ProgressEvent } from '../ingest/pipeline-types.ts';
+import { formatBytes } from './format.ts';
+
+export interface ProgressReporter {
+  update(event: ProgressEvent): void;
+  log(line: string): void;
+  stop(): void;
+}
+
+/** A bar per mailbox on a terminal; plain log lines otherwise (CI logs, pipes, cron mail). */
+export function createProgress(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+  if (!stream.isTTY) {
+    const lastLogged = new Map<string, number>();
+    return {
+      update(e) {
+        if (e.phase !== 'fetch' && e.phase !== 'done') return;
+        const last = lastLogged.get(e.mailbox) ?? 0;
+        if (e.phase === 'fetch' && e.done !== e.total && Date.now() - last < 5_000) return;
+        lastLogged.set(e.mailbox, Date.now());
+        if (e.phase === 'fetch') stream.write(`${e.mailbox}: ${e.done}/${e.total} messages, ${formatBytes(e.bytes)}\n`);
+      },
+      log(line) { stream.write(`${line}\n`); },
+      stop() {},
+    };
+  }
+  const multi = new cliProgress.MultiBar({
+    stream, hideCursor: true, clearOnComplete: false, format: ' {mailbox} [{bar}] {value}/{total} {phase} {bytes}',
+  }, cliProgress.Presets.shades_grey);
+  const bars = new Map<string, cliProgress.SingleBar>();
+  return {
+    update(e) {
+      let bar = bars.get(e.mailbox);
+      if (bar === undefined) {
+        bar = multi.create(Math.max(e.total, 1), 0, { mailbox: e.mailbox.padEnd(12), phase: e.phase, bytes: '' });
+        bars.set(e.mailbox, bar);
+      }
+      if (e.total > 0) bar.setTotal(e.total);
+      bar.update(e.done, { phase: e.phase, bytes: formatBytes(e.bytes) });
+    },
+    log(line) { multi.log(`${line}\n`); },
+    stop() { multi.stop(); },
+  };
+}

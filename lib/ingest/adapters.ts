@@ -1,0 +1,36 @@
+import type { Config } from '../config/index.ts';
+import { FsRawStore } from '../store/fs-store.ts';
+import { FsStateStore } from '../store/fs-state.ts';
+import { LocalPublisher } from '../publish/local-publisher.ts';
+import type { Adapters } from './run-all.ts';
+
+/**
+ * Builds the store, state and publisher a config names. The cloud adapters are loaded only when configured, so
+ * the embedded default never pays for the AWS SDK.
+ */
+export async function createAdapters(config: Config): Promise<Adapters> {
+  const s = config.store;
+  let store: Adapters['store'];
+  let state: Adapters['state'];
+  if (s.type === 'fs') {
+    store = new FsRawStore({ dir: s.dir });
+    state = new FsStateStore({ dir: s.dir });
+  } else {
+    const [{ createS3Client }, { S3RawStore }, { S3StateStore }] = await Promise.all([
+      import('../store/s3-client.ts'), import('../store/s3-store.ts'), import('../store/s3-state.ts'),
+    ]);
+    const client = createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle });
+    store = new S3RawStore({ client, bucket: s.bucket, prefix: s.prefix, sse: s.sse, kmsKeyId: s.kmsKeyId });
+    state = new S3StateStore({ client, bucket: s.bucket, prefix: s.prefix });
+  }
+  const p = config.publish ?? { type: 'local' as const };
+  if (p.type === 'local') {
+    if (s.type !== 'fs') throw Object.assign(new Error('publish: with an s3 store, configure "publish": { "type": "sqs", ... }: the local event log needs an fs store'), { name: 'ConfigError', code: 'ECONFIG' });
+    return { store, state, publisher: new LocalPublisher({ dir: s.dir }) };
+  }
+  const [{ createSqsClient }, { SqsPublisher }] = await Promise.all([
+    import('../publish/sqs-client.ts'), import('../publish/sqs-publisher.ts'),
+  ]);
+  const client = createSqsClient({ region: p.region, endpoint: p.endpoint });
+  return { store, state, publisher: new SqsPublisher({ client, targets: p.targets, claimCheck: { store } }) };
+}

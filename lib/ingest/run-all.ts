@@ -1,0 +1,69 @@
+import type { Config, MailboxConfig } from '../config/index.ts';
+import { resolveSecret, toMailboxJob } from '../config/index.ts';
+import type { RawStore, StateStore } from '../store/types.ts';
+import type { Publisher } from '../publish/types.ts';
+import type { MailboxRunSummary, RunMailboxOptions } from './pipeline-types.ts';
+import { classifyError } from './errors.ts';
+import { runMailbox } from './pipeline.ts';
+
+export interface Adapters {
+  readonly store: RawStore;
+  readonly state: StateStore;
+  readonly publisher: Publisher;
+}
+
+export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'signal' | 'onProgress' | 'log'> {
+  readonly config: Config;
+  readonly adapters: Adapters;
+  /** Only these mailboxes. @default every enabled mailbox */
+  readonly mailboxIds?: readonly string[];
+  readonly acceptUidlReset?: boolean;
+  /** Resolves a mailbox's password / token (tests, Lambda caches). @default resolveSecret from lib/config */
+  readonly resolve?: typeof resolveSecret;
+}
+
+function failed(mailbox: string, err: unknown, t0: number): MailboxRunSummary {
+  return {
+    mailbox, ok: false, new: 0, stored: 0, published: 0, deleted: 0, skipped: 0, oversized: 0, failed: 0, bytes: 0,
+    durationMs: Date.now() - t0, quitOk: false, error: classifyError(err),
+  };
+}
+
+export function selectMailboxes(config: Config, ids?: readonly string[]): MailboxConfig[] {
+  if (ids === undefined || ids.length === 0) return config.mailboxes.filter((m) => m.enabled !== false);
+  const unknown = ids.filter((id) => !config.mailboxes.some((m) => m.id === id));
+  if (unknown.length > 0) throw Object.assign(new Error(`unknown mailbox id(s): ${unknown.join(', ')}`), { name: 'ConfigError', code: 'ECONFIG' });
+  return config.mailboxes.filter((m) => ids.includes(m.id));
+}
+
+/** Runs the selected mailboxes, `config.concurrency` at a time, one POP3 session each. A failing mailbox never stops the others. */
+export async function runAll(opts: RunAllOptions): Promise<MailboxRunSummary[]> {
+  const mailboxes = selectMailboxes(opts.config, opts.mailboxIds);
+  const resolve = opts.resolve ?? resolveSecret;
+  const results: MailboxRunSummary[] = new Array(mailboxes.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < mailboxes.length) {
+      const i = next++;
+      const m = mailboxes[i];
+      const t0 = Date.now();
+      try {
+        const creds = {
+          ...(m.password === undefined ? {} : { password: await resolve(m.password) }),
+          ...(m.accessToken === undefined ? {} : { accessToken: await resolve(m.accessToken) }),
+        };
+        const job = await toMailboxJob(m, creds, opts.config.defaults);
+        results[i] = await runMailbox({
+          job: opts.acceptUidlReset ? { ...job, acceptUidlReset: true } : job,
+          ...opts.adapters, deadline: opts.deadline, signal: opts.signal, onProgress: opts.onProgress,
+          log: opts.log === undefined ? undefined : (level, message, fields) => opts.log!(level, message, { mailbox: m.id, ...fields }),
+        });
+      } catch (err) {
+        results[i] = failed(m.id, err, t0);
+      }
+    }
+  };
+  const width = Math.max(1, Math.min(opts.config.concurrency ?? 4, mailboxes.length));
+  await Promise.all(Array.from({ length: width }, worker));
+  return results;
+}
