@@ -1,0 +1,86 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { dovecotSkipReason, startDovecot, toCrlf, type DovecotServer } from '../helpers/dovecot.ts';
+import { dovecotJob, events, mail, runInto, sha256, storedShas, tempDir } from './e2e-helpers.ts';
+
+const skip = dovecotSkipReason();
+
+describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
+  let dovecot: DovecotServer;
+  before(async () => { dovecot = await startDovecot(); });
+  after(async () => { await dovecot?.stop(); });
+
+  it('ingests a mailbox byte for byte, then only new mail, and nothing twice', async () => {
+    const t = await tempDir('e2e-keep-');
+    try {
+      const first = [mail(1), mail(2, { extra: 'X-Dots: yes\n\n.leading dot line\n..two dots' }), mail(3, { size: 200_000 })];
+      await dovecot.seed('alice', first);
+      const job = dovecotJob(dovecot);
+      const s1 = await runInto(t.dir, job);
+      assert.equal(s1.ok, true, JSON.stringify(s1.error));
+      assert.deepEqual([s1.new, s1.stored, s1.published], [3, 3, 3]);
+      assert.deepEqual(await storedShas(t.dir), first.map((m) => sha256(toCrlf(m))).sort());
+
+      const s2 = await runInto(t.dir, job);
+      assert.deepEqual([s2.new, s2.stored, s2.published], [0, 0, 0]);
+
+      await dovecot.seed('alice', [mail(4)]);
+      const s3 = await runInto(t.dir, job);
+      assert.deepEqual([s3.new, s3.stored], [1, 1]);
+      const ev = await events(t.dir);
+      assert.equal(ev.length, 4);
+      assert.equal(new Set(ev.map((e) => e.id)).size, 4);
+      assert.equal((await dovecot.maildirMessages('alice')).length, 4, 'keep leaves the mailbox as it was');
+    } finally { await t.remove(); }
+  });
+
+  it('retention delete empties the server only after storage', async () => {
+    const t = await tempDir('e2e-delete-');
+    try {
+      const msgs = Array.from({ length: 20 }, (_, i) => mail(100 + i));
+      await dovecot.seed('bob', msgs);
+      const s = await runInto(t.dir, dovecotJob(dovecot, 'bob', { retention: 'delete' }));
+      assert.equal(s.ok, true, JSON.stringify(s.error));
+      assert.deepEqual([s.stored, s.deleted, s.quitOk], [20, 20, true]);
+      assert.equal((await dovecot.maildirMessages('bob')).length, 0);
+      assert.deepEqual(await storedShas(t.dir), msgs.map((m) => sha256(toCrlf(m))).sort());
+    } finally { await t.remove(); }
+  });
+
+  it('deleteAfterDays deletes only once the messages are old enough', async () => {
+    const t = await tempDir('e2e-days-');
+    const local = await startDovecot({ users: [{ user: 'carol', password: 'pw-carol' }] });
+    try {
+      await local.seed('carol', [mail(1), mail(2)]);
+      const job = dovecotJob(local, 'carol', { retention: { deleteAfterDays: 3 } });
+      const day = (d: number) => () => new Date(Date.UTC(2026, 10, 1 + d));
+      assert.equal((await runInto(t.dir, job, { now: day(0) })).deleted, 0);
+      assert.equal((await runInto(t.dir, job, { now: day(2) })).deleted, 0);
+      assert.equal((await runInto(t.dir, job, { now: day(3) })).deleted, 2);
+      assert.equal((await local.maildirMessages('carol')).length, 0);
+    } finally { await local.stop(); await t.remove(); }
+  });
+
+  it('STLS on the plain port works the same', async () => {
+    const t = await tempDir('e2e-stls-');
+    const local = await startDovecot({ users: [{ user: 'dave', password: 'pw-dave' }] });
+    try {
+      await local.seed('dave', [mail(7)]);
+      const job = dovecotJob(local, 'dave');
+      const s = await runInto(t.dir, { ...job, connect: { ...job.connect, port: local.plainPort, tls: 'starttls' } });
+      assert.equal(s.ok, true, JSON.stringify(s.error));
+      assert.equal(s.stored, 1);
+    } finally { await local.stop(); await t.remove(); }
+  });
+
+  it('a wrong password is an auth failure that touches nothing', async () => {
+    const t = await tempDir('e2e-auth-');
+    try {
+      const job = dovecotJob(dovecot);
+      const s = await runInto(t.dir, { ...job, connect: { ...job.connect, password: 'wrong' } });
+      assert.equal(s.ok, false);
+      assert.equal(s.error?.class, 'auth');
+      assert.deepEqual(await storedShas(t.dir), []);
+    } finally { await t.remove(); }
+  });
+});
