@@ -14,7 +14,7 @@ import type { Publisher, PublishResult } from './types.ts';
 export interface SqsPublisherOptions {
   readonly client: SQSClient;
   readonly targets: readonly TargetConfig[];
-  /** Where documents too large for a queue are stored; `prefix` goes before `claims/<id>.json`. */
+  /** Where documents too large for a queue are stored; `prefix` goes before `claims/<id>.json`. @default store.keyPrefix */
   readonly claimCheck: { readonly store: RawStore; readonly prefix?: string };
   /** Sends of one entry, the first included, before it counts as failed. @default 5 */
   readonly maxAttempts?: number;
@@ -72,7 +72,8 @@ export class SqsPublisher implements Publisher {
     this.#client = options.client;
     this.#targets = options.targets;
     this.#store = options.claimCheck.store;
-    this.#claimPrefix = options.claimCheck.prefix ?? '';
+    // Store keys are full keys (lib/store/types.ts): by default claims go under the store's own prefix.
+    this.#claimPrefix = options.claimCheck.prefix ?? options.claimCheck.store.keyPrefix;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.#baseDelayMs = options.baseDelayMs ?? 100;
     this.#maxDelayMs = options.maxDelayMs ?? 5000;

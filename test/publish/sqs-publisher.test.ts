@@ -134,7 +134,7 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
     const queueUrl = await aws.createQueue({ attributes: { MaximumMessageSize: String(limit) } });
     const client = aws.newSqsClient();
     const spy = spyBatches(client);
-    const publisher = new SqsPublisher({ client, targets: [{ name: 'small', queueUrl }], claimCheck: { store, prefix: 'cc/' } });
+    const publisher = new SqsPublisher({ client, targets: [{ name: 'small', queueUrl }], claimCheck: { store } });
     const sized = (id: string, bytes: number) => {
       const base = fakeMetadataDocument({ id, snippet: '' });
       const size = sqsMessageSize(sqsSafeJson(JSON.stringify(base)), messageAttributes(base));
@@ -155,7 +155,7 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
     const claimed = received.find((m) => m.Body!.includes('"claimCheck"'))!;
     const pointer = JSON.parse(claimed.Body!);
     assert.deepEqual({ ...pointer, claimCheck: { ...pointer.claimCheck, sha256: '-', size: '-' } }, {
-      claimCheck: { bucket: aws.bucket, key: 'pub/cc/claims/over-limit.json', sha256: '-', size: '-' },
+      claimCheck: { bucket: aws.bucket, key: 'pub/claims/over-limit.json', sha256: '-', size: '-' },
       id: 'over-limit', mailbox: 'support', schemaVersion: 1,
     });
     assert.equal(claimed.MessageAttributes?.mailbox?.StringValue, 'support');
