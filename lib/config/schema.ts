@@ -44,7 +44,8 @@ function strict<T extends z.core.$ZodLooseShape>(shape: T) {
   });
 }
 
-const nonEmpty = z.string().trim().min(1, { error: 'must not be empty' });
+// Checked, not trimmed: values such as a user name or PEM text are used exactly as written.
+const nonEmpty = z.string().regex(/\S/, { error: 'must not be empty' });
 const positiveInt = z.number().int().min(1);
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
