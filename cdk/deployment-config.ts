@@ -1,0 +1,84 @@
+/**
+ * The mailbox configuration a deployment takes, checked up front, and the runtime document the functions read
+ * from the archive bucket. The schema is the CLI's (lib/config); a deployment adds two rules of its own: every
+ * credential is a Secrets Manager reference, and `store` / `publish` belong to the construct.
+ */
+import type { ConfigInput } from '../lib/config/schema.ts';
+import { configSchema } from '../lib/config/schema.ts';
+
+/** The CLI configuration without the parts the construct owns (`store`, `publish`). */
+export type MailIngestConfig = Omit<ConfigInput, 'store' | 'publish'>;
+
+/** A placeholder store, so the CLI schema can check the rest of a deployment config. */
+const PLACEHOLDER_STORE = { type: 's3', bucket: 'placeholder-bucket' } as const;
+
+const CREDENTIAL_KEYS = ['password', 'accessToken'] as const;
+
+function describePath(path: ReadonlyArray<PropertyKey>): string {
+  let out = 'config';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `.${String(p)}`;
+  return out;
+}
+
+/**
+ * Every problem with `config`, as `path: message` lines. Never quotes a credential: a literal password is
+ * reported by where it is, not by what it is.
+ */
+export function validateDeploymentConfig(config: unknown): string[] {
+  const problems: string[] = [];
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    return [`config: must be an object with "mailboxes", got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`];
+  }
+  const input = config as Record<string, unknown>;
+  for (const owned of ['store', 'publish'] as const) {
+    if (input[owned] !== undefined) {
+      problems.push(`config.${owned}: is set by MailIngest (the archive bucket and the processors' queues); remove it`);
+    }
+  }
+  const mailboxes = Array.isArray(input['mailboxes']) ? (input['mailboxes'] as unknown[]) : [];
+  mailboxes.forEach((mb, i) => {
+    if (typeof mb !== 'object' || mb === null) return;
+    for (const key of CREDENTIAL_KEYS) {
+      const ref = (mb as Record<string, unknown>)[key];
+      if (ref === undefined) continue;
+      const where = `config.mailboxes[${i}].${key}`;
+      if (typeof ref === 'string') {
+        problems.push(`${where}: a literal ${key} is not allowed in a deployment (it would be stored in the template and the bucket); put it in AWS Secrets Manager and write { "secretId": "name-or-arn" }`);
+      } else if (typeof ref === 'object' && ref !== null && 'env' in ref) {
+        problems.push(`${where}: { "env": ${JSON.stringify((ref as { env: unknown }).env)} } cannot be resolved in Lambda; put the ${key} in AWS Secrets Manager and write { "secretId": "name-or-arn" }`);
+      }
+    }
+    if ((mb as Record<string, unknown>)['ca'] !== undefined && !String((mb as Record<string, unknown>)['ca']).includes('-----BEGIN')) {
+      problems.push(`config.mailboxes[${i}].ca: ${JSON.stringify((mb as Record<string, unknown>)['ca'])} is a file path, which does not exist in Lambda; give the PEM text instead`);
+    }
+  });
+  const { store: _s, publish: _p, ...rest } = input;
+  const parsed = configSchema.safeParse({ ...rest, store: PLACEHOLDER_STORE });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const last = issue.path[issue.path.length - 1];
+      // Already reported above in words that fit a deployment.
+      if (CREDENTIAL_KEYS.includes(last as (typeof CREDENTIAL_KEYS)[number])) continue;
+      for (const message of issue.message.split('\u0000')) problems.push(`${describePath(issue.path)}: ${message}`);
+    }
+  }
+  const ids = mailboxes.map((mb) => (typeof mb === 'object' && mb !== null ? (mb as Record<string, unknown>)['id'] : undefined));
+  const seen = new Set<unknown>();
+  ids.forEach((id, i) => {
+    if (typeof id === 'string' && seen.has(id)) problems.push(`config.mailboxes[${i}].id: ${JSON.stringify(id)} is used by an earlier mailbox; ids must be unique`);
+    seen.add(id);
+  });
+  return problems;
+}
+
+/** Every Secrets Manager id (name or ARN) the mailboxes refer to, once each, in order. */
+export function secretIdsOf(config: MailIngestConfig): string[] {
+  const out = new Set<string>();
+  for (const mb of config.mailboxes) {
+    for (const key of CREDENTIAL_KEYS) {
+      const ref = mb[key];
+      if (typeof ref === 'object' && ref !== null && 'secretId' in ref) out.add(ref.secretId);
+    }
+  }
+  return [...out];
+}
