@@ -6,13 +6,8 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { bundleHandler, type Bundle } from './bundle.ts';
-import { invokeBundle, scheduledEvent } from './run-bundle.ts';
+import { invokeBundle, loopbackQueueUrl, scheduledEvent } from './run-bundle.ts';
 import { pollJobDedupId } from '../../functions/commons/poll-job.ts';
-
-export function loopbackQueueUrl(url: string): string {
-  // Not `new URL()`: WHATWG URL parsing refuses that host too (a last label of digits must be an IPv4 address).
-  return url.replace(/^http:\/\/[^/:]+:(\d+)\//, 'http://127.0.0.1:$1/');
-}
 
 function configFor(aws: LocalAws, queueUrl: string, ids: Array<{ id: string; enabled?: boolean }>) {
   return {
@@ -65,7 +60,7 @@ describe('bundled dispatcher (scheduled event → FIFO poll queue)', () => {
     assert.deepEqual(jobs.map((j) => j.body.mailboxId).sort(), Array.from({ length: 12 }, (_, i) => `box-${String(i).padStart(2, '0')}`));
     for (const j of jobs) {
       assert.deepEqual(j.body, { mailboxId: j.group, scheduledAt: '2025-03-01T10:05:00.000Z' });
-      assert.equal(j.dedup, pollJobDedupId(j.body));
+      assert.equal(j.dedup, pollJobDedupId({ mailboxId: j.group!, scheduledAt: j.body.scheduledAt }));
     }
     const emf = first.emf.find((e) => 'PollJobsSent' in e);
     assert.equal(emf?.PollJobsSent, 12);

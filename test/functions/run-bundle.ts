@@ -79,3 +79,12 @@ export function sqsRecord(body: string, options: { queueArn?: string; groupId?: 
 export function sqsEvent(records: ReadonlyArray<Record<string, unknown>>): { Records: ReadonlyArray<Record<string, unknown>> } {
   return { Records: records };
 }
+
+/**
+ * fauxqs names queues http://sqs.<region>.127.0.0.1:<port>/..., a host that the config's URL check (and WHATWG
+ * URL parsing: a last label of digits must be an IPv4 address) refuses. The SDK sends to its endpoint whatever
+ * the URL's host, so the loopback form names the same queue.
+ */
+export function loopbackQueueUrl(url: string): string {
+  return url.replace(/^http:\/\/[^/:]+:(\d+)\//, 'http://127.0.0.1:$1/');
+}

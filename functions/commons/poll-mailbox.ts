@@ -1,0 +1,111 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { resolveSecret } from '../../lib/config/secrets.ts';
+import { toMailboxJob } from '../../lib/config/mailbox-job.ts';
+import type { Config, MailboxConfig } from '../../lib/config/types.ts';
+import type { MailboxRunSummary, RunMailboxOptions } from '../../lib/ingest/pipeline-types.ts';
+import type { RawStore, StateStore } from '../../lib/store/types.ts';
+import type { Publisher } from '../../lib/publish/types.ts';
+import type { SecretsManagerLike } from '../../lib/config/secrets.ts';
+import type { PollJob } from './poll-job.ts';
+import { errorFields } from './powertools.ts';
+
+export interface Adapters { readonly store: RawStore; readonly state: StateStore; readonly publisher: Publisher }
+
+export interface PollDeps {
+  readonly config: () => Promise<Config>;
+  readonly secretsManager: SecretsManagerLike;
+  readonly adapters: (config: Config) => Adapters;
+  readonly runMailbox: (options: RunMailboxOptions) => Promise<MailboxRunSummary>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Time kept back from the Lambda deadline to commit state, QUIT and report. */
+  readonly safetyMarginMs: number;
+}
+
+/** A mailbox run that did not succeed: the poll job goes back to the queue (and, after maxReceiveCount, to the DLQ). */
+export class MailboxRunError extends Error {
+  readonly code: string;
+  readonly retryable = true;
+  readonly summary: MailboxRunSummary;
+  constructor(summary: MailboxRunSummary) {
+    super(`mailbox ${summary.mailbox} run failed: ${summary.error?.class ?? 'internal'} ${summary.error?.code ?? ''}`.trim());
+    this.name = 'MailboxRunError';
+    this.code = summary.error?.code ?? 'ERUN';
+    this.summary = summary;
+  }
+}
+
+export type PollOutcome =
+  | { readonly status: 'ran'; readonly summary: MailboxRunSummary }
+  | { readonly status: 'skipped'; readonly reason: 'unknown-mailbox' | 'disabled' };
+
+async function credentials(m: MailboxConfig, secretsManager: SecretsManagerLike): Promise<{ password?: string; accessToken?: string }> {
+  const [password, accessToken] = await Promise.all([
+    m.password === undefined ? undefined : resolveSecret(m.password, { secretsManager }),
+    m.accessToken === undefined ? undefined : resolveSecret(m.accessToken, { secretsManager }),
+  ]);
+  return { ...(password === undefined ? {} : { password }), ...(accessToken === undefined ? {} : { accessToken }) };
+}
+
+function emit(metrics: Metrics, mailbox: string, summary: MailboxRunSummary | null): void {
+  metrics.addDimension('mailbox', mailbox);
+  if (summary !== null) {
+    metrics.addMetric('MessagesIngested', MetricUnit.Count, summary.stored);
+    metrics.addMetric('BytesIngested', MetricUnit.Bytes, summary.bytes);
+    metrics.addMetric('PollDurationMs', MetricUnit.Milliseconds, summary.durationMs);
+  }
+  metrics.addMetric('PollFailures', MetricUnit.Count, summary?.ok === true ? 0 : 1);
+  metrics.addMetric('AuthFailures', MetricUnit.Count, summary?.error?.class === 'auth' ? 1 : 0);
+  metrics.publishStoredMetrics();
+}
+
+/**
+ * One poll job: the mailbox's config, its password from Secrets Manager, then the ingest pipeline against S3 and
+ * SQS until `deadline`. Logs carry the mailbox id and never the job's connection options (they hold the password).
+ */
+export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollDeps): Promise<PollOutcome> {
+  const { logger, metrics } = deps;
+  const config = await deps.config();
+  const mailbox = config.mailboxes.find((m) => m.id === job.mailboxId);
+  // Removed or paused since the job was queued: nothing to do, and retrying would not change that.
+  if (mailbox === undefined) {
+    logger.warn('poll job for a mailbox not in the config: dropped', { mailbox: job.mailboxId, scheduledAt: job.scheduledAt });
+    return { status: 'skipped', reason: 'unknown-mailbox' };
+  }
+  if (!mailbox.enabled) {
+    logger.info('mailbox disabled: poll job dropped', { mailbox: job.mailboxId });
+    return { status: 'skipped', reason: 'disabled' };
+  }
+
+  logger.appendKeys({ mailbox: mailbox.id });
+  try {
+    let summary: MailboxRunSummary;
+    try {
+      const creds = await credentials(mailbox, deps.secretsManager);
+      const pipelineJob = await toMailboxJob(mailbox, creds, config.defaults);
+      const deadline = Date.now() + remainingMs - deps.safetyMarginMs;
+      summary = await deps.runMailbox({
+        job: pipelineJob,
+        ...deps.adapters(config),
+        deadline,
+        log: (level, message, fields) => logger[level](message, { ...fields }),
+      });
+    } catch (err) {
+      // Config, secret or adapter failures happen before the pipeline can summarise anything.
+      logger.error('mailbox poll failed before the run', { scheduledAt: job.scheduledAt, ...errorFields(err) });
+      emit(metrics, mailbox.id, null);
+      throw err;
+    }
+    emit(metrics, mailbox.id, summary);
+    const { error, ...counts } = summary;
+    if (!summary.ok) {
+      logger.error('mailbox run failed', { ...counts, error, scheduledAt: job.scheduledAt });
+      throw new MailboxRunError(summary);
+    }
+    logger.info('mailbox run finished', { ...counts, scheduledAt: job.scheduledAt });
+    return { status: 'ran', summary };
+  } finally {
+    logger.removeKeys(['mailbox']);
+  }
+}
