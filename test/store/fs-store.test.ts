@@ -130,6 +130,19 @@ describe('FsRawStore staging and commit', () => {
     assert.deepEqual(await readFile(join(store.location, key)), bytes);
   });
 
+  it('concurrent commits to one key: one writes, the identical others see existed, a different one ECONFLICT', async () => {
+    const store = await freshStore();
+    const key = rawKey('support', DAY, sha(bytes));
+    const same = await Promise.all(Array.from({ length: 6 }, () => put(store, bytes, key)));
+    assert.deepEqual(same.map((r) => r.existed).sort(), [false, true, true, true, true, true]);
+    const other = Buffer.from('another message with the same (forged) key');
+    const results = await Promise.allSettled([put(store, other, key), put(store, bytes, key)]);
+    assert.equal(results[0].status === 'rejected' && (results[0].reason as StoreError).code, 'ECONFLICT');
+    assert.equal(results[1].status === 'fulfilled' && results[1].value.existed, true);
+    assert.deepEqual(await readFile(join(store.location, key)), bytes);
+    assert.deepEqual(await tmpFiles(store), []);
+  });
+
   it('abort drops the staged bytes, is idempotent, and a commit after abort fails', async () => {
     const store = await freshStore();
     const staged = await store.stage('support');
