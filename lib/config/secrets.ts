@@ -11,7 +11,10 @@ export interface ResolveSecretDeps {
   readonly env?: NodeJS.ProcessEnv;
   /** @default a client of AWS Secrets Manager, created on first use with the SDK's default credential chain */
   readonly secretsManager?: SecretsManagerLike;
-  /** The key to read from a JSON secret. @default 'password' */
+  /**
+   * The key to read from a JSON secret. @default 'password', or 'accessToken' when the secret has no 'password'
+   * (callers resolving a token should pass 'accessToken' to be explicit).
+   */
   readonly jsonKey?: string;
 }
 
@@ -89,7 +92,6 @@ export async function resolveSecret(ref: SecretRef, deps: ResolveSecretDeps = {}
   }
   const manager = deps.secretsManager ?? (defaultManager ??= createAwsSecretsManager());
   const raw = await fetchSecret(manager, ref.secretId);
-  const key = deps.jsonKey ?? 'password';
   const trimmed = raw.trim();
   if (trimmed.startsWith('{')) {
     let parsed: unknown;
@@ -99,7 +101,9 @@ export async function resolveSecret(ref: SecretRef, deps: ResolveSecretDeps = {}
       // Not JSON after all: a plain password that starts with "{".
       return raw;
     }
-    const value = (parsed as Record<string, unknown>)[key];
+    const obj = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+    const key = deps.jsonKey ?? (obj.password === undefined && obj.accessToken !== undefined ? 'accessToken' : 'password');
+    const value = obj[key];
     if (typeof value !== 'string' || value === '') {
       throw new SecretError(`secret ${JSON.stringify(ref.secretId)} is JSON without a string "${key}" key`);
     }

@@ -54,6 +54,11 @@ describe('resolveSecret', () => {
     assert.equal(await resolveSecret({ secretId: 'json' }, { secretsManager: manager, jsonKey: 'accessToken' }), 'tok');
   });
 
+  it('falls back to "accessToken" for a JSON secret without "password"', async () => {
+    const { manager } = fakeManager({ token: JSON.stringify({ accessToken: 'ya29.token' }) });
+    assert.equal(await resolveSecret({ secretId: 'token' }, { secretsManager: manager }), 'ya29.token');
+  });
+
   it('rejects a JSON secret without the key, without quoting the secret', async () => {
     const { manager } = fakeManager({ json: JSON.stringify({ pass: 'hunter2' }) });
     await assert.rejects(resolveSecret({ secretId: 'json' }, { secretsManager: manager }), (e: unknown) =>
