@@ -336,6 +336,7 @@ export class MailIngest extends Construct {
 
     const processor = new Processor(this, `Processor-${id}`, {
       ...options,
+      name: id,
       archiveBucket: this.archiveBucket,
       encryptionKey: this.encryptionKey,
       logRetention: this.#logRetention,

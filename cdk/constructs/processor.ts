@@ -80,6 +80,11 @@ export interface ProcessorOptions {
 
 /** What `MailIngest` adds to the caller's options. */
 export interface ProcessorProps extends ProcessorOptions {
+  /**
+   * The publish target name in the runtime config, and the function's service name.
+   * @default - the construct id
+   */
+  readonly name?: string;
   readonly archiveBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
   /** @default logs.RetentionDays.ONE_MONTH (from MailIngest) */
@@ -149,10 +154,11 @@ export class Processor extends Construct {
 
   constructor(scope: Construct, id: string, props: ProcessorProps) {
     super(scope, id);
-    throwIfProblems(`Processor "${id}"`, validate(id, props));
-    this.targetName = id;
+    const name = props.name ?? id;
+    throwIfProblems(`Processor "${name}"`, validate(name, props));
+    this.targetName = name;
     this.filter = props.filter;
-    this.outputPrefix = props.outputPrefix ?? `${id}/`;
+    this.outputPrefix = props.outputPrefix ?? `${name}/`;
     const timeout = props.timeout ?? Duration.minutes(1);
 
     const queues = new QueueWithDeadLetter(this, 'Queues', {
@@ -166,12 +172,12 @@ export class Processor extends Construct {
     if (props.entry !== undefined) {
       this.function = new IngestFunction(this, 'Handler', {
         entry: props.entry,
-        description: `mail-ingest processor ${id}`,
+        description: `mail-ingest processor ${name}`,
         timeout,
         memorySize: props.memorySize ?? 512,
         logRetention: props.logRetention,
         logLevel: props.logLevel,
-        serviceName: `mail-ingest-${id}`,
+        serviceName: `mail-ingest-${name}`,
         environment: {
           ...props.environment,
           ARCHIVE_BUCKET: props.archiveBucket.bucketName,
