@@ -30,7 +30,7 @@ export interface StageOptions {
   readonly uidlHash?: string;
 }
 
-type Phase = 'open' | 'finished' | 'committed' | 'aborted' | 'failed';
+type Phase = 'open' | 'finished' | 'committed' | 'aborted';
 
 /**
  * One raw message on its way into S3. Bytes are hashed as they pass. A message that ends below the multipart
@@ -156,18 +156,13 @@ export class S3StagedRaw implements StagedRaw {
     const objectKey = this.#ctx.objectKey(key);
     const ours = this.#tracker.finish();
     if (ours.sha256Hex !== expected.sha256 || ours.size !== expected.size) {
-      this.#phase = 'failed';
       throw new StoreError('EVERIFY', `staged bytes for ${objectKey} do not match: expected ${expected.size} bytes sha256 ${expected.sha256}, staged ${ours.size} bytes sha256 ${ours.sha256Hex}`);
     }
-    try {
-      const existed = this.#upload === null ? await this.#putSmall(objectKey, ours) : await this.#copyLarge(objectKey, ours);
-      this.#phase = 'committed';
-      this.#chunks = [];
-      return { key: objectKey, bucket: this.#ctx.bucket, size: ours.size, sha256: ours.sha256Hex, existed };
-    } catch (err) {
-      this.#phase = 'failed';
-      throw err;
-    }
+    // On failure the staged bytes stay (in memory, or in the staging object), so a commit may be tried again.
+    const existed = this.#upload === null ? await this.#putSmall(objectKey, ours) : await this.#copyLarge(objectKey, ours);
+    this.#phase = 'committed';
+    this.#chunks = [];
+    return { key: objectKey, bucket: this.#ctx.bucket, size: ours.size, sha256: ours.sha256Hex, existed };
   }
 
   #metadata(ours: Digests): Record<string, string> {

@@ -21,7 +21,7 @@ export interface LocalAws {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   /** New S3/SQS clients on this endpoint (e.g. to add middleware without touching the shared ones). */
-  newS3Client(): S3Client;
+  newS3Client(options?: { maxAttempts?: number }): S3Client;
   newSqsClient(): SQSClient;
   createBucket(name?: string): Promise<string>;
   /** A queue with a unique name (`.fifo` appended when `fifo`), returning its URL. */
@@ -37,7 +37,7 @@ export async function startLocalAws(): Promise<LocalAws> {
   const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
   const endpoint = `http://127.0.0.1:${server.port}`;
   const region = 'us-east-1';
-  const newS3Client = () => new S3Client({ endpoint, region, credentials, forcePathStyle: true });
+  const newS3Client = (options: { maxAttempts?: number } = {}) => new S3Client({ endpoint, region, credentials, forcePathStyle: true, ...options });
   const newSqsClient = () => new SQSClient({ endpoint, region, credentials });
   const s3 = newS3Client();
   const sqs = newSqsClient();

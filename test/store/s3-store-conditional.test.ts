@@ -109,6 +109,27 @@ describe('S3RawStore conditional writes and S3 error answers', () => {
     assert.equal(await new S3RawStore({ client: aws.s3, bucket: aws.bucket }).exists(key), false);
   });
 
+  it('lets a commit be tried again after a transient failure, and refuses a second commit once committed', async () => {
+    const client = aws.newS3Client({ maxAttempts: 1 });
+    let failures = 1;
+    answerS3Requests(client, (name) => {
+      if (name !== 'PutObjectCommand' || failures === 0) return undefined;
+      failures--;
+      return { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' };
+    });
+    const store = new S3RawStore({ client, bucket: aws.bucket });
+    const bytes = randomBytes(500);
+    const key = rawKey('support', DAY, sha256(bytes));
+    const staged = await store.stage('support');
+    await pipeline(Readable.from([bytes]), staged.writable);
+    await assert.rejects(staged.commit(key, { sha256: sha256(bytes), size: bytes.length }), isStoreError('EIO', true));
+    assert.equal(await store.exists(key), false);
+
+    assert.equal((await staged.commit(key, { sha256: sha256(bytes), size: bytes.length })).existed, false);
+    assert.ok((await store.getObject(key))?.equals(bytes));
+    await assert.rejects(staged.commit(key, { sha256: sha256(bytes), size: bytes.length }), isStoreError('EIO', false));
+  });
+
   it('rejects with EVERIFY when S3 reports a checksum other than ours', async () => {
     const client = aws.newS3Client();
     client.middlewareStack.add((next, context) => async (args) => {
