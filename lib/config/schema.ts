@@ -102,18 +102,21 @@ export const targetSchema = strict({
   filter: targetFilterSchema.optional(),
 });
 
-const fsStoreSchema = strict({ type: z.literal('fs'), dir: nonEmpty });
+const fsStoreSchema = strict({
+  type: z.literal('fs'),
+  dir: nonEmpty.describe('Folder of the archive (raw/, state/, events.jsonl), relative to the config file'),
+});
 const s3StoreSchema = strict({
   type: z.literal('s3'),
   bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be a valid S3 bucket name (3-63 lower-case letters, digits, "." or "-")' }),
-  prefix: z.string().refine((p) => { try { normalizePrefix(p); return true; } catch { return false; } }, {
+  prefix: z.string().describe('Key prefix for everything this store writes').refine((p) => { try { normalizePrefix(p); return true; } catch { return false; } }, {
     error: 'must be a key prefix without empty, "." or ".." segments',
   }).optional(),
   region: nonEmpty.optional(),
   endpoint: httpUrl.optional(),
-  forcePathStyle: z.boolean().optional(),
-  kmsKeyId: nonEmpty.optional(),
-  sse: z.enum(['aws:kms', 'AES256']).optional(),
+  forcePathStyle: z.boolean().optional().describe('Path-style URLs (needed by most S3-compatible servers)'),
+  kmsKeyId: nonEmpty.optional().describe('KMS key id, ARN or alias for SSE-KMS'),
+  sse: z.enum(['aws:kms', 'AES256']).optional().describe('Server-side encryption; aws:kms when kmsKeyId is set'),
 });
 
 export const storeSchema = z.discriminatedUnion('type', [fsStoreSchema, s3StoreSchema], {
@@ -151,22 +154,22 @@ export const mailboxSchema = strict({
       : null;
     if (problem !== null) ctx.issues.push({ code: 'custom', input: h, message: problem });
   }),
-  port: z.number().int().min(1).max(65535).optional(),
-  tls: z.enum(['implicit', 'starttls', 'none']).optional(),
+  port: z.number().int().min(1).max(65535).optional().describe('Default 995 for implicit TLS, 110 otherwise'),
+  tls: z.enum(['implicit', 'starttls', 'none']).optional().describe('implicit (POP3S, default), starttls (STLS), none (needs allowInsecureAuth)'),
   /** Extra CA certificate(s): a PEM file path (relative to the config file) or PEM text. */
-  ca: nonEmpty.optional(),
-  servername: nonEmpty.optional(),
+  ca: nonEmpty.optional().describe('Extra CA certificate: a PEM file (relative to the config file) or PEM text'),
+  servername: nonEmpty.optional().describe('Name to verify the certificate against (SNI); default host'),
   user: nonEmpty,
   password: secretRefSchema.optional(),
   accessToken: secretRefSchema.optional(),
-  auth: z.enum(['auto', 'user', 'plain', 'xoauth2', 'apop']).optional(),
-  allowInsecureAuth: z.boolean().optional(),
+  auth: z.enum(['auto', 'user', 'plain', 'xoauth2', 'apop']).optional().describe('Login mechanism; auto picks the strongest offered'),
+  allowInsecureAuth: z.boolean().optional().describe('Allow sending credentials without TLS (tls none)'),
   pipelining: z.boolean().optional(),
-  retention: retentionSchema.optional(),
-  maxMessageBytes: maxMessageBytes.optional(),
-  deleteOversized: z.boolean().optional(),
+  retention: retentionSchema.optional().describe('keep (default), delete after safe storage, or { deleteAfterDays: N }'),
+  maxMessageBytes: maxMessageBytes.optional().describe('Larger messages are not fetched: headers kept via TOP, reported (default 100 MiB)'),
+  deleteOversized: z.boolean().optional().describe('Let retention delete oversized messages too'),
   maxMessagesPerRun: positiveInt.optional(),
-  acceptUidlReset: z.boolean().optional(),
+  acceptUidlReset: z.boolean().optional().describe('Proceed once when every UIDL looks new (server UIDL reset); re-ingests the mailbox'),
   enabled: z.boolean().optional(),
   timeouts: strict({
     connectMs: timeoutMs.optional(),
@@ -181,9 +184,9 @@ export const configSchema = strict({
   /** Lets editors find the JSON Schema; ignored otherwise. */
   $schema: z.string().optional(),
   store: storeSchema,
-  publish: publishSchema.optional(),
-  concurrency: z.number().int().min(1).max(64).optional(),
-  defaults: defaultsSchema.optional(),
+  publish: publishSchema.optional().describe('Default: local events.jsonl in the fs store folder'),
+  concurrency: z.number().int().min(1).max(64).optional().describe('Mailboxes polled at once (default 4)'),
+  defaults: defaultsSchema.optional().describe('Values for every mailbox that does not set its own'),
   mailboxes: z.array(mailboxSchema).min(1, { error: 'at least one mailbox is required' }),
 });
 
