@@ -1,3 +1,5 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config/index.ts';
 import { FsRawStore } from '../store/fs-store.ts';
 import { FsStateStore } from '../store/fs-state.ts';
@@ -8,7 +10,13 @@ import type { Adapters } from './run-all.ts';
  * Builds the store, state and publisher a config names. The cloud adapters are loaded only when configured, so
  * the embedded default never pays for the AWS SDK.
  */
-export async function createAdapters(config: Config): Promise<Adapters> {
+export interface AdapterClients {
+  /** Used instead of a client built from the config (Lambda reuses one per container; benchmarks count requests). */
+  readonly s3?: S3Client;
+  readonly sqs?: SQSClient;
+}
+
+export async function createAdapters(config: Config, clients: AdapterClients = {}): Promise<Adapters> {
   const s = config.store;
   let store: Adapters['store'];
   let state: Adapters['state'];
@@ -19,7 +27,7 @@ export async function createAdapters(config: Config): Promise<Adapters> {
     const [{ createS3Client }, { S3RawStore }, { S3StateStore }] = await Promise.all([
       import('../store/s3-client.ts'), import('../store/s3-store.ts'), import('../store/s3-state.ts'),
     ]);
-    const client = createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle });
+    const client = clients.s3 ?? createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle });
     store = new S3RawStore({ client, bucket: s.bucket, prefix: s.prefix, sse: s.sse, kmsKeyId: s.kmsKeyId });
     state = new S3StateStore({ client, bucket: s.bucket, prefix: s.prefix });
   }
@@ -31,6 +39,6 @@ export async function createAdapters(config: Config): Promise<Adapters> {
   const [{ createSqsClient }, { SqsPublisher }] = await Promise.all([
     import('../publish/sqs-client.ts'), import('../publish/sqs-publisher.ts'),
   ]);
-  const client = createSqsClient({ region: p.region, endpoint: p.endpoint });
+  const client = clients.sqs ?? createSqsClient({ region: p.region, endpoint: p.endpoint });
   return { store, state, publisher: new SqsPublisher({ client, targets: p.targets, claimCheck: { store } }) };
 }

@@ -8,11 +8,14 @@ import type { StateTracker } from './state-tracker.ts';
 import { buildDocument } from './document.ts';
 import { classifyError } from './errors.ts';
 import { duplicateKey } from './plan.ts';
-import { storeMessage } from './store-message.ts';
+import { receiveMessage, type ReceivedMessage } from './store-message.ts';
 
-/** Messages requested ahead of the one being stored: enough to fill a long link, bounded in count and bytes. */
+/** Messages requested ahead of the one being received: enough to fill a long link, bounded in count and bytes. */
 const LOOKAHEAD_MESSAGES = 64;
 const LOOKAHEAD_BYTES = 8 * 1024 * 1024;
+/** Commits (fsync, upload, verify) running while later messages are received, bounded in count and bytes. */
+const COMMITS_IN_FLIGHT = 32;
+const COMMIT_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 /** A checkpoint publishes the documents gathered so far and then commits the state that covers them. */
 const CHECKPOINT_MESSAGES = 100;
 const CHECKPOINT_MS = 2_000;
@@ -48,25 +51,35 @@ export interface FetchOutcome {
 
 interface Requested { readonly message: ListedMessage; readonly top: boolean; readonly response: Promise<MessageStream> }
 
+/** Errors that end the session; anything else is one message's failure, retried next run. */
 function isSessionFatal(err: unknown, client: Pop3Client): boolean {
   const name = (err as { name?: string }).name;
-  const code = (err as { code?: string }).code;
-  return client.closed || (name === 'Pop3Error' && code !== 'ECOMMAND') || name === 'PublishError' || name === 'IngestError';
+  if (name === 'StoreError') return client.closed;
+  if (name === 'Pop3Error') return (err as { code?: string }).code !== 'ECOMMAND' || client.closed;
+  return true;
 }
 
 export async function fetchMessages(ctx: FetchContext, messages: readonly ListedMessage[], oversized: ReadonlySet<number>): Promise<FetchOutcome> {
   const { client, tracker, counters } = ctx;
   const committed = new Map<number, string>();
-  const pending: { docs: MetadataDocument[]; numbers: Array<[number, string]> } = { docs: [], numbers: [] };
-  let retrieved = 0; // RETR'd messages not yet committed
+  let pending: { docs: MetadataDocument[]; numbers: Array<[number, string]> } = { docs: [], numbers: [] };
+  let unsafe = 0; // RETR'd messages not yet committed
   let firstFailure: FetchOutcome['firstFailure'] = null;
+  let fatal: unknown = null;
   let lastCheckpoint = Date.now();
   let next = 0;
   let done = 0;
   const window: Requested[] = [];
   let windowBytes = 0;
+  const inflight = new Set<Promise<void>>();
+  let inflightBytes = 0;
   const fault = async (point: FaultPoint, uidl?: string): Promise<void> => { await ctx.faults?.[point]?.({ uidl }); };
   const stopFetching = (): boolean => ctx.signal?.aborted === true || (ctx.deadline !== undefined && Date.now() >= ctx.deadline);
+  const failMessage = (message: ListedMessage, err: unknown): void => {
+    counters.failed++;
+    firstFailure ??= classifyError(err);
+    ctx.log('error', 'message not stored; it stays on the server and is retried next run', { n: message.n, error: classifyError(err) });
+  };
 
   const fill = (): void => {
     while (next < messages.length && window.length < LOOKAHEAD_MESSAGES && (window.length === 0 || windowBytes < LOOKAHEAD_BYTES) && !stopFetching()) {
@@ -78,31 +91,66 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       response.then((m) => { m.stream.on('error', () => undefined); }, () => undefined);
       window.push({ message, top, response });
       windowBytes += top ? 0 : message.size;
-      if (!top) retrieved++;
+      if (!top) unsafe++;
     }
   };
 
+  /** Commit, verify, write the metadata: runs concurrently with receiving the next messages. */
+  const finish = async (message: ListedMessage, top: boolean, received: ReceivedMessage, ingestedAt: Date): Promise<void> => {
+    try {
+      const { ref, parsed } = await received.commit();
+      await fault('after-store', message.uid);
+      await fault('after-verify', message.uid);
+      const key = message.duplicate ? duplicateKey(message.uid, ref.sha256) : message.uid;
+      if (message.duplicate && Object.hasOwn(tracker.committed.uidls, key)) {
+        pending.numbers.push([message.n, key]); // the same copy under a shared UIDL, ingested before
+        return;
+      }
+      const doc = buildDocument({ mailbox: ctx.job.id, uidl: message.uid, ingestedAt, ref, parsed, oversized: top });
+      await ctx.store.putMetadata(doc);
+      pending.docs.push(doc);
+      pending.numbers.push([message.n, key]);
+      tracker.add(key, {
+        id: doc.id, sha256: ref.sha256, key: ref.key, size: top ? message.size : ref.size,
+        ingestedAt: doc.ingestedAt, deletedAt: null, ...(top ? { oversized: true } : {}),
+      });
+      if (top) counters.oversized++; else counters.stored++;
+      counters.bytes += ref.size;
+      if (parsed.parseError !== null) ctx.log('warn', 'message archived but not fully parsed', { id: doc.id, parseError: parsed.parseError });
+    } catch (err) {
+      if (isSessionFatal(err, client)) fatal ??= err;
+      else failMessage(message, err);
+    }
+  };
+
+  const settle = async (): Promise<void> => {
+    await Promise.all(inflight);
+    if (fatal !== null) throw fatal;
+  };
+
   const checkpoint = async (): Promise<void> => {
-    if (pending.docs.length > 0) {
-      const result = await ctx.publisher.publish(pending.docs);
-      counters.published += pending.docs.length;
-      ctx.log('debug', 'published', { count: pending.docs.length, perTarget: result.perTarget });
+    await settle();
+    const batch = pending;
+    pending = { docs: [], numbers: [] };
+    if (batch.docs.length > 0) {
+      const result = await ctx.publisher.publish(batch.docs);
+      counters.published += batch.docs.length;
+      ctx.log('debug', 'published', { count: batch.docs.length, perTarget: result.perTarget });
       await fault('after-publish');
     }
     await tracker.commit();
     await fault('after-state-commit');
-    for (const [n, key] of pending.numbers) committed.set(n, key);
-    retrieved -= pending.numbers.filter(([n]) => !oversized.has(n)).length;
-    pending.docs = [];
-    pending.numbers = [];
+    for (const [n, key] of batch.numbers) committed.set(n, key);
+    unsafe -= batch.numbers.filter(([n]) => !oversized.has(n)).length;
     lastCheckpoint = Date.now();
   };
 
   /** The session died: what is already stored is still published and committed, so the next run does not fetch it again. */
   const salvage = async (cause: unknown): Promise<void> => {
     const name = (cause as { name?: string }).name;
-    if (name === 'PublishError' || name === 'IngestError' || pending.numbers.length === 0) return;
+    if (name !== 'Pop3Error' && name !== 'StoreError') return;
     try {
+      fatal = null;
       await checkpoint();
     } catch (err) {
       ctx.log('warn', 'could not commit the messages stored before the session failed; they will be fetched again', { error: classifyError(err) });
@@ -115,49 +163,39 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       const { message, top, response } = window.shift()!;
       windowBytes -= top ? 0 : message.size;
       fill();
+      const ingestedAt = ctx.now();
+      let received: ReceivedMessage;
       try {
         const { stream } = await response;
-        const ingestedAt = ctx.now();
-        const { ref, parsed } = await storeMessage(stream, {
-          store: ctx.store, mailbox: ctx.job.id, now: ingestedAt,
-          afterReceive: () => fault('after-retr', message.uid),
-        });
-        await fault('after-store', message.uid);
-        await fault('after-verify', message.uid);
-        const key = message.duplicate ? duplicateKey(message.uid, ref.sha256) : message.uid;
-        if (message.duplicate && Object.hasOwn(tracker.committed.uidls, key)) {
-          // The same copy under a shared UIDL, ingested before: nothing new to publish.
-          pending.numbers.push([message.n, key]);
-        } else {
-          const doc = buildDocument({ mailbox: ctx.job.id, uidl: message.uid, ingestedAt, ref, parsed, oversized: top });
-          await ctx.store.putMetadata(doc);
-          pending.docs.push(doc);
-          pending.numbers.push([message.n, key]);
-          tracker.add(key, {
-            id: doc.id, sha256: ref.sha256, key: ref.key, size: top ? message.size : ref.size,
-            ingestedAt: doc.ingestedAt, deletedAt: null, ...(top ? { oversized: true } : {}),
-          });
-          if (top) counters.oversized++; else counters.stored++;
-          counters.bytes += ref.size;
-          if (parsed.parseError !== null) ctx.log('warn', 'message archived but not fully parsed', { uidlKey: doc.id, parseError: parsed.parseError });
-        }
+        received = await receiveMessage(stream, { store: ctx.store, mailbox: ctx.job.id, now: ingestedAt });
       } catch (err) {
-        if (isSessionFatal(err, client)) {
-          await salvage(err);
-          throw err;
-        }
-        counters.failed++;
-        firstFailure ??= classifyError(err);
-        ctx.log('error', 'message not stored; it stays on the server and is retried next run', { n: message.n, error: classifyError(err) });
+        if (isSessionFatal(err, client)) throw err;
+        failMessage(message, err);
+        continue;
       }
+      try {
+        await fault('after-retr', message.uid);
+      } catch (err) {
+        await received.abort();
+        throw err;
+      }
+      const bytes = received.size;
+      const task = finish(message, top, received, ingestedAt).finally(() => { inflight.delete(task); inflightBytes -= bytes; });
+      inflight.add(task);
+      inflightBytes += bytes;
+      while (inflight.size >= COMMITS_IN_FLIGHT || (inflight.size > 1 && inflightBytes >= COMMIT_BYTES_IN_FLIGHT)) await Promise.race(inflight);
+      if (fatal !== null) throw fatal;
       done++;
       ctx.progress('fetch', done, messages.length);
-      if (pending.numbers.length >= (ctx.checkpointEvery ?? CHECKPOINT_MESSAGES) || Date.now() - lastCheckpoint >= CHECKPOINT_MS) await checkpoint();
+      if (pending.numbers.length + inflight.size >= (ctx.checkpointEvery ?? CHECKPOINT_MESSAGES) || Date.now() - lastCheckpoint >= CHECKPOINT_MS) await checkpoint();
     }
     await checkpoint();
+  } catch (err) {
+    await Promise.all(inflight);
+    await salvage(err);
+    throw err;
   } finally {
     counters.skipped += messages.length - next;
-    // Still-outstanding requests after a fatal error: their rejections are already handled above.
   }
-  return { committed, unsafe: retrieved > 0, firstFailure };
+  return { committed, unsafe: unsafe > 0, firstFailure };
 }

@@ -70,31 +70,54 @@ export interface StoredMessage {
   readonly parsed: ParsedMessage;
 }
 
-export interface StoreMessageContext {
+/** A message received in full and staged: its hash is known, nothing is durable yet. */
+export interface ReceivedMessage {
+  readonly sha256: string;
+  readonly size: number;
+  /** Makes the bytes durable under their content-addressed key and verifies them; resolves with the parse. */
+  commit(): Promise<StoredMessage>;
+  abort(): Promise<void>;
+}
+
+export interface ReceiveContext {
   readonly store: RawStore;
   readonly mailbox: string;
   readonly now: Date;
-  /** Called once the bytes are received in full and staged, before the commit. */
-  readonly afterReceive?: () => void | Promise<void>;
 }
 
-/** Streams one message into the store and parses it on the way. Resolves only once the bytes are durable and verified. */
-export async function storeMessage(source: Readable, ctx: StoreMessageContext): Promise<StoredMessage> {
+/**
+ * Streams one message into a staged write and parses it on the way. Receiving is sequential (one POP3 socket);
+ * committing is not, so the caller can overlap the commit of one message (fsync, upload) with receiving the next.
+ */
+export async function receiveMessage(source: Readable, ctx: ReceiveContext): Promise<ReceivedMessage> {
   const staged = await ctx.store.stage(ctx.mailbox);
   const branch = new PassThrough();
   const observer = new Observer(branch);
   const parsing = parseMessage(branch);
-  try {
-    await pipeline(source, observer, staged.writable);
-    await ctx.afterReceive?.();
-    const sha256 = observer.hash.digest('hex');
-    const key = rawKey(ctx.mailbox, arrivalDate(observer.head, ctx.now), sha256, ctx.store.keyPrefix);
-    const ref = await staged.commit(key, { sha256, size: observer.size });
-    return { ref, parsed: await parsing };
-  } catch (err) {
+  const abort = async (): Promise<void> => {
     branch.destroy();
     await staged.abort().catch(() => undefined);
     await parsing.catch(() => undefined);
+  };
+  try {
+    await pipeline(source, observer, staged.writable);
+  } catch (err) {
+    await abort();
     throw err;
   }
+  const sha256 = observer.hash.digest('hex');
+  const size = observer.size;
+  const key = rawKey(ctx.mailbox, arrivalDate(observer.head, ctx.now), sha256, ctx.store.keyPrefix);
+  return {
+    sha256, size, abort,
+    async commit() {
+      try {
+        const ref = await staged.commit(key, { sha256, size });
+        return { ref, parsed: await parsing };
+      } catch (err) {
+        await abort();
+        throw err;
+      }
+    },
+  };
 }

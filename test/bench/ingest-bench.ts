@@ -1,0 +1,95 @@
+/**
+ * npm run bench:ingest [-- --quick] [-- --only fs|s3]
+ * The whole pipeline (POP3S from a local Dovecot, store, parse, publish) on 2,000 messages of about 5 KB and on one
+ * 200 MB message, into the fs store with the local event log, and into S3 + SQS on a local fauxqs. Each measured
+ * run is a fresh process (peak RSS is its own) into an empty store. Prints messages/s, MB/s, peak RSS and, for
+ * S3/SQS, requests per message. A script that prints figures, not a test.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startDovecot } from '../helpers/dovecot.ts';
+import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
+import { mail } from '../e2e/e2e-helpers.ts';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+const RUNS = quick ? 1 : 3;
+const CHILD = path.join(import.meta.dirname, 'ingest-child.ts');
+
+function bigMessage(bytes: number): Buffer {
+  const head = Buffer.from('Received: from mx.example.net by pop.example.jp; Thu, 26 Nov 2026 10:00:00 +0900\nFrom: big@example.com\nTo: support@example.jp\nSubject: one big message\nMIME-Version: 1.0\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n');
+  const line = Buffer.from(`${Buffer.alloc(57, 7).toString('base64')}\n`);
+  return Buffer.concat([head, Buffer.alloc(Math.ceil(bytes / line.length) * line.length).fill(line)]);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mb = (n: number): string => (n / 1e6).toFixed(1);
+
+const dovecot = await startDovecot({ users: [{ user: 'small', password: 'pw-small' }, { user: 'large', password: 'pw-large' }] });
+let aws: LocalAws | null = null;
+const rows: string[][] = [];
+try {
+  const small = Array.from({ length: quick ? 500 : 2000 }, (_, i) => mail(i, { size: 5000 }));
+  await dovecot.seed('small', small);
+  await dovecot.seed('large', [bigMessage(quick ? 50e6 : 200e6)]);
+  const workloads = [
+    { name: `${small.length} x 5 KB`, user: 'small', password: 'pw-small', messages: small.length },
+    { name: quick ? '1 x 50 MB' : '1 x 200 MB', user: 'large', password: 'pw-large', messages: 1 },
+  ];
+  const stores = only === null ? ['fs', 's3'] : [only];
+  if (stores.includes('s3')) aws = await startLocalAws();
+  for (const storeType of stores) {
+    for (const w of workloads) {
+      const times: number[] = [];
+      const rss: number[] = [];
+      let bytes = 0;
+      let requests: Record<string, number> = {};
+      for (let run = 0; run < RUNS; run++) {
+        const dir = await mkdtemp(path.join(tmpdir(), 'bench-ingest-'));
+        try {
+          const mailbox = { id: 'bench', host: '127.0.0.1', port: dovecot.tlsPort, tls: 'implicit', ca: dovecot.caFile, servername: 'localhost', user: w.user, password: w.password, retention: 'keep', maxMessageBytes: 300e6 };
+          const config = storeType === 'fs'
+            ? { store: { type: 'fs', dir }, mailboxes: [mailbox] }
+            : {
+                store: { type: 's3', bucket: aws!.bucket, prefix: `run-${Date.now()}-${run}`, region: aws!.region, endpoint: aws!.endpoint, forcePathStyle: true },
+                publish: { type: 'sqs', region: aws!.region, endpoint: aws!.endpoint, targets: [
+                  { name: 'all', queueUrl: await aws!.createQueue() },
+                  { name: 'tickets', queueUrl: await aws!.createQueue(), filter: { autoReply: false, bounce: false } },
+                ] },
+                mailboxes: [mailbox],
+              };
+          const file = path.join(dir, 'config.json');
+          await writeFile(file, JSON.stringify(config));
+          const child = spawnSync(process.execPath, [CHILD, file], {
+            encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000,
+            env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+          });
+          if (child.status !== 0) throw new Error(`run failed: ${child.stderr}`);
+          const out = JSON.parse(child.stdout);
+          const s = out.summaries[0];
+          if (!s.ok || s.stored !== w.messages) throw new Error(`run did not ingest everything: ${JSON.stringify(s)}`);
+          times.push(out.ms);
+          rss.push(out.maxRssBytes);
+          bytes = s.bytes;
+          requests = out.requests;
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+      const t = median(times) / 1000;
+      const perMessage = Object.entries(requests).map(([k, v]) => `${k} ${(v / w.messages).toFixed(2)}`).join(', ');
+      rows.push([storeType === 'fs' ? 'fs + event log' : 'S3 + SQS (fauxqs)', w.name, `${t.toFixed(2)} s`, `${(w.messages / t).toFixed(0)}`, mb(bytes / t),
+        `${mb(median(rss))} MB`, `${(Math.min(...times) / 1000).toFixed(2)}-${(Math.max(...times) / 1000).toFixed(2)} s`, perMessage || '-']);
+      process.stderr.write(`done: ${rows.at(-1)!.join(' | ')}\n`);
+    }
+  }
+} finally {
+  await aws?.stop();
+  await dovecot.stop();
+}
+const header = ['store', 'workload', 'median time', 'msg/s', 'MB/s', 'peak RSS', `spread (${RUNS} runs)`, 'requests per message'];
+console.log(`\n| ${header.join(' | ')} |\n| ${header.map(() => '---').join(' | ')} |`);
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+console.log(`\nNode ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? '?'} x${(await import('node:os')).cpus().length}, Dovecot on loopback, no added latency.`);

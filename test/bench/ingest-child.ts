@@ -1,0 +1,33 @@
+/**
+ * One measured run of the whole pipeline in a fresh process, so that peak RSS is the pipeline's own.
+ * argv: <config file>. Prints JSON: summaries, wall time, peak RSS, and S3/SQS requests by command.
+ */
+import '../../lib/cli/threadpool.ts';
+import { loadConfig } from '../../lib/config/index.ts';
+import { createAdapters } from '../../lib/ingest/adapters.ts';
+import { runAll } from '../../lib/ingest/run-all.ts';
+import { createS3Client } from '../../lib/store/s3-client.ts';
+import { createSqsClient } from '../../lib/publish/sqs-client.ts';
+
+const config = await loadConfig(process.argv[2]);
+const requests: Record<string, number> = {};
+function counted<T extends { middlewareStack: { add: (...a: never[]) => void } }>(client: T): T {
+  (client.middlewareStack as unknown as { add: (fn: unknown, o: unknown) => void }).add(
+    (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      const name = context.commandName ?? 'unknown';
+      requests[name] = (requests[name] ?? 0) + 1;
+      return next(args);
+    }, { step: 'finalizeRequest', name: 'benchRequestCounter' });
+  return client;
+}
+const s = config.store;
+const p = config.publish;
+const adapters = await createAdapters(config, {
+  ...(s.type === 's3' ? { s3: counted(createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle })) } : {}),
+  ...(p?.type === 'sqs' ? { sqs: counted(createSqsClient({ region: p.region, endpoint: p.endpoint })) } : {}),
+});
+const t0 = performance.now();
+const summaries = await runAll({ config, adapters });
+const ms = performance.now() - t0;
+await adapters.publisher.close?.();
+process.stdout.write(JSON.stringify({ summaries, ms, maxRssBytes: process.resourceUsage().maxRSS * 1024, requests }));
