@@ -1,6 +1,6 @@
 -- Athena table over the archive index written by the archive-index processor
--- (s3://<archive bucket>/<OUTPUT_PREFIX>/index/dt=YYYY-MM-DD/<doc id>.json, one JSON line per object).
--- Replace <archive-bucket> and <output-prefix>. Partition projection: no MSCK REPAIR or crawler needed,
+-- (s3://<archive bucket>/<OUTPUT_PREFIX>dt=YYYY-MM-DD/<doc id>.json, one JSON line per object; the stack's
+-- OUTPUT_PREFIX for it is "index/"). Replace <archive-bucket>, and index/ if you chose another prefix. Partition projection: no MSCK REPAIR or crawler needed,
 -- new days are queryable as soon as they are written. Columns follow IndexRow in archive-index.ts.
 CREATE EXTERNAL TABLE IF NOT EXISTS mail_ingest_index (
   id                string,
@@ -37,7 +37,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS mail_ingest_index (
 PARTITIONED BY (dt string)
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
 WITH SERDEPROPERTIES ('ignore.malformed.json' = 'false')
-LOCATION 's3://<archive-bucket>/<output-prefix>/index/'
+LOCATION 's3://<archive-bucket>/index/'
 TBLPROPERTIES (
   'projection.enabled'          = 'true',
   'projection.dt.type'          = 'date',
@@ -45,7 +45,7 @@ TBLPROPERTIES (
   'projection.dt.range'         = '2024-01-01,NOW',
   'projection.dt.interval'      = '1',
   'projection.dt.interval.unit' = 'DAYS',
-  'storage.location.template'   = 's3://<archive-bucket>/<output-prefix>/index/dt=${dt}/'
+  'storage.location.template'   = 's3://<archive-bucket>/index/dt=${dt}/'
 );
 
 -- Example: yesterday's mail to support with attachments.

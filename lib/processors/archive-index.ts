@@ -48,8 +48,9 @@ export function partitionDate(doc: MetadataDocument): string {
   return t.toISOString().slice(0, 10);
 }
 
+/** Relative to the processor's output prefix (OUTPUT_PREFIX, `index/` in the stack), which is the table's LOCATION. */
 export function indexKey(doc: MetadataDocument): string {
-  return `index/dt=${partitionDate(doc)}/${doc.id}.json`;
+  return `dt=${partitionDate(doc)}/${doc.id}.json`;
 }
 
 export function indexRow(doc: MetadataDocument): IndexRow {

@@ -41,12 +41,13 @@ export class AttachmentExtractionError extends Error {
   }
 }
 
+/** Keys are relative to the processor's output prefix (OUTPUT_PREFIX, `attachments/` in the stack). */
 export function attachmentKey(sha256: string): string {
-  return `attachments/sha256/${sha256}`;
+  return `sha256/${sha256}`;
 }
 
 export function manifestKey(docId: string): string {
-  return `attachments/manifests/${docId}.json`;
+  return `manifests/${docId}.json`;
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

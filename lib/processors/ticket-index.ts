@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { isPreconditionFailed, type ObjectStore } from './object-store.ts';
 
 /**
- * Lookup objects beside the tickets. S3 has no secondary index, so each Message-ID (and each normalised subject,
- * per mailbox) gets a tiny object naming its ticket. Keys are hashes: a Message-ID is sender-controlled text and
- * must never become part of a key.
+ * Keys relative to the processor's output prefix (OUTPUT_PREFIX, `tickets/` in the stack): tickets at the top,
+ * lookup objects beside them. S3 has no secondary index, so each Message-ID (and each normalised subject, per
+ * mailbox) gets a tiny object naming its ticket. Keys are hashes: a Message-ID is sender-controlled text and must
+ * never become part of a key.
  */
-export const TICKETS_DIR = 'tickets';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -18,15 +18,15 @@ export function normaliseMessageId(id: string): string {
 }
 
 export function ticketKey(ticketId: string): string {
-  return `${TICKETS_DIR}/${ticketId}.json`;
+  return `${ticketId}.json`;
 }
 
 export function messageIdIndexKey(messageId: string): string {
-  return `${TICKETS_DIR}/by-message-id/${sha256(normaliseMessageId(messageId))}.json`;
+  return `by-message-id/${sha256(normaliseMessageId(messageId))}.json`;
 }
 
 export function subjectIndexKey(mailbox: string, subjectKey: string): string {
-  return `${TICKETS_DIR}/by-subject/${sha256(`${mailbox}\u0000${subjectKey}`)}.json`;
+  return `by-subject/${sha256(`${mailbox}\u0000${subjectKey}`)}.json`;
 }
 
 interface IndexEntry { readonly ticketId: string }

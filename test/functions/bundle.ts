@@ -16,7 +16,7 @@ export const HANDLERS = {
 export type HandlerName = keyof typeof HANDLERS;
 
 /**
- * The esbuild settings of the stack's NodejsFunctions. Used until cdk/bundling.ts exports them (then those win):
+ * Fallback esbuild settings, used only if cdk/bundling.ts is absent (it is the single source of truth):
  * ESM for Node 24, minified, source maps, `module` before `main` so ESM builds of dependencies are tree-shaken,
  * and a `require` shim for the CommonJS dependencies that call it. The AWS SDK is bundled, not taken from the
  * runtime: see test/bench/lambda-bench.ts for the measured trade-off.
@@ -35,15 +35,17 @@ export const DEFAULT_ESBUILD_OPTIONS: BuildOptions = {
   legalComments: 'none',
 };
 
-/** The stack's esbuild options when cdk/bundling.ts provides `esbuildOptions`, else the defaults above. */
-export async function esbuildOptions(): Promise<{ options: BuildOptions; source: string }> {
+/**
+ * The stack's esbuild options: cdk/bundling.ts's `esbuildOptions(entry, outfile)` (the same settings its
+ * NodejsFunctions use), or the defaults above while that file does not exist.
+ */
+export async function esbuildOptions(entry: string, outfile: string): Promise<{ options: BuildOptions; source: string }> {
   const file = join(ROOT, 'cdk/bundling.ts');
   if (existsSync(file)) {
-    const mod = await import(file) as { esbuildOptions?: BuildOptions | (() => BuildOptions) };
-    const o = typeof mod.esbuildOptions === 'function' ? mod.esbuildOptions() : mod.esbuildOptions;
-    if (o !== undefined) return { options: { ...o, logLevel: 'silent' }, source: 'cdk/bundling.ts' };
+    const mod = await import(file) as { esbuildOptions?: (entry: string, outfile: string) => BuildOptions };
+    if (typeof mod.esbuildOptions === 'function') return { options: { ...mod.esbuildOptions(entry, outfile), logLevel: 'silent' }, source: 'cdk/bundling.ts' };
   }
-  return { options: DEFAULT_ESBUILD_OPTIONS, source: 'defaults (test/functions/bundle.ts)' };
+  return { options: { ...DEFAULT_ESBUILD_OPTIONS, entryPoints: [entry], outfile }, source: 'defaults (test/functions/bundle.ts)' };
 }
 
 export interface Bundle {
@@ -55,11 +57,11 @@ export interface Bundle {
 }
 
 export async function bundleHandler(name: HandlerName, outdir: string, overrides: BuildOptions = {}): Promise<Bundle> {
-  const { options } = await esbuildOptions();
   const dir = join(outdir, name);
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'index.mjs');
-  await build({ ...options, ...overrides, entryPoints: [join(ROOT, HANDLERS[name])], outfile: file, absWorkingDir: ROOT });
+  const { options } = await esbuildOptions(join(ROOT, HANDLERS[name]), file);
+  await build({ ...options, ...overrides, absWorkingDir: ROOT });
   const bytes = (await stat(file)).size;
   const mapBytes = existsSync(`${file}.map`) ? (await stat(`${file}.map`)).size : 0;
   return { name, file, bytes, mapBytes };

@@ -12,7 +12,8 @@ import { messageWithAttachments, PDF_BYTES, sha256 } from '../processors/mime-fi
 import { bundleHandler, type Bundle, type HandlerName } from './bundle.ts';
 import { invokeBundle, sqsEvent, sqsRecord } from './run-bundle.ts';
 
-const OUT = 'processed';
+/** As the stack sets them: each processor writes under its own prefix. */
+const OUT = { tickets: 'tickets/', attachments: 'attachments/', index: 'index/' };
 
 describe('bundled processors (SQS batch with one poisoned record → S3)', () => {
   let aws: LocalAws;
@@ -32,14 +33,15 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
     return JSON.stringify({ claimCheck: { bucket: aws.bucket, key, sha256: createHash('sha256').update(body).digest('hex'), size: body.length }, id: doc.id, mailbox: doc.mailbox, schemaVersion: 1 });
   }
 
-  const invoke = (name: HandlerName, records: Array<Record<string, unknown>>) => invokeBundle(bundles.get(name)!.file, sqsEvent(records), { ...env, POWERTOOLS_SERVICE_NAME: name });
+  const prefixOf = { 'ticket-intake': OUT.tickets, 'attachment-extraction': OUT.attachments, 'archive-index': OUT.index } as Record<HandlerName, string>;
+  const invoke = (name: HandlerName, records: Array<Record<string, unknown>>) => invokeBundle(bundles.get(name)!.file, sqsEvent(records), { ...env, OUTPUT_PREFIX: prefixOf[name], POWERTOOLS_SERVICE_NAME: name });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bundled-processors-'));
     aws = await startLocalAws();
     for (const name of ['ticket-intake', 'attachment-extraction', 'archive-index'] as const) bundles.set(name, await bundleHandler(name, dir));
     env = {
-      ARCHIVE_BUCKET: aws.bucket, OUTPUT_PREFIX: OUT,
+      ARCHIVE_BUCKET: aws.bucket,
       POWERTOOLS_METRICS_NAMESPACE: 'MailIngest', LOG_LEVEL: 'INFO',
       AWS_ENDPOINT_URL: aws.endpoint, MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
       AWS_REGION: aws.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
@@ -59,7 +61,7 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
 
     assert.equal(out.ok, true, JSON.stringify(out.error) + out.stderr.slice(-2000));
     assert.deepEqual(out.result, { batchItemFailures: [{ itemIdentifier: poisoned.messageId }] });
-    const tickets = (await keys(`${OUT}/tickets/T-`));
+    const tickets = (await keys(`${OUT.tickets}T-`));
     assert.equal(tickets.length, 1);
     const ticket = await getJson<{ comments: Array<{ docId: string }> }>(tickets[0]!);
     assert.deepEqual(ticket.comments.map((c) => c.docId), [first.id, reply.id]);
@@ -86,14 +88,14 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
     const out = await invoke('attachment-extraction', [sqsRecord(JSON.stringify(doc)), missingRecord]);
 
     assert.deepEqual(out.result, { batchItemFailures: [{ itemIdentifier: missingRecord.messageId }] });
-    const manifest = await getJson<{ attachments: Array<{ filename: string | null; sha256: string; key: string }> }>(`${OUT}/attachments/manifests/${doc.id}.json`);
+    const manifest = await getJson<{ attachments: Array<{ filename: string | null; sha256: string; key: string }> }>(`${OUT.attachments}manifests/${doc.id}.json`);
     assert.equal(manifest.attachments.length, 3);
     const pdf = manifest.attachments.find((a) => a.filename === '請求書.pdf')!;
     assert.equal(pdf.sha256, sha256(PDF_BYTES));
-    const stored = Buffer.from(await (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: `${OUT}/${pdf.key}` }))).Body!.transformToByteArray());
+    const stored = Buffer.from(await (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: `${OUT.attachments}${pdf.key}` }))).Body!.transformToByteArray());
     assert.deepEqual(stored, PDF_BYTES);
-    assert.equal((await keys(`${OUT}/attachments/sha256/`)).length, 2);
-    assert.equal((await keys(`${OUT}/attachments/manifests/${missing.id}`)).length, 0);
+    assert.equal((await keys(`${OUT.attachments}sha256/`)).length, 2);
+    assert.equal((await keys(`${OUT.attachments}manifests/${missing.id}`)).length, 0);
   });
 
   it('archive index: one row object per document under its day; the poisoned record fails alone', async () => {
@@ -104,8 +106,8 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
     const out = await invoke('archive-index', [sqsRecord(JSON.stringify(a)), poisoned, sqsRecord(await claimCheckBody(b))]);
 
     assert.deepEqual(out.result, { batchItemFailures: [{ itemIdentifier: poisoned.messageId }] });
-    assert.deepEqual(await keys(`${OUT}/index/`), [`${OUT}/index/dt=2025-03-01/${a.id}.json`, `${OUT}/index/dt=2025-03-02/${b.id}.json`]);
-    const row = await getJson<{ id: string; mailbox: string }>(`${OUT}/index/dt=2025-03-01/${a.id}.json`);
+    assert.deepEqual(await keys(OUT.index), [`${OUT.index}dt=2025-03-01/${a.id}.json`, `${OUT.index}dt=2025-03-02/${b.id}.json`]);
+    const row = await getJson<{ id: string; mailbox: string }>(`${OUT.index}dt=2025-03-01/${a.id}.json`);
     assert.equal(row.id, a.id);
   });
 

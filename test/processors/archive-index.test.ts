@@ -13,7 +13,7 @@ describe('archive index', () => {
 
     const { key } = await writeIndexRow(doc, store);
 
-    assert.equal(key, `index/dt=2025-03-01/${doc.id}.json`);
+    assert.equal(key, `dt=2025-03-01/${doc.id}.json`);
     const body = store.objects.get(key)!.body.toString('utf8');
     assert.equal(body.endsWith('\n'), true);
     assert.equal(body.split('\n').length, 2, 'exactly one line');
@@ -63,7 +63,7 @@ describe('archive index', () => {
     const doc = makeDoc();
     await writeIndexRow(doc, store);
     await writeIndexRow(doc, store);
-    assert.deepEqual(store.keys('index/'), [indexKey(doc)]);
+    assert.deepEqual(store.keys('dt='), [indexKey(doc)]);
   });
 
   it('escapes U+2028 and U+2029 so no line reader splits a row', () => {

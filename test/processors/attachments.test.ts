@@ -66,7 +66,7 @@ describe('attachment extraction', () => {
     const bytes = messageWithAttachments();
     const store = new MemoryObjectStore();
     store.beforePut = async (key) => {
-      if (key.startsWith('attachments/sha256/') && !store.objects.has(key)) store.objects.set(key, { body: Buffer.from('other writer'), etag: '"x"' });
+      if (key.startsWith('sha256/') && !store.objects.has(key)) store.objects.set(key, { body: Buffer.from('other writer'), etag: '"x"' });
     };
     const out = await extractAttachments(docFor(bytes), rawFor(bytes).opener, store);
     assert.equal(out.action === 'extracted' && out.stored, 0);

@@ -13,7 +13,7 @@ function setup(options: { maxAttempts?: number; subjectWindowDays?: number } = {
   const store = new MemoryObjectStore();
   const intake = new TicketIntake(store, { backoff: noWait, ...options });
   const ticket = (id: string) => store.json<TicketDocument>(ticketKey(id));
-  const tickets = () => store.keys('tickets/T-');
+  const tickets = () => store.keys('T-');
   return { store, intake, ticket, tickets };
 }
 
@@ -239,7 +239,7 @@ describe('ticket intake: concurrent comments', () => {
     // lookup (nothing found) and its own claim.
     let replyOut: Awaited<ReturnType<TicketIntake['process']>> | undefined;
     store.beforePut = async (key) => {
-      if (key.startsWith('tickets/T-') && replyOut === undefined) {
+      if (key.startsWith('T-') && replyOut === undefined) {
         store.beforePut = null;
         replyOut = await new TicketIntake(store, { backoff: noWait }).process(reply);
       }
@@ -251,7 +251,7 @@ describe('ticket intake: concurrent comments', () => {
     const winner = (replyOut as { ticketId: string }).ticketId;
     assert.deepEqual(out, { action: 'commented', ticketId: winner, via: 'message-id' });
     assert.deepEqual(ticket(winner).comments.map((c) => c.docId).sort(), [original.id, reply.id].sort());
-    const loser = store.keys('tickets/T-').map((k) => store.json<TicketDocument>(k)).find((t) => t.ticketId !== winner)!;
+    const loser = store.keys('T-').map((k) => store.json<TicketDocument>(k)).find((t) => t.ticketId !== winner)!;
     assert.equal(loser.status, 'merged');
     assert.equal(loser.mergedInto, winner);
     // A later message of the thread lands on the surviving ticket.
