@@ -31,7 +31,7 @@ const POP3_CLASS: Record<string, FailureClass> = {
   ECONNECTION: 'network', ETIMEDOUT: 'network', ECLOSED: 'network',
   EINUSE: 'protocol', ELOGINDELAY: 'protocol', ESYSTEMP: 'protocol', ESYSPERM: 'protocol',
   EPROTOCOL: 'protocol', ECOMMAND: 'protocol', ETOOLARGE: 'protocol',
-  ECONFIG: 'config', ECONFLICT: 'storage', EVERIFY: 'storage', EIO: 'storage', ENOTFOUND: 'storage', EACCESS: 'storage',
+  ECONFIG: 'config', ESECRET: 'config', ECONFLICT: 'storage', EVERIFY: 'storage', EIO: 'storage', ENOTFOUND: 'storage', EACCESS: 'storage',
   EPUBLISH: 'publish',
 };
 
@@ -43,6 +43,6 @@ export function classifyError(err: unknown): { class: FailureClass; code: string
   const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);
   if (e?.name === 'StoreError') return { class: 'storage', code, message };
   if (e?.name === 'PublishError') return { class: 'publish', code, message };
-  if (e?.name === 'ConfigError') return { class: 'config', code, message };
+  if (e?.name === 'ConfigError' || e?.name === 'SecretError') return { class: 'config', code, message };
   return { class: POP3_CLASS[code] ?? (e?.name === 'AbortError' ? 'network' : 'internal'), code, message };
 }
