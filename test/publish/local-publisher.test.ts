@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalPublisher } from '../../lib/publish/local-publisher.ts';
@@ -28,6 +28,28 @@ describe('LocalPublisher', () => {
     const docs = await lines(p.path);
     assert.deepEqual(docs.map((d) => d.id), ['a', 'b', 'c']);
     assert.deepEqual(docs[0], tricky);
+  });
+
+  it('fsyncs the log, with the batch in it, before publish resolves', async (t) => {
+    const dir = freshDir();
+    const probe = await open(join(root, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void>; stat: () => Promise<{ isFile(): boolean }> };
+    await probe.close();
+    const synced: string[][] = [];
+    const original = proto.sync;
+    t.after(() => { proto.sync = original; });
+    const p = new LocalPublisher({ dir });
+    proto.sync = async function (this: typeof proto) {
+      await original.call(this);
+      if (!(await this.stat()).isFile()) return; // the folders' fsyncs
+      // What is on disk when the fsync returns: the batch must already be there.
+      synced.push((await readFile(p.path, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as MetadataDocument).id));
+    };
+    let resolved = false;
+    const pending = p.publish([fakeMetadataDocument({ id: 'durable' })]).then(() => { resolved = true; });
+    assert.equal(resolved, false);
+    await pending;
+    assert.deepEqual(synced, [['durable']]);
   });
 
   it('publishing nothing writes nothing', async () => {
