@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -86,10 +86,6 @@ export class ArchiveBucket extends Construct {
         noncurrentVersionExpiration: Duration.days(1),
         abortIncompleteMultipartUploadAfter: Duration.days(1),
       }],
-    });
-    Validations.of(this.accessLogsBucket.node.defaultChild!).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This is the access-log bucket of the archive; logging it into itself would loop, and into another bucket would only move the question.',
     });
 
     const lock = props.objectLock;
