@@ -16,9 +16,12 @@ export interface EncodedWordRun {
   readonly text: string;
 }
 
-function wordBytes(encoding: string, text: string): Buffer {
+/** null for a word that is not valid base64: mail clients then show it literally, not as decoded garbage. */
+function wordBytes(encoding: string, text: string): Buffer | null {
   if (encoding === 'b' || encoding === 'B') {
-    return Buffer.from(text.replace(/[^A-Za-z0-9+/]/g, ''), 'base64'); // lenient: padding and junk ignored
+    // Lenient about missing padding, which many mailers drop; not about characters outside the alphabet.
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
+    return Buffer.from(text, 'base64');
   }
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
@@ -40,7 +43,8 @@ function wordBytes(encoding: string, text: string): Buffer {
 export function encodedWordRuns(text: string): EncodedWordRun[] {
   const words: Array<{ start: number; end: number; charset: string; bytes: Buffer }> = [];
   for (const m of text.matchAll(ENCODED_WORD)) {
-    words.push({ start: m.index, end: m.index + m[0].length, charset: m[1]!.toLowerCase(), bytes: wordBytes(m[2]!, m[3]!) });
+    const bytes = wordBytes(m[2]!, m[3]!);
+    if (bytes !== null) words.push({ start: m.index, end: m.index + m[0].length, charset: m[1]!.toLowerCase(), bytes });
   }
   const runs: EncodedWordRun[] = [];
   let i = 0;

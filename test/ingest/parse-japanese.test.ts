@@ -160,3 +160,11 @@ describe('RFC 2231 parameters', () => {
     assert.equal(v.params.get('charset'), 'utf-8');
   });
 });
+
+describe('malformed encoded words', () => {
+  it('leaves a B-encoded word with characters outside base64 as literal text, as mail clients do', async () => {
+    const { decodeEncodedWords } = await import('../../lib/ingest/decode-headers.ts');
+    assert.equal(decodeEncodedWords('=?x-unknown-charset?B?!!!not-base64?='), '=?x-unknown-charset?B?!!!not-base64?=');
+    assert.equal(decodeEncodedWords('Re: =?UTF-8?B?5pel5pys6Kqe?='), 'Re: 日本語', 'unpadded valid base64 still decodes');
+  });
+});
