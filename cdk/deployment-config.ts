@@ -4,7 +4,7 @@
  * credential is a Secrets Manager reference, and `store` / `publish` belong to the construct.
  */
 import type { ConfigInput } from '../lib/config/schema.ts';
-import { configSchema } from '../lib/config/schema.ts';
+import { ConfigError, parseConfig } from '../lib/config/index.ts';
 
 /** The CLI configuration without the parts the construct owns (`store`, `publish`). */
 export type MailIngestConfig = Omit<ConfigInput, 'store' | 'publish'>;
@@ -13,12 +13,6 @@ export type MailIngestConfig = Omit<ConfigInput, 'store' | 'publish'>;
 const PLACEHOLDER_STORE = { type: 's3', bucket: 'placeholder-bucket' } as const;
 
 const CREDENTIAL_KEYS = ['password', 'accessToken'] as const;
-
-function describePath(path: ReadonlyArray<PropertyKey>): string {
-  let out = 'config';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `.${String(p)}`;
-  return out;
-}
 
 /**
  * Every problem with `config`, as `path: message` lines. Never quotes a credential: a literal password is
@@ -53,21 +47,17 @@ export function validateDeploymentConfig(config: unknown): string[] {
     }
   });
   const { store: _s, publish: _p, ...rest } = input;
-  const parsed = configSchema.safeParse({ ...rest, store: PLACEHOLDER_STORE });
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const last = issue.path[issue.path.length - 1];
-      // Already reported above in words that fit a deployment.
-      if (CREDENTIAL_KEYS.includes(last as (typeof CREDENTIAL_KEYS)[number])) continue;
-      for (const message of issue.message.split('\u0000')) problems.push(`${describePath(issue.path)}: ${message}`);
+  try {
+    // The CLI's own parser: the same schema and cross-field rules the functions apply when they load the file.
+    parseConfig({ ...rest, store: PLACEHOLDER_STORE }, { baseDir: '/', source: 'config' });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const issue of err.issues) {
+      // Credentials were reported above in words that fit a deployment.
+      if (CREDENTIAL_KEYS.some((k) => issue.path.endsWith(`.${k}`))) continue;
+      problems.push(`${issue.path === '(root)' ? 'config' : `config.${issue.path}`}: ${issue.message}`);
     }
   }
-  const ids = mailboxes.map((mb) => (typeof mb === 'object' && mb !== null ? (mb as Record<string, unknown>)['id'] : undefined));
-  const seen = new Set<unknown>();
-  ids.forEach((id, i) => {
-    if (typeof id === 'string' && seen.has(id)) problems.push(`config.mailboxes[${i}].id: ${JSON.stringify(id)} is used by an earlier mailbox; ids must be unique`);
-    seen.add(id);
-  });
   return problems;
 }
 

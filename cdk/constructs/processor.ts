@@ -6,8 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { z } from 'zod';
-import type { targetFilterSchema } from '../../lib/config/schema.ts';
+import type { TargetFilter as ConfigTargetFilter } from '../../lib/config/index.ts';
 import { getObjects, listUnder, putObjects, useKey } from '../grants.ts';
 import { throwIfProblems } from '../validation-error.ts';
 import { ARCHIVE_PREFIXES } from './archive-bucket.ts';
@@ -15,7 +14,7 @@ import { IngestFunction } from './ingest-function.ts';
 import { MIN_MAX_RECEIVE_COUNT, QueueWithDeadLetter } from './queue-with-dead-letter.ts';
 
 /** Which metadata documents a processor receives: every condition given must hold (lib/config's schema). */
-export type TargetFilter = z.input<typeof targetFilterSchema>;
+export type TargetFilter = ConfigTargetFilter;
 
 /** What a caller of `MailIngest.addProcessor` chooses. */
 export interface ProcessorOptions {

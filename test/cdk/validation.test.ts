@@ -61,7 +61,7 @@ describe('MailIngest validation', () => {
     const config = twoMailboxConfig();
     const err = attempt({ config: { ...config, mailboxes: [config.mailboxes[0]!, { ...config.mailboxes[1]!, id: 'support', port: 70000 }] } });
     assert.match(err.message, /config\.mailboxes\[1\]\.port: /);
-    assert.match(err.message, /config\.mailboxes\[1\]\.id: "support" is used by an earlier mailbox/);
+    assert.match(err.message, /config\.mailboxes\[1\]\.id: duplicate mailbox id "support"/);
   });
 
   it('rejects a CA file path, which does not exist in Lambda', () => {
