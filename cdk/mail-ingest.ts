@@ -1,4 +1,4 @@
-import { ArnFormat, Aspects, Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Aspects, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,7 +18,7 @@ import { Processor, type ProcessorOptions } from './constructs/processor.ts';
 import { QueueWithDeadLetter } from './constructs/queue-with-dead-letter.ts';
 import { secretIdsOf, validateDeploymentConfig, type MailIngestConfig } from './deployment-config.ts';
 import { getObjects, listUnder, putObjects, useKey } from './grants.ts';
-import { PrefixWildcardAcknowledgements } from './nag-acknowledgements.ts';
+import { flattenReference, PrefixWildcardAcknowledgements } from './nag-acknowledgements.ts';
 import { HANDLER_ENTRIES } from './paths.ts';
 import { isSecretArn, secretIdProblems, secretResourceArns } from './secret-arns.ts';
 import { throwIfProblems } from './validation-error.ts';
@@ -270,6 +270,8 @@ export class MailIngest extends Construct {
     this.poller = poller.function;
     this.#pollerRole = poller.role;
     const { raw, staging, state, claims } = ARCHIVE_PREFIXES;
+    const secretPrefixArn = props.secretNamePrefix === undefined ? undefined
+      : Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${props.secretNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     for (const statement of [
       // staging/ is read by CopyObject when a staged upload becomes its raw/ key.
       getObjects(bucket, [raw, staging, state, CONFIG_KEY], 'ReadArchiveStateAndConfig'),
@@ -279,12 +281,19 @@ export class MailIngest extends Construct {
       new iam.PolicyStatement({
         sid: 'ReadMailboxSecrets',
         actions: ['secretsmanager:GetSecretValue'],
-        resources: props.secretNamePrefix !== undefined
-          ? [Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${props.secretNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })]
+        resources: secretPrefixArn !== undefined
+          ? [secretPrefixArn]
           : secretIdsOf(props.config).flatMap((s) => secretResourceArns(this, s)),
       }),
     ]) {
       if (statement.resources.length > 0) poller.role.addToPrincipalPolicy(statement);
+    }
+    const pollerPolicy = poller.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+    if (secretPrefixArn !== undefined && pollerPolicy !== undefined) {
+      Validations.of(pollerPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flattenReference(Stack.of(this).resolve(secretPrefixArn))}]`,
+        reason: `secretNamePrefix was set: the mailbox secrets are too many to list, so the poller reads the secrets named "${props.secretNamePrefix}..." and no others.`,
+      });
     }
     this.poller.addEventSource(new SqsEventSource(this.pollQueue, {
       batchSize: 1,
