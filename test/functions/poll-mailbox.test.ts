@@ -1,0 +1,80 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { parseConfig } from '../../lib/config/parse-config.ts';
+import type { MailboxRunSummary, RunMailboxOptions } from '../../lib/ingest/pipeline-types.ts';
+import { MailboxRunError, pollMailbox, type PollDeps } from '../../functions/commons/poll-mailbox.ts';
+
+const config = parseConfig({
+  store: { type: 's3', bucket: 'archive-bucket', prefix: 'mail' },
+  publish: { type: 'sqs', targets: [{ name: 't', queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/t' }] },
+  mailboxes: [
+    { id: 'support', host: 'pop.example.jp', user: 'support@example.jp', password: { secretId: 'mail-ingest/support' } },
+    { id: 'off', host: 'pop.example.jp', user: 'off', password: { secretId: 'mail-ingest/off' }, enabled: false },
+  ],
+}, { baseDir: '/' });
+
+const summary = (over: Partial<MailboxRunSummary> = {}): MailboxRunSummary => ({
+  mailbox: 'support', ok: true, new: 2, stored: 2, published: 2, deleted: 0, skipped: 0, oversized: 0, failed: 0,
+  bytes: 2048, durationMs: 120, quitOk: true, error: null, ...over,
+});
+
+function deps(run: (o: RunMailboxOptions) => Promise<MailboxRunSummary>, secret = 'pw-canary-91d2') {
+  const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
+  const keys: Record<string, unknown> = {};
+  const metrics: Array<{ dims: Record<string, string>; name: string; value: number }> = [];
+  let dims: Record<string, string> = {};
+  const log = (level: string) => (message: string, fields: Record<string, unknown> = {}) => lines.push({ level, message, fields: { ...keys, ...fields } });
+  const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug'),
+    appendKeys: (k: Record<string, unknown>) => Object.assign(keys, k), removeKeys: (ks: string[]) => ks.forEach((k) => delete keys[k]) } as unknown as Logger;
+  const m = { addDimension: (k: string, v: string) => { dims[k] = v; }, addMetric: (name: string, _u: unknown, value: number) => metrics.push({ dims: { ...dims }, name, value }),
+    publishStoredMetrics: () => { dims = {}; } } as unknown as Metrics;
+  const secretsAsked: string[] = [];
+  const d: PollDeps = {
+    config: async () => config,
+    secretsManager: { getSecretString: async (id) => { secretsAsked.push(id); return secret; } },
+    adapters: () => ({ store: {} as never, state: {} as never, publisher: {} as never }),
+    runMailbox: run, logger, metrics: m, safetyMarginMs: 30_000,
+  };
+  return { d, lines, metrics, secretsAsked };
+}
+
+describe('pollMailbox', () => {
+  it('runs the mailbox with its resolved password and a deadline 30 s before the Lambda deadline', async () => {
+    let seen: RunMailboxOptions | undefined;
+    const { d, metrics, lines } = deps(async (o) => { seen = o; return summary(); });
+    const before = Date.now();
+
+    const out = await pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 300_000, d);
+
+    assert.equal(out.status, 'ran');
+    assert.equal(seen!.job.connect.password, 'pw-canary-91d2');
+    assert.equal(seen!.job.connect.host, 'pop.example.jp');
+    assert.ok(seen!.deadline! >= before + 270_000 && seen!.deadline! <= Date.now() + 270_000);
+    const byName = Object.fromEntries(metrics.map((x) => [x.name, x]));
+    assert.equal(byName.MessagesIngested!.value, 2);
+    assert.equal(byName.BytesIngested!.value, 2048);
+    assert.equal(byName.PollFailures!.value, 0);
+    assert.equal(byName.AuthFailures!.value, 0);
+    assert.ok(metrics.every((x) => x.dims.mailbox === 'support'));
+    assert.equal(lines.at(-1)!.fields.mailbox, 'support');
+    assert.ok(!JSON.stringify(lines).includes('pw-canary-91d2'));
+  });
+
+  it('turns a failed run into a MailboxRunError (a batch item failure) and counts an auth failure', async () => {
+    const { d, metrics, lines } = deps(async () => summary({ ok: false, stored: 0, error: { class: 'auth', code: 'EAUTH', message: 'login refused' } }));
+    await assert.rejects(pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 300_000, d), (e: unknown) => e instanceof MailboxRunError && e.code === 'EAUTH');
+    assert.equal(metrics.find((x) => x.name === 'AuthFailures')!.value, 1);
+    assert.equal(metrics.find((x) => x.name === 'PollFailures')!.value, 1);
+    assert.ok(lines.some((l) => l.level === 'error' && l.message === 'mailbox run failed'));
+    assert.ok(!JSON.stringify(lines).includes('pw-canary-91d2'));
+  });
+
+  it('drops jobs for unknown or disabled mailboxes without asking for a secret', async () => {
+    const { d, secretsAsked } = deps(async () => assert.fail('must not run'));
+    assert.deepEqual(await pollMailbox({ mailboxId: 'gone', scheduledAt: 't' }, 300_000, d), { status: 'skipped', reason: 'unknown-mailbox' });
+    assert.deepEqual(await pollMailbox({ mailboxId: 'off', scheduledAt: 't' }, 300_000, d), { status: 'skipped', reason: 'disabled' });
+    assert.deepEqual(secretsAsked, []);
+  });
+});
