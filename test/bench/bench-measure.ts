@@ -44,7 +44,7 @@ try:
 except ProcessLookupError:
     pass
 with open(res_path, 'w') as f:
-    json.dump({'wallMs': (t1 - t0) * 1000, 'maxRssKb': ru.ru_maxrss,
+    json.dump({'wallMs': (t1 - t0) * 1000, 'maxRssKb': ru.ru_maxrss, 'cpuMs': (ru.ru_utime + ru.ru_stime) * 1000,
                'exitCode': os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
                'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
                'timedOut': timed_out}, f)
@@ -66,6 +66,8 @@ export interface Measurement {
   wallMs: number;
   /** Largest resident set of any process of the run, in bytes. */
   peakRssBytes: number;
+  /** User + system CPU time of the whole process tree. */
+  cpuMs: number;
   exitCode: number | null;
   signal: number | null;
   timedOut: boolean;
@@ -86,13 +88,16 @@ export async function measure(o: MeasureOptions): Promise<Measurement> {
   await new Promise<void>((resolve) => child.once('exit', () => resolve()));
   clearTimeout(backstop);
   if (!existsSync(resPath)) {
-    return { wallMs: o.timeoutMs + 30_000, peakRssBytes: 0, exitCode: null, signal: 9, timedOut: true };
+    return { wallMs: o.timeoutMs + 30_000, peakRssBytes: 0, cpuMs: 0, exitCode: null, signal: 9, timedOut: true };
   }
-  const r = JSON.parse(readFileSync(resPath, 'utf8')) as { wallMs: number; maxRssKb: number; exitCode: number | null; signal: number | null; timedOut: boolean };
-  return { wallMs: r.wallMs, peakRssBytes: r.maxRssKb * 1024, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut };
+  const r = JSON.parse(readFileSync(resPath, 'utf8')) as { wallMs: number; maxRssKb: number; cpuMs: number; exitCode: number | null; signal: number | null; timedOut: boolean };
+  return { wallMs: r.wallMs, peakRssBytes: r.maxRssKb * 1024, cpuMs: r.cpuMs, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut };
 }
 
-export function logTail(logPrefix: string, lines = 8): string {
+/** The most telling lines of a run's output: the first error line if there is one, else the last lines. */
+export function logTail(logPrefix: string, lines = 3): string {
   const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
-  return (read(`${logPrefix}.err`) + read(`${logPrefix}.out`)).trim().split('\n').slice(-lines).join('\n');
+  const all = (read(`${logPrefix}.err`) + read(`${logPrefix}.out`)).trim().split('\n');
+  const err = all.find((l) => /\b\w*Error\b|error:|fatal/i.test(l));
+  return err ? err.trim() : all.slice(-lines).join('\n');
 }

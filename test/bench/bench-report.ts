@@ -39,8 +39,8 @@ export function cellFor(res: BenchResults, workload: string, rttMs: number, cont
 
 export function markdownTable(res: BenchResults): string {
   const lines: string[] = [];
-  lines.push('| workload | RTT | contender | median s | spread s (min–max) | × mail-ingest (paired) | peak RSS MB | runs / status |');
-  lines.push('|---|---:|---|---:|---|---:|---:|---|');
+  lines.push('| workload | RTT | contender | median s | spread s (min–max) | × mail-ingest (paired) | CPU s | peak RSS MB | runs / status |');
+  lines.push('|---|---:|---|---:|---|---:|---:|---:|---|');
   for (const w of res.workloads) {
     for (const rtt of res.rtts) {
       const mi = cellFor(res, w.id, rtt, 'mail-ingest');
@@ -54,11 +54,12 @@ export function markdownTable(res: BenchResults): string {
           if (Number.isFinite(r)) ratio = `${s.lowerBound ? '≥ ' : ''}${r.toFixed(r >= 10 ? 0 : 2)}`;
         }
         const rss = Math.max(0, ...c.runs.map((r) => r?.peakRssBytes ?? 0));
-        lines.push(`| ${w.title} | ${rtt} ms | ${c.label} | ${s.text} | ${sp} | ${ratio} | ${rss ? fmtMb(rss) : ''} | ${status(c)} |`);
+        const cpu = c.runs.filter((r): r is RunResult => r?.status === 'ok').map((r) => r.cpuMs);
+        lines.push(`| ${w.title} | ${rtt} ms | ${c.label} | ${s.text} | ${sp} | ${ratio} | ${cpu.length ? fmtSeconds(median(cpu)) : ''} | ${rss ? fmtMb(rss) : ''} | ${status(c)} |`);
       }
       const floor = res.floors.find((f) => f.workload === w.id && f.rttMs === rtt);
       if (floor) {
-        lines.push(`| ${w.title} | ${rtt} ms | link floor (${floor.roundTrips} RTT + bytes / ${fmtMb(floor.bandwidthBytesPerSec)} MB/s) | ${fmtSeconds(floor.floorMs)} | | | | computed |`);
+        lines.push(`| ${w.title} | ${rtt} ms | link floor (${floor.roundTrips} RTT + bytes / ${fmtMb(floor.bandwidthBytesPerSec)} MB/s) | ${fmtSeconds(floor.floorMs)} | | | | | computed |`);
       }
     }
   }
@@ -80,7 +81,8 @@ export function targets(res: BenchResults): string[] {
       out.push(`- small @ ${rtt} ms: ≥ ${factor}× faster than fetchmail/getmail6: not measured`);
       continue;
     }
-    const ref = rtt === 150 ? Math.min(...peers.map((x) => x.s!.ms!)) : Math.min(...peers.map((x) => x.s!.ms!));
+    // "faster than the faster peer" (150 ms) and "faster than both" (0 ms) are the same test: against the faster.
+    const ref = Math.min(...peers.map((x) => x.s!.ms!));
     const ratio = ref / mi.ms;
     out.push(`- ${small.title} @ ${rtt} ms: mail-ingest ${fmtSeconds(mi.ms)} s vs ${rtt === 150 ? 'the faster peer' : 'both peers (the faster shown)'} ${fmtSeconds(ref)} s → ${ratio.toFixed(1)}× (target ≥ ${factor}×): ${ratio >= factor ? 'MET' : 'NOT MET'}`);
     const floor = res.floors.find((f) => f.workload === 'small' && f.rttMs === rtt);
@@ -116,7 +118,7 @@ export function markdownReport(res: BenchResults, svgName: string): string {
     '',
     `Run ${res.startedAt} on ${Object.entries(m).map(([k, v]) => `${k}: ${v}`).join('; ')}.`,
     `${res.runs} runs per contender, alternating order; per-run time limit ${fmtSeconds(res.timeoutMs)} s. ` +
-      'Time is wall clock from process start to exit; peak RSS is ru_maxrss from wait4 (largest single process of the run). ' +
+      'Time is wall clock from process start to exit; CPU is user + system time of the process tree (median); peak RSS is ru_maxrss from wait4 (largest single process of the run). ' +
       'Every run is checked message by message (sha256) against the mailbox; a run that loses or corrupts a message counts as FAILED, not timed. ' +
       'A contender that hits the time limit is run once and its time extrapolated from the share it delivered (est.).',
     '',

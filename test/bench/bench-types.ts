@@ -4,6 +4,8 @@ export interface RunResult {
   status: RunStatus;
   wallMs: number;
   peakRssBytes: number;
+  /** User + system CPU of the process tree. */
+  cpuMs: number;
   /** Messages found delivered (after a timeout: how far it got). */
   delivered: number;
   /** After a timeout: wall time extrapolated from the share delivered, when anything was. */

@@ -35,6 +35,7 @@ const { values: flags } = parseArgs({
     budget: { type: 'string' },
     scale: { type: 'string' },
     out: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const env = process.env;
@@ -44,7 +45,7 @@ const opt = {
   rtts: (flags.rtts ?? env.BENCH_RTTS ?? (quick ? '0,50' : '0,50,150')).split(',').map(Number),
   workloads: (flags.workloads ?? env.BENCH_WORKLOADS ?? 'small,medium,large').split(','),
   contenders: (flags.contenders ?? env.BENCH_CONTENDERS ?? 'mail-ingest,fetchmail,getmail6,node-pop3,openssl').split(','),
-  timeoutMs: 1000 * Number(flags.timeout ?? env.BENCH_TIMEOUT ?? (quick ? 20 : 90)),
+  timeoutMs: 1000 * Number(flags.timeout ?? env.BENCH_TIMEOUT ?? (quick ? 20 : 60)),
   budgetMs: 60_000 * Number(flags.budget ?? env.BENCH_BUDGET ?? (quick ? 8 : 30)),
   scale: Number(flags.scale ?? env.BENCH_SCALE ?? (quick ? 0.1 : 1)),
   out: flags.out ?? join(import.meta.dirname, 'results'),
@@ -134,7 +135,7 @@ async function runOnce(c: Contender, p: Prepared, mb: Mailbox, scratch: string, 
     const total = c.id === 'openssl' ? 1 : p.workload.count;
     if (m.timedOut) {
       const delivered = Math.min(total, await c.count(work));
-      return { status: 'timeout', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, delivered,
+      return { status: 'timeout', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, cpuMs: m.cpuMs, delivered,
         estimatedMs: delivered > 0 ? (m.wallMs * total) / delivered : undefined };
     }
     const got = await c.collect(work);
@@ -143,10 +144,10 @@ async function runOnce(c: Contender, p: Prepared, mb: Mailbox, scratch: string, 
     if (v.missing || v.unexpected || got.problems.length) {
       const detail = `${v.missing} missing, ${v.unexpected} wrong/extra of ${total}${exit}` +
         (got.problems.length ? `; ${got.problems.slice(0, 2).join('; ')}` : '') +
-        (v.missing === total ? ` — ${logTail(logPrefix, 3).replace(/\s*\n\s*/g, ' / ').slice(0, 300)}` : '');
-      return { status: 'failed', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, delivered: got.digests.length, detail };
+        (v.missing === total || exit ? ` — ${logTail(logPrefix).replace(/\s*\n\s*/g, ' / ').slice(0, 300)}` : '');
+      return { status: 'failed', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, cpuMs: m.cpuMs, delivered: got.digests.length, detail };
     }
-    return { status: 'ok', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, delivered: got.digests.length, ...(exit ? { detail: exit.trim() } : {}) };
+    return { status: 'ok', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, cpuMs: m.cpuMs, delivered: got.digests.length, ...(exit ? { detail: exit.trim() } : {}) };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
     machine: {
       cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, memory: `${Math.round(totalmem() / 2 ** 30)} GB`, kernel: release(),
       node: process.version, dovecot: version('dovecot', ['--version'], /^(\S+)/),
-      fetchmail: version('fetchmail', ['--version'], /fetchmail release (\S+)/), getmail6: version('getmail', ['--version'], /getmail (\S+)/),
+      fetchmail: version('fetchmail', ['--version'], /fetchmail release ([0-9.]+)/), getmail6: version('getmail', ['--version'], /getmail (\S+)/),
       openssl: version('openssl', ['version'], /OpenSSL (\S+)/),
     },
     workloads: [], cells: [], floors: [], notes: [],
@@ -214,7 +215,7 @@ async function main(): Promise<void> {
                 const r = await runOnce(c, p, mb, scratch, `${w.id}-${rtt}-${run}`, user);
                 cell.runs[run] = r;
                 log(`${w.title} @ ${rtt} ms run ${run + 1}: ${c.id.padEnd(11)} ${r.status.padEnd(7)} ${fmtSeconds(r.wallMs)} s` +
-                  ` rss ${(r.peakRssBytes / 1048576).toFixed(0)} MB${r.estimatedMs ? ` (est. ${fmtSeconds(r.estimatedMs)} s)` : ''}${r.detail ? ` ${r.detail}` : ''}`);
+                  ` cpu ${fmtSeconds(r.cpuMs)} s rss ${(r.peakRssBytes / 1048576).toFixed(0)} MB${r.estimatedMs ? ` (est. ${fmtSeconds(r.estimatedMs)} s)` : ''}${r.detail ? ` ${r.detail}` : ''}`);
               }
             }
             if (w.id === 'small') {
@@ -230,7 +231,9 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    // --keep: leave every run's stdout/stderr (<workload>-<rtt>-<run>.<contender>.out/.err) for inspection.
+    if (flags.keep) log(`logs kept in ${scratch}`);
+    else rmSync(scratch, { recursive: true, force: true });
   }
   mkdirSync(opt.out, { recursive: true });
   const base = quick ? 'quick' : 'latest';
