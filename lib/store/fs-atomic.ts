@@ -9,11 +9,7 @@ import { StoreError } from './types.ts';
 /** Raw mail is personal data: files are created readable by the owner only. */
 export const FILE_MODE = 0o600;
 
-/**
- * fsync a directory so that entries created, renamed or removed in it survive a power loss (POSIX makes the
- * rename itself atomic but not durable until the directory is synced).
- */
-export async function fsyncDir(dir: string): Promise<void> {
+async function fsyncDirNow(dir: string): Promise<void> {
   const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await fh.sync();
@@ -24,6 +20,39 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** Per directory: the fsync running now, and the one queued behind it that later requests share. */
+const dirSyncs = new Map<string, { running: Promise<void> | null; queued: Promise<void> | null }>();
+
+/**
+ * fsync a directory so that entries created, renamed or removed in it survive a power loss (POSIX makes the
+ * rename itself atomic but not durable until the directory is synced).
+ *
+ * Group commit: many messages land in the same day's directory at once, and one fsync makes all their entries
+ * durable. A request never shares an fsync that started before it (that one may miss its entry): it joins the
+ * single fsync queued behind the running one, or starts one.
+ */
+export function fsyncDir(dir: string): Promise<void> {
+  let slot = dirSyncs.get(dir);
+  if (slot === undefined) {
+    slot = { running: null, queued: null };
+    dirSyncs.set(dir, slot);
+  }
+  if (slot.queued !== null) return slot.queued;
+  const s = slot;
+  const start = (): Promise<void> => {
+    s.queued = null;
+    const run = fsyncDirNow(dir).finally(() => {
+      if (s.running === run) s.running = null;
+      if (s.running === null && s.queued === null) dirSyncs.delete(dir);
+    });
+    s.running = run;
+    return run;
+  };
+  if (s.running === null) return start();
+  s.queued = s.running.then(start, start);
+  return s.queued;
 }
 
 /** mkdir -p, then fsync the parent of every directory it created, so the new path itself is durable. */
@@ -56,7 +85,9 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
   let size = 0;
   const fh = await open(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(1 << 20);
+    // Sized to the file (most mail is a few KB): a 1 MiB buffer per small message is pure garbage-collector load.
+    const { size: length } = await fh.stat();
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(1 << 20, length + 1)));
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
