@@ -57,7 +57,8 @@ export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Clie
     conn.setWindow(pipelining ? o.window : 1);
     return new Pop3Session(conn, { caps, pipelining, mechanism, tls: tlsInfo(conn.currentSocket), maxMessageBytes: o.connection.maxMessageBytes });
   } catch (error) {
-    const e = error instanceof Pop3Error ? error : new Pop3Error('EPROTOCOL', 'Login failed', { cause: error });
+    // The session's own fatal error (e.g. EPROTOCOL) says more than the ECLOSED of a command queued after it.
+    const e = conn.failure ?? (error instanceof Pop3Error ? error : new Pop3Error('EPROTOCOL', 'Login failed', { cause: error }));
     conn.fail(e);
     throw e;
   }

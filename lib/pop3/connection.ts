@@ -76,6 +76,9 @@ export class Pop3Connection {
 
   get currentSocket(): Socket { return this.socket; }
 
+  /** The error that ended the session, if it has ended. */
+  get failure(): Pop3Error | null { return this.fatalError; }
+
   /** Window of commands in flight: 1 is lock-step. */
   setWindow(window: number): void {
     this.window = Math.max(1, window);
