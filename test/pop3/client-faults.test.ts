@@ -163,7 +163,7 @@ describe('hostile servers', () => {
   });
 
   it('garbage instead of a status line: EPROTOCOL, and the queued commands ECLOSED', async () => {
-    await withServer({ handlers: { NOOP: (s) => s.write('HTTP/1.1 200 OK\r\n') } }, async (server) => {
+    await withServer({ handlers: { NOOP: (s) => { s.write('HTTP/1.1 200 OK\r\n'); } } }, async (server) => {
       const client = await connectFake(server);
       const garbage = client.noop();
       const next = client.stat();
