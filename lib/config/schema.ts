@@ -3,7 +3,7 @@
  * fields (tls "none" vs allowInsecureAuth, credentials present, unique ids) are checked in `validate-rules.ts` so
  * that every problem is reported in one pass even when the shapes are wrong too.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAILBOX_ID_PATTERN, normalizePrefix } from '../store/keys.ts';
 
 /** Separates the per-key messages of one unrecognized_keys issue; `parse-config.ts` splits them again. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Version of the metadata document below. Bumped only for incompatible changes. */
 export const SCHEMA_VERSION = 1 as const;

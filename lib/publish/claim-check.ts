@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCHEMA_VERSION } from '../ingest/metadata-schema.ts';
 import type { MetadataDocument } from '../ingest/metadata-schema.ts';
 import type { RawStore } from '../store/types.ts';
