@@ -38,6 +38,7 @@ export class Pop3Connection {
   private readonly queue: Pending[] = []; // not sent yet
   private readonly inflight: Pending[] = []; // sent, response not complete
   private window = 1;
+  private unconsumed = 0; // bodies fully received but not yet read to the end: they hold memory, so they use the window
   private mode: Mode = 'status';
   private readonly lineReader: LineReader;
   private lines: string[] = [];
@@ -171,7 +172,7 @@ export class Pop3Connection {
   private flush(): void {
     if (this.fatalError || this.detached) return;
     let out = '';
-    while (this.queue.length > 0 && this.inflight.length < this.window) {
+    while (this.queue.length > 0 && this.inflight.length + this.unconsumed < this.window) {
       const last = this.inflight[this.inflight.length - 1];
       // STLS, SASL exchanges and the greeting are never pipelined past.
       if (last && (last.spec.upgrade || last.spec.onContinuation || last.spec === GREETING)) break;
@@ -264,12 +265,22 @@ export class Pop3Connection {
       }
       if (!stream.write(piece)) wantsMore = false;
     });
-    if (!wantsMore && !stream.destroyed) this.paused = true;
-    if (end === -1) return chunk.length;
+    if (end === -1) {
+      if (!wantsMore && !stream.destroyed) this.paused = true;
+      return chunk.length;
+    }
+    // An ended Readable never calls _read again, so a finished body never pauses the socket: the next response
+    // (its own stream, its own back-pressure) must still be parsed.
     this.inflight.shift();
     this.mode = 'status';
     this.decoder = null;
     stream.finish();
+    // Small bodies never fill a stream's buffer, so without this a fast server could fill memory with thousands of
+    // unread messages: a body keeps its window slot until the consumer has read it to the end (or destroyed it).
+    if (!stream.destroyed && !stream.readableEnded) {
+      this.unconsumed++;
+      stream.once('close', () => { this.unconsumed--; this.scheduleFlush(); });
+    }
     this.scheduleFlush();
     return offset + end;
   }

@@ -3,7 +3,7 @@ import { buffer } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { startFakePop3Server } from '../helpers/fake-pop3-server.ts';
 import type { FakePop3Server } from '../helpers/fake-pop3-server.ts';
-import { connectFake, retrBytes } from './helpers.ts';
+import { connectFake, retrBytes, sleep } from './helpers.ts';
 
 const messages = [
   Buffer.from('Subject: one\r\n\r\nbody one\r\n'),
@@ -144,6 +144,16 @@ describe('pipelining (RFC 2449 section 6.6)', () => {
     } finally {
       await local.close();
     }
+  });
+
+  it('unread bodies hold their window slot: a fast server cannot fill memory with messages nobody reads yet', async () => {
+    const client = await connectFake(server, { window: 8 });
+    const pending = many.map((_, i) => client.retr(i + 1));
+    await sleep(300);
+    const sent = server.commands.filter((c) => c.session === server.sessions.length && c.verb === 'RETR').length;
+    assert.equal(sent, 8, 'only the window was sent while nothing was read');
+    for (const [i, p] of pending.entries()) assert.ok((await buffer((await p).stream)).equals(many[i]!));
+    await client.quit();
   });
 
   it('a RETR stream destroyed early is discarded and the session stays in step', async () => {
