@@ -21,6 +21,17 @@ export const ESM_REQUIRE_BANNER =
  */
 export const EXTERNAL_MODULES: readonly string[] = [];
 
+/**
+ * mailparser imports the ESM builds of libmime, libqp and libbase64 while @zone-eu/mailsplit requires their CJS
+ * builds, so a bundle would carry both copies (~93 KiB). One copy serves both. Paths relative to the project root,
+ * where esbuild runs.
+ */
+export const MODULE_ALIASES: Readonly<Record<string, string>> = {
+  libmime: './node_modules/libmime/dist/cjs/libmime.js',
+  libqp: './node_modules/libqp/dist/cjs/libqp.js',
+  libbase64: './node_modules/libbase64/dist/cjs/libbase64.js',
+};
+
 export const bundlingOptions: BundlingOptions = {
   format: OutputFormat.ESM,
   target: NODE_TARGET,
@@ -33,6 +44,7 @@ export const bundlingOptions: BundlingOptions = {
   banner: ESM_REQUIRE_BANNER,
   charset: Charset.UTF8,
   externalModules: [...EXTERNAL_MODULES],
+  esbuildArgs: Object.fromEntries(Object.entries(MODULE_ALIASES).map(([name, path]) => [`--alias:${name}`, path])),
   // Local esbuild only: synth must work offline and without Docker (CI has neither network nor Docker).
   forceDockerBundling: false,
 };
@@ -53,6 +65,7 @@ export function esbuildOptions(entry: string, outfile: string) {
     banner: { js: ESM_REQUIRE_BANNER },
     charset: 'utf8' as const,
     external: [...EXTERNAL_MODULES],
+    alias: { ...MODULE_ALIASES },
   };
 }
 
