@@ -172,11 +172,13 @@ export class Pop3Connection {
   private flush(): void {
     if (this.fatalError || this.detached) return;
     let out = '';
-    while (this.queue.length > 0 && this.inflight.length + this.unconsumed < this.window) {
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      // Unread bodies only hold back more bodies: a DELE or QUIT after a stream the caller left unread never hangs.
+      if (this.inflight.length + (next.spec.kind === 'body' ? this.unconsumed : 0) >= this.window) break;
       const last = this.inflight[this.inflight.length - 1];
       // STLS, SASL exchanges and the greeting are never pipelined past.
       if (last && (last.spec.upgrade || last.spec.onContinuation || last.spec === GREETING)) break;
-      const next = this.queue[0]!;
       if (this.inflight.length > 0 && (next.spec.upgrade || next.spec.onContinuation)) break;
       this.queue.shift();
       this.inflight.push(next);

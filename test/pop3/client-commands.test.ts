@@ -156,6 +156,15 @@ describe('pipelining (RFC 2449 section 6.6)', () => {
     await client.quit();
   });
 
+  it('QUIT is not held back by a body the caller left unread, in lock-step or pipelined', async () => {
+    for (const pipelining of [false, true]) {
+      const client = await connectFake(server, { pipelining, window: 1 });
+      await client.retr(1);
+      await client.noop();
+      await client.quit();
+    }
+  });
+
   it('a RETR stream destroyed early is discarded and the session stays in step', async () => {
     const big = Buffer.alloc(4 << 20, 0x61);
     for (let i = 1000; i < big.length; i += 1000) big[i] = 0x0a;
