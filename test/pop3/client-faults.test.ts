@@ -81,7 +81,7 @@ describe('timeouts (small values)', () => {
   it('greeting never comes: ETIMEDOUT', async () => {
     await withServer({ greeting: () => {} }, async (server) => {
       const started = Date.now();
-      await assert.rejects(connectFake(server, { timeouts: { greetingMs: 150 } }), { code: 'ETIMEDOUT', retryable: true });
+      await assert.rejects(connectFake(server, { timeouts: { greetingMs: 400 } }), { code: 'ETIMEDOUT', retryable: true });
       assert.ok(Date.now() - started < 2000);
       await serverSideClosed(server);
     });
@@ -101,7 +101,7 @@ describe('timeouts (small values)', () => {
   it('a response that never comes: ETIMEDOUT on that command, the session closed', async () => {
     await withServer({ handlers: { NOOP: () => {} } }, async (server) => {
       // Lock-step, so STAT stays queued (a pipelined STAT's reply would be taken for NOOP's: the server skipped one).
-      const client = await connectFake(server, { pipelining: false, timeouts: { responseMs: 150 } });
+      const client = await connectFake(server, { pipelining: false, timeouts: { responseMs: 400 } });
       const stalled = client.noop();
       const queued = client.stat();
       await assert.rejects(stalled, { code: 'ETIMEDOUT', command: 'NOOP' });
@@ -113,7 +113,7 @@ describe('timeouts (small values)', () => {
 
   it('a body that stalls half-way: the stream errors with ETIMEDOUT', async () => {
     await withServer({ messages: [body], handlers: { RETR: (s) => { s.write('+OK\r\n'); s.write(body.subarray(0, 3000)); } } }, async (server) => {
-      const client = await connectFake(server, { timeouts: { idleMs: 150 } });
+      const client = await connectFake(server, { timeouts: { idleMs: 400 } });
       await assert.rejects(buffer((await client.retr(1)).stream), { code: 'ETIMEDOUT', command: 'RETR' });
     });
   });
@@ -125,11 +125,11 @@ describe('timeouts (small values)', () => {
       handlers: {
         RETR: async (s) => {
           s.write('+OK\r\n');
-          for (let i = 0; i < 8; i++) { s.write(wire.subarray((i * wire.length) >> 3, ((i + 1) * wire.length) >> 3)); await sleep(60); }
+          for (let i = 0; i < 8; i++) { s.write(wire.subarray((i * wire.length) >> 3, ((i + 1) * wire.length) >> 3)); await sleep(150); }
         },
       },
     }, async (server) => {
-      const client = await connectFake(server, { timeouts: { idleMs: 200, responseMs: 200 } });
+      const client = await connectFake(server, { timeouts: { idleMs: 600, responseMs: 600 } });
       assert.ok((await buffer((await client.retr(1)).stream)).equals(body));
       await client.quit();
     });
