@@ -29,7 +29,7 @@ export async function createAdapters(config: Config, clients: AdapterClients = {
     ]);
     const client = clients.s3 ?? createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle });
     store = new S3RawStore({ client, bucket: s.bucket, prefix: s.prefix, sse: s.sse, kmsKeyId: s.kmsKeyId });
-    state = new S3StateStore({ client, bucket: s.bucket, prefix: s.prefix });
+    state = new S3StateStore({ client, bucket: s.bucket, prefix: s.prefix, sse: s.sse, kmsKeyId: s.kmsKeyId });
   }
   const p = config.publish ?? { type: 'local' as const };
   if (p.type === 'local') {

@@ -3,7 +3,7 @@ import { PassThrough, Transform, type Readable, type TransformCallback } from 'n
 import { pipeline } from 'node:stream/promises';
 import type { CommitResult, RawStore } from '../store/types.ts';
 import type { ParsedMessage } from './metadata-schema.ts';
-import { rawKey } from '../store/keys.ts';
+import { hashUidl, rawKey } from '../store/keys.ts';
 import { arrivalDate } from './arrival-date.ts';
 import { parseMessage } from './parse-message.ts';
 
@@ -82,6 +82,7 @@ export interface ReceivedMessage {
 export interface ReceiveContext {
   readonly store: RawStore;
   readonly mailbox: string;
+  readonly uidl: string;
   readonly now: Date;
 }
 
@@ -90,7 +91,7 @@ export interface ReceiveContext {
  * committing is not, so the caller can overlap the commit of one message (fsync, upload) with receiving the next.
  */
 export async function receiveMessage(source: Readable, ctx: ReceiveContext): Promise<ReceivedMessage> {
-  const staged = await ctx.store.stage(ctx.mailbox);
+  const staged = await ctx.store.stage(ctx.mailbox, { uidlHash: hashUidl(ctx.mailbox, ctx.uidl) });
   const branch = new PassThrough();
   const observer = new Observer(branch);
   const parsing = parseMessage(branch);

@@ -48,7 +48,8 @@ export interface RawStore {
    * full keys, prefix included: the pipeline builds them with `rawKey(mailbox, date, sha256, store.keyPrefix)`.
    */
   readonly keyPrefix: string;
-  stage(mailbox: string): Promise<StagedRaw>;
+  /** `uidlHash` (hashUidl of the message's UIDL) is recorded with the object where the store keeps metadata (S3). */
+  stage(mailbox: string, options?: { readonly uidlHash?: string }): Promise<StagedRaw>;
   exists(key: string): Promise<boolean>;
   getRaw(key: string): Promise<Readable>;
   /** Writes `doc` beside its raw message (`doc.raw.key` with `.eml` replaced by `.json`), replacing any earlier one. */
