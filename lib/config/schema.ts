@@ -47,7 +47,9 @@ function strict<T extends z.core.$ZodLooseShape>(shape: T) {
 // Checked, not trimmed: values such as a user name or PEM text are used exactly as written.
 const nonEmpty = z.string().regex(/\S/, { error: 'must not be empty' });
 const positiveInt = z.number().int().min(1);
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+// Not z.url(): a WHATWG parser refuses hosts such as `sqs.us-east-1.127.0.0.1` (read as a broken IPv4 address),
+// which local SQS servers put in their queue URLs; the SDK only needs the text.
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/?#]+(?:[/?#]\S*)?$/i, { error: 'must be an http:// or https:// URL' });
 
 export const mailboxIdSchema = z.string().regex(MAILBOX_ID_PATTERN, {
   error: 'must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit (it becomes a folder and key name)',

@@ -229,3 +229,21 @@ describe('loading files', () => {
       err instanceof ConfigError && /cannot read .*nope\.json: no such file/.test(err.message));
   });
 });
+
+describe('queue URLs', () => {
+  const sqs = (queueUrl: string) => ({
+    store: { type: 's3', bucket: 'mail-archive' }, mailboxes: [mailbox()],
+    publish: { type: 'sqs', targets: [{ name: 't', queueUrl }] },
+  });
+  it('accepts AWS queue URLs and the host names local SQS servers use, which a WHATWG URL parser refuses', () => {
+    for (const url of ['https://sqs.ap-northeast-1.amazonaws.com/123456789012/tickets', 'http://sqs.us-east-1.127.0.0.1:4566/000000000000/tickets']) {
+      const config = parseConfig(sqs(url), { baseDir: '/cfg' });
+      assert.equal(config.publish.type === 'sqs' && config.publish.targets[0].queueUrl, url);
+    }
+  });
+  it('rejects anything that is not an http(s) URL', () => {
+    for (const bad of ['ftp://example.com/q', 'sqs.us-east-1.amazonaws.com/1/q', 'https://', 'https://host with space/q']) {
+      assert.deepEqual(paths(sqs(bad)), ['publish.targets[0].queueUrl'], bad);
+    }
+  });
+});
