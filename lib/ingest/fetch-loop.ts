@@ -10,8 +10,11 @@ import { classifyError } from './errors.ts';
 import { duplicateKey } from './plan.ts';
 import { receiveMessage, type ReceivedMessage } from './store-message.ts';
 
-/** Messages requested ahead of the one being received: enough to fill a long link, bounded in count and bytes. */
-const LOOKAHEAD_MESSAGES = 64;
+/**
+ * Messages requested ahead of the one being received: enough to fill a long link (at 150 ms RTT, 256 small
+ * messages in flight keep the line busy), bounded in count and bytes.
+ */
+export const LOOKAHEAD_MESSAGES = 256;
 const LOOKAHEAD_BYTES = 8 * 1024 * 1024;
 /** Commits (fsync, upload, verify) running while later messages are received, bounded in count and bytes. */
 const COMMITS_IN_FLIGHT = 32;
@@ -55,7 +58,8 @@ interface Requested { readonly message: ListedMessage; readonly top: boolean; re
 function isSessionFatal(err: unknown, client: Pop3Client): boolean {
   const name = (err as { name?: string }).name;
   if (name === 'StoreError') return client.closed;
-  if (name === 'Pop3Error') return (err as { code?: string }).code !== 'ECOMMAND' || client.closed;
+  // A -ERR to one RETR (ECOMMAND, or [SYS/TEMP]) leaves the session usable; anything that broke it closed it.
+  if (name === 'Pop3Error') return client.closed;
   return true;
 }
 

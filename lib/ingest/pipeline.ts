@@ -2,7 +2,7 @@ import type { Pop3Client, UidlEntry } from '../pop3/types.ts';
 import type { MailboxRunSummary, ProgressEvent, RunMailboxOptions } from './pipeline-types.ts';
 import { connectPop3 } from '../pop3/index.ts';
 import { classifyError, IngestError } from './errors.ts';
-import { fetchMessages, type FetchCounters, type FetchOutcome } from './fetch-loop.ts';
+import { fetchMessages, LOOKAHEAD_MESSAGES, type FetchCounters, type FetchOutcome } from './fetch-loop.ts';
 import { detectUidlReset, joinListing, planFetch, retentionCandidates } from './plan.ts';
 import { StateTracker } from './state-tracker.ts';
 
@@ -46,7 +46,9 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
   try {
     await tracker.load();
     progress('connect', 0, 0);
-    const session = await (opts.connect ?? connectPop3)({ ...job.connect, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const session = await (opts.connect ?? connectPop3)({
+      window: LOOKAHEAD_MESSAGES, ...job.connect, ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     client = session;
     progress('list', 0, 0);
     const [uidls, sizes] = await Promise.all([listUidls(session), session.list()]);

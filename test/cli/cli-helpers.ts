@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-export const BIN = path.resolve(import.meta.dirname, '../../lib/cli/bin.ts');
+/** The package's bin, as npx runs it: the bundled CLI (built on first use), falling back to the sources. */
+export const BIN = path.resolve(import.meta.dirname, '../../lib/cli/bin.mjs');
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 

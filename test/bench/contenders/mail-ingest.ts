@@ -5,13 +5,13 @@ import type { Contender, Delivered } from './contender.ts';
 import { countFiles, listFiles, digestFiles } from '../bench-files.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = join(ROOT, 'lib/cli/bin.ts');
+const BIN = join(ROOT, 'lib/cli/bin.mjs');
 
 /** The project itself, full pipeline (raw store, parse, publish) with the fs store, run as its CLI. */
 export const mailIngest: Contender = {
   id: 'mail-ingest',
   label: 'mail-ingest',
-  unavailable: () => (existsSync(BIN) ? null : 'mail-ingest: not available yet (lib/cli/bin.ts does not exist)'),
+  unavailable: () => (existsSync(BIN) ? null : 'mail-ingest: not available yet (lib/cli/bin.mjs does not exist)'),
 
   async prepare(mb, work) {
     const config = {
