@@ -171,7 +171,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       let received: ReceivedMessage;
       try {
         const { stream } = await response;
-        received = await receiveMessage(stream, { store: ctx.store, mailbox: ctx.job.id, uidl: message.uid, now: ingestedAt });
+        received = await receiveMessage(stream, { store: ctx.store, mailbox: ctx.job.id, uidl: message.uid, now: ingestedAt, sizeHint: top ? undefined : message.size });
       } catch (err) {
         if (isSessionFatal(err, client)) throw err;
         failMessage(message, err);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CommitResult, RawStore } from '../store/types.ts';
 import type { ParsedMessage } from './metadata-schema.ts';
@@ -84,13 +84,81 @@ export interface ReceiveContext {
   readonly mailbox: string;
   readonly uidl: string;
   readonly now: Date;
+  /** The size LIST announced. Small messages are gathered into one buffer instead of streamed through a tee. */
+  readonly sizeHint?: number;
+}
+
+/**
+ * Below this (by LIST size), a message is gathered in memory: most mail is a few KB, and for it the per-message
+ * cost of a streaming tee (a handful of stream objects, a pipeline and its AbortController) outweighs the bytes.
+ * The store contract is the same: the bytes go to the staged writable, which hashes them independently.
+ */
+const BUFFERED_MAX = 256 * 1024;
+
+/** Past this, a message announced as small is streamed after all (a server may misstate sizes in LIST). */
+const SPILL_AT = 4 * BUFFERED_MAX;
+
+async function receiveBuffered(bytes: Buffer, ctx: ReceiveContext): Promise<ReceivedMessage> {
+  const staged = await ctx.store.stage(ctx.mailbox, { uidlHash: hashUidl(ctx.mailbox, ctx.uidl) });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      staged.writable.once('error', reject);
+      staged.writable.end(bytes, () => { staged.writable.off('error', reject); resolve(); });
+    });
+  } catch (err) {
+    await staged.abort().catch(() => undefined);
+    throw err;
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const key = rawKey(ctx.mailbox, arrivalDate(bytes.subarray(0, HEAD_BYTES), ctx.now), sha256, ctx.store.keyPrefix);
+  const abort = async (): Promise<void> => { await staged.abort().catch(() => undefined); };
+  return {
+    sha256, size: bytes.length, abort,
+    async commit() {
+      const parsing = parseMessage(Readable.from([bytes]));
+      try {
+        const ref = await staged.commit(key, { sha256, size: bytes.length });
+        return { ref, parsed: await parsing };
+      } catch (err) {
+        await abort();
+        await parsing;
+        throw err;
+      }
+    },
+  };
+}
+
+/** Receives one message: gathered in memory when LIST says it is small, streamed otherwise. */
+export async function receiveMessage(source: Readable, ctx: ReceiveContext): Promise<ReceivedMessage> {
+  if (ctx.sizeHint === undefined || ctx.sizeHint > BUFFERED_MAX) return receiveStreamed(source, ctx);
+  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await it.next();
+    if (done) return receiveBuffered(Buffer.concat(chunks, size), ctx);
+    chunks.push(value);
+    size += value.length;
+    if (size > SPILL_AT) {
+      const rest = Readable.from((async function* () {
+        yield* chunks;
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return;
+          yield r.value;
+        }
+      })(), { objectMode: false });
+      rest.once('close', () => { void it.return?.(); });
+      return receiveStreamed(rest, ctx);
+    }
+  }
 }
 
 /**
  * Streams one message into a staged write and parses it on the way. Receiving is sequential (one POP3 socket);
  * committing is not, so the caller can overlap the commit of one message (fsync, upload) with receiving the next.
  */
-export async function receiveMessage(source: Readable, ctx: ReceiveContext): Promise<ReceivedMessage> {
+async function receiveStreamed(source: Readable, ctx: ReceiveContext): Promise<ReceivedMessage> {
   const staged = await ctx.store.stage(ctx.mailbox, { uidlHash: hashUidl(ctx.mailbox, ctx.uidl) });
   const branch = new PassThrough();
   const observer = new Observer(branch);

@@ -71,6 +71,32 @@ export async function mkdirDurable(dir: string): Promise<void> {
   for (const c of created.reverse()) await fsyncDir(dirname(c));
 }
 
+/** Directories this process has made (or found) and made durable: a mkdir -p per message is measurable overhead. */
+const knownDirs = new Set<string>();
+
+/** mkdirDurable once per directory per process. */
+export async function ensureDir(dir: string): Promise<void> {
+  if (knownDirs.has(dir)) return;
+  await mkdirDurable(dir);
+  knownDirs.add(dir);
+}
+
+/**
+ * Runs `op` (which creates an entry in `dir`) after ensureDir; if the directory vanished meanwhile (ENOENT: someone
+ * removed it under a long-running process), makes it again and retries once.
+ */
+export async function inDir<T>(dir: string, op: () => Promise<T>): Promise<T> {
+  await ensureDir(dir);
+  try {
+    return await op();
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    knownDirs.delete(dir);
+    await ensureDir(dir);
+    return op();
+  }
+}
+
 /** Writes the whole buffer (a single write(2) may be partial). */
 export async function writeFully(fh: FileHandle, data: Uint8Array): Promise<void> {
   let off = 0;
@@ -105,11 +131,9 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
  * directory fsynced. A crash leaves either the old or the new content, never a mix.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, tmpDir: string): Promise<void> {
-  await mkdirDurable(tmpDir);
-  await mkdirDurable(dirname(path));
   const tmp = join(tmpDir, `${randomUUID()}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const fh = await open(tmp, 'wx', FILE_MODE);
+  const fh = await inDir(tmpDir, () => open(tmp, 'wx', FILE_MODE));
   try {
     try {
       await writeFully(fh, bytes);
@@ -117,7 +141,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, t
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
+    await inDir(dirname(path), () => rename(tmp, path));
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;

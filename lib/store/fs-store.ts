@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { MetadataDocument } from '../ingest/metadata-schema.ts';
 import {
-  FILE_MODE, fsyncDir, hashFile, isErrno, keyToPath, mkdirDurable, toStoreError, writeFileAtomic, writeFully,
+  FILE_MODE, ensureDir, fsyncDir, hashFile, inDir, isErrno, keyToPath, toStoreError, writeFileAtomic, writeFully,
 } from './fs-atomic.ts';
 import { assertMailboxId, metadataKeyFor } from './keys.ts';
 import { StoreError } from './types.ts';
@@ -87,8 +87,7 @@ export class FsRawStore implements RawStore {
     let fh: FileHandle;
     const temp = join(this.tmpDir, `${mailbox}.${randomUUID()}.part`);
     try {
-      await mkdirDurable(this.tmpDir);
-      fh = await open(temp, 'wx', FILE_MODE);
+      fh = await inDir(this.tmpDir, () => open(temp, 'wx', FILE_MODE));
     } catch (err) {
       throw toStoreError(err, 'creating a staging file');
     }
@@ -283,11 +282,12 @@ class FsStaged implements StagedRaw {
       await this.#fh.sync();
       await this.#close();
       await this.#step('mkdir', final);
-      await mkdirDurable(dirname(final));
-      await this.#step('link', final);
+      const target = final;
+      await ensureDir(dirname(target));
+      await this.#step('link', target);
       // link(2) fails with EEXIST instead of replacing: no window in which an existing object can be overwritten.
       try {
-        await link(this.#temp, final);
+        await inDir(dirname(target), () => link(this.#temp, target));
         linked = true;
       } catch (err) {
         if (isErrno(err, 'EEXIST')) {

@@ -30,6 +30,8 @@ export class MemoryMaildrop {
   dropDuringRetrOf: string | null = null;
   failQuit = false;
   failConnect: Error | null = null;
+  /** LIST answers these sizes instead of the real ones (a server that misstates sizes). */
+  readonly listedSizes = new Map<string, number>();
   readonly log: string[] = [];
 
   constructor(options: MemoryMaildropOptions = {}) {
@@ -88,8 +90,9 @@ class MemorySession implements Pop3Client {
   list(n: number): Promise<ListEntry>;
   async list(n?: number): Promise<ListEntry[] | ListEntry> {
     this.#live();
-    if (n !== undefined) return { n, size: this.#get(n).bytes.length };
-    return this.#snapshot.map((m, i) => ({ n: i + 1, size: m.bytes.length })).filter((e) => !this.#marked.has(e.n));
+    const sizeOf = (m: MemoryMessage): number => this.#drop.listedSizes.get(m.uid) ?? m.bytes.length;
+    if (n !== undefined) return { n, size: sizeOf(this.#get(n)) };
+    return this.#snapshot.map((m, i) => ({ n: i + 1, size: sizeOf(m) })).filter((e) => !this.#marked.has(e.n));
   }
 
   uidl(): Promise<UidlEntry[]>;
@@ -113,7 +116,10 @@ class MemorySession implements Pop3Client {
       setImmediate(() => { this.closed = true; stream.destroy(new FakePop3Error('ECLOSED', 'connection closed during RETR')); });
       return { announcedSize: m.bytes.length, stream };
     }
-    return { announcedSize: m.bytes.length, stream: Readable.from([m.bytes]) };
+    // Served in 16 KiB pieces, as a TLS socket delivers them.
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < m.bytes.length; i += 16384) pieces.push(m.bytes.subarray(i, i + 16384));
+    return { announcedSize: m.bytes.length, stream: Readable.from(pieces.length > 0 ? pieces : [m.bytes]) };
   }
 
   async top(n: number, lines: number): Promise<MessageStream> {

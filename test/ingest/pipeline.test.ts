@@ -206,6 +206,19 @@ describe('runMailbox', () => {
     assert.ok(w.store.rawKeys().some((k) => w.store.objects.get(k)!.equals(w.drop.messages[0].bytes)));
   });
 
+  it('archives a message byte for byte even when LIST understates its size (the in-memory fast path spills to streaming)', async () => {
+    const w = world();
+    const big = sampleMessage(1, { body: 'long line of text '.repeat(200_000) });
+    w.drop.add('liar', big).add('small', sampleMessage(2));
+    w.drop.listedSizes.set('liar', 900);
+    const s = await w.run();
+    assert.equal(s.ok, true, JSON.stringify(s.error));
+    assert.deepEqual(storedShas(w.store).sort(), [sha(big), sha(w.drop.messages[1].bytes)].sort());
+    const doc = w.publisher.published.find((d) => d.uidl === 'liar')!;
+    assert.equal(doc.raw.size, big.length);
+    assert.equal(doc.subject, 'message 1');
+  });
+
   it('maxMessagesPerRun defers the rest to the next run', async () => {
     const w = world(5);
     const s = await w.run({ maxMessagesPerRun: 2 });
