@@ -171,6 +171,16 @@ export class Pop3Connection {
   /** Writes as many queued commands as the window allows, in one write (one syscall, one TCP segment). */
   private flush(): void {
     if (this.fatalError || this.detached) return;
+    // Refill the window in batches, once a quarter of it is free (or all that is queued fits), not one command per
+    // response: over TLS each write is a record and a syscall, a measurable cost per message. Commands in flight
+    // always complete without new ones, so waiting for them never deadlocks.
+    if (this.inflight.length > 0 && this.queue.length > 0) {
+      const free = this.window - this.inflight.length - this.unconsumed;
+      if (free < Math.min(this.queue.length, Math.max(1, Math.floor(this.window / 4)))) {
+        this.updateTimer();
+        return;
+      }
+    }
     let out = '';
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
