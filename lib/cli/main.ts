@@ -42,7 +42,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'print as JSON')
     .action(async (o) => setExit(await statusCommand(o)));
   program.command('replay')
-    .description('publish metadata again from the archive, without touching any mailbox')
+    .description('publish metadata again from the archive, without touching any mailbox (same ids; a FIFO queue drops ids it saw in the last 5 minutes)')
     .addOption(config)
     .option('-m, --mailbox <id>', 'only this mailbox')
     .option('--since <date>', 'only messages filed on or after this day (YYYY-MM-DD)')

@@ -51,7 +51,7 @@ export function partitionPrefix(mailbox: string, date: Date, prefix = ''): strin
 
 /**
  * Content-addressed key of a raw message: `[prefix/]raw/<mailbox>/<yyyy>/<mm>/<dd>/<sha256>.eml`, partitioned by
- * the ingest day in UTC. Two messages sharing a UIDL (RFC 1939 section 7) still get distinct keys by content.
+ * a day in UTC (the pipeline passes the arrival date read from the message itself: lib/ingest/arrival-date.ts). Two messages sharing a UIDL (RFC 1939 section 7) still get distinct keys by content.
  */
 export function rawKey(mailbox: string, date: Date, sha256: string, prefix = ''): string {
   assertSha256(sha256);
