@@ -1,4 +1,5 @@
 import type { FailureClass } from './pipeline-types.ts';
+import { CodedError } from '../coded-error.ts';
 
 /**
  * Codes of pipeline-level failures (the POP3 client and the stores have their own):
@@ -12,16 +13,11 @@ import type { FailureClass } from './pipeline-types.ts';
  */
 export type IngestErrorCode = 'ENOUIDL' | 'EUIDLRESET' | 'ELISTING' | 'ESTATE';
 
-export class IngestError extends Error {
-  readonly code: IngestErrorCode;
+export class IngestError extends CodedError<IngestErrorCode> {
   readonly failureClass: FailureClass;
-  readonly retryable: boolean;
   constructor(code: IngestErrorCode, failureClass: FailureClass, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'IngestError';
-    this.code = code;
+    super('IngestError', code, message, options);
     this.failureClass = failureClass;
-    this.retryable = options?.retryable ?? false;
   }
 }
 

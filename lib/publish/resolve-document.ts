@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { metadataDocumentSchema } from '../ingest/metadata-schema.ts';
 import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import { CodedError } from '../coded-error.ts';
 import { claimCheckMessageSchema } from './claim-check.ts';
 
 /**
@@ -12,14 +13,9 @@ import { claimCheckMessageSchema } from './claim-check.ts';
  */
 export type ResolveErrorCode = 'EINVALID' | 'ENOTFOUND' | 'EVERIFY';
 
-export class ResolveDocumentError extends Error {
-  readonly code: ResolveErrorCode;
-  readonly retryable: boolean;
+export class ResolveDocumentError extends CodedError<ResolveErrorCode> {
   constructor(code: ResolveErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ResolveDocumentError';
-    this.code = code;
-    this.retryable = options?.retryable ?? false;
+    super('ResolveDocumentError', code, message, options);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import { CodedError } from '../coded-error.ts';
 
 export interface PublishResult {
   /** Documents accepted by at least every target whose filter matched them. */
@@ -14,16 +15,11 @@ export interface Publisher {
   close?(): Promise<void>;
 }
 
-export class PublishError extends Error {
-  readonly code: 'EPUBLISH';
-  readonly retryable: boolean;
+export class PublishError extends CodedError<'EPUBLISH'> {
   /** Ids of the documents that were not accepted. */
   readonly failedIds: readonly string[];
   constructor(message: string, failedIds: readonly string[], options?: { cause?: unknown; retryable?: boolean }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'PublishError';
-    this.code = 'EPUBLISH';
+    super('PublishError', 'EPUBLISH', message, { cause: options?.cause, retryable: options?.retryable ?? true });
     this.failedIds = failedIds;
-    this.retryable = options?.retryable ?? true;
   }
 }

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import { CodedError } from '../coded-error.ts';
 
 /** Where a raw message lives in a store. On fs, `key` is relative to the store directory; on S3, the object key, with `bucket`. */
 export interface RawRef {
@@ -108,13 +109,8 @@ export interface StateStore {
 
 export type StoreErrorCode = 'ECONFLICT' | 'EVERIFY' | 'EIO' | 'ENOTFOUND' | 'EACCESS';
 
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
-  readonly retryable: boolean;
+export class StoreError extends CodedError<StoreErrorCode> {
   constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'StoreError';
-    this.code = code;
-    this.retryable = options?.retryable ?? (code === 'EIO');
+    super('StoreError', code, message, { cause: options?.cause, retryable: options?.retryable ?? (code === 'EIO') });
   }
 }

@@ -19,6 +19,8 @@ export const mailIngest: Contender = {
       mailboxes: [{
         id: 'bench', host: mb.host, port: mb.port, tls: 'implicit', ca: mb.caFile, servername: mb.servername,
         user: mb.user, password: mb.password, retention: 'keep',
+        // The default limit (100 MiB) would, rightly, keep only the headers of the 200 MB workload.
+        maxMessageBytes: 1024 * 1024 * 1024,
       }],
     };
     const file = join(work, 'config.json');
