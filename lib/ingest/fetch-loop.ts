@@ -169,11 +169,14 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       fill();
       const ingestedAt = ctx.now();
       let received: ReceivedMessage;
+      let body: MessageStream['stream'] | null = null;
       try {
-        const { stream } = await response;
-        received = await receiveMessage(stream, { store: ctx.store, mailbox: ctx.job.id, uidl: message.uid, now: ingestedAt, sizeHint: top ? undefined : message.size });
+        body = (await response).stream;
+        received = await receiveMessage(body, { store: ctx.store, mailbox: ctx.job.id, uidl: message.uid, now: ingestedAt, sizeHint: top ? undefined : message.size });
       } catch (err) {
         if (isSessionFatal(err, client)) throw err;
+        // Whatever failed, the body must not stay unread: it would hold back every pipelined response behind it.
+        body?.destroy();
         failMessage(message, err);
         continue;
       }

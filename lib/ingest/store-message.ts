@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { CommitResult, RawStore } from '../store/types.ts';
+import type { CommitResult, RawStore, StagedRaw } from '../store/types.ts';
 import type { ParsedMessage } from './metadata-schema.ts';
 import { hashUidl, rawKey } from '../store/keys.ts';
 import { arrivalDate } from './arrival-date.ts';
@@ -159,7 +159,14 @@ export async function receiveMessage(source: Readable, ctx: ReceiveContext): Pro
  * committing is not, so the caller can overlap the commit of one message (fsync, upload) with receiving the next.
  */
 async function receiveStreamed(source: Readable, ctx: ReceiveContext): Promise<ReceivedMessage> {
-  const staged = await ctx.store.stage(ctx.mailbox, { uidlHash: hashUidl(ctx.mailbox, ctx.uidl) });
+  let staged: StagedRaw;
+  try {
+    staged = await ctx.store.stage(ctx.mailbox, { uidlHash: hashUidl(ctx.mailbox, ctx.uidl) });
+  } catch (err) {
+    // An unread body holds back the pipelined responses behind it: discard it, or the session stalls.
+    source.destroy();
+    throw err;
+  }
   const branch = new PassThrough();
   const observer = new Observer(branch);
   const parsing = parseMessage(branch);

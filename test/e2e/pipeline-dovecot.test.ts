@@ -2,6 +2,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { dovecotSkipReason, startDovecot, toCrlf, type DovecotServer } from '../helpers/dovecot.ts';
 import { dovecotJob, events, mail, runInto, sha256, storedShas, tempDir } from './e2e-helpers.ts';
+import { runMailbox } from '../../lib/ingest/pipeline.ts';
+import { FsRawStore } from '../../lib/store/fs-store.ts';
+import { FsStateStore } from '../../lib/store/fs-state.ts';
+import { LocalPublisher } from '../../lib/publish/local-publisher.ts';
+import { StoreError } from '../../lib/store/types.ts';
 
 const skip = dovecotSkipReason();
 
@@ -70,6 +75,32 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       const s = await runInto(t.dir, { ...job, connect: { ...job.connect, port: local.plainPort, tls: 'starttls' } });
       assert.equal(s.ok, true, JSON.stringify(s.error));
       assert.equal(s.stored, 1);
+    } finally { await local.stop(); await t.remove(); }
+  });
+
+  it('a store that cannot stage one large message does not stall the pipelined messages behind it', async () => {
+    const t = await tempDir('e2e-stage-');
+    const local = await startDovecot({ users: [{ user: 'erin', password: 'pw-erin' }] });
+    try {
+      // Over the in-memory threshold, so each message streams straight from the socket into the store.
+      const msgs = [1, 2, 3].map((i) => mail(500 + i, { size: 600_000 }));
+      await local.seed('erin', msgs);
+      const fs = new FsRawStore({ dir: t.dir });
+      let failed = 0;
+      const flaky = Object.create(fs, {
+        stage: { value: async (mailbox: string) => {
+          if (failed++ === 0) throw new StoreError('EIO', 'injected: disk unavailable');
+          return fs.stage(mailbox);
+        } },
+      }) as FsRawStore;
+      const watchdog = setTimeout(() => undefined, 60_000); // a stall shows as a test timeout, not a silent exit
+      const s = await runMailbox({
+        job: dovecotJob(local, 'erin', { retention: 'delete' }), store: flaky, state: new FsStateStore({ dir: t.dir }), publisher: new LocalPublisher({ dir: t.dir }),
+      }).finally(() => clearTimeout(watchdog));
+      assert.deepEqual([s.stored, s.failed, s.deleted, s.quitOk], [2, 1, 0, false], JSON.stringify(s));
+      assert.equal((await local.maildirMessages('erin')).length, 3, 'nothing deleted while a retrieved message is unsafe');
+      const again = await runInto(t.dir, dovecotJob(local, 'erin', { retention: 'delete' }));
+      assert.deepEqual([again.ok, again.stored, again.deleted], [true, 1, 3]);
     } finally { await local.stop(); await t.remove(); }
   });
 
