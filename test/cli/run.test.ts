@@ -4,7 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dovecotSkipReason, startDovecot, type DovecotServer } from '../helpers/dovecot.ts';
 import { mail, tempDir } from '../e2e/e2e-helpers.ts';
-import { cli } from './cli-helpers.ts';
+import { spawn } from 'node:child_process';
+import { BIN, cli } from './cli-helpers.ts';
 
 const skip = dovecotSkipReason();
 
@@ -63,6 +64,21 @@ describe('mail-ingest run / check / status / replay against Dovecot', { skip: sk
     assert.equal((await cli(['run', '--config', config, '--mailbox', 'nope'])).code, 2);
     assert.equal((await cli(['run'])).code, 2);
     assert.equal((await cli(['run', '--config', config, '--every', '1s'])).code, 2);
+  });
+
+  it('run --every keeps polling until SIGTERM, then finishes cleanly', async () => {
+    const child = spawn(process.execPath, [BIN, 'run', '--config', config, '--mailbox', 'support', '--every', '10s', '--json'], {
+      env: { ...process.env, ALICE_PW: 'secret-alice' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const deadline = Date.now() + 30_000;
+    while (!stdout.includes('"finishedAt"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(stdout, /"finishedAt"/, 'a first run completed');
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000))]);
+    assert.equal(code, 0, 'the waiting loop ends on SIGTERM with the last run\'s exit code');
   });
 
   it('check reports TLS, the certificate and the message count, and changes nothing', async () => {
