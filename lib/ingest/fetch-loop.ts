@@ -115,7 +115,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       pending.docs.push(doc);
       pending.numbers.push([message.n, key]);
       tracker.add(key, {
-        id: doc.id, sha256: ref.sha256, key: ref.key, size: top ? message.size : ref.size,
+        id: doc.id, sha256: ref.sha256, key: ref.key, size: top ? message.size : ref.size, listedSize: message.size,
         ingestedAt: doc.ingestedAt, deletedAt: null, ...(top ? { oversized: true } : {}),
       });
       if (top) counters.oversized++; else counters.stored++;

@@ -36,6 +36,16 @@ function knownEntry(state: MailboxState, uid: string): IngestedEntry | undefined
 }
 
 /**
+ * The entry stored for this listed message, unless the server has since given its UIDL to another message (a
+ * different LIST size): treating that one as known would leave it unarchived, and retention could delete it.
+ */
+function entryFor(state: MailboxState, key: string, m: ListedMessage): IngestedEntry | undefined {
+  const entry = knownEntry(state, key);
+  if (entry?.listedSize !== undefined && entry.listedSize !== m.size) return undefined;
+  return entry;
+}
+
+/**
  * A server that renumbers its UIDLs (a migration, a restored backup) makes every message look new. Re-ingesting a
  * whole mailbox would flood every downstream processor, so this is refused unless the operator accepts it.
  * Suspected when none of the UIDLs we believe are still on the server is listed, yet at least half of their sizes
@@ -75,7 +85,7 @@ export function planFetch(listing: readonly ListedMessage[], state: MailboxState
   let newCount = 0;
   let deferred = 0;
   for (const m of listing) {
-    const entry = m.duplicate ? undefined : knownEntry(state, m.uid);
+    const entry = m.duplicate ? undefined : entryFor(state, m.uid, m);
     // A message once too large is fetched in full when the limit has since been raised.
     const isNew = entry === undefined || (entry.oversized === true && m.size <= maxBytes);
     if (!isNew) continue;
@@ -112,7 +122,7 @@ export function retentionCandidates(
   for (const m of listing) {
     const key = m.duplicate ? committedThisSession.get(m.n) : m.uid;
     if (key === undefined) continue;
-    const entry = knownEntry(state, key);
+    const entry = entryFor(state, key, m);
     if (entry === undefined || entry.deletedAt) continue;
     if (entry.oversized && !job.deleteOversized) continue;
     if (retentionDue(job.retention, entry, now)) out.push({ message: m, key, entry });

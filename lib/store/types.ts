@@ -70,6 +70,11 @@ export interface IngestedEntry {
   readonly sha256: string;
   readonly key: string;
   readonly size: number;
+  /**
+   * The size LIST gave when the message was ingested. The same UIDL listed later with another size is another
+   * message: some servers reuse UIDLs (numbering them by position) once the old message is gone.
+   */
+  readonly listedSize?: number;
   /** ISO 8601. */
   readonly ingestedAt: string;
   /** ISO 8601, set when a QUIT after its DELE succeeded. */

@@ -219,6 +219,22 @@ describe('runMailbox', () => {
     assert.equal(doc.subject, 'message 1');
   });
 
+  it('a UIDL the server reuses for another message: the new message is archived, never deleted unstored', async () => {
+    const w = world();
+    w.drop.add('1', sampleMessage(1));
+    await w.run({ retention: 'keep' });
+    // The server deletes message 1 (another client) and, numbering UIDLs by position, gives the next mail UIDL "1".
+    w.drop.messages = [];
+    const next = sampleMessage(2, { body: 'a different message that arrived later, under the same UIDL' });
+    w.drop.add('1', next);
+    const s = await w.run({ retention: 'delete' });
+    assert.equal(s.ok, true, JSON.stringify(s.error));
+    assert.equal(s.stored, 1, 'the new message is fetched, not mistaken for the old one');
+    assert.ok(storedShas(w.store).includes(sha(next)), 'stored before anything is deleted');
+    assert.equal(w.drop.messages.length, 0);
+    assert.equal(new Set(w.publisher.ids()).size, 2);
+  });
+
   it('maxMessagesPerRun defers the rest to the next run', async () => {
     const w = world(5);
     const s = await w.run({ maxMessagesPerRun: 2 });
