@@ -29,6 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--every <interval>', 'keep polling, e.g. 30s, 5m, 1h')
     .option('--json', 'print the summary as JSON')
     .option('--accept-uidl-reset', 'ingest even if the server seems to have renumbered every UIDL')
+    .option('-v, --verbose', 'log every step (never a password or message content)')
     .action(async (o) => setExit(await runCommand(o)));
   program.command('check')
     .description('connect and log in to each mailbox; report TLS, capabilities and message count; change nothing')
