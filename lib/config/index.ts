@@ -11,5 +11,5 @@ export { configSchema } from './schema.ts';
 export { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES } from './types.ts';
 export type {
   Config, FsStoreConfig, MailboxConfig, MailboxDefaults, PublishConfig, S3StoreConfig, SecretRef, StoreConfig,
-  TargetConfig, TargetFilter,
+  LocalProcessorConfig, TargetConfig, TargetFilter,
 } from './types.ts';

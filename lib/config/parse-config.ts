@@ -95,7 +95,12 @@ function normalize(input: ConfigInput, baseDir: string): Config {
       ...(input.store.sse !== undefined ? { sse: input.store.sse } : input.store.kmsKeyId !== undefined ? { sse: 'aws:kms' as const } : {}),
     };
   const publish: PublishConfig = input.publish === undefined || input.publish.type === 'local'
-    ? { type: 'local' }
+    ? {
+      type: 'local',
+      ...(input.publish?.processors === undefined ? {} : {
+        processors: input.publish.processors.map((p) => ({ name: p.name, kind: p.kind, ...(p.filter === undefined ? {} : { filter: p.filter }) })),
+      }),
+    }
     : {
       type: 'sqs',
       ...(input.publish.region === undefined ? {} : { region: input.publish.region }),

@@ -104,6 +104,16 @@ export const targetSchema = strict({
   filter: targetFilterSchema.optional(),
 });
 
+/** The downstream processors that can also run locally, over the fs archive (lib/processors). */
+export const LOCAL_PROCESSOR_KINDS = ['ticket-intake', 'attachment-extraction', 'archive-index'] as const;
+
+export const localProcessorSchema = strict({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, { error: 'must be 1-80 letters, digits, "_" or "-"' })
+    .describe('Also the folder of its output: <store dir>/processors/<name>/'),
+  kind: z.enum(LOCAL_PROCESSOR_KINDS, { error: `must be one of ${LOCAL_PROCESSOR_KINDS.join(', ')}` }),
+  filter: targetFilterSchema.optional(),
+});
+
 const fsStoreSchema = strict({
   type: z.literal('fs'),
   dir: nonEmpty.describe('Folder of the archive (raw/, state/, events.jsonl), relative to the config file'),
@@ -126,7 +136,10 @@ export const storeSchema = z.discriminatedUnion('type', [fsStoreSchema, s3StoreS
 });
 
 export const publishSchema = z.discriminatedUnion('type', [
-  strict({ type: z.literal('local') }),
+  strict({
+    type: z.literal('local'),
+    processors: z.array(localProcessorSchema).optional().describe('Run after each document is appended to events.jsonl'),
+  }),
   strict({
     type: z.literal('sqs'),
     region: nonEmpty.optional(),

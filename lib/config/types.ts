@@ -44,8 +44,14 @@ export interface TargetConfig {
   readonly filter?: TargetFilter;
 }
 
+export interface LocalProcessorConfig {
+  readonly name: string;
+  readonly kind: 'ticket-intake' | 'attachment-extraction' | 'archive-index';
+  readonly filter?: TargetFilter;
+}
+
 export type PublishConfig =
-  | { readonly type: 'local' }
+  | { readonly type: 'local'; readonly processors?: readonly LocalProcessorConfig[] }
   | { readonly type: 'sqs'; readonly region?: string; readonly endpoint?: string; readonly targets: readonly TargetConfig[] };
 
 /** Values every mailbox inherits unless it sets its own. */

@@ -46,6 +46,27 @@ export function crossFieldIssues(input: unknown): ConfigIssue[] {
   }
 
   const publish = input.publish;
+  if (isObj(publish) && publish.type === 'local' && Array.isArray(publish.processors)) {
+    if (isObj(store) && store.type === 's3') {
+      issues.push({ path: 'publish.processors', message: 'local processors need an fs store (with S3, add them as SQS targets)' });
+    }
+    const names = new Map<string, number>();
+    publish.processors.forEach((p: unknown, j) => {
+      if (!isObj(p) || typeof p.name !== 'string') return;
+      if (p.name === 'events') issues.push({ path: `publish.processors[${j}].name`, message: '"events" is the event log\'s own name' });
+      const first = names.get(p.name);
+      if (first === undefined) names.set(p.name, j);
+      else issues.push({ path: `publish.processors[${j}].name`, message: `duplicate processor name ${JSON.stringify(p.name)} (already used by publish.processors[${first}])` });
+      const filter = p.filter;
+      if (isObj(filter) && Array.isArray(filter.mailbox)) {
+        filter.mailbox.forEach((id: unknown, k) => {
+          if (typeof id === 'string' && !ids.has(id.toLowerCase())) {
+            issues.push({ path: `publish.processors[${j}].filter.mailbox[${k}]`, message: `no mailbox with id ${JSON.stringify(id)} is configured` });
+          }
+        });
+      }
+    });
+  }
   if (isObj(publish) && publish.type === 'sqs' && Array.isArray(publish.targets)) {
     const names = new Map<string, number>();
     publish.targets.forEach((t: unknown, j) => {

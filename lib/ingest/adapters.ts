@@ -34,7 +34,8 @@ export async function createAdapters(config: Config, clients: AdapterClients = {
   const p = config.publish ?? { type: 'local' as const };
   if (p.type === 'local') {
     if (s.type !== 'fs') throw Object.assign(new Error('publish: with an s3 store, configure "publish": { "type": "sqs", ... }: the local event log needs an fs store'), { name: 'ConfigError', code: 'ECONFIG' });
-    return { store, state, publisher: new LocalPublisher({ dir: s.dir }) };
+    const processors = p.processors === undefined ? [] : (await import('../processors/local.ts')).localProcessors(s.dir, p.processors);
+    return { store, state, publisher: new LocalPublisher({ dir: s.dir, processors }) };
   }
   const [{ createSqsClient }, { SqsPublisher }] = await Promise.all([
     import('../publish/sqs-client.ts'), import('../publish/sqs-publisher.ts'),

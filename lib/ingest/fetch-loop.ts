@@ -66,7 +66,9 @@ function isSessionFatal(err: unknown, client: Pop3Client): boolean {
 export async function fetchMessages(ctx: FetchContext, messages: readonly ListedMessage[], oversized: ReadonlySet<number>): Promise<FetchOutcome> {
   const { client, tracker, counters } = ctx;
   const committed = new Map<number, string>();
-  let pending: { docs: MetadataDocument[]; numbers: Array<[number, string]> } = { docs: [], numbers: [] };
+  // Documents with their message numbers: commits finish in any order, but each checkpoint publishes in the
+  // mailbox's order (oldest first), which is what consumers such as ticket threading expect.
+  let pending: { docs: Array<[number, MetadataDocument]>; numbers: Array<[number, string]> } = { docs: [], numbers: [] };
   let unsafe = 0; // RETR'd messages not yet committed
   let firstFailure: FetchOutcome['firstFailure'] = null;
   let fatal: unknown = null;
@@ -112,7 +114,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       }
       const doc = buildDocument({ mailbox: ctx.job.id, uidl: message.uid, ingestedAt, ref, parsed, oversized: top });
       await ctx.store.putMetadata(doc);
-      pending.docs.push(doc);
+      pending.docs.push([message.n, doc]);
       pending.numbers.push([message.n, key]);
       tracker.add(key, {
         id: doc.id, sha256: ref.sha256, key: ref.key, size: top ? message.size : ref.size, listedSize: message.size,
@@ -137,7 +139,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
     const batch = pending;
     pending = { docs: [], numbers: [] };
     if (batch.docs.length > 0) {
-      const result = await ctx.publisher.publish(batch.docs);
+      const result = await ctx.publisher.publish(batch.docs.sort((a, b) => a[0] - b[0]).map(([, doc]) => doc));
       counters.published += batch.docs.length;
       ctx.log('debug', 'published', { count: batch.docs.length, perTarget: result.perTarget });
       await fault('after-publish');

@@ -19,6 +19,16 @@ describe('mail-ingest demo (npm start)', () => {
       assert.match(first.stdout, /autoReply/);
       assert.match(first.stdout, /bounce/);
 
+      // The local processors: the login question and its reply are one thread; the auto-reply, the bounce and the
+      // list mail open no ticket; two messages carry attachments; every message has an index row.
+      assert.match(first.stdout, /4 ticket threads, 2 attachments extracted, 8 index rows/);
+      const ticketsDir = path.join(t.dir, 'demo-data', 'processors', 'tickets');
+      const tickets = await Promise.all((await readdir(ticketsDir)).filter((n) => n.startsWith('T-'))
+        .map(async (n) => JSON.parse(await readFile(path.join(ticketsDir, n), 'utf8'))));
+      const login = tickets.find((x) => /log in to the portal/.test(x.subject));
+      assert.equal(login.subject, 'Cannot log in to the portal', 'the thread is opened by the first message, published first');
+      assert.equal(login.comments.length, 2);
+
       const events = (await readFile(path.join(t.dir, 'demo-data', 'events.jsonl'), 'utf8')).trim().split('\n');
       assert.equal(events.length, 8);
       const broken = events.map((l) => JSON.parse(l)).find((d) => d.from[0]?.address?.startsWith('broken'));

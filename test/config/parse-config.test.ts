@@ -247,3 +247,23 @@ describe('queue URLs', () => {
     }
   });
 });
+
+describe('local processors', () => {
+  const local = (processors: unknown, store: unknown = { type: 'fs', dir: './data' }) => ({ store, mailboxes: [mailbox()], publish: { type: 'local', processors } });
+  it('accepts the shipped kinds with filters', () => {
+    const config = parseConfig(local([
+      { name: 'tickets', kind: 'ticket-intake', filter: { autoReply: false, mailbox: ['support'] } },
+      { name: 'index', kind: 'archive-index' },
+    ]), { baseDir: '/cfg' });
+    assert.equal(config.publish.type === 'local' && config.publish.processors?.length, 2);
+  });
+  it('reports unknown kinds, duplicate and reserved names, unknown mailboxes and an S3 store, all at once', () => {
+    assert.deepEqual(paths(local([
+      { name: 'a', kind: 'spam-filter' },
+      { name: 'events', kind: 'archive-index' },
+      { name: 'b', kind: 'archive-index' },
+      { name: 'b', kind: 'archive-index', filter: { mailbox: ['nope'] } },
+    ])).sort(), ['publish.processors[0].kind', 'publish.processors[1].name', 'publish.processors[3].filter.mailbox[0]', 'publish.processors[3].name'].sort());
+    assert.deepEqual(paths(local([{ name: 'x', kind: 'archive-index' }], { type: 's3', bucket: 'mail-archive' })), ['publish.processors']);
+  });
+});

@@ -41,6 +41,21 @@ describe('runMailbox', () => {
     assert.deepEqual(w.store.metadata().get(doc.raw.key)?.id, doc.id, 'metadata JSON stored beside the raw message');
   });
 
+  it('publishes in the mailbox\'s order, whatever order the concurrent commits finish in', async () => {
+    const w = world(12);
+    // The first messages commit slowest: without ordering, later mail would be published first.
+    const stage = w.store.stage.bind(w.store);
+    let calls = 0;
+    w.store.stage = async (mailbox: string) => {
+      const staged = await stage(mailbox);
+      const delay = Math.max(0, 30 - 5 * calls++);
+      const commit = staged.commit.bind(staged);
+      return Object.assign(staged, { commit: async (...a: Parameters<typeof commit>) => { await new Promise((r) => setTimeout(r, delay)); return commit(...a); } });
+    };
+    await w.run();
+    assert.deepEqual(w.publisher.published.map((d) => d.uidl), w.drop.uids());
+  });
+
   it('ingests only mail that arrived since the last run, oldest first', async () => {
     const w = world(2);
     await w.run();

@@ -1,4 +1,4 @@
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseConfig } from '../../config/index.ts';
 import { createAdapters } from '../../ingest/adapters.ts';
@@ -19,6 +19,23 @@ function flagsOf(doc: MetadataDocument): string {
   return f.join(',') || '-';
 }
 
+async function countFiles(dir: string, match: (name: string) => boolean): Promise<number> {
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.filter((e) => e.isFile() && match(e.name)).length;
+  } catch {
+    return 0;
+  }
+}
+
+async function processorSummary(dir: string): Promise<string> {
+  const p = path.join(dir, 'processors');
+  const tickets = await countFiles(path.join(p, 'tickets'), (n) => /^T-.*\.json$/.test(n));
+  const attachments = await countFiles(path.join(p, 'attachments', 'sha256'), () => true);
+  const rows = await countFiles(path.join(p, 'index'), (n) => n.endsWith('.json'));
+  return `${tickets} ticket threads, ${attachments} attachments extracted, ${rows} index rows (under ${p})`;
+}
+
 /** The whole pipeline on loopback: a POP3S server with a sample mailbox, the fs store and the local event log. */
 export async function demoCommand(o: { dir: string }): Promise<number> {
   const dir = path.resolve(o.dir);
@@ -29,6 +46,15 @@ export async function demoCommand(o: { dir: string }): Promise<number> {
   try {
     const raw = {
       store: { type: 'fs', dir },
+      // The downstream processors, run locally: what the Lambda ones do in AWS.
+      publish: {
+        type: 'local',
+        processors: [
+          { name: 'tickets', kind: 'ticket-intake', filter: { autoReply: false, bounce: false, list: false } },
+          { name: 'attachments', kind: 'attachment-extraction', filter: { hasAttachments: true } },
+          { name: 'index', kind: 'archive-index' },
+        ],
+      },
       mailboxes: [{
         id: 'demo', host: '127.0.0.1', port: server.port, tls: 'implicit', ca: path.join(CERTS, 'demo-ca.pem'),
         servername: 'localhost', user: 'demo', password: 'demo-password', retention: 'keep',
@@ -61,6 +87,7 @@ export async function demoCommand(o: { dir: string }): Promise<number> {
       fresh === 0 ? 'Nothing new this time: every message was already ingested (the state remembers UIDLs).' : `${fresh} messages ingested.`,
       `Raw messages, byte for byte:  ${path.join(dir, 'raw', 'demo')}/<yyyy>/<mm>/<dd>/<sha256>.eml (metadata .json beside each)`,
       `Event log (the local queue):  ${path.join(dir, 'events.jsonl')}`,
+      `Processors:                   ${await processorSummary(dir)}`,
       `State by UIDL:                ${path.join(dir, 'state', 'demo.json')}`,
       `Next: npx mail-ingest status --config ${path.relative(process.cwd(), path.join(dir, 'demo-config.json'))}`,
       '',
