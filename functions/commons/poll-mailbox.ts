@@ -1,7 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { resolveSecret } from '../../lib/config/secrets.ts';
-import { toMailboxJob } from '../../lib/config/mailbox-job.ts';
+import { resolveCredentials, toMailboxJob } from '../../lib/config/mailbox-job.ts';
+import type { MailboxCredentials } from '../../lib/config/mailbox-job.ts';
 import type { Config, MailboxConfig } from '../../lib/config/types.ts';
 import type { MailboxRunSummary, RunMailboxOptions } from '../../lib/ingest/pipeline-types.ts';
 import type { RawStore, StateStore } from '../../lib/store/types.ts';
@@ -40,12 +41,8 @@ export type PollOutcome =
   | { readonly status: 'ran'; readonly summary: MailboxRunSummary }
   | { readonly status: 'skipped'; readonly reason: 'unknown-mailbox' | 'disabled' };
 
-async function credentials(m: MailboxConfig, secretsManager: SecretsManagerLike): Promise<{ password?: string; accessToken?: string }> {
-  const [password, accessToken] = await Promise.all([
-    m.password === undefined ? undefined : resolveSecret(m.password, { secretsManager }),
-    m.accessToken === undefined ? undefined : resolveSecret(m.accessToken, { secretsManager }),
-  ]);
-  return { ...(password === undefined ? {} : { password }), ...(accessToken === undefined ? {} : { accessToken }) };
+function credentials(m: MailboxConfig, secretsManager: SecretsManagerLike): Promise<MailboxCredentials> {
+  return resolveCredentials(m, (ref) => resolveSecret(ref, { secretsManager }));
 }
 
 function emit(metrics: Metrics, mailbox: string, summary: MailboxRunSummary | null): void {

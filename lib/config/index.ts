@@ -4,7 +4,7 @@ export { formatPath, loadConfig, parseConfig, parseConfigText } from './parse-co
 export type { ParseConfigOptions } from './parse-config.ts';
 export { clearSecretCache, createAwsSecretsManager, resolveSecret } from './secrets.ts';
 export type { ResolveSecretDeps, SecretsManagerLike } from './secrets.ts';
-export { toMailboxJob } from './mailbox-job.ts';
+export { resolveCredentials, toMailboxJob } from './mailbox-job.ts';
 export type { MailboxCredentials } from './mailbox-job.ts';
 export { configJsonSchema } from './json-schema.ts';
 export { configSchema } from './schema.ts';

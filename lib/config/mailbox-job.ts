@@ -2,11 +2,20 @@ import { readFile } from 'node:fs/promises';
 import type { MailboxJob } from '../ingest/pipeline-types.ts';
 import type { Pop3ConnectOptions } from '../pop3/types.ts';
 import { ConfigError } from './errors.ts';
-import type { MailboxConfig, MailboxDefaults } from './types.ts';
+import type { MailboxConfig, MailboxDefaults, SecretRef } from './types.ts';
 
 export interface MailboxCredentials {
   readonly password?: string;
   readonly accessToken?: string;
+}
+
+/** The mailbox's password and access token, whichever are configured, resolved (env, Secrets Manager...) at once. */
+export async function resolveCredentials(m: MailboxConfig, resolve: (ref: SecretRef) => Promise<string>): Promise<MailboxCredentials> {
+  const [password, accessToken] = await Promise.all([
+    m.password === undefined ? undefined : resolve(m.password),
+    m.accessToken === undefined ? undefined : resolve(m.accessToken),
+  ]);
+  return { ...(password === undefined ? {} : { password }), ...(accessToken === undefined ? {} : { accessToken }) };
 }
 
 async function loadCa(m: MailboxConfig): Promise<string> {

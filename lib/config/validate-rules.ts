@@ -50,41 +50,36 @@ export function crossFieldIssues(input: unknown): ConfigIssue[] {
     if (isObj(store) && store.type === 's3') {
       issues.push({ path: 'publish.processors', message: 'local processors need an fs store (with S3, add them as SQS targets)' });
     }
-    const names = new Map<string, number>();
     publish.processors.forEach((p: unknown, j) => {
-      if (!isObj(p) || typeof p.name !== 'string') return;
-      if (p.name === 'events') issues.push({ path: `publish.processors[${j}].name`, message: '"events" is the event log\'s own name' });
-      const first = names.get(p.name);
-      if (first === undefined) names.set(p.name, j);
-      else issues.push({ path: `publish.processors[${j}].name`, message: `duplicate processor name ${JSON.stringify(p.name)} (already used by publish.processors[${first}])` });
-      const filter = p.filter;
-      if (isObj(filter) && Array.isArray(filter.mailbox)) {
-        filter.mailbox.forEach((id: unknown, k) => {
-          if (typeof id === 'string' && !ids.has(id.toLowerCase())) {
-            issues.push({ path: `publish.processors[${j}].filter.mailbox[${k}]`, message: `no mailbox with id ${JSON.stringify(id)} is configured` });
-          }
-        });
-      }
+      if (isObj(p) && p.name === 'events') issues.push({ path: `publish.processors[${j}].name`, message: '"events" is the event log\'s own name' });
     });
+    issues.push(...namedFilterIssues(publish.processors, 'publish.processors', 'processor', ids));
   }
   if (isObj(publish) && publish.type === 'sqs' && Array.isArray(publish.targets)) {
-    const names = new Map<string, number>();
-    publish.targets.forEach((t: unknown, j) => {
-      if (!isObj(t)) return;
-      if (typeof t.name === 'string') {
-        const first = names.get(t.name);
-        if (first === undefined) names.set(t.name, j);
-        else issues.push({ path: `publish.targets[${j}].name`, message: `duplicate target name ${JSON.stringify(t.name)} (already used by publish.targets[${first}])` });
-      }
-      const filter = t.filter;
-      if (isObj(filter) && Array.isArray(filter.mailbox)) {
-        filter.mailbox.forEach((id: unknown, k) => {
-          if (typeof id === 'string' && !ids.has(id.toLowerCase())) {
-            issues.push({ path: `publish.targets[${j}].filter.mailbox[${k}]`, message: `no mailbox with id ${JSON.stringify(id)} is configured` });
-          }
-        });
-      }
-    });
+    issues.push(...namedFilterIssues(publish.targets, 'publish.targets', 'target', ids));
   }
+  return issues;
+}
+
+/** Publish targets and local processors alike: unique names, and filters that name configured mailboxes only. */
+function namedFilterIssues(items: unknown[], path: string, noun: string, ids: { has(id: string): boolean }): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const names = new Map<string, number>();
+  items.forEach((t: unknown, j) => {
+    if (!isObj(t)) return;
+    if (typeof t.name === 'string') {
+      const first = names.get(t.name);
+      if (first === undefined) names.set(t.name, j);
+      else issues.push({ path: `${path}[${j}].name`, message: `duplicate ${noun} name ${JSON.stringify(t.name)} (already used by ${path}[${first}])` });
+    }
+    const filter = t.filter;
+    if (isObj(filter) && Array.isArray(filter.mailbox)) {
+      filter.mailbox.forEach((id: unknown, k) => {
+        if (typeof id === 'string' && !ids.has(id.toLowerCase())) {
+          issues.push({ path: `${path}[${j}].filter.mailbox[${k}]`, message: `no mailbox with id ${JSON.stringify(id)} is configured` });
+        }
+      });
+    }
+  });
   return issues;
 }

@@ -1,5 +1,5 @@
 import type { Config, MailboxConfig } from '../config/index.ts';
-import { resolveSecret, toMailboxJob } from '../config/index.ts';
+import { resolveCredentials, resolveSecret, toMailboxJob } from '../config/index.ts';
 import type { RawStore, StateStore } from '../store/types.ts';
 import type { Publisher } from '../publish/types.ts';
 import type { MailboxRunSummary, RunMailboxOptions } from './pipeline-types.ts';
@@ -48,11 +48,7 @@ export async function runAll(opts: RunAllOptions): Promise<MailboxRunSummary[]> 
       const m = mailboxes[i];
       const t0 = Date.now();
       try {
-        const creds = {
-          ...(m.password === undefined ? {} : { password: await resolve(m.password) }),
-          ...(m.accessToken === undefined ? {} : { accessToken: await resolve(m.accessToken) }),
-        };
-        const job = await toMailboxJob(m, creds, opts.config.defaults);
+        const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolve(ref)), opts.config.defaults);
         results[i] = await runMailbox({
           job: opts.acceptUidlReset ? { ...job, acceptUidlReset: true } : job,
           ...opts.adapters, deadline: opts.deadline, signal: opts.signal, onProgress: opts.onProgress,

@@ -1,4 +1,4 @@
-import { resolveSecret, toMailboxJob } from '../../config/index.ts';
+import { resolveCredentials, resolveSecret, toMailboxJob } from '../../config/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { classifyError } from '../../ingest/errors.ts';
 import { selectMailboxes } from '../../ingest/run-all.ts';
@@ -25,10 +25,7 @@ export async function checkCommand(o: { config: string; mailbox?: string[]; json
   for (const m of selectMailboxes(config, o.mailbox)) {
     const report: CheckReport = { mailbox: m.id, ok: false, tls: null, auth: null, capabilities: [], pipelining: false, expire: null, messages: null, bytes: null, error: null };
     try {
-      const job = await toMailboxJob(m, {
-        ...(m.password === undefined ? {} : { password: await resolveSecret(m.password) }),
-        ...(m.accessToken === undefined ? {} : { accessToken: await resolveSecret(m.accessToken) }),
-      }, config.defaults);
+      const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolveSecret(ref)), config.defaults);
       const client = await connectPop3(job.connect);
       try {
         const stat = await client.stat();

@@ -3,7 +3,9 @@ import { selectMailboxes } from '../../ingest/run-all.ts';
 import type { Publisher } from '../../publish/types.ts';
 import { formatDuration, table } from '../format.ts';
 import { UsageError } from '../usage-error.ts';
-import { openConfig, printJson } from './shared.ts';
+import { loadConfig } from '../../config/index.ts';
+import { createAdapters } from '../../ingest/adapters.ts';
+import { printJson } from './shared.ts';
 
 const BATCH = 10;
 
@@ -20,15 +22,15 @@ function parseDay(text: string): Date {
  */
 export async function replayCommand(o: { config: string; mailbox?: string; since?: string; target?: string; json?: boolean }): Promise<number> {
   const since = o.since === undefined ? undefined : parseDay(o.since);
-  let { config, adapters } = await openConfig(o.config);
+  let config = await loadConfig(o.config);
   if (o.mailbox !== undefined) selectMailboxes(config, [o.mailbox]);
   if (o.target !== undefined) {
     if (config.publish?.type !== 'sqs') throw new UsageError('--target needs an sqs publish configuration (the local event log has a single target)');
     const targets = config.publish.targets.filter((t) => t.name === o.target);
     if (targets.length === 0) throw new UsageError(`--target: no target named ${JSON.stringify(o.target)} (have: ${config.publish.targets.map((t) => t.name).join(', ')})`);
     config = { ...config, publish: { ...config.publish, targets } };
-    adapters = await (await import('../../ingest/adapters.ts')).createAdapters(config);
   }
+  const adapters = await createAdapters(config);
   const publisher: Publisher = adapters.publisher;
   const t0 = Date.now();
   const perTarget: Record<string, number> = {};
