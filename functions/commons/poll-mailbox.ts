@@ -1,22 +1,19 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { resolveSecret } from '../../lib/config/secrets.ts';
-import { resolveCredentials, toMailboxJob } from '../../lib/config/mailbox-job.ts';
-import type { MailboxCredentials } from '../../lib/config/mailbox-job.ts';
+import { resolveCredentials, toMailboxJob } from '../../lib/app/mailbox-job.ts';
+import type { MailboxCredentials } from '../../lib/app/mailbox-job.ts';
 import type { Config, MailboxConfig } from '../../lib/config/types.ts';
 import type { MailboxRunSummary, RunMailboxOptions } from '../../lib/ingest/pipeline-types.ts';
-import type { RawStore, StateStore } from '../../lib/store/types.ts';
-import type { Publisher } from '../../lib/publish/types.ts';
+import type { Adapters } from '../../lib/app/adapters.ts';
 import type { SecretsManagerLike } from '../../lib/config/secrets.ts';
 import type { PollJob } from './poll-job.ts';
 import { errorFields } from './powertools.ts';
 
-export interface Adapters { readonly store: RawStore; readonly state: StateStore; readonly publisher: Publisher }
-
 export interface PollDeps {
   readonly config: () => Promise<Config>;
   readonly secretsManager: SecretsManagerLike;
-  readonly adapters: (config: Config) => Adapters;
+  readonly adapters: (config: Config) => Adapters | Promise<Adapters>;
   readonly runMailbox: (options: RunMailboxOptions) => Promise<MailboxRunSummary>;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -84,7 +81,7 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
       const deadline = Date.now() + remainingMs - deps.safetyMarginMs;
       summary = await deps.runMailbox({
         job: pipelineJob,
-        ...deps.adapters(config),
+        ...(await deps.adapters(config)),
         deadline,
         log: (level, message, fields) => logger[level](message, { ...fields }),
       });

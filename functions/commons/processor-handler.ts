@@ -2,7 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { MetadataDocument } from '../../lib/ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 import { resolveDocument } from '../../lib/publish/resolve-document.ts';
 import { prefixedStore, type ObjectStore } from '../../lib/processors/object-store.ts';
 import { S3ObjectStore } from '../../lib/processors/s3-object-store.ts';

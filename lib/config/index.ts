@@ -4,8 +4,6 @@ export { formatPath, loadConfig, parseConfig, parseConfigText } from './parse-co
 export type { ParseConfigOptions } from './parse-config.ts';
 export { clearSecretCache, createAwsSecretsManager, resolveSecret } from './secrets.ts';
 export type { ResolveSecretDeps, SecretsManagerLike } from './secrets.ts';
-export { resolveCredentials, toMailboxJob } from './mailbox-job.ts';
-export type { MailboxCredentials } from './mailbox-job.ts';
 export { configJsonSchema } from './json-schema.ts';
 export { configSchema } from './schema.ts';
 export { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES } from './types.ts';

@@ -1,5 +1,7 @@
 import type { AuthMechanism, Pop3Timeouts, TlsMode } from '../pop3/types.ts';
-import type { Retention } from '../ingest/pipeline-types.ts';
+
+/** Server-side retention after a message is safely stored. */
+export type Retention = 'keep' | 'delete' | { readonly deleteAfterDays: number };
 
 /** A password or token: a literal (local use only), an environment variable, or an AWS Secrets Manager secret. */
 export type SecretRef = string | { readonly env: string } | { readonly secretId: string };

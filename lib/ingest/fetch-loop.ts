@@ -1,14 +1,14 @@
 import type { MessageStream, Pop3Client } from '../pop3/types.ts';
 import type { RawStore } from '../store/types.ts';
 import type { Publisher } from '../publish/types.ts';
-import type { MetadataDocument } from './metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import type { FaultPoint, MailboxJob, ProgressEvent } from './pipeline-types.ts';
 import type { ListedMessage } from './plan.ts';
 import type { StateTracker } from './state-tracker.ts';
-import { buildDocument } from './document.ts';
+import { buildDocument } from '../document/document.ts';
 import { classifyError } from './errors.ts';
 import { duplicateKey } from './plan.ts';
-import { receiveMessage, type ReceivedMessage } from './store-message.ts';
+import { receiveMessage, type ReceivedMessage } from './receive-message.ts';
 
 /**
  * Messages requested ahead of the one being received: enough to fill a long link (at 150 ms RTT, 256 small

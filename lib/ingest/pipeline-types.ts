@@ -2,8 +2,9 @@ import type { Pop3Client, Pop3ConnectOptions } from '../pop3/types.ts';
 import type { RawStore, StateStore } from '../store/types.ts';
 import type { Publisher } from '../publish/types.ts';
 
-/** Server-side retention after a message is safely stored. */
-export type Retention = 'keep' | 'delete' | { readonly deleteAfterDays: number };
+import type { Retention } from '../config/types.ts';
+
+export type { Retention };
 
 /** One mailbox as the pipeline sees it: the validated config with the password already resolved. */
 export interface MailboxJob {

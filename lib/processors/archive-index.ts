@@ -1,4 +1,4 @@
-import type { Address, MetadataDocument } from '../ingest/metadata-schema.ts';
+import type { Address, MetadataDocument } from '../document/metadata-schema.ts';
 import type { ObjectStore } from './object-store.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { MailParser, type AttachmentStream } from 'mailparser';
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { isPreconditionFailed, type ObjectStore, type RawOpener } from './object-store.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 1 as const;

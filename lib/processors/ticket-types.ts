@@ -1,4 +1,4 @@
-import type { Address } from '../ingest/metadata-schema.ts';
+import type { Address } from '../document/metadata-schema.ts';
 
 export const TICKET_SCHEMA_VERSION = 1 as const;
 

@@ -1,4 +1,4 @@
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { isPreconditionFailed, type ObjectStore } from './object-store.ts';
 import { normaliseSubject } from './subject.ts';
 import {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { SCHEMA_VERSION } from '../ingest/metadata-schema.ts';
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import { SCHEMA_VERSION } from '../document/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import type { RawStore } from '../store/types.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import type { TargetFilter } from '../config/types.ts';
 
 function domainOf(address: string): string {

@@ -1,8 +1,8 @@
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import type { TargetFilter } from '../config/types.ts';
-import { FILE_MODE, fsyncDir, mkdirDurable, writeFully } from '../store/fs-atomic.ts';
+import { FILE_MODE, fsyncDir, mkdirDurable, writeFully } from '../fs/atomic.ts';
 import { matchesFilter } from './filter.ts';
 import { PublishError } from './types.ts';
 import type { Publisher, PublishResult } from './types.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { metadataDocumentSchema } from '../ingest/metadata-schema.ts';
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import { metadataDocumentSchema } from '../document/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { CodedError } from '../coded-error.ts';
 import { claimCheckMessageSchema } from './claim-check.ts';
 

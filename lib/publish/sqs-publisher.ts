@@ -2,8 +2,8 @@ import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/cli
 import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import type { TargetConfig } from '../config/types.ts';
-import { SCHEMA_VERSION } from '../ingest/metadata-schema.ts';
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import { SCHEMA_VERSION } from '../document/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import type { RawStore } from '../store/types.ts';
 import { storeClaimCheck } from './claim-check.ts';
 import type { ClaimCheckMessage } from './claim-check.ts';

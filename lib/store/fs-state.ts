@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FILE_MODE, fsyncDir, isErrno, mkdirDurable, toStoreError, writeFully } from './fs-atomic.ts';
+import { FILE_MODE, fsyncDir, isErrno, mkdirDurable, toStoreError, writeFully } from '../fs/atomic.ts';
 import { assertMailboxId } from './keys.ts';
 import { StoreError } from './types.ts';
 import type { MailboxState, StateStore, VersionedState } from './types.ts';

@@ -4,10 +4,10 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import {
   FILE_MODE, ensureDir, fsyncDir, hashFile, inDir, isErrno, keyToPath, toStoreError, writeFileAtomic, writeFully,
-} from './fs-atomic.ts';
+} from '../fs/atomic.ts';
 import { assertMailboxId, metadataKeyFor } from './keys.ts';
 import { StoreError } from './types.ts';
 import type { CommitResult, MetadataQuery, RawStore, StagedRaw } from './types.ts';

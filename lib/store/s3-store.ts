@@ -4,8 +4,8 @@ import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { metadataDocumentSchema } from '../ingest/metadata-schema.ts';
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import { metadataDocumentSchema } from '../document/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { assertMailboxId, metadataKeyFor, normalizePrefix, parseRawKey } from './keys.ts';
 import { isNotFound, toStoreError } from './s3-client.ts';
 import { S3StagedRaw } from './s3-staged-raw.ts';

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { MetadataDocument } from '../ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { CodedError } from '../coded-error.ts';
 
 /** Where a raw message lives in a store. On fs, `key` is relative to the store directory; on S3, the object key, with `bucket`. */

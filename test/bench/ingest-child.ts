@@ -4,8 +4,8 @@
  */
 import '../../lib/cli/threadpool.ts';
 import { loadConfig } from '../../lib/config/index.ts';
-import { createAdapters } from '../../lib/ingest/adapters.ts';
-import { runAll } from '../../lib/ingest/run-all.ts';
+import { createAdapters } from '../../lib/app/adapters.ts';
+import { runAll } from '../../lib/app/run-all.ts';
 
 const config = await loadConfig(process.argv[2]);
 const requests: Record<string, number> = {};

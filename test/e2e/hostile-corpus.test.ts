@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { metadataDocumentSchema } from '../../lib/ingest/metadata-schema.ts';
+import { metadataDocumentSchema } from '../../lib/document/metadata-schema.ts';
 import { dovecotSkipReason, startDovecot, toCrlf, type DovecotServer } from '../helpers/dovecot.ts';
 import { dovecotJob, runInto, sha256, storedShas, tempDir } from './e2e-helpers.ts';
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { MetadataDocument } from '../../lib/ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { makeDoc } from '../processors/doc-factory.ts';
 import { messageWithAttachments, PDF_BYTES, sha256 } from '../processors/mime-fixtures.ts';

@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import type { MetadataDocument } from '../../lib/ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 import { PublishError } from '../../lib/publish/types.ts';
 import type { Publisher, PublishResult } from '../../lib/publish/types.ts';
 import { metadataKeyFor, parseRawKey } from '../../lib/store/keys.ts';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { metadataDocumentSchema } from '../../lib/ingest/metadata-schema.ts';
+import { metadataDocumentSchema } from '../../lib/document/metadata-schema.ts';
 import { StoreError } from '../../lib/store/types.ts';
 import { sampleMessage } from '../helpers/memory-pop3.ts';
 import { storedShas, world } from './pipeline-helpers.ts';

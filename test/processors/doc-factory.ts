@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { metadataDocumentSchema, type MetadataDocument } from '../../lib/ingest/metadata-schema.ts';
+import { metadataDocumentSchema, type MetadataDocument } from '../../lib/document/metadata-schema.ts';
 
 type Overrides = Partial<Omit<MetadataDocument, 'flags' | 'raw' | 'headers'>> & {
   flags?: Partial<MetadataDocument['flags']>;

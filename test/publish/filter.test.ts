@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchesFilter } from '../../lib/publish/filter.ts';
 import { fakeMetadataDocument } from '../helpers/memory-adapters.ts';
-import type { MetadataDocument } from '../../lib/ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 
 const flags = { autoReply: false, bounce: false, list: false, bulk: false, spam: false, oversized: false };
 const attachment = (inline: boolean) => ({ filename: inline ? null : '見積書.pdf', contentType: inline ? 'image/png' : 'application/pdf', size: 10, sha256: 'a'.repeat(64), contentId: inline ? '<logo>' : null, inline });

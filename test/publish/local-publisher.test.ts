@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { LocalPublisher } from '../../lib/publish/local-publisher.ts';
 import { PublishError } from '../../lib/publish/types.ts';
 import { fakeMetadataDocument } from '../helpers/memory-adapters.ts';
-import type { MetadataDocument } from '../../lib/ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 
 let root: string;
 before(async () => { root = await mkdtemp(join(tmpdir(), 'local-pub-test-')); });

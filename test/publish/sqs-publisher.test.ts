@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SendMessageBatchCommandInput, SendMessageBatchCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
-import type { MetadataDocument } from '../../lib/ingest/metadata-schema.ts';
+import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 import { resolveDocument } from '../../lib/publish/resolve-document.ts';
 import { messageAttributes, SqsPublisher, sqsMessageSize, sqsSafeJson } from '../../lib/publish/sqs-publisher.ts';
 import { PublishError } from '../../lib/publish/types.ts';

@@ -1,7 +1,8 @@
-import { resolveCredentials, resolveSecret, toMailboxJob } from '../../config/index.ts';
+import { resolveSecret } from '../../config/index.ts';
+import { resolveCredentials, toMailboxJob } from '../../app/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { classifyError } from '../../ingest/errors.ts';
-import { selectMailboxes } from '../../ingest/run-all.ts';
+import { selectMailboxes } from '../../app/run-all.ts';
 import { connectPop3 } from '../../pop3/index.ts';
 import { formatBytes, table } from '../format.ts';
 import { printJson } from './shared.ts';

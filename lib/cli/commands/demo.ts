@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseConfig } from '../../config/index.ts';
-import { createAdapters } from '../../ingest/adapters.ts';
-import type { MetadataDocument } from '../../ingest/metadata-schema.ts';
-import { runAll } from '../../ingest/run-all.ts';
+import { createAdapters } from '../../app/adapters.ts';
+import type { MetadataDocument } from '../../document/metadata-schema.ts';
+import { runAll } from '../../app/run-all.ts';
 import { demoMessages } from '../demo/demo-messages.ts';
 import { startDemoServer } from '../demo/pop3-server.ts';
 import { summaryTable, table } from '../format.ts';

@@ -1,10 +1,10 @@
-import type { MetadataDocument } from '../../ingest/metadata-schema.ts';
-import { selectMailboxes } from '../../ingest/run-all.ts';
+import type { MetadataDocument } from '../../document/metadata-schema.ts';
+import { selectMailboxes } from '../../app/run-all.ts';
 import type { Publisher } from '../../publish/types.ts';
 import { formatDuration, table } from '../format.ts';
 import { UsageError } from '../usage-error.ts';
 import { loadConfig } from '../../config/index.ts';
-import { createAdapters } from '../../ingest/adapters.ts';
+import { createAdapters } from '../../app/adapters.ts';
 import { printJson } from './shared.ts';
 
 const BATCH = 10;

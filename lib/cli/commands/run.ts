@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runAll, selectMailboxes } from '../../ingest/run-all.ts';
+import { runAll, selectMailboxes } from '../../app/run-all.ts';
 import type { MailboxRunSummary } from '../../ingest/pipeline-types.ts';
 import { failureLine, summaryTable } from '../format.ts';
 import { parseInterval } from '../interval.ts';

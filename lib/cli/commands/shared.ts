@@ -1,7 +1,6 @@
 import type { Config } from '../../config/index.ts';
 import { loadConfig } from '../../config/index.ts';
-import { createAdapters } from '../../ingest/adapters.ts';
-import type { Adapters } from '../../ingest/run-all.ts';
+import { createAdapters, type Adapters } from '../../app/adapters.ts';
 
 export async function openConfig(file: string): Promise<{ config: Config; adapters: Adapters }> {
   const config = await loadConfig(file);

@@ -1,4 +1,4 @@
-import { selectMailboxes } from '../../ingest/run-all.ts';
+import { selectMailboxes } from '../../app/run-all.ts';
 import { table } from '../format.ts';
 import { openConfig, printJson } from './shared.ts';
 

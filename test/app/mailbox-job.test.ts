@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, parseConfig, toMailboxJob } from '../../lib/config/index.ts';
+import { ConfigError, loadConfig, parseConfig } from '../../lib/config/index.ts';
+import { toMailboxJob } from '../../lib/app/index.ts';
 import type { MailboxConfig } from '../../lib/config/index.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/config/', import.meta.url));

@@ -1,4 +1,4 @@
-import type { Flags } from './metadata-schema.ts';
+import type { Flags } from '../document/metadata-schema.ts';
 import type { HeaderMap } from './header-block.ts';
 import type { HeaderFields } from './header-fields.ts';
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Attachment, ParsedMessage } from './metadata-schema.ts';
+import type { Attachment, ParsedMessage } from '../document/metadata-schema.ts';
 import { HeaderMap, findHeaderEnd, isMboxFrom, parseHeaderBlock, type HeaderBlock } from './header-block.ts';
 import { headerFields, type HeaderFields } from './header-fields.ts';
 import { classify } from './flags.ts';

@@ -1,16 +1,10 @@
 import type { Config, MailboxConfig } from '../config/index.ts';
-import { resolveCredentials, resolveSecret, toMailboxJob } from '../config/index.ts';
-import type { RawStore, StateStore } from '../store/types.ts';
-import type { Publisher } from '../publish/types.ts';
-import type { MailboxRunSummary, RunMailboxOptions } from './pipeline-types.ts';
-import { classifyError } from './errors.ts';
-import { runMailbox } from './pipeline.ts';
-
-export interface Adapters {
-  readonly store: RawStore;
-  readonly state: StateStore;
-  readonly publisher: Publisher;
-}
+import { resolveSecret } from '../config/index.ts';
+import { resolveCredentials, toMailboxJob } from './mailbox-job.ts';
+import type { Adapters } from './adapters.ts';
+import type { MailboxRunSummary, RunMailboxOptions } from '../ingest/pipeline-types.ts';
+import { classifyError } from '../ingest/errors.ts';
+import { runMailbox } from '../ingest/pipeline.ts';
 
 export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'signal' | 'onProgress' | 'log'> {
   readonly config: Config;

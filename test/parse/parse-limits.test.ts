@@ -5,8 +5,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { parseMessage } from '../../lib/ingest/parse-message.ts';
-import { BoundedMailParser } from '../../lib/ingest/bounded-mail-parser.ts';
+import { parseMessage } from '../../lib/parse/parse-message.ts';
+import { BoundedMailParser } from '../../lib/parse/bounded-mail-parser.ts';
 import { assertValidShape, fixture, parseBuffer, parseFixture } from './parse-helpers.ts';
 
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'latin1');

@@ -4,7 +4,15 @@ import type { Config } from '../config/index.ts';
 import { FsRawStore } from '../store/fs-store.ts';
 import { FsStateStore } from '../store/fs-state.ts';
 import { LocalPublisher } from '../publish/local-publisher.ts';
-import type { Adapters } from './run-all.ts';
+import type { RawStore, StateStore } from '../store/types.ts';
+import type { Publisher } from '../publish/types.ts';
+
+/** What a run writes to: the raw store, the mailbox state and the publisher. */
+export interface Adapters {
+  readonly store: RawStore;
+  readonly state: StateStore;
+  readonly publisher: Publisher;
+}
 
 /**
  * Builds the store, state and publisher a config names. The cloud adapters are loaded only when configured, so

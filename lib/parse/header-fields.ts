@@ -1,4 +1,4 @@
-import type { ParsedMessage } from './metadata-schema.ts';
+import type { ParsedMessage } from '../document/metadata-schema.ts';
 import type { HeaderMap } from './header-block.ts';
 import { cleanDisplay, decodeUnstructured } from './decode-headers.ts';
 import { parseAddresses } from './addresses.ts';

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { MailboxJob } from '../ingest/pipeline-types.ts';
 import type { Pop3ConnectOptions } from '../pop3/types.ts';
-import { ConfigError } from './errors.ts';
-import type { MailboxConfig, MailboxDefaults, SecretRef } from './types.ts';
+import { ConfigError } from '../config/errors.ts';
+import type { MailboxConfig, MailboxDefaults, SecretRef } from '../config/types.ts';
 
 export interface MailboxCredentials {
   readonly password?: string;

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CommitResult, RawStore, StagedRaw } from '../store/types.ts';
-import type { ParsedMessage } from './metadata-schema.ts';
+import type { ParsedMessage } from '../document/metadata-schema.ts';
 import { hashUidl, rawKey } from '../store/keys.ts';
-import { arrivalDate } from './arrival-date.ts';
-import { parseMessage } from './parse-message.ts';
+import { arrivalDate } from '../parse/arrival-date.ts';
+import { parseMessage } from '../parse/parse-message.ts';
 
 const HEAD_BYTES = 64 * 1024;
 

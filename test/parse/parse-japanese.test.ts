@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBytes, decodeDetected } from '../../lib/ingest/charset.ts';
-import { decodeEncodedWords, decodeUnstructured } from '../../lib/ingest/decode-headers.ts';
-import { parseAddresses } from '../../lib/ingest/addresses.ts';
-import { parseMimeValue } from '../../lib/ingest/mime-params.ts';
+import { decodeBytes, decodeDetected } from '../../lib/parse/charset.ts';
+import { decodeEncodedWords, decodeUnstructured } from '../../lib/parse/decode-headers.ts';
+import { parseAddresses } from '../../lib/parse/addresses.ts';
+import { parseMimeValue } from '../../lib/parse/mime-params.ts';
 
 // Byte sequences are written out by hand (from the JIS X 0208 / CP932 tables) so that no decoder or encoder
 // under test produces the input: ESC $ B ... ESC ( B is ISO-2022-JP.
@@ -163,7 +163,7 @@ describe('RFC 2231 parameters', () => {
 
 describe('malformed encoded words', () => {
   it('leaves a B-encoded word with characters outside base64 as literal text, as mail clients do', async () => {
-    const { decodeEncodedWords } = await import('../../lib/ingest/decode-headers.ts');
+    const { decodeEncodedWords } = await import('../../lib/parse/decode-headers.ts');
     assert.equal(decodeEncodedWords('=?x-unknown-charset?B?!!!not-base64?='), '=?x-unknown-charset?B?!!!not-base64?=');
     assert.equal(decodeEncodedWords('Re: =?UTF-8?B?5pel5pys6Kqe?='), 'Re: 日本語', 'unpadded valid base64 still decodes');
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Attachment } from './metadata-schema.ts';
+import type { Attachment } from '../document/metadata-schema.ts';
 import { HeaderMap, parseHeaderBlock } from './header-block.ts';
 import { cleanDisplay, decodeRawHeader } from './decode-headers.ts';
 import { messageIds } from './header-fields.ts';

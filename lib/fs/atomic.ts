@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import { StoreError } from './types.ts';
+import { StoreError } from '../store/types.ts';
 
 /** Raw mail is personal data: files are created readable by the owner only. */
 export const FILE_MODE = 0o600;

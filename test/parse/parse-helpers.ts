@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { metadataDocumentSchema, type ParsedMessage } from '../../lib/ingest/metadata-schema.ts';
-import { parseMessage, type ParseLimits } from '../../lib/ingest/parse-message.ts';
+import { metadataDocumentSchema, type ParsedMessage } from '../../lib/document/metadata-schema.ts';
+import { parseMessage, type ParseLimits } from '../../lib/parse/parse-message.ts';
 
 export const fixtureDir = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/messages');
 

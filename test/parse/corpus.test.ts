@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ParsedMessage } from '../../lib/ingest/metadata-schema.ts';
+import type { ParsedMessage } from '../../lib/document/metadata-schema.ts';
 import { parseBuffer } from './parse-helpers.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { parseAddressHeader } from 'mailparser';
-import type { Address } from './metadata-schema.ts';
+import type { Address } from '../document/metadata-schema.ts';
 import { cleanDisplay, decodeRawHeader, encodedWordRuns } from './decode-headers.ts';
 
 /**
