@@ -1,5 +1,4 @@
-import type { FailureClass } from './pipeline-types.ts';
-import { CodedError } from '../coded-error.ts';
+import { CodedError, type FailureClass } from '../coded-error.ts';
 
 /**
  * Codes of pipeline-level failures (the POP3 client and the stores have their own):
@@ -14,10 +13,8 @@ import { CodedError } from '../coded-error.ts';
 export type IngestErrorCode = 'ENOUIDL' | 'EUIDLRESET' | 'ELISTING' | 'ESTATE';
 
 export class IngestError extends CodedError<IngestErrorCode> {
-  readonly failureClass: FailureClass;
   constructor(code: IngestErrorCode, failureClass: FailureClass, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super('IngestError', code, message, options);
-    this.failureClass = failureClass;
+    super('IngestError', code, message, { ...options, failureClass });
   }
 }
 

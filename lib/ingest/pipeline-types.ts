@@ -22,7 +22,8 @@ export interface MailboxJob {
   readonly acceptUidlReset?: boolean;
 }
 
-export type FailureClass = 'auth' | 'tls' | 'network' | 'protocol' | 'storage' | 'publish' | 'config' | 'internal';
+export type { FailureClass } from '../coded-error.ts';
+import type { FailureClass } from '../coded-error.ts';
 
 export interface MailboxRunSummary {
   readonly mailbox: string;
