@@ -2,6 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { runMailbox } from '../lib/ingest/pipeline.ts';
 import { createAdapters, type Adapters } from '../lib/app/adapters.ts';
+import { CodedError } from '../lib/coded-error.ts';
 import type { Config } from '../lib/config/types.ts';
 import { s3Client, secretsManager, sqsClient } from './commons/aws-clients.ts';
 import { deploymentConfig } from './commons/deployment-config.ts';
@@ -20,9 +21,8 @@ const metrics = createMetrics();
 const config = deploymentConfig(s3Client(), CONFIG_BUCKET, CONFIG_KEY);
 const processor = new SqsFifoPartialProcessorAsync();
 
-class DeploymentConfigError extends Error {
-  readonly code = 'ECONFIG' as const;
-  readonly retryable = false;
+class DeploymentConfigError extends CodedError<'ECONFIG'> {
+  constructor(message: string) { super('DeploymentConfigError', 'ECONFIG', message, { failureClass: 'config' }); }
 }
 
 /** The S3 store and state and the SQS publisher the deployment config names. */

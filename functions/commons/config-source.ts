@@ -1,4 +1,5 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CodedError } from '../../lib/coded-error.ts';
 
 export interface ConfigSourceOptions<T> {
   readonly s3: S3Client;
@@ -11,13 +12,9 @@ export interface ConfigSourceOptions<T> {
   readonly now?: () => number;
 }
 
-export class ConfigLoadError extends Error {
-  readonly code = 'ECONFIG' as const;
-  readonly retryable: boolean;
+export class ConfigLoadError extends CodedError<'ECONFIG'> {
   constructor(message: string, options: { cause?: unknown; retryable: boolean }) {
-    super(message, { cause: options.cause });
-    this.name = 'ConfigLoadError';
-    this.retryable = options.retryable;
+    super('ConfigLoadError', 'ECONFIG', message, { ...options, failureClass: 'config' });
   }
 }
 

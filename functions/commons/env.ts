@@ -1,10 +1,8 @@
+import { CodedError } from '../../lib/coded-error.ts';
 /** Configuration error at cold start: the function is deployed wrongly and no invocation can succeed. */
-export class EnvironmentError extends Error {
-  readonly code = 'EENV' as const;
-  readonly retryable = false;
+export class EnvironmentError extends CodedError<'EENV'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'EnvironmentError';
+    super('EnvironmentError', 'EENV', message, { failureClass: 'config' });
   }
 }
 

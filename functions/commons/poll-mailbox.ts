@@ -9,6 +9,7 @@ import type { Adapters } from '../../lib/app/adapters.ts';
 import type { SecretsManagerLike } from '../../lib/config/secrets.ts';
 import type { PollJob } from './poll-job.ts';
 import { errorFields } from './powertools.ts';
+import { CodedError } from '../../lib/coded-error.ts';
 
 export interface PollDeps {
   readonly config: () => Promise<Config>;
@@ -22,14 +23,12 @@ export interface PollDeps {
 }
 
 /** A mailbox run that did not succeed: the poll job goes back to the queue (and, after maxReceiveCount, to the DLQ). */
-export class MailboxRunError extends Error {
-  readonly code: string;
-  readonly retryable = true;
+export class MailboxRunError extends CodedError {
   readonly summary: MailboxRunSummary;
   constructor(summary: MailboxRunSummary) {
-    super(`mailbox ${summary.mailbox} run failed: ${summary.error?.class ?? 'internal'} ${summary.error?.code ?? ''}`.trim());
-    this.name = 'MailboxRunError';
-    this.code = summary.error?.code ?? 'ERUN';
+    super('MailboxRunError', summary.error?.code ?? 'EFAILED',
+      `mailbox ${summary.mailbox} run failed: ${summary.error?.class ?? 'storage'} ${summary.error?.code ?? ''}`.trim(),
+      { retryable: true, failureClass: summary.error?.class ?? 'storage' });
     this.summary = summary;
   }
 }

@@ -1,13 +1,11 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import { CodedError } from '../../lib/coded-error.ts';
 
-export class SendBatchError extends Error {
-  readonly code = 'ESENDBATCH' as const;
-  readonly retryable = true;
+export class SendBatchError extends CodedError<'ESENDBATCH'> {
   /** Entry ids that were never accepted. */
   readonly failedIds: readonly string[];
   constructor(message: string, failedIds: readonly string[]) {
-    super(message);
-    this.name = 'SendBatchError';
+    super('SendBatchError', 'ESENDBATCH', message, { retryable: true, failureClass: 'publish' });
     this.failedIds = failedIds;
   }
 }

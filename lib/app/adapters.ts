@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Config } from '../config/index.ts';
+import { ConfigError, type Config } from '../config/index.ts';
 import { FsRawStore } from '../store/fs-store.ts';
 import { FsStateStore } from '../store/fs-state.ts';
 import { LocalPublisher } from '../publish/local-publisher.ts';
@@ -41,7 +41,7 @@ export async function createAdapters(config: Config, clients: AdapterClients = {
   }
   const p = config.publish ?? { type: 'local' as const };
   if (p.type === 'local') {
-    if (s.type !== 'fs') throw Object.assign(new Error('publish: with an s3 store, configure "publish": { "type": "sqs", ... }: the local event log needs an fs store'), { name: 'ConfigError', code: 'ECONFIG' });
+    if (s.type !== 'fs') throw new ConfigError([{ path: 'publish', message: 'with an s3 store, configure "publish": { "type": "sqs", ... }: the local event log needs an fs store' }]);
     const processors = p.processors === undefined ? [] : (await import('../processors/local.ts')).localProcessors(s.dir, p.processors);
     return { store, state, publisher: new LocalPublisher({ dir: s.dir, processors }) };
   }

@@ -1,5 +1,5 @@
 import type { Config, MailboxConfig } from '../config/index.ts';
-import { resolveSecret } from '../config/index.ts';
+import { ConfigError, resolveSecret } from '../config/index.ts';
 import { resolveCredentials, toMailboxJob } from './mailbox-job.ts';
 import type { Adapters } from './adapters.ts';
 import type { MailboxRunSummary, RunMailboxOptions } from '../ingest/pipeline-types.ts';
@@ -26,7 +26,7 @@ function failed(mailbox: string, err: unknown, t0: number): MailboxRunSummary {
 export function selectMailboxes(config: Config, ids?: readonly string[]): MailboxConfig[] {
   if (ids === undefined || ids.length === 0) return config.mailboxes.filter((m) => m.enabled !== false);
   const unknown = ids.filter((id) => !config.mailboxes.some((m) => m.id === id));
-  if (unknown.length > 0) throw Object.assign(new Error(`unknown mailbox id(s): ${unknown.join(', ')}`), { name: 'ConfigError', code: 'ECONFIG' });
+  if (unknown.length > 0) throw new ConfigError([{ path: '--mailbox', message: `unknown mailbox id(s): ${unknown.join(', ')}; the config has ${config.mailboxes.map((m) => m.id).join(', ')}` }]);
   return config.mailboxes.filter((m) => ids.includes(m.id));
 }
 

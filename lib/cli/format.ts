@@ -1,4 +1,5 @@
-import type { FailureClass, MailboxRunSummary } from '../ingest/pipeline-types.ts';
+import type { MailboxRunSummary } from '../ingest/pipeline-types.ts';
+import { hintFor } from '../error-codes.ts';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -56,19 +57,8 @@ export function summaryTable(summaries: readonly MailboxRunSummary[]): string {
   );
 }
 
-const HINTS: Record<FailureClass, string> = {
-  auth: 'check the user name and password (or secret) for this mailbox',
-  tls: 'check the host name, port, tls mode and CA file; the server certificate did not verify or TLS was refused',
-  network: 'the server could not be reached or dropped the connection; it will be retried next run',
-  protocol: 'the server answered in a way mail-ingest will not risk; see the message',
-  storage: 'the archive could not be written; nothing was deleted from the server',
-  publish: 'metadata could not be published; nothing was deleted from the server, it will be published again next run',
-  config: 'fix the configuration',
-  internal: 'unexpected error; please report it with this line',
-};
-
 /** One line a person can act on: which mailbox, which class of problem, what happened, what to do. */
 export function failureLine(s: MailboxRunSummary): string {
   const e = s.error ?? { class: 'storage' as const, code: 'EFAILED', message: `${s.failed} message(s) could not be stored` };
-  return `${s.mailbox}: ${e.class} error ${e.code}: ${e.message} (${HINTS[e.class]})`;
+  return `${s.mailbox}: ${e.class} error ${e.code}: ${e.message} (${hintFor(e)})`;
 }

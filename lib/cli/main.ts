@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { CodedError } from '../coded-error.ts';
 import { runCommand } from './commands/run.ts';
 import { checkCommand } from './commands/check.ts';
 import { statusCommand } from './commands/status.ts';
@@ -9,8 +10,7 @@ import { replayCommand } from './commands/replay.ts';
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 function isConfigProblem(err: unknown): boolean {
-  const e = err as { name?: string; code?: string };
-  return e?.name === 'ConfigError' || e?.name === 'UsageError' || e?.code === 'ECONFIG';
+  return err instanceof CodedError && err.failureClass === 'config';
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

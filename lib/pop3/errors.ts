@@ -1,3 +1,6 @@
+import { CodedError } from '../coded-error.ts';
+import { classOfCode } from '../error-codes.ts';
+
 /**
  * The one error class of the POP3 client. Every failure is data: a stable `code`, the command verb, the server's
  * words, and whether a later retry may succeed. Never a password, an AUTH payload or message content.
@@ -39,21 +42,16 @@ export interface Pop3ErrorDetails {
   readonly cause?: unknown;
 }
 
-export class Pop3Error extends Error {
-  readonly code: Pop3ErrorCode;
+export class Pop3Error extends CodedError<Pop3ErrorCode> {
   readonly command: string | undefined;
   readonly response: string | undefined;
   readonly responseCode: string | undefined;
-  readonly retryable: boolean;
 
   constructor(code: Pop3ErrorCode, message: string, details: Pop3ErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'Pop3Error';
-    this.code = code;
+    super('Pop3Error', code, message, { cause: details.cause, retryable: details.retryable ?? RETRYABLE.has(code), failureClass: classOfCode(code) });
     this.command = details.command;
     this.response = details.response;
     this.responseCode = details.responseCode;
-    this.retryable = details.retryable ?? RETRYABLE.has(code);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { MailParser, type AttachmentStream } from 'mailparser';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { isPreconditionFailed, type ObjectStore, type RawOpener } from './object-store.ts';
+import { CodedError } from '../coded-error.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 1 as const;
 
@@ -31,13 +32,9 @@ export type AttachmentOutcome =
   | { readonly action: 'skipped'; readonly reason: 'no-attachments' | 'oversized' }
   | { readonly action: 'extracted'; readonly manifestKey: string; readonly attachments: number; readonly stored: number };
 
-export class AttachmentExtractionError extends Error {
-  readonly code: 'ERAWMISMATCH';
-  readonly retryable = false;
+export class AttachmentExtractionError extends CodedError<'ERAWMISMATCH'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'AttachmentExtractionError';
-    this.code = 'ERAWMISMATCH';
+    super('AttachmentExtractionError', 'ERAWMISMATCH', message, { failureClass: 'storage' });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { CodedError } from '../coded-error.ts';
 
 /** An object read with the version token a conditional write can be made against. */
 export interface StoredObject {
@@ -30,13 +31,11 @@ export interface ObjectStore {
 export type RawOpener = (ref: { readonly key: string; readonly bucket?: string }) => Promise<Readable>;
 
 /** A conditional write lost: someone else wrote the object first. Retry after re-reading. */
-export class PreconditionFailedError extends Error {
-  readonly code = 'EPRECONDITION' as const;
-  readonly retryable = true;
+export class PreconditionFailedError extends CodedError<'EPRECONDITION'> {
   readonly key: string;
   constructor(key: string, options?: { cause?: unknown }) {
-    super(`conditional write to ${JSON.stringify(key)} failed: the object changed`, options);
-    this.name = 'PreconditionFailedError';
+    super('PreconditionFailedError', 'EPRECONDITION', `conditional write to ${JSON.stringify(key)} failed: the object changed`,
+      { cause: options?.cause, retryable: true, failureClass: 'storage' });
     this.key = key;
   }
 }

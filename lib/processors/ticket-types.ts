@@ -1,4 +1,5 @@
 import type { Address } from '../document/metadata-schema.ts';
+import { CodedError } from '../coded-error.ts';
 
 export const TICKET_SCHEMA_VERSION = 1 as const;
 
@@ -41,13 +42,11 @@ export type TicketOutcome =
   | { readonly action: 'duplicate'; readonly ticketId: string };
 
 /** A ticket kept changing under us for every attempt: the SQS record is retried later. */
-export class TicketConflictError extends Error {
-  readonly code = 'ETICKETCONFLICT' as const;
-  readonly retryable = true;
+export class TicketConflictError extends CodedError<'ETICKETCONFLICT'> {
   readonly ticketId: string;
   constructor(ticketId: string, attempts: number) {
-    super(`ticket ${ticketId} changed during each of ${attempts} attempts to add a comment`);
-    this.name = 'TicketConflictError';
+    super('TicketConflictError', 'ETICKETCONFLICT', `ticket ${ticketId} changed during each of ${attempts} attempts to add a comment`,
+      { retryable: true, failureClass: 'storage' });
     this.ticketId = ticketId;
   }
 }

@@ -15,7 +15,7 @@ export type ResolveErrorCode = 'EINVALID' | 'ENOTFOUND' | 'EVERIFY';
 
 export class ResolveDocumentError extends CodedError<ResolveErrorCode> {
   constructor(code: ResolveErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super('ResolveDocumentError', code, message, options);
+    super('ResolveDocumentError', code, message, { ...options, failureClass: code === 'EINVALID' ? 'publish' : 'storage' });
   }
 }
 

@@ -19,7 +19,7 @@ export class PublishError extends CodedError<'EPUBLISH'> {
   /** Ids of the documents that were not accepted. */
   readonly failedIds: readonly string[];
   constructor(message: string, failedIds: readonly string[], options?: { cause?: unknown; retryable?: boolean }) {
-    super('PublishError', 'EPUBLISH', message, { cause: options?.cause, retryable: options?.retryable ?? true });
+    super('PublishError', 'EPUBLISH', message, { cause: options?.cause, retryable: options?.retryable ?? true, failureClass: 'publish' });
     this.failedIds = failedIds;
   }
 }

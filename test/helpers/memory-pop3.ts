@@ -1,3 +1,4 @@
+import { Pop3Error } from '../../lib/pop3/errors.ts';
 /**
  * An in-memory POP3 maildrop behind the project's Pop3Client interface, for fast pipeline unit tests. It keeps the
  * RFC 1939 semantics that matter to the pipeline: message numbers fixed for a session, DELE marks applied only by a
@@ -9,10 +10,8 @@ import type { ListEntry, MessageStream, Pop3Client, Pop3ConnectOptions, UidlEntr
 
 export interface MemoryMessage { readonly uid: string; readonly bytes: Buffer }
 
-class FakePop3Error extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) { super(message); this.name = 'Pop3Error'; this.code = code; }
-}
+/** The maildrop fails the way the real client does: with the client's own error class. */
+const FakePop3Error = Pop3Error;
 
 export interface MemoryMaildropOptions {
   /** Server-side expiry (CAPA EXPIRE). 0: retrieved messages are removed at QUIT. */

@@ -5,6 +5,7 @@ import { metadataDocumentSchema } from '../../lib/document/metadata-schema.ts';
 import { StoreError } from '../../lib/store/types.ts';
 import { sampleMessage } from '../helpers/memory-pop3.ts';
 import { storedShas, world } from './pipeline-helpers.ts';
+import { Pop3Error } from '../../lib/pop3/errors.ts';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -309,7 +310,7 @@ describe('runMailbox', () => {
 
   it('reports a connection failure with its class and touches nothing', async () => {
     const w = world(1);
-    w.drop.failConnect = Object.assign(new Error('authentication failed'), { name: 'Pop3Error', code: 'EAUTH' });
+    w.drop.failConnect = new Pop3Error('EAUTH', 'authentication failed');
     const s = await w.run();
     assert.equal(s.ok, false);
     assert.deepEqual(s.error, { class: 'auth', code: 'EAUTH', message: 'authentication failed' });

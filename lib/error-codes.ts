@@ -1,0 +1,104 @@
+import { CodedError, type FailureClass } from './coded-error.ts';
+
+/**
+ * Every error code the project raises: its failure class, what it means and what to do. The one table: the CLI's
+ * hints and the state's lastError come from it, and docs/errors.md is generated from it (`npm run docs:errors`; a
+ * test keeps the two the same).
+ */
+export interface ErrorCodeInfo {
+  readonly class: FailureClass;
+  /** Where it is raised: the module whose error class carries it. */
+  readonly source: string;
+  readonly meaning: string;
+  readonly action: string;
+  readonly retryable: boolean;
+}
+
+const row = (cls: FailureClass, source: string, retryable: boolean, meaning: string, action: string): ErrorCodeInfo =>
+  ({ class: cls, source, retryable, meaning, action });
+
+export const ERROR_CODES = {
+  // POP3 client (lib/pop3/errors.ts)
+  ECONNECTION: row('network', 'pop3', true, 'the TCP connection failed, the socket broke, or the greeting was -ERR', 'check host and port and that the server is up; it is retried next run'),
+  ETIMEDOUT: row('network', 'pop3', true, 'connect, TLS handshake, greeting or a response took too long', 'a slow or stalled server; it is retried next run (timeouts are in the mailbox config)'),
+  ECLOSED: row('network', 'pop3', true, 'the connection closed before the session was done', 'retried next run; what was stored before is committed'),
+  ETLS: row('tls', 'pop3', false, 'the TLS handshake failed: untrusted, expired or wrong-host certificate, or an old protocol', 'check host name, port and tls mode; for a private CA set "ca", for another certificate name "servername"'),
+  ESTLS: row('tls', 'pop3', false, 'STLS was required but not offered, refused, or bytes were injected before the handshake', 'use port 995 with "tls": "implicit", or ask the provider for STLS'),
+  EINSECURE: row('tls', 'pop3', false, 'credentials would cross the network in clear (or APOP outside TLS)', 'use TLS; only for a trusted network set allowInsecureAuth'),
+  EAUTH: row('auth', 'pop3', false, 'the server rejected the credentials', 'check the user name and the password (or secret) of this mailbox'),
+  EINUSE: row('protocol', 'pop3', true, 'the maildrop is locked by another session ([IN-USE])', 'another client is reading this mailbox; it is retried next run'),
+  ELOGINDELAY: row('protocol', 'pop3', true, 'logged in too soon after the last session ([LOGIN-DELAY])', 'poll less often than the server\'s LOGIN-DELAY (mail-ingest check shows it)'),
+  ESYSTEMP: row('protocol', 'pop3', true, 'a transient server failure ([SYS/TEMP])', 'retried next run'),
+  ESYSPERM: row('protocol', 'pop3', false, 'a permanent server failure ([SYS/PERM])', 'ask the mail provider; the mailbox cannot be read as it is'),
+  EPROTOCOL: row('protocol', 'pop3', false, 'the server broke the protocol (garbage, an overlong line, an absurd number, an unsolicited line)', 'nothing was deleted; report the server\'s behaviour to its provider'),
+  ETOOLARGE: row('protocol', 'pop3', false, 'a message passed maxMessageBytes', 'its headers are archived and it is flagged oversized; raise maxMessageBytes to fetch it'),
+  ECOMMAND: row('protocol', 'pop3', false, 'the server answered -ERR to an ordinary command', 'see the server\'s words in the message'),
+  // The pipeline (lib/ingest/errors.ts)
+  ENOUIDL: row('protocol', 'ingest', false, 'the server does not support UIDL, so new mail cannot be told from mail already ingested', 'use a server or account with UIDL; mail-ingest refuses to guess'),
+  EUIDLRESET: row('protocol', 'ingest', false, 'every UIDL on the server is unknown but the messages look like those already ingested', 'the server renumbered its UIDLs; to re-ingest everything once, run with --accept-uidl-reset'),
+  ELISTING: row('protocol', 'ingest', false, 'the UIDL and LIST listings are inconsistent', 'nothing was fetched or deleted this session; report the server\'s behaviour'),
+  ESTATE: row('storage', 'ingest', true, 'the state kept changing under this run (another writer)', 'retried next run; check that no other process writes this mailbox\'s state'),
+  // Stores (lib/store/types.ts) and the consumer helper (lib/publish/resolve-document.ts)
+  ECONFLICT: row('storage', 'store', false, 'a different object already sits at a content-addressed key, or a compare-and-set lost', 'nothing was overwritten or deleted; run `mail-ingest verify` and look at the key'),
+  EVERIFY: row('storage', 'store', false, 'stored bytes or a document do not match their recorded hash or schema', 'nothing was deleted; run `mail-ingest verify` to list what differs'),
+  EIO: row('storage', 'store', true, 'the archive could not be read or written', 'check disk space, permissions or the bucket; nothing was deleted from the server'),
+  ENOTFOUND: row('storage', 'store', false, 'an archived object is missing', 'the message is ingested again on the next run if still on the server; run `mail-ingest verify`'),
+  EACCESS: row('storage', 'store', false, 'the archive refused access', 'check the IAM policy or the folder permissions'),
+  EINVALID: row('publish', 'publish', false, 'a queue message is neither a metadata document nor a claim check', 'a producer other than mail-ingest wrote to the queue; inspect the dead-letter queue'),
+  EPRECONDITION: row('storage', 'processors', true, 'a conditional write lost: someone else wrote the object first', 'retried automatically after re-reading'),
+  ERAWMISMATCH: row('storage', 'processors', false, 'the raw message does not match its document', 'run `mail-ingest verify`; the record goes to the dead-letter queue'),
+  ETICKETCONFLICT: row('storage', 'processors', true, 'a ticket kept changing during every attempt to update it', 'retried later from the queue'),
+  // Publishing (lib/publish/types.ts, functions/commons/send-batch.ts)
+  EPUBLISH: row('publish', 'publish', true, 'metadata documents could not be published', 'nothing was deleted from the server; they are published again next run'),
+  ESENDBATCH: row('publish', 'functions', true, 'SQS did not accept some entries after retries', 'retried from the queue; check the queue\'s policy and KMS key'),
+  // Configuration (lib/config/errors.ts, lib/cli, functions/commons)
+  ECONFIG: row('config', 'config', false, 'the configuration cannot be used', 'fix the problems listed (each with its path); `mail-ingest check` tries a config'),
+  ESECRET: row('config', 'config', false, 'a password or token could not be resolved from its env variable or secret', 'set the variable or create the secret; the error names it, never its value'),
+  EUSAGE: row('config', 'cli', false, 'the command line is wrong', 'see `mail-ingest <command> --help`'),
+  EENV: row('config', 'functions', false, 'the Lambda function is missing an environment variable', 'the deployment is broken: deploy again with `cdk deploy`'),
+  EINTERNAL: row('internal', 'any', false, 'an unexpected error', 'please report it with the line that names it'),
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function errorCodeInfo(code: string): ErrorCodeInfo | undefined {
+  return Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code as ErrorCode] : undefined;
+}
+
+/** The failure class of a code from the table; 'internal' for a code the table does not know. */
+export function classOfCode(code: string): FailureClass {
+  return errorCodeInfo(code)?.class ?? 'internal';
+}
+
+export interface ClassifiedError {
+  readonly class: FailureClass;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Classifies any error thrown during a run: the class tells an operator where to look. */
+export function classifyError(err: unknown): ClassifiedError {
+  if (err instanceof CodedError) return { class: err.failureClass, code: err.code, message: err.message || err.code };
+  const e = err as { message?: unknown; code?: unknown } | null;
+  const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);
+  // An AbortSignal fired (shutdown, a deadline): the session ended from our side, as a network cut would.
+  if (e?.code === 'ABORT_ERR' || (err instanceof DOMException && err.code === DOMException.ABORT_ERR)) return { class: 'network', code: 'EABORTED', message };
+  // A foreign error (Node's, a library's): keep its code for the report, but nothing says where to look.
+  return { class: 'internal', code: typeof e?.code === 'string' ? e.code : 'EINTERNAL', message };
+}
+
+/** What to do about an error, from the table: by its code, else by its class. */
+export function hintFor(error: { readonly class: FailureClass; readonly code: string }): string {
+  return errorCodeInfo(error.code)?.action ?? CLASS_HINTS[error.class];
+}
+
+export const CLASS_HINTS: Readonly<Record<FailureClass, string>> = {
+  auth: 'check the user name and password (or secret) for this mailbox',
+  tls: 'check the host name, port, tls mode and CA file; the server certificate did not verify or TLS was refused',
+  network: 'the server could not be reached or dropped the connection; it will be retried next run',
+  protocol: 'the server answered in a way mail-ingest will not risk; see the message',
+  storage: 'the archive could not be written; nothing was deleted from the server',
+  publish: 'metadata could not be published; nothing was deleted from the server, it will be published again next run',
+  config: 'fix the configuration',
+  internal: 'unexpected error; please report it with this line',
+};
