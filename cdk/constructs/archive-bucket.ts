@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ARCHIVE_LAYOUT } from '../../lib/store/layout.ts';
 
 /** S3 Object Lock default retention for every new object version in the archive. */
 export interface ArchiveObjectLockOptions {
@@ -44,14 +45,8 @@ export interface ArchiveBucketProps {
   readonly accessLogRetentionDays?: number;
 }
 
-/** Key prefixes of the archive layout (lib/store). */
-export const ARCHIVE_PREFIXES = {
-  raw: 'raw/',
-  staging: 'staging/',
-  state: 'state/',
-  claims: 'claims/',
-  config: 'config/',
-} as const;
+/** Key prefixes of the archive layout: the one definition in lib/store/layout.ts, which the stores write by. */
+export const ARCHIVE_PREFIXES = ARCHIVE_LAYOUT;
 
 /**
  * The raw mail archive: SSE-KMS with a customer-managed key, versioned, private, TLS-only, access-logged, and

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { SCHEMA_VERSION } from '../document/metadata-schema.ts';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
 import type { RawStore } from '../store/types.ts';
+import { ARCHIVE_LAYOUT } from '../store/layout.ts';
 
 /**
  * A document too large for its queue travels as a pointer (the claim check pattern): the document is stored in the
@@ -33,7 +34,7 @@ const SAFE_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 export function claimCheckKey(prefix: string, id: string): string {
   const p = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   const name = SAFE_ID.test(id) ? id : createHash('sha256').update(id, 'utf8').digest('hex');
-  return `${p}claims/${name}.json`;
+  return `${p}${ARCHIVE_LAYOUT.claims}${name}.json`;
 }
 
 /**

@@ -6,6 +6,7 @@ import { FILE_MODE, fsyncDir, isErrno, mkdirDurable, toStoreError, writeFully } 
 import { assertMailboxId } from './keys.ts';
 import { StoreError } from './types.ts';
 import type { MailboxState, StateStore, VersionedState } from './types.ts';
+import { ARCHIVE_LAYOUT } from './layout.ts';
 
 export interface FsStateStoreOptions {
   readonly dir: string;
@@ -31,7 +32,7 @@ export class FsStateStore implements StateStore {
   readonly #lockWaitMs: number;
 
   constructor(options: FsStateStoreOptions) {
-    this.dir = join(resolve(options.dir), 'state');
+    this.dir = join(resolve(options.dir), ARCHIVE_LAYOUT.state.slice(0, -1));
     this.#staleLockMs = options.staleLockMs ?? 30_000;
     this.#lockWaitMs = options.lockWaitMs ?? 10_000;
   }

@@ -11,6 +11,7 @@ import {
 import { assertMailboxId, metadataKeyFor } from './keys.ts';
 import { StoreError } from './types.ts';
 import type { CommitResult, MetadataQuery, RawStore, StagedRaw } from './types.ts';
+import { ARCHIVE_LAYOUT } from './layout.ts';
 
 /** Steps of a commit at which tests can inject a failure (or tamper with the files) to prove atomicity. */
 export type FsCommitStep = 'fsync' | 'mkdir' | 'link' | 'fsync-dir' | 'verify';
@@ -156,7 +157,7 @@ export class FsRawStore implements RawStore {
             const ddir = join(mdir, yyyy, mm, dd);
             const files = (await this.#entries(ddir)).filter((e) => e.isFile() && e.name.endsWith('.json')).map((e) => e.name).sort();
             for (const name of files) {
-              const key = `raw/${mailbox}/${yyyy}/${mm}/${dd}/${name}`;
+              const key = `${ARCHIVE_LAYOUT.raw}${mailbox}/${yyyy}/${mm}/${dd}/${name}`;
               let text: string;
               try {
                 text = await readFile(join(ddir, name), 'utf8');

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ARCHIVE_LAYOUT } from './layout.ts';
 
 /**
  * A mailbox id becomes a path segment on disk and a segment of an S3 key, so it is restricted to characters that
@@ -45,7 +46,7 @@ export function partitionPrefix(mailbox: string, date: Date, prefix = ''): strin
   assertMailboxId(mailbox);
   if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new TypeError('invalid date for raw key');
   const p = normalizePrefix(prefix);
-  const part = `raw/${mailbox}/${String(date.getUTCFullYear()).padStart(4, '0')}/${pad2(date.getUTCMonth() + 1)}/${pad2(date.getUTCDate())}/`;
+  const part = `${ARCHIVE_LAYOUT.raw}${mailbox}/${String(date.getUTCFullYear()).padStart(4, '0')}/${pad2(date.getUTCMonth() + 1)}/${pad2(date.getUTCDate())}/`;
   return p === '' ? part : `${p}/${part}`;
 }
 

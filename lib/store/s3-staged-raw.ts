@@ -11,6 +11,7 @@ import { compareChecksum, DigestTracker, hashStream } from './s3-digest.ts';
 import type { Digests } from './s3-digest.ts';
 import { StoreError } from './types.ts';
 import type { CommitResult, StagedRaw } from './types.ts';
+import { ARCHIVE_LAYOUT } from './layout.ts';
 
 /** What a staged write needs from its store. */
 export interface S3WriteContext {
@@ -60,7 +61,7 @@ export class S3StagedRaw implements StagedRaw {
     this.#mailbox = mailbox;
     this.#options = options;
     this.#tracker = new DigestTracker(ctx.partSize);
-    this.#stagingKey = ctx.objectKey(`staging/${mailbox}/${randomUUID()}`);
+    this.#stagingKey = ctx.objectKey(`${ARCHIVE_LAYOUT.staging}${mailbox}/${randomUUID()}`);
     this.writable = new Writable({
       write: (chunk: Buffer, _enc, cb) => this.#write(chunk, cb),
       final: (cb) => this.#final(cb),

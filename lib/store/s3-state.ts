@@ -5,6 +5,7 @@ import { assertMailboxId, normalizePrefix } from './keys.ts';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, toStoreError } from './s3-client.ts';
 import { StoreError } from './types.ts';
 import type { MailboxState, StateStore, VersionedState } from './types.ts';
+import { ARCHIVE_LAYOUT } from './layout.ts';
 
 export interface S3StateStoreOptions {
   readonly client: S3Client;
@@ -40,7 +41,8 @@ export class S3StateStore implements StateStore {
 
   keyFor(mailbox: string): string {
     assertMailboxId(mailbox);
-    return this.#prefix === '' ? `state/${mailbox}.json` : `${this.#prefix}/state/${mailbox}.json`;
+    const key = `${ARCHIVE_LAYOUT.state}${mailbox}.json`;
+    return this.#prefix === '' ? key : `${this.#prefix}/${key}`;
   }
 
   async read(mailbox: string): Promise<VersionedState> {

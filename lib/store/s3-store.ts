@@ -9,6 +9,7 @@ import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { assertMailboxId, metadataKeyFor, normalizePrefix, parseRawKey } from './keys.ts';
 import { isNotFound, toStoreError } from './s3-client.ts';
 import { S3StagedRaw } from './s3-staged-raw.ts';
+import { ARCHIVE_LAYOUT } from './layout.ts';
 import type { S3WriteContext, StageOptions } from './s3-staged-raw.ts';
 import { StoreError } from './types.ts';
 import type { MetadataQuery, RawStore, StagedRaw } from './types.ts';
@@ -146,7 +147,7 @@ export class S3RawStore implements RawStore {
     const mailboxes = query.mailbox === undefined ? await this.#listMailboxes() : [query.mailbox];
     for (const mailbox of mailboxes) {
       assertMailboxId(mailbox);
-      const base = `${this.objectKey(`raw/${mailbox}`)}/`;
+      const base = `${this.objectKey(`${ARCHIVE_LAYOUT.raw}${mailbox}`)}/`;
       const startAfter = since === null
         ? undefined
         // Everything in the partition of `since` sorts after its folder name without the trailing slash.

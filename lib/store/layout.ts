@@ -1,0 +1,19 @@
+/**
+ * The archive's layout: every key prefix the stores, the publishers and the processors write under, in one place.
+ * The CDK stack's IAM grants are built from the same object, so a prefix added here is one the grants know about
+ * (and a writer outside these prefixes gets AccessDenied in AWS, not silent success).
+ */
+export const ARCHIVE_LAYOUT = {
+  /** `raw/<mailbox>/<yyyy>/<mm>/<dd>/<sha256>.eml` and its metadata document beside it. */
+  raw: 'raw/',
+  /** Multipart uploads in progress, copied to `raw/` once verified; expired by a lifecycle rule. */
+  staging: 'staging/',
+  /** `state/<mailbox>.json`: which UIDLs are archived. */
+  state: 'state/',
+  /** `claims/<id>.json`: documents too large for a queue message. */
+  claims: 'claims/',
+  /** `config/mail-ingest.json`: the deployed runtime configuration. */
+  config: 'config/',
+} as const;
+
+export type ArchivePrefix = keyof typeof ARCHIVE_LAYOUT;
