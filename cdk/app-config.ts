@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import type { MailIngestConfig } from './deployment-config.ts';
 import type { TargetFilter } from './constructs/processor.ts';
 import { throwIfProblems } from './validation-error.ts';
+import { PROCESSOR_KINDS, type ProcessorKind } from '../lib/processors/registry.ts';
 
-export const SHIPPED_PROCESSORS = ['ticket-intake', 'attachment-extraction', 'archive-index'] as const;
-export type ShippedProcessor = (typeof SHIPPED_PROCESSORS)[number];
+export const SHIPPED_PROCESSORS = PROCESSOR_KINDS;
+export type ShippedProcessor = ProcessorKind;
 
 export interface DeploymentSection {
   /** @default 5 */

@@ -1,10 +1,10 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { DeploymentSection, ShippedProcessor } from './app-config.ts';
-import type { TargetFilter } from './constructs/processor.ts';
 import type { MailIngestConfig } from './deployment-config.ts';
 import { MailIngest, type HandlerEntries } from './mail-ingest.ts';
-import { HANDLER_ENTRIES } from './paths.ts';
+import { processorEntry } from './paths.ts';
+import { PROCESSOR_KINDS, PROCESSOR_REGISTRY, type ProcessorDefinition } from '../lib/processors/registry.ts';
 
 export interface MailIngestStackProps extends StackProps {
   readonly config: MailIngestConfig;
@@ -17,13 +17,6 @@ export interface MailIngestStackProps extends StackProps {
   readonly entries?: HandlerEntries & Record<ShippedProcessor, string>;
 }
 
-/** The shipped processors, their handler, output prefix and default filter. */
-const PROCESSORS: Record<ShippedProcessor, { entry: keyof typeof HANDLER_ENTRIES; outputPrefix: string; filter?: TargetFilter; memorySize: number }> = {
-  // A helpdesk wants people, not machines: auto-replies and bounces would open tickets nobody should answer.
-  'ticket-intake': { entry: 'ticketIntake', outputPrefix: 'tickets/', filter: { autoReply: false, bounce: false }, memorySize: 512 },
-  'attachment-extraction': { entry: 'attachmentExtraction', outputPrefix: 'attachments/', filter: { hasAttachments: true }, memorySize: 1024 },
-  'archive-index': { entry: 'archiveIndex', outputPrefix: 'index/', memorySize: 256 },
-};
 
 /** The example deployment: the pipeline and the three shipped processors. */
 export class MailIngestStack extends Stack {
@@ -38,13 +31,14 @@ export class MailIngestStack extends Stack {
       alarmEmail: deployment.alarmEmail,
       entries: props.entries,
     });
-    for (const [name, spec] of Object.entries(PROCESSORS) as Array<[ShippedProcessor, (typeof PROCESSORS)[ShippedProcessor]]>) {
+    for (const name of PROCESSOR_KINDS) {
       const chosen = deployment.processors?.[name];
       if (chosen?.enabled === false) continue;
+      const spec: ProcessorDefinition = PROCESSOR_REGISTRY[name];
       this.ingest.addProcessor(name, {
-        entry: props.entries?.[name] ?? HANDLER_ENTRIES[spec.entry],
+        entry: props.entries?.[name] ?? processorEntry(name),
         outputPrefix: spec.outputPrefix,
-        filter: chosen?.filter ?? spec.filter,
+        filter: chosen?.filter ?? spec.defaultFilter,
         memorySize: spec.memorySize,
       });
     }

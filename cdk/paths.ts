@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { PROCESSOR_REGISTRY, type ProcessorKind } from '../lib/processors/registry.ts';
 
 /** The repository root: NodejsFunction's project root, and where handler entries are resolved from. */
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
@@ -7,7 +8,9 @@ export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 export const HANDLER_ENTRIES = {
   dispatcher: resolve(PROJECT_ROOT, 'functions/dispatcher.ts'),
   poller: resolve(PROJECT_ROOT, 'functions/poller.ts'),
-  ticketIntake: resolve(PROJECT_ROOT, 'functions/processors/ticket-intake.ts'),
-  attachmentExtraction: resolve(PROJECT_ROOT, 'functions/processors/attachment-extraction.ts'),
-  archiveIndex: resolve(PROJECT_ROOT, 'functions/processors/archive-index.ts'),
 } as const;
+
+/** The shipped processors' handlers, from lib/processors/registry.ts. */
+export function processorEntry(kind: ProcessorKind): string {
+  return resolve(PROJECT_ROOT, PROCESSOR_REGISTRY[kind].handlerEntry);
+}

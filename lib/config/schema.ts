@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { MAILBOX_ID_PATTERN, normalizePrefix } from '../store/keys.ts';
+import { PROCESSOR_KINDS } from '../processors/registry.ts';
 
 /** Separates the per-key messages of one unrecognized_keys issue; `parse-config.ts` splits them again. */
 export const KEY_MESSAGE_SEPARATOR = '\u0000';
@@ -104,8 +105,8 @@ export const targetSchema = strict({
   filter: targetFilterSchema.optional(),
 });
 
-/** The downstream processors that can also run locally, over the fs archive (lib/processors). */
-export const LOCAL_PROCESSOR_KINDS = ['ticket-intake', 'attachment-extraction', 'archive-index'] as const;
+/** The downstream processors that can also run locally, over the fs archive: lib/processors/registry.ts. */
+export const LOCAL_PROCESSOR_KINDS = PROCESSOR_KINDS;
 
 export const localProcessorSchema = strict({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, { error: 'must be 1-80 letters, digits, "_" or "-"' })

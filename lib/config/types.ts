@@ -1,3 +1,4 @@
+import type { ProcessorKind } from '../processors/registry.ts';
 import type { AuthMechanism, Pop3Timeouts, TlsMode } from '../pop3/types.ts';
 
 /** Server-side retention after a message is safely stored. */
@@ -48,7 +49,8 @@ export interface TargetConfig {
 
 export interface LocalProcessorConfig {
   readonly name: string;
-  readonly kind: 'ticket-intake' | 'attachment-extraction' | 'archive-index';
+  readonly kind: ProcessorKind;
+  /** @default the processor's default filter (lib/processors/registry.ts) */
   readonly filter?: TargetFilter;
 }
 

@@ -5,6 +5,7 @@ import { extractAttachments } from './attachments.ts';
 import { writeIndexRow } from './archive-index.ts';
 import { FsObjectStore, fsRawOpener } from './fs-object-store.ts';
 import { TicketIntake } from './tickets.ts';
+import { processorDefinition } from './registry.ts';
 
 /**
  * The shipped processors, run by the local publisher over the fs archive: the same logic as the Lambda
@@ -13,7 +14,8 @@ import { TicketIntake } from './tickets.ts';
 export function localProcessors(storeDir: string, configs: readonly LocalProcessorConfig[]): LocalProcessor[] {
   return configs.map((c) => {
     const out = new FsObjectStore(path.join(storeDir, 'processors', c.name));
-    const filter = c.filter === undefined ? {} : { filter: c.filter };
+    const f = c.filter ?? processorDefinition(c.kind).defaultFilter;
+    const filter = f === undefined ? {} : { filter: f };
     switch (c.kind) {
       case 'ticket-intake': {
         const intake = new TicketIntake(out);

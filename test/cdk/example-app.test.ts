@@ -113,10 +113,10 @@ describe('the example stack', () => {
     ]);
   });
 
-  it('without a deployment section, ticket intake skips auto-replies and bounces', () => {
+  it('without a deployment section, ticket intake skips auto-replies, bounces and list mail', () => {
     const { config } = loadAppConfig(CANARY_CONFIG);
     const s = new MailIngestStack(new App(), 'Defaults', { config, entries: STUB_ENTRIES });
-    assert.deepEqual(s.ingest.processors.find((p) => p.targetName === 'ticket-intake')?.filter, { autoReply: false, bounce: false });
+    assert.deepEqual(s.ingest.processors.find((p) => p.targetName === 'ticket-intake')?.filter, { autoReply: false, bounce: false, list: false });
   });
 
   it('refuses an unknown deployment key or processor, naming it', () => {

@@ -50,8 +50,9 @@ export async function demoCommand(o: { dir: string }): Promise<number> {
       publish: {
         type: 'local',
         processors: [
-          { name: 'tickets', kind: 'ticket-intake', filter: { autoReply: false, bounce: false, list: false } },
-          { name: 'attachments', kind: 'attachment-extraction', filter: { hasAttachments: true } },
+          // Each with its default filter (lib/processors/registry.ts), as in AWS.
+          { name: 'tickets', kind: 'ticket-intake' },
+          { name: 'attachments', kind: 'attachment-extraction' },
           { name: 'index', kind: 'archive-index' },
         ],
       },
