@@ -1,4 +1,4 @@
-import { ArnFormat, Aspects, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aspects, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,41 +11,20 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ArchiveBucket, ARCHIVE_PREFIXES, type ArchiveObjectLockOptions } from './constructs/archive-bucket.ts';
+
+export type { ArchiveObjectLockOptions };
 import { ConfigDeployment, CONFIG_KEY } from './constructs/config-deployment.ts';
 import { IngestFunction } from './constructs/ingest-function.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Processor, type ProcessorOptions } from './constructs/processor.ts';
 import { QueueWithDeadLetter } from './constructs/queue-with-dead-letter.ts';
-import { secretIdsOf, validateDeploymentConfig, type MailIngestConfig } from './deployment-config.ts';
+import { secretIdsOf, type MailIngestConfig } from './deployment-config.ts';
 import { getObjects, listUnder, putObjects, useKey } from './grants.ts';
 import { flattenReference, PrefixWildcardAcknowledgements } from './nag-acknowledgements.ts';
 import { HANDLER_ENTRIES } from './paths.ts';
-import { isSecretArn, secretIdProblems, secretResourceArns } from './secret-arns.ts';
+import { secretResourceArns } from './secret-arns.ts';
 import { throwIfProblems } from './validation-error.ts';
-
-/** Options of the archive bucket. */
-export interface ArchiveOptions {
-  /**
-   * S3 Object Lock default retention, for an archive nobody can alter. Only when the bucket is first created.
-   * @default - no Object Lock
-   */
-  readonly objectLock?: ArchiveObjectLockOptions;
-  /**
-   * Days after which raw messages move to S3 Glacier Instant Retrieval (still readable in milliseconds).
-   * @default 90
-   */
-  readonly transitionAfterDays?: number;
-  /**
-   * Days a replaced or deleted object version is kept.
-   * @default 365
-   */
-  readonly noncurrentVersionExpirationDays?: number;
-  /**
-   * A customer-managed key for the archive and the queues.
-   * @default - a new key with rotation
-   */
-  readonly encryptionKey?: kms.IKey;
-}
+import { AUTO_PER_MAILBOX_ALARMS, validateMailIngestProps } from './mail-ingest-rules.ts';
 
 /** Handler entries, to deploy other builds of the handlers (tests use stubs). */
 export interface HandlerEntries {
@@ -65,20 +44,36 @@ export interface MailIngestProps {
    */
   readonly schedule?: Duration;
   /**
-   * Archive bucket options.
-   * @default - see ArchiveOptions
+   * S3 Object Lock default retention on the archive, for an archive nobody can alter. Can only be chosen when the
+   * bucket is first created.
+   * @default - no Object Lock
    */
-  readonly archive?: ArchiveOptions;
+  readonly archiveObjectLock?: ArchiveObjectLockOptions;
+  /**
+   * Days after which raw messages move to S3 Glacier Instant Retrieval (still readable in milliseconds).
+   * @default 90
+   */
+  readonly archiveTransitionAfterDays?: number;
+  /**
+   * Days a replaced or deleted object version of the archive is kept.
+   * @default 365
+   */
+  readonly archiveNoncurrentVersionExpirationDays?: number;
+  /**
+   * A customer-managed key for the archive and every queue.
+   * @default - a new key with yearly rotation, retained when the stack is deleted
+   */
+  readonly encryptionKey?: kms.IKey;
   /**
    * The poller's timeout: it stops fetching before it, commits and QUITs; a backlog drains over several runs.
    * @default Duration.minutes(5)
    */
   readonly pollerTimeout?: Duration;
   /**
-   * The poller's memory in MB (Lambda CPU grows with it; parsing is CPU-bound).
+   * The poller's memory in MiB (Lambda CPU grows with it; parsing is CPU-bound).
    * @default 1024
    */
-  readonly pollerMemory?: number;
+  readonly pollerMemoryMiB?: number;
   /**
    * How many mailboxes are polled at the same time (2-1000).
    * @default 10
@@ -100,6 +95,11 @@ export interface MailIngestProps {
    */
   readonly perMailboxAlarms?: boolean;
   /**
+   * The CloudWatch dashboard's name, stable so that runbooks and bookmarks can point at it.
+   * @default - `<stack name>-mail-ingest`
+   */
+  readonly dashboardName?: string;
+  /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -120,63 +120,6 @@ export interface MailIngestProps {
    * @default - functions/dispatcher.ts and functions/poller.ts
    */
   readonly entries?: HandlerEntries;
-}
-
-const MAX_EXACT_SECRETS = 100;
-const AUTO_PER_MAILBOX_ALARMS = 25;
-const MAX_PER_MAILBOX_ALARMS = 100;
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-
-function validate(props: MailIngestProps): string[] {
-  const problems = validateDeploymentConfig(props.config);
-  const minutes = props.schedule?.toMinutes({ integral: false });
-  if (minutes !== undefined && (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440)) {
-    problems.push(`schedule: must be whole minutes from 1 minute to 1 day, got ${props.schedule!.toHumanString()}`);
-  }
-  const pollerSeconds = props.pollerTimeout?.toSeconds();
-  if (pollerSeconds !== undefined && (pollerSeconds < 30 || pollerSeconds > 900)) {
-    problems.push(`pollerTimeout: must be from 30 seconds to 15 minutes, got ${props.pollerTimeout!.toHumanString()}`);
-  }
-  if (props.pollerMemory !== undefined && (!Number.isInteger(props.pollerMemory) || props.pollerMemory < 256 || props.pollerMemory > 10_240)) {
-    problems.push(`pollerMemory: must be 256-10240 MB, got ${props.pollerMemory}`);
-  }
-  if (props.pollerConcurrency !== undefined && (!Number.isInteger(props.pollerConcurrency) || props.pollerConcurrency < 2 || props.pollerConcurrency > 1000)) {
-    problems.push(`pollerConcurrency: must be a whole number from 2 to 1000 (an SQS event source limit), got ${props.pollerConcurrency}`);
-  }
-  if (props.alarmEmail !== undefined && props.alarmTopic !== undefined) {
-    problems.push('alarmEmail and alarmTopic: give one; to email an existing topic, subscribe the address to it');
-  }
-  if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !EMAIL.test(props.alarmEmail)) {
-    problems.push(`alarmEmail: ${JSON.stringify(props.alarmEmail)} is not an email address`);
-  }
-  const lock = props.archive?.objectLock;
-  if (lock !== undefined) {
-    if (lock.mode !== 'GOVERNANCE' && lock.mode !== 'COMPLIANCE') problems.push(`archive.objectLock.mode: must be "GOVERNANCE" or "COMPLIANCE", got ${JSON.stringify(lock.mode)}`);
-    if (!Number.isInteger(lock.days) || lock.days < 1 || lock.days > 36_500) problems.push(`archive.objectLock.days: must be whole days from 1 to 36500, got ${lock.days}`);
-  }
-  for (const key of ['transitionAfterDays', 'noncurrentVersionExpirationDays'] as const) {
-    const days = props.archive?.[key];
-    if (days !== undefined && (!Number.isInteger(days) || days < 1)) problems.push(`archive.${key}: must be a whole number of days, at least 1, got ${days}`);
-  }
-  const mailboxCount = Array.isArray(props.config?.mailboxes) ? props.config.mailboxes.length : 0;
-  if (props.perMailboxAlarms === true && mailboxCount > MAX_PER_MAILBOX_ALARMS) {
-    problems.push(`perMailboxAlarms: ${mailboxCount} mailboxes would need ${mailboxCount} alarms (at most ${MAX_PER_MAILBOX_ALARMS}; a stack holds 500 resources); leave it unset for one alarm over all mailboxes`);
-  }
-  if (problems.length === 0) {
-    const secretIds = secretIdsOf(props.config);
-    for (const id of secretIds) for (const p of secretIdProblems(id)) problems.push(`config secretId: ${p}`);
-    const prefix = props.secretNamePrefix;
-    if (prefix !== undefined) {
-      if (!/^[A-Za-z0-9/_+=.@-]{1,256}$/.test(prefix)) problems.push(`secretNamePrefix: ${JSON.stringify(prefix)} is not a secret name prefix (letters, digits and /_+=.@-)`);
-      for (const id of secretIds) {
-        const name = isSecretArn(id) ? id.split(':').slice(6).join(':') : id;
-        if (!name.startsWith(prefix)) problems.push(`secretNamePrefix: the secret ${JSON.stringify(id)} is not under ${JSON.stringify(prefix)}`);
-      }
-    } else if (secretIds.length > MAX_EXACT_SECRETS) {
-      problems.push(`secretNamePrefix: ${secretIds.length} mailbox secrets do not fit in one IAM policy (at most ${MAX_EXACT_SECRETS}); name them under a common prefix such as "mail-ingest/" and set secretNamePrefix`);
-    }
-  }
-  return problems;
 }
 
 /**
@@ -203,7 +146,7 @@ export class MailIngest extends Construct {
 
   constructor(scope: Construct, id: string, props: MailIngestProps) {
     super(scope, id);
-    throwIfProblems('MailIngest', validate(props));
+    throwIfProblems('MailIngest', validateMailIngestProps(props));
     this.#logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     this.#logLevel = props.logLevel ?? 'INFO';
     const schedule = props.schedule ?? Duration.minutes(5);
@@ -211,10 +154,10 @@ export class MailIngest extends Construct {
     const entries = props.entries ?? HANDLER_ENTRIES;
 
     const archive = new ArchiveBucket(this, 'Archive', {
-      encryptionKey: props.archive?.encryptionKey,
-      transitionAfterDays: props.archive?.transitionAfterDays,
-      noncurrentVersionExpirationDays: props.archive?.noncurrentVersionExpirationDays,
-      objectLock: props.archive?.objectLock,
+      encryptionKey: props.encryptionKey,
+      transitionAfterDays: props.archiveTransitionAfterDays,
+      noncurrentVersionExpirationDays: props.archiveNoncurrentVersionExpirationDays,
+      objectLock: props.archiveObjectLock,
     });
     this.archiveBucket = archive.bucket;
     this.accessLogsBucket = archive.accessLogsBucket;
@@ -261,7 +204,7 @@ export class MailIngest extends Construct {
       entry: entries.poller,
       description: 'mail-ingest poller: POP3 to S3, metadata to SQS',
       timeout: pollerTimeout,
-      memorySize: props.pollerMemory ?? 1024,
+      memorySize: props.pollerMemoryMiB ?? 1024,
       logRetention: this.#logRetention,
       logLevel: this.#logLevel,
       serviceName: 'mail-ingest-poller',
@@ -312,6 +255,7 @@ export class MailIngest extends Construct {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       mailboxIds,
       perMailboxAlarms: props.perMailboxAlarms ?? mailboxIds.length <= AUTO_PER_MAILBOX_ALARMS,
+      dashboardName: props.dashboardName ?? `${Stack.of(this).stackName}-mail-ingest`,
       alarmEmail: props.alarmEmail,
       alarmTopic: props.alarmTopic,
       period: schedule,

@@ -74,23 +74,24 @@ describe('MailIngest validation', () => {
     const err = attempt({
       schedule: Duration.seconds(90),
       pollerTimeout: Duration.minutes(20),
-      pollerMemory: 100,
+      pollerMemoryMiB: 100,
       pollerConcurrency: 1,
       alarmEmail: 'not-an-address',
       alarmTopic: new sns.Topic(stack, 'T'),
-      archive: { objectLock: { mode: 'LEGAL' as never, days: 0 }, transitionAfterDays: 0 },
+      archiveObjectLock: { mode: 'LEGAL' as never, days: 0 },
+      archiveTransitionAfterDays: 0,
     });
     assert.match(err.message, /^MailIngest: invalid props \(9 problems\):/);
     for (const expected of [
       /schedule: must be whole minutes from 1 minute to 1 day, got 1 minute 30 seconds/,
       /pollerTimeout: must be from 30 seconds to 15 minutes, got 20 minutes/,
-      /pollerMemory: must be 256-10240 MB, got 100/,
+      /pollerMemoryMiB: must be a whole number from 256 to 10240, got 100/,
       /pollerConcurrency: must be a whole number from 2 to 1000 \(an SQS event source limit\), got 1/,
       /alarmEmail and alarmTopic: give one/,
       /alarmEmail: "not-an-address" is not an email address/,
-      /archive\.objectLock\.mode: must be "GOVERNANCE" or "COMPLIANCE", got "LEGAL"/,
-      /archive\.objectLock\.days: must be whole days from 1 to 36500, got 0/,
-      /archive\.transitionAfterDays: must be a whole number of days, at least 1, got 0/,
+      /archiveObjectLock\.mode: must be "GOVERNANCE" or "COMPLIANCE", got "LEGAL"/,
+      /archiveObjectLock\.days: must be whole days from 1 to 36500, got 0/,
+      /archiveTransitionAfterDays: must be a whole number of days, at least 1, got 0/,
     ]) assert.match(err.message, expected);
   });
 
