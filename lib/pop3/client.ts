@@ -6,6 +6,7 @@ import { Pop3Connection } from './connection.ts';
 import { Pop3Error } from './errors.ts';
 import { resolveOptions } from './options.ts';
 import { connectTcp, startTls, tlsInfo } from './transport.ts';
+import { enableUtf8 } from './utf8.ts';
 import type { AuthMechanism, ListEntry, MessageStream, Pop3Client, Pop3ConnectOptions, TlsInfo, UidlEntry } from './types.ts';
 
 /** CAPA, or no capabilities when the server predates RFC 2449 and answers -ERR. */
@@ -19,8 +20,8 @@ async function readCapabilities(conn: Pop3Connection): Promise<Capabilities> {
 }
 
 /**
- * Opens a session and logs in: TCP, TLS (implicit) or STLS, greeting, CAPA, login, CAPA again. Resolves in the
- * TRANSACTION state. On any failure the socket is closed and the promise rejects with a Pop3Error.
+ * Opens a session and logs in: TCP, TLS (implicit) or STLS, greeting, CAPA, UTF8 when offered, login, CAPA again.
+ * Resolves in the TRANSACTION state. On any failure the socket is closed and the promise rejects with a Pop3Error.
  */
 export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Client> {
   const o = resolveOptions(options);
@@ -48,6 +49,8 @@ export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Clie
       await conn.upgrade((plain) => startTls(plain, o.transport));
       caps = await readCapabilities(conn); // what was learned in clear may have been forged
     }
+    // RFC 6856: before login and after STLS, from the CAPA learned inside TLS (see utf8.ts).
+    await enableUtf8(conn, caps);
     const mechanism = chooseMechanism(o, caps);
     await authenticate(conn, o, mechanism, greeting, o.tls !== 'none');
     // RFC 2449 section 5: capabilities may change after login (per-user EXPIRE, LOGIN-DELAY, PIPELINING).
