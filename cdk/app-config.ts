@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { MailIngestConfig } from './deployment-config.ts';
 import type { TargetFilter } from './constructs/processor.ts';
-import { throwIfProblems } from './validation-error.ts';
+import { MailIngestValidationError, throwIfProblems } from './validation-error.ts';
+import { validateDeploymentConfig } from './deployment-config.ts';
 import { PROCESSOR_KINDS, type ProcessorKind } from '../lib/processors/registry.ts';
 
 export const SHIPPED_PROCESSORS = PROCESSOR_KINDS;
@@ -25,12 +26,8 @@ export interface AppConfig {
   readonly deployment: DeploymentSection;
 }
 
-/** Splits a parsed file into the mailbox config and the deployment section, checking the section's shape. */
-export function splitAppConfig(json: unknown, source: string): AppConfig {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new Error(`${source}: must be a JSON object with "mailboxes"`);
-  }
-  const { deployment = {}, ...config } = json as Record<string, unknown>;
+/** The deployment section's problems, as `deployment.<path>: message` lines. */
+function deploymentProblems(deployment: unknown): string[] {
   const problems: string[] = [];
   if (typeof deployment !== 'object' || deployment === null || Array.isArray(deployment)) {
     problems.push('deployment: must be an object');
@@ -51,16 +48,40 @@ export function splitAppConfig(json: unknown, source: string): AppConfig {
       }
     }
   }
-  throwIfProblems(source, problems);
+  return problems;
+}
+
+/** Splits a parsed file into the mailbox config and the deployment section, checking the section's shape. */
+export function splitAppConfig(json: unknown, source: string): AppConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new MailIngestValidationError(source, ['must be a JSON object with "mailboxes"']);
+  }
+  const { deployment = {}, ...config } = json as Record<string, unknown>;
+  throwIfProblems(source, deploymentProblems(deployment));
   return { config: config as unknown as MailIngestConfig, deployment: deployment as DeploymentSection };
 }
 
+/**
+ * Every problem of a deployment file at once: its deployment section and its mailboxes together, so one edit
+ * fixes them all (the construct checks the same again, for callers that build it from code).
+ */
+export function appConfigProblems(file: { readonly config: unknown; readonly deployment?: unknown }): string[] {
+  return [...deploymentProblems(file.deployment ?? {}), ...validateDeploymentConfig(file.config)];
+}
+
+/** Reads a deployment file without judging its sections (appConfigProblems does). */
 export function loadAppConfig(path: string): AppConfig {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read the deployment config ${path}: ${(err as Error).message}`, { cause: err });
+    // Never the parser's excerpt of the text: it could quote a literal password next to the syntax error.
+    const what = err instanceof SyntaxError ? 'is not valid JSON' : `cannot be read (${(err as { code?: string }).code ?? 'error'})`;
+    throw new MailIngestValidationError(path, [`the deployment config ${what}`], { cause: err });
   }
-  return splitAppConfig(json, path);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new MailIngestValidationError(path, ['must be a JSON object with "mailboxes"']);
+  }
+  const { deployment = {}, ...config } = json as Record<string, unknown>;
+  return { config: config as unknown as MailIngestConfig, deployment: deployment as DeploymentSection };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ArnFormat, Aspects, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -19,7 +20,7 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { Processor, type ProcessorOptions } from './constructs/processor.ts';
 import { QueueWithDeadLetter } from './constructs/queue-with-dead-letter.ts';
 import { secretIdsOf, type MailIngestConfig } from './deployment-config.ts';
-import { getObjects, listUnder, putObjects, useKey } from './grants.ts';
+import { getObjects, listUnder, objectArns, putObjects, useKey } from './grants.ts';
 import { flattenReference, PrefixWildcardAcknowledgements } from './nag-acknowledgements.ts';
 import { HANDLER_ENTRIES } from './paths.ts';
 import { secretResourceArns } from './secret-arns.ts';
@@ -120,6 +121,15 @@ export interface MailIngestProps {
    * @default - functions/dispatcher.ts and functions/poller.ts
    */
   readonly entries?: HandlerEntries;
+}
+
+/**
+ * An IAM statement id for `id`: Sids are alphanumeric, so punctuation is dropped, and a short hash of the id keeps
+ * ids that differ only in punctuation (`a-b`, `ab`) apart (a policy with two equal Sids fails to deploy).
+ */
+export function statementId(prefix: string, id: string): string {
+  const alnum = id.replace(/[^A-Za-z0-9]/g, '');
+  return alnum === id ? `${prefix}${id}` : `${prefix}${alnum}${createHash('sha256').update(id).digest('hex').slice(0, 8)}`;
 }
 
 /**
@@ -269,6 +279,21 @@ export class MailIngest extends Construct {
     ]));
   }
 
+  /**
+   * Read access to the archived mail for a consumer that brings its own function or role: GetObject on `raw/`
+   * (messages and their metadata documents) and `claims/`, listing under them, and decrypting with the archive
+   * key. Never a write or a delete.
+   */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    const prefixes = [ARCHIVE_PREFIXES.raw, ARCHIVE_PREFIXES.claims];
+    const objects = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: objectArns(this.archiveBucket, prefixes) });
+    const listing = iam.Grant.addToPrincipal({
+      grantee, actions: ['s3:ListBucket'], resourceArns: [this.archiveBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+    });
+    return objects.combine(listing).combine(this.encryptionKey.grantDecrypt(grantee));
+  }
+
   /** The processors added so far, in order. */
   get processors(): readonly Processor[] {
     return [...this.#processors];
@@ -297,7 +322,7 @@ export class MailIngest extends Construct {
     });
     // The poller publishes to every target: send, and read the queue's maximum message size for the claim check.
     this.#pollerRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: `Publish${id.replace(/[^A-Za-z0-9]/g, '')}`,
+      sid: statementId('Publish', id),
       actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
       resources: [processor.queue.queueArn],
     }));

@@ -1,12 +1,12 @@
-/** A construct's props cannot be deployed. Lists every problem found, so one edit can fix them all. */
-export class MailIngestValidationError extends Error {
-  readonly code = 'EVALIDATION' as const;
-  readonly retryable = false;
+import { CodedError } from '../lib/coded-error.ts';
+
+/** A construct's props (or a deployment file) cannot be deployed. Lists every problem found, so one edit can fix them all. */
+export class MailIngestValidationError extends CodedError<'ECONFIG'> {
   readonly problems: readonly string[];
-  constructor(construct: string, problems: readonly string[]) {
+  constructor(construct: string, problems: readonly string[], options?: { readonly cause?: unknown }) {
     const noun = problems.length === 1 ? 'problem' : 'problems';
-    super(`${construct}: invalid props (${problems.length} ${noun}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'MailIngestValidationError';
+    super('MailIngestValidationError', 'ECONFIG', `${construct}: invalid props (${problems.length} ${noun}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      { cause: options?.cause, failureClass: 'config' });
     this.problems = problems;
   }
 }

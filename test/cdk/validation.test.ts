@@ -19,7 +19,7 @@ function attempt(props: Partial<MailIngestProps>): MailIngestValidationError {
     new MailIngest(stack, 'MailIngest', { config: twoMailboxConfig(), entries, ...props });
   } catch (err) {
     assert.ok(err instanceof MailIngestValidationError, `expected a MailIngestValidationError, got ${String(err)}`);
-    assert.equal(err.code, 'EVALIDATION');
+    assert.equal(err.code, 'ECONFIG');
     assert.equal(err.retryable, false);
     return err;
   }
