@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { CommitResult } from '../store/types.ts';
 import { SCHEMA_VERSION, type MetadataDocument, type ParsedMessage } from './metadata-schema.ts';
 
 /** Stable across retries and replays: the same message in the same mailbox under the same UIDL. */
@@ -8,7 +7,7 @@ export function documentId(mailbox: string, uidl: string, sha256: string): strin
 }
 
 export function buildDocument(input: {
-  mailbox: string; uidl: string; ingestedAt: Date; ref: CommitResult; parsed: ParsedMessage; oversized: boolean;
+  mailbox: string; uidl: string; ingestedAt: Date; ref: MetadataDocument['raw']; parsed: ParsedMessage; oversized: boolean;
 }): MetadataDocument {
   const { mailbox, uidl, ref, parsed } = input;
   return {
