@@ -12,6 +12,7 @@ export const HANDLERS = {
   'ticket-intake': 'functions/processors/ticket-intake.ts',
   'attachment-extraction': 'functions/processors/attachment-extraction.ts',
   'archive-index': 'functions/processors/archive-index.ts',
+  'config-writer': 'functions/config-writer.ts',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
 
