@@ -190,6 +190,7 @@ export class MailIngest extends Construct {
       config: props.config,
       targets: () => this.#processors,
       logRetention: this.#logRetention,
+      logLevel: this.#logLevel,
     });
 
     const dispatcher = new IngestFunction(this, 'Dispatcher', {
