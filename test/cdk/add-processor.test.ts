@@ -4,8 +4,6 @@
  * target; and options that cannot work are refused with every problem named.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -13,7 +11,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Processor } from '../../cdk/constructs/processor.ts';
 import { MailIngest } from '../../cdk/mail-ingest.ts';
 import { MailIngestValidationError } from '../../cdk/validation-error.ts';
-import { flat, newStack, resourcesOf, statementsOfRole, STUB_ENTRY, twoMailboxConfig } from './helpers.ts';
+import { flat, newStack, statementsOfRole, STUB_ENTRY, twoMailboxConfig } from './helpers.ts';
+import { deployedConfig } from './deployed-config.ts';
 
 const entries = { dispatcher: STUB_ENTRY, poller: STUB_ENTRY };
 let template: Template;
@@ -98,11 +97,7 @@ describe('publish targets', () => {
     const sends = statementsOfRole(template, 'PollerRole').filter((s) => [s.Action].flat().includes('sqs:SendMessage'))
       .flatMap((s) => [s.Resource].flat().map(flat)).sort();
     assert.deepEqual(sends, [`<${logicalId(external.queue)}.Arn>`, `<${logicalId(indexer.queue)}.Arn>`].sort());
-    const [, cr] = resourcesOf(template, 'Custom::CDKBucketDeployment')[0]!;
-    const file = readdirSync(assetDir).map((d) => join(assetDir, d, 'mail-ingest.json')).find((f) => existsSync(f))!;
-    let text = readFileSync(file, 'utf8');
-    for (const [marker, value] of Object.entries(cr.Properties['SourceMarkers'][0] as Record<string, unknown>)) text = text.split(marker).join(flat(value));
-    assert.deepEqual(JSON.parse(text).publish.targets, [
+    assert.deepEqual(deployedConfig(template, assetDir).doc.publish.targets, [
       { name: 'indexer', queueUrl: `<${logicalId(indexer.queue)}>`, filter: { to: ['@support.example.jp'], hasAttachments: true } },
       { name: 'crm', queueUrl: `<${logicalId(external.queue)}>`, filter: { mailbox: ['sales'] } },
     ]);
