@@ -1,10 +1,10 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { assembleDeployedConfig, MAX_STATIC_PART_BYTES } from '../lib/config/deployed-config.ts';
 import { toStoreError } from '../lib/store/s3-client.ts';
 import { s3Client } from './commons/aws-clients.ts';
 import { answerCustomResource, CustomResourceError, type CustomResourceOutcome, type CustomResourceResponse } from './commons/custom-resource.ts';
 import { createLogger } from './commons/powertools.ts';
-import { MAX_STATIC_PART_BYTES, renderRuntimeConfig } from './commons/runtime-config.ts';
 
 const logger = createLogger();
 
@@ -53,7 +53,7 @@ async function writeConfig(event: CloudFormationCustomResourceEvent, signal: Abo
   const p = writerProperties(event.ResourceProperties);
   const s3 = s3Client();
   const source = `s3://${p.Bucket}/${p.Key}`;
-  const text = renderRuntimeConfig({ staticText: await readStaticPart(s3, p, signal), store: p.Store, publish: p.Publish, source });
+  const text = assembleDeployedConfig({ staticText: await readStaticPart(s3, p, signal), store: p.Store, publish: p.Publish, source });
   let versionId: string | undefined;
   try {
     const out = await s3.send(new PutObjectCommand({

@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { MAX_STATIC_PART_BYTES } from '../../functions/commons/runtime-config.ts';
+import { MAX_STATIC_PART_BYTES } from '../../lib/config/deployed-config.ts';
 import type { MailIngestConfig } from '../deployment-config.ts';
 import { useKey } from '../grants.ts';
 import { PROJECT_ROOT } from '../paths.ts';

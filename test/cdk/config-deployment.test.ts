@@ -16,7 +16,7 @@ import { ConfigDeployment, CONFIG_KEY } from '../../cdk/constructs/config-deploy
 import { MailIngest } from '../../cdk/mail-ingest.ts';
 import { flattenReference } from '../../cdk/nag-acknowledgements.ts';
 import { MailIngestValidationError } from '../../cdk/validation-error.ts';
-import { renderRuntimeConfig } from '../../functions/commons/runtime-config.ts';
+import { assembleDeployedConfig } from '../../lib/config/deployed-config.ts';
 import { deployedConfig, type DeployedConfig } from './deployed-config.ts';
 import { actionsOf, flat, newStack, onlyResource, resourcesOf, statementsOfRole, STUB_ENTRY, twoMailboxConfig, type StatementJson } from './helpers.ts';
 
@@ -173,7 +173,7 @@ describe('the deployed config', () => {
     };
     const fill = (v: unknown) => flat(v).replace(/<[^<>]+>/g, (ref) => values[ref] ?? assert.fail(`no value for ${ref}`));
 
-    const text = renderRuntimeConfig({ staticText: deployed.staticText, store: fill(deployed.properties['Store']), publish: fill(deployed.properties['Publish']), source: CONFIG_KEY });
+    const text = assembleDeployedConfig({ staticText: deployed.staticText, store: fill(deployed.properties['Store']), publish: fill(deployed.properties['Publish']), source: CONFIG_KEY });
 
     const doc = JSON.parse(text);
     assert.equal(doc.store.bucket, 'ingest-mailingestarchivebucket-1a2b3c4d5e6f');
