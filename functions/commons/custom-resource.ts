@@ -87,7 +87,7 @@ export async function answerCustomResource(event: CloudFormationCustomResourceEv
     logger.info('custom resource succeeded', { requestType: event.RequestType, physicalResourceId: outcome.physicalResourceId });
   } catch (err) {
     const id = event.RequestType === 'Create' ? options.failedCreateId : event.PhysicalResourceId;
-    const reason = `${(err as { message?: unknown })?.message ?? String(err)} (log stream ${context.logStreamName})`;
+    const reason = `${(err as { message?: unknown })?.message ?? String(err)} (log: ${context.logGroupName} ${context.logStreamName})`;
     response = fitReason({ Status: 'FAILED', PhysicalResourceId: id, ...common }, reason);
     logger.error('custom resource failed', { requestType: event.RequestType, ...errorFields(err) });
   } finally {

@@ -238,7 +238,7 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     assert.match(body.Reason, /invalid configuration in s3:\/\/[^/]+\/config\/mail-ingest\.json \(2 problems\)/);
     assert.match(body.Reason, /publish\.targets\[0\]\.filter\.autoreply: .*autoReply/);
     assert.match(body.Reason, /publish\.targets\[0\]\.queueUrl: /);
-    assert.match(body.Reason, /\(log stream local\)$/);
+    assert.match(body.Reason, /\(log: \/aws\/lambda\/mail-ingest-test local\)$/, 'where the full list is');
     assert.equal(await readConfig(), before);
   });
 
