@@ -55,6 +55,9 @@ export const ERROR_CODES = {
   ECONFIG: row('config', 'config', false, 'the configuration cannot be used', 'fix the problems listed (each with its path); `mail-ingest check` tries a config'),
   ESECRET: row('config', 'config', false, 'a password or token could not be resolved from its env variable or secret', 'set the variable or create the secret; the error names it, never its value'),
   EUSAGE: row('config', 'cli', false, 'the command line is wrong', 'see `mail-ingest <command> --help`'),
+  ECFNPROPS: row('config', 'functions', false, 'a property the config writer needs is missing or malformed, or the static part is not UTF-8 or over 32 MiB', 'the template was not made by this version\'s ConfigDeployment: synth and deploy again from the same checkout'),
+  ECFNTIMEOUT: row('network', 'functions', true, 'the config writer did not finish before its deadline; CloudFormation was told FAILED', 'S3 was slow or unreachable: deploy again'),
+  ECFNRESPONSE: row('network', 'functions', true, 'CloudFormation\'s ResponseURL did not accept the config writer\'s answer', 'the stack fails after its 5-minute ServiceTimeout: deploy again'),
   EENV: row('config', 'functions', false, 'the Lambda function is missing an environment variable', 'the deployment is broken: deploy again with `cdk deploy`'),
   EINTERNAL: row('internal', 'any', false, 'an unexpected error', 'please report it with the line that names it'),
 } as const satisfies Record<string, ErrorCodeInfo>;
