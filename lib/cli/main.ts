@@ -5,6 +5,7 @@ import { checkCommand } from './commands/check.ts';
 import { statusCommand } from './commands/status.ts';
 import { demoCommand } from './commands/demo.ts';
 import { replayCommand } from './commands/replay.ts';
+import { packageVersion } from './paths.ts';
 
 /** Exit codes: 0 every mailbox succeeded, 1 a mailbox failed (the others still ran), 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -18,6 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const setExit = (code: number): void => { exitCode = code; };
   const program = new Command('mail-ingest')
     .description('Pull mail out of POP3 mailboxes into an archive, and fan its metadata out to processors.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   const config = new Option('-c, --config <file>', 'configuration file (JSON)').makeOptionMandatory();

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-/** The package's bin, as npx runs it: the bundled CLI (built on first use), falling back to the sources. */
+/** The package's bin, as npx runs it in a clone: dist/cli/ if current, else a bundle in the user's cache, else the sources. */
 export const BIN = path.resolve(import.meta.dirname, '../../lib/cli/bin.mjs');
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }

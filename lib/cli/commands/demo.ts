@@ -8,10 +8,9 @@ import { demoMessages } from '../demo/demo-messages.ts';
 import { startDemoServer } from '../demo/pop3-server.ts';
 import { summaryTable, table } from '../format.ts';
 import { createProgress } from '../progress.ts';
+import { DEMO_CERTS_DIR } from '../paths.ts';
 
-// lib/, set by the launcher when the CLI runs from a bundle (where import.meta.dirname is the bundle's folder).
-const LIB = (globalThis as { __MAIL_INGEST_LIB__?: string }).__MAIL_INGEST_LIB__ ?? path.resolve(import.meta.dirname, '..', '..');
-const CERTS = path.join(LIB, 'cli', 'demo', 'certs');
+const CERTS = DEMO_CERTS_DIR;
 
 function flagsOf(doc: MetadataDocument): string {
   const f = Object.entries(doc.flags).filter(([, v]) => v).map(([k]) => k);
