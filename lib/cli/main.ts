@@ -4,6 +4,7 @@ import { runCommand } from './commands/run.ts';
 import { checkCommand } from './commands/check.ts';
 import { statusCommand } from './commands/status.ts';
 import { demoCommand } from './commands/demo.ts';
+import { demoServeCommand } from './commands/demo-serve.ts';
 import { replayCommand } from './commands/replay.ts';
 import { packageVersion } from './paths.ts';
 
@@ -55,7 +56,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.command('demo')
     .description('run the whole pipeline against a built-in POP3S server with a sample mailbox')
     .option('--dir <dir>', 'where the demo archive goes', 'demo-data')
-    .action(async (o) => setExit(await demoCommand(o)));
+    .option('--serve', 'keep the demo server up and write a config for it, to try run, check, status and --every on it')
+    .option('--port <port>', 'with --serve: the port to listen on (127.0.0.1)', undefined)
+    .option('--mail-every <interval>', 'with --serve: how often new mail arrives', '30s')
+    .action(async (o) => setExit(await (o.serve ? demoServeCommand(o) : demoCommand(o))));
 
   try {
     await program.parseAsync(argv as string[]);

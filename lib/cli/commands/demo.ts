@@ -1,16 +1,15 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseConfig } from '../../config/index.ts';
 import { createAdapters } from '../../app/adapters.ts';
 import type { MetadataDocument } from '../../document/metadata-schema.ts';
 import { runAll } from '../../app/run-all.ts';
 import { demoMessages } from '../demo/demo-messages.ts';
-import { startDemoServer } from '../demo/pop3-server.ts';
+import { demoServerCredentials, startDemoServer } from '../demo/pop3-server.ts';
 import { summaryTable, table } from '../format.ts';
 import { createProgress } from '../progress.ts';
-import { DEMO_CERTS_DIR } from '../paths.ts';
+import { DEMO_CONFIG_FILE, DEMO_PASSWORD, DEMO_USER, demoConfig } from '../demo/demo-config.ts';
 
-const CERTS = DEMO_CERTS_DIR;
 
 function flagsOf(doc: MetadataDocument): string {
   const f = Object.entries(doc.flags).filter(([, v]) => v).map(([k]) => k);
@@ -38,31 +37,13 @@ async function processorSummary(dir: string): Promise<string> {
 /** The whole pipeline on loopback: a POP3S server with a sample mailbox, the fs store and the local event log. */
 export async function demoCommand(o: { dir: string }): Promise<number> {
   const dir = path.resolve(o.dir);
-  const [key, cert] = await Promise.all([
-    readFile(path.join(CERTS, 'demo-server.key'), 'utf8'), readFile(path.join(CERTS, 'demo-server.pem'), 'utf8'),
-  ]);
-  const server = await startDemoServer({ key, cert, user: 'demo', password: 'demo-password', messages: demoMessages() });
+  const { key, cert } = await demoServerCredentials();
+  const server = await startDemoServer({ key, cert, user: DEMO_USER, password: DEMO_PASSWORD, messages: demoMessages() });
   try {
-    const raw = {
-      store: { type: 'fs', dir },
-      // The downstream processors, run locally: what the Lambda ones do in AWS.
-      publish: {
-        type: 'local',
-        processors: [
-          // Each with its default filter (lib/processors/registry.ts), as in AWS.
-          { name: 'tickets', kind: 'ticket-intake' },
-          { name: 'attachments', kind: 'attachment-extraction' },
-          { name: 'index', kind: 'archive-index' },
-        ],
-      },
-      mailboxes: [{
-        id: 'demo', host: '127.0.0.1', port: server.port, tls: 'implicit', ca: path.join(CERTS, 'demo-ca.pem'),
-        servername: 'localhost', user: 'demo', password: 'demo-password', retention: 'keep',
-      }],
-    };
+    const raw = demoConfig(dir, server.port);
     const config = parseConfig(raw, { baseDir: process.cwd() });
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, 'demo-config.json'), `${JSON.stringify(raw, null, 2)}\n`);
+    await writeFile(path.join(dir, DEMO_CONFIG_FILE), `${JSON.stringify(raw, null, 2)}\n`);
     const adapters = await createAdapters(config);
     const before = new Set<string>();
     for await (const d of adapters.store.listMetadata({ mailbox: 'demo' })) before.add(d.id);
@@ -89,7 +70,8 @@ export async function demoCommand(o: { dir: string }): Promise<number> {
       `Event log (the local queue):  ${path.join(dir, 'events.jsonl')}`,
       `Processors:                   ${await processorSummary(dir)}`,
       `State by UIDL:                ${path.join(dir, 'state', 'demo.json')}`,
-      `Next: npx mail-ingest status --config ${path.relative(process.cwd(), path.join(dir, 'demo-config.json'))}`,
+      `Next: mail-ingest status --config ${path.relative(process.cwd(), path.join(dir, DEMO_CONFIG_FILE))}`,
+      'Or keep the server up and try run, check, status and --every on it: mail-ingest demo --serve',
       '',
     ].join('\n'));
     return 0;

@@ -159,3 +159,38 @@ export function demoMessages(): Buffer[] {
     ]),
   ];
 }
+
+const ARRIVING: ReadonlyArray<{ from: string; address: string; subject: string; body: string; japanese: boolean }> = [
+  { from: '鈴木 一郎', address: 'suzuki@torihiki.example.co.jp', subject: '【問い合わせ】請求書の再発行について', body: 'お世話になっております。先月分の請求書の再発行をお願いできますでしょうか。', japanese: true },
+  { from: 'Carol White', address: 'carol@customer.example.com', subject: 'Order delivery date?', body: 'Hello, when will my order ship? Thanks, Carol', japanese: false },
+  { from: '田中 美咲', address: 'tanaka@shop.example.jp', subject: '納品書の件（ご確認のお願い）', body: '納品書を確認いたしました。一点だけ数量が異なっております。', japanese: true },
+  { from: 'Dave Brown', address: 'dave@partner.example.org', subject: 'Meeting next week', body: 'Could we meet on Tuesday to go over the contract?', japanese: false },
+];
+
+/**
+ * The n-th message that "arrives" while `demo --serve` runs (n from 1): a new Message-ID, today's Received and
+ * Date, so each is new mail to mail-ingest; Japanese ones in ISO-2022-JP as Japanese mailers send them.
+ */
+export function arrivingMessage(n: number, now: Date = new Date()): Buffer {
+  const t = ARRIVING[(n - 1) % ARRIVING.length]!;
+  const date = now.toUTCString().replace('GMT', '+0000');
+  const subject = `${t.subject} (#${n})`;
+  return crlf([
+    received(date),
+    `From: ${t.japanese ? encodedWord(t.from) : t.from} <${t.address}>`,
+    'To: support@example.jp',
+    `Subject: ${t.japanese ? encodedWord(subject) : subject}`,
+    `Message-ID: <arriving-${n}-${now.getTime()}@demo.example.jp>`,
+    `Date: ${date}`,
+    'MIME-Version: 1.0',
+    t.japanese ? 'Content-Type: text/plain; charset=ISO-2022-JP' : 'Content-Type: text/plain; charset=utf-8',
+    t.japanese ? 'Content-Transfer-Encoding: 7bit' : 'Content-Transfer-Encoding: 8bit',
+    '',
+    t.japanese ? jis(t.body) : t.body,
+  ]);
+}
+
+/** The subject as a mail client shows it (for the line `demo --serve` prints when mail arrives). */
+export function arrivingSubject(n: number): string {
+  return `${ARRIVING[(n - 1) % ARRIVING.length]!.subject} (#${n})`;
+}

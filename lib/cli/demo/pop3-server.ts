@@ -4,13 +4,25 @@
  * Not for production: one user, messages in memory.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
+import { DEMO_CERTS_DIR } from '../paths.ts';
 
 export interface DemoServer {
   readonly port: number;
+  /** The maildrop: a message pushed here is in every session that starts after. */
   readonly messages: Buffer[];
   close(): Promise<void>;
+}
+
+/** The demo's certificate for localhost / 127.0.0.1 and its key (see certs/README.md: demo only). */
+export async function demoServerCredentials(): Promise<{ key: string; cert: string }> {
+  const [key, cert] = await Promise.all([
+    readFile(path.join(DEMO_CERTS_DIR, 'demo-server.key'), 'utf8'), readFile(path.join(DEMO_CERTS_DIR, 'demo-server.pem'), 'utf8'),
+  ]);
+  return { key, cert };
 }
 
 function stuff(message: Buffer): Buffer {
@@ -19,9 +31,12 @@ function stuff(message: Buffer): Buffer {
   return Buffer.from(text.endsWith('\r\n') ? text : `${text}\r\n`, 'latin1');
 }
 
-export async function startDemoServer(options: { key: string; cert: string; user: string; password: string; messages: Buffer[] }): Promise<DemoServer> {
+export async function startDemoServer(options: { key: string; cert: string; user: string; password: string; messages: Buffer[]; port?: number }): Promise<DemoServer> {
   const messages = options.messages;
+  const sockets = new Set<TLSSocket>();
   const server = createServer({ key: options.key, cert: options.cert, minVersion: 'TLSv1.2' }, (socket: TLSSocket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     let user: string | null = null;
     let authed = false;
     const deleted = new Set<number>();
@@ -87,10 +102,16 @@ export async function startDemoServer(options: { key: string; cert: string; user
     });
     socket.on('error', () => undefined);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject); // e.g. EADDRINUSE for a --port already taken
+    server.listen(options.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+  });
   return {
     port: (server.address() as AddressInfo).port,
     messages,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy(); // a session in progress must not keep the demo from stopping
+    }),
   };
 }
