@@ -1,5 +1,6 @@
 import { CodedError } from '../coded-error.ts';
 import { classOfCode } from '../error-codes.ts';
+import type { PeerCertificateInfo } from './tls-failure.ts';
 
 /**
  * The one error class of the POP3 client. Every failure is data: a stable `code`, the command verb, the server's
@@ -40,18 +41,22 @@ export interface Pop3ErrorDetails {
   readonly responseCode?: string;
   readonly retryable?: boolean;
   readonly cause?: unknown;
+  /** ETLS: the certificate the server presented, when it presented one. */
+  readonly certificate?: PeerCertificateInfo | null;
 }
 
 export class Pop3Error extends CodedError<Pop3ErrorCode> {
   readonly command: string | undefined;
   readonly response: string | undefined;
   readonly responseCode: string | undefined;
+  readonly certificate: PeerCertificateInfo | null;
 
   constructor(code: Pop3ErrorCode, message: string, details: Pop3ErrorDetails = {}) {
     super('Pop3Error', code, message, { cause: details.cause, retryable: details.retryable ?? RETRYABLE.has(code), failureClass: classOfCode(code) });
     this.command = details.command;
     this.response = details.response;
     this.responseCode = details.responseCode;
+    this.certificate = details.certificate ?? null;
   }
 }
 

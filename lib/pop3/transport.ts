@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { TlsInfo } from './types.ts';
 import { Pop3Error } from './errors.ts';
+import { peerCertificateInfo, tlsFailureMessage } from './tls-failure.ts';
 
 export interface TransportOptions {
   readonly host: string;
@@ -63,21 +64,28 @@ export function connectTcp(o: TransportOptions): Promise<net.Socket> {
  */
 export function startTls(plain: net.Socket, o: TransportOptions): Promise<tls.TLSSocket> {
   const name = o.servername;
+  let identityError: Error | undefined;
   const secure = tls.connect({
     socket: plain,
     // SNI carries host names only (RFC 6066 section 3).
     servername: net.isIP(name) ? undefined : name,
     ca: o.ca,
     minVersion: 'TLSv1.2',
-    rejectUnauthorized: true,
-    checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+    // Verified on secureConnect below rather than by rejectUnauthorized, which destroys the socket before the
+    // certificate can be read for the error. The same checks, and nothing is written before they pass.
+    rejectUnauthorized: false,
+    checkServerIdentity: (_host, cert) => (identityError = tls.checkServerIdentity(name, cert)),
   });
   return settle<tls.TLSSocket>(secure, o, o.tlsMs, 'TLS handshake', (ok, fail) => {
     secure.once('secureConnect', () => {
-      ok(secure);
+      if (secure.authorized) return ok(secure);
+      const reason = String(secure.authorizationError ?? 'certificate not verified');
+      const cause: NodeJS.ErrnoException = identityError ?? Object.assign(new Error(reason), { code: reason });
+      const certificate = peerCertificateInfo(secure.getPeerCertificate());
+      fail(new Pop3Error('ETLS', tlsFailureMessage(name, o.port, cause, certificate), { cause, certificate }));
     });
     secure.once('error', (error: NodeJS.ErrnoException) => {
-      fail(new Pop3Error('ETLS', `TLS handshake with ${name} failed: ${error.message}`, { cause: error }));
+      fail(new Pop3Error('ETLS', tlsFailureMessage(name, o.port, error, null), { cause: error }));
     });
   });
 }
