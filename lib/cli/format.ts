@@ -1,5 +1,6 @@
 import type { MailboxRunSummary } from '../ingest/pipeline-types.ts';
-import { hintFor } from '../error-codes.ts';
+import { hintFor, type ClassifiedError } from '../error-codes.ts';
+import type { FailureClass } from '../coded-error.ts';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -57,8 +58,23 @@ export function summaryTable(summaries: readonly MailboxRunSummary[]): string {
   );
 }
 
+/** What to do, from the table of codes; none for ETLS, whose message already says it for the failure seen. */
+export function hintText(e: { readonly class: FailureClass; readonly code: string }): string | null {
+  return e.code === 'ETLS' ? null : hintFor(e);
+}
+
+/** "auth error EAUTH: PASS failed: -ERR ... (what to do)". */
+export function errorText(e: ClassifiedError): string {
+  const hint = hintText(e);
+  return `${e.class} error ${e.code}: ${e.message}${hint === null ? '' : ` (${hint})`}`;
+}
+
+/** The error a failed run reports: its first failure, else how many messages could not be stored. */
+export function summaryError(s: MailboxRunSummary): ClassifiedError {
+  return s.error ?? { class: 'storage', code: 'EFAILED', message: `${s.failed} message(s) could not be stored` };
+}
+
 /** One line a person can act on: which mailbox, which class of problem, what happened, what to do. */
 export function failureLine(s: MailboxRunSummary): string {
-  const e = s.error ?? { class: 'storage' as const, code: 'EFAILED', message: `${s.failed} message(s) could not be stored` };
-  return `${s.mailbox}: ${e.class} error ${e.code}: ${e.message} (${hintFor(e)})`;
+  return `${s.mailbox}: ${errorText(summaryError(s))}`;
 }

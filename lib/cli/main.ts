@@ -6,6 +6,7 @@ import { statusCommand } from './commands/status.ts';
 import { demoCommand } from './commands/demo.ts';
 import { demoServeCommand } from './commands/demo-serve.ts';
 import { replayCommand } from './commands/replay.ts';
+import { helpAfter } from './help.ts';
 import { packageVersion } from './paths.ts';
 
 /** Exit codes: 0 every mailbox succeeded, 1 a mailbox failed (the others still ran), 2 usage or configuration error. */
@@ -24,26 +25,32 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   const config = new Option('-c, --config <file>', 'configuration file (JSON)').makeOptionMandatory();
+  const logFormat = (): Option => new Option('--log-format <format>', 'log lines on stderr: text (local time) or json (UTC), one per line').choices(['text', 'json']).default('text');
 
   program.command('run')
     .description('ingest new mail from every configured mailbox, once (or --every interval)')
     .addOption(config)
     .option('-m, --mailbox <id...>', 'only these mailboxes')
     .option('--every <interval>', 'keep polling, e.g. 30s, 5m, 1h')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print each run as one JSON object on one line (JSON Lines) on stdout')
+    .addOption(logFormat())
     .option('--accept-uidl-reset', 'ingest even if the server seems to have renumbered every UIDL')
     .option('-v, --verbose', 'log every step (never a password or message content)')
+    .addHelpText('after', helpAfter('run'))
     .action(async (o) => setExit(await runCommand(o)));
   program.command('check')
     .description('connect and log in to each mailbox; report TLS, capabilities and message count; change nothing')
     .addOption(config)
     .option('-m, --mailbox <id...>', 'only these mailboxes')
-    .option('--json', 'print the report as JSON')
+    .option('--json', 'print the report as one JSON object on one line')
+    .addOption(logFormat())
+    .addHelpText('after', helpAfter('check'))
     .action(async (o) => setExit(await checkCommand(o)));
   program.command('status')
     .description('what the state holds per mailbox: ingested messages, last run, last error')
     .addOption(config)
-    .option('--json', 'print as JSON')
+    .option('--json', 'print as one JSON object on one line')
+    .addHelpText('after', helpAfter('status'))
     .action(async (o) => setExit(await statusCommand(o)));
   program.command('replay')
     .description('publish metadata again from the archive, without touching any mailbox (same ids; a FIFO queue drops ids it saw in the last 5 minutes)')
@@ -51,7 +58,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-m, --mailbox <id>', 'only this mailbox')
     .option('--since <date>', 'only messages filed on or after this day (YYYY-MM-DD)')
     .option('--target <name>', 'only this publish target')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary as one JSON object on one line')
+    .addHelpText('after', helpAfter('replay'))
     .action(async (o) => setExit(await replayCommand(o)));
   program.command('demo')
     .description('run the whole pipeline against a built-in POP3S server with a sample mailbox')
@@ -59,6 +67,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--serve', 'keep the demo server up and write a config for it, to try run, check, status and --every on it')
     .option('--port <port>', 'with --serve: the port to listen on (127.0.0.1)', undefined)
     .option('--mail-every <interval>', 'with --serve: how often new mail arrives', '30s')
+    .addHelpText('after', helpAfter('demo'))
     .action(async (o) => setExit(await (o.serve ? demoServeCommand(o) : demoCommand(o))));
 
   try {

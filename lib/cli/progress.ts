@@ -4,23 +4,28 @@ import { formatBytes } from './format.ts';
 
 export interface ProgressReporter {
   update(event: ProgressEvent): void;
-  log(line: string): void;
+  /** Writes a whole line (a log line) without breaking the bars. */
+  write(line: string): void;
   stop(): void;
 }
 
-/** A bar per mailbox on a terminal; plain log lines otherwise (CI logs, pipes, cron mail). */
-export function createProgress(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
-  if (!stream.isTTY) {
+/**
+ * A bar per mailbox on a terminal; otherwise (CI logs, pipes, cron mail, --log-format json) `plainLine` is called
+ * for each mailbox's fetch progress, at most every 5 s, and once when it is complete.
+ */
+export function createProgress(o: { stream?: NodeJS.WriteStream; bars: boolean; plainLine: (e: ProgressEvent) => void }): ProgressReporter {
+  const stream = o.stream ?? process.stderr;
+  if (!o.bars || !stream.isTTY) {
     const lastLogged = new Map<string, number>();
     return {
       update(e) {
-        if (e.phase !== 'fetch' && e.phase !== 'done') return;
+        if (e.phase !== 'fetch') return;
         const last = lastLogged.get(e.mailbox) ?? 0;
-        if (e.phase === 'fetch' && e.done !== e.total && Date.now() - last < 5_000) return;
+        if (e.done !== e.total && Date.now() - last < 5_000) return;
         lastLogged.set(e.mailbox, Date.now());
-        if (e.phase === 'fetch') stream.write(`${e.mailbox}: ${e.done}/${e.total} messages, ${formatBytes(e.bytes)}\n`);
+        o.plainLine(e);
       },
-      log(line) { stream.write(`${line}\n`); },
+      write(line) { stream.write(`${line}\n`); },
       stop() {},
     };
   }
@@ -38,7 +43,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       if (e.total > 0) bar.setTotal(e.total);
       bar.update(e.done, { phase: e.phase, bytes: formatBytes(e.bytes) });
     },
-    log(line) { multi.log(`${line}\n`); },
+    write(line) { multi.log(`${line}\n`); },
     stop() { multi.stop(); },
   };
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 /** The package's bin, as npx runs it in a clone: dist/cli/ if current, else a bundle in the user's cache, else the sources. */
@@ -18,4 +18,50 @@ export function cli(args: string[], options: { cwd?: string; env?: NodeJS.Proces
     child.on('error', reject);
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
+}
+
+export interface DemoServe {
+  /** The config `demo --serve` wrote (absolute path). */
+  readonly config: string;
+  readonly port: number;
+  /** Everything it printed so far. */
+  output(): string;
+  /** Waits until its output (from `from` on) matches. */
+  waitFor(pattern: RegExp, from?: number): Promise<RegExpExecArray>;
+  /** One new message now (SIGUSR2), resolved when the server has announced it. */
+  arrive(): Promise<void>;
+  readonly child: ChildProcess;
+  stop(): Promise<number | null>;
+}
+
+/** `mail-ingest demo --serve` in `cwd`, as a person starts it in one terminal; mail arrives only on arrive(). */
+export async function startDemoServe(cwd: string): Promise<DemoServe> {
+  const child = spawn(process.execPath, [BIN, 'demo', '--serve', '--mail-every', '1h'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const waitFor = async (pattern: RegExp, from = 0): Promise<RegExpExecArray> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const m = pattern.exec(out.slice(from));
+      if (m !== null) return m;
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`demo --serve never printed ${pattern}; it printed:\n${out}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const config = (await waitFor(/^Config: (.*)$/m))[1]!;
+  const port = Number((await waitFor(/POP3S server on 127\.0\.0\.1:(\d+)/))[1]);
+  return {
+    config, port, child, waitFor, output: () => out,
+    async arrive() {
+      const from = out.length;
+      child.kill('SIGUSR2');
+      await waitFor(/new mail: /, from);
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return closed;
+    },
+  };
 }

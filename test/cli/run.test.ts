@@ -50,7 +50,7 @@ describe('mail-ingest run / check / status / replay against Dovecot', { skip: sk
   it('a missing password variable fails that mailbox with a line naming the variable (exit 1)', async () => {
     const r = await cli(['run', '--config', config, '--mailbox', 'support'], { env: { ALICE_PW: '' } });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /support: config error .*ALICE_PW/);
+    assert.match(r.stderr, /error support: .*config error \w+: .*ALICE_PW/);
   });
 
   it('usage and configuration errors exit 2 with every problem listed', async () => {
@@ -92,7 +92,7 @@ describe('mail-ingest run / check / status / replay against Dovecot', { skip: sk
 
   it('status shows what the state holds; replay publishes the archive again under the same ids', async () => {
     const s = await cli(['status', '--config', config, '--json']);
-    assert.equal(s.code, 0, s.stderr);
+    assert.equal(s.code, 1, `the last run of "sales" failed (wrong password): ${s.stderr}`);
     const support = JSON.parse(s.stdout).mailboxes.find((m: { mailbox: string }) => m.mailbox === 'support');
     assert.equal(support.ingested, 3);
     assert.equal(support.lastRun.ok, true);

@@ -1,30 +1,46 @@
 import { resolveSecret } from '../../config/index.ts';
 import { resolveCredentials, toMailboxJob } from '../../app/index.ts';
 import { loadConfig } from '../../config/index.ts';
-import { classifyError } from '../../ingest/errors.ts';
+import { classifyError, type ClassifiedError } from '../../error-codes.ts';
 import { selectMailboxes } from '../../app/run-all.ts';
-import { connectPop3 } from '../../pop3/index.ts';
+import { connectPop3, Pop3Error } from '../../pop3/index.ts';
+import type { PeerCertificateInfo } from '../../pop3/tls-failure.ts';
+import type { TlsInfo } from '../../pop3/types.ts';
 import { formatBytes, table } from '../format.ts';
-import { printJson } from './shared.ts';
+import { createLog, parseLogFormat } from '../log.ts';
+import { printJsonLine } from './shared.ts';
 
 interface CheckReport {
   mailbox: string;
   ok: boolean;
-  tls: { protocol: string | null; cipher: string | null; subject: string | null; issuer: string | null; validTo: string | null } | null;
+  tls: TlsInfo | null;
+  /** The certificate a failed handshake was given, to compare with what the ISP documents. */
+  certificate: PeerCertificateInfo | null;
   auth: string | null;
   capabilities: string[];
   pipelining: boolean;
   expire: number | 'never' | null;
   messages: number | null;
   bytes: number | null;
-  error: ReturnType<typeof classifyError> | null;
+  error: ClassifiedError | null;
 }
 
-export async function checkCommand(o: { config: string; mailbox?: string[]; json?: boolean }): Promise<number> {
+export interface CheckOptions {
+  readonly config: string;
+  readonly mailbox?: string[];
+  readonly json?: boolean;
+  readonly logFormat?: string;
+}
+
+/** Connects and logs in to each mailbox, reports what it finds, and changes nothing (STAT only, then QUIT). */
+export async function checkCommand(o: CheckOptions): Promise<number> {
+  const log = createLog({ format: parseLogFormat(o.logFormat) });
   const config = await loadConfig(o.config);
   const reports: CheckReport[] = [];
   for (const m of selectMailboxes(config, o.mailbox)) {
-    const report: CheckReport = { mailbox: m.id, ok: false, tls: null, auth: null, capabilities: [], pipelining: false, expire: null, messages: null, bytes: null, error: null };
+    const report: CheckReport = {
+      mailbox: m.id, ok: false, tls: null, certificate: null, auth: null, capabilities: [], pipelining: false, expire: null, messages: null, bytes: null, error: null,
+    };
     try {
       const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolveSecret(ref)), config.defaults);
       const client = await connectPop3(job.connect);
@@ -39,18 +55,20 @@ export async function checkCommand(o: { config: string; mailbox?: string[]; json
       }
     } catch (err) {
       report.error = classifyError(err);
+      if (err instanceof Pop3Error) report.certificate = err.certificate;
     }
     reports.push(report);
   }
   if (o.json) {
-    printJson({ ok: reports.every((r) => r.ok), mailboxes: reports });
+    printJsonLine({ type: 'check', ok: reports.every((r) => r.ok), checkedAt: new Date().toISOString(), mailboxes: reports });
   } else {
     process.stdout.write(`${table(['mailbox', 'result', 'tls', 'certificate', 'auth', 'messages', 'size', 'capabilities'], reports.map((r) => [
       r.mailbox, r.ok ? 'ok' : `FAILED (${r.error?.class})`, r.tls?.protocol ?? (r.ok ? 'none' : '-'),
-      r.tls ? `${r.tls.subject ?? '?'} (issuer ${r.tls.issuer ?? '?'}, until ${r.tls.validTo ?? '?'})` : '-',
+      r.tls ? `${r.tls.subject ?? '?'} (issuer ${r.tls.issuer ?? '?'}, until ${r.tls.validTo ?? '?'})`
+        : r.certificate ? `NOT ACCEPTED: ${r.certificate.subject ?? '?'} (issuer ${r.certificate.issuer ?? '?'})` : '-',
       r.auth ?? '-', r.messages ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.capabilities.join(' '),
     ]))}\n`);
-    for (const r of reports) if (r.error) process.stderr.write(`${r.mailbox}: ${r.error.class} error ${r.error.code}: ${r.error.message}\n`);
   }
+  for (const r of reports) if (r.error) log.failure(r.mailbox, r.error, 'check failed');
   return reports.every((r) => r.ok) ? 0 : 1;
 }

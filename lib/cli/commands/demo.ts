@@ -6,8 +6,8 @@ import type { MetadataDocument } from '../../document/metadata-schema.ts';
 import { runAll } from '../../app/run-all.ts';
 import { demoMessages } from '../demo/demo-messages.ts';
 import { demoServerCredentials, startDemoServer } from '../demo/pop3-server.ts';
-import { summaryTable, table } from '../format.ts';
-import { createProgress } from '../progress.ts';
+import { summaryError, summaryTable, table } from '../format.ts';
+import { createConsole, pipelineLog } from '../log.ts';
 import { DEMO_CONFIG_FILE, DEMO_PASSWORD, DEMO_USER, demoConfig } from '../demo/demo-config.ts';
 
 
@@ -49,12 +49,12 @@ export async function demoCommand(o: { dir: string }): Promise<number> {
     for await (const d of adapters.store.listMetadata({ mailbox: 'demo' })) before.add(d.id);
 
     process.stdout.write(`mail-ingest demo: a POP3S server on 127.0.0.1:${server.port} (TLS, certificate checked against the demo CA) with ${server.messages.length} messages\n\n`);
-    const progress = createProgress();
-    const [summary] = await runAll({ config, adapters, onProgress: (e) => progress.update(e) });
+    const { log, progress } = createConsole('text', { progress: true });
+    const [summary] = await runAll({ config, adapters, onProgress: (e) => progress.update(e), log: pipelineLog(log, false) });
     progress.stop();
     process.stdout.write(`${summaryTable([summary])}\n\n`);
     if (!summary.ok) {
-      process.stderr.write(`the demo run failed: ${summary.error?.class} ${summary.error?.code}: ${summary.error?.message}\n`);
+      if (!log.reported(summary.mailbox, summaryError(summary))) log.failure(summary.mailbox, summaryError(summary), 'the demo run failed');
       return 1;
     }
     const docs: MetadataDocument[] = [];

@@ -5,7 +5,7 @@ import { formatDuration, table } from '../format.ts';
 import { UsageError } from '../usage-error.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createAdapters } from '../../app/adapters.ts';
-import { printJson } from './shared.ts';
+import { printJsonLine } from './shared.ts';
 
 const BATCH = 10;
 
@@ -56,7 +56,7 @@ export async function replayCommand(o: { config: string; mailbox?: string; since
     await publisher.close?.();
   }
   const summary = { replayed, perTarget, durationMs: Date.now() - t0 };
-  if (o.json) printJson(summary);
+  if (o.json) printJsonLine(summary);
   else process.stdout.write(`${table(['target', 'documents'], Object.entries(perTarget).map(([k, v]) => [k, v]))}\nreplayed ${replayed} documents in ${formatDuration(summary.durationMs)}\n`);
   return 0;
 }

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runAll, selectMailboxes } from '../../app/run-all.ts';
 import type { MailboxRunSummary } from '../../ingest/pipeline-types.ts';
-import { failureLine, summaryTable } from '../format.ts';
+import { summaryError, summaryTable } from '../format.ts';
 import { parseInterval } from '../interval.ts';
-import { createProgress } from '../progress.ts';
-import { openConfig, printJson, renderFields } from './shared.ts';
+import { createConsole, parseLogFormat, pipelineLog } from '../log.ts';
+import { openConfig, printJsonLine } from './shared.ts';
 
 export interface RunOptions {
   readonly config: string;
@@ -13,10 +13,12 @@ export interface RunOptions {
   readonly json?: boolean;
   readonly acceptUidlReset?: boolean;
   readonly verbose?: boolean;
+  readonly logFormat?: string;
 }
 
 export async function runCommand(o: RunOptions): Promise<number> {
   const interval = o.every === undefined ? null : parseInterval(o.every);
+  const format = parseLogFormat(o.logFormat);
   const { config, adapters } = await openConfig(o.config);
   selectMailboxes(config, o.mailbox);
   // First signal: finish the current run, then stop. Second: abort the sessions (committed work stays committed).
@@ -33,20 +35,23 @@ export async function runCommand(o: RunOptions): Promise<number> {
   let summaries: MailboxRunSummary[] = [];
   try {
     do {
-      const progress = createProgress();
+      const startedAt = new Date();
+      // With --json, stdout is the record of the run; stderr carries only warnings and failures.
+      const { log, progress } = createConsole(format, { progress: !o.json });
       summaries = await runAll({
         config, adapters, mailboxIds: o.mailbox, acceptUidlReset: o.acceptUidlReset, signal: abort.signal,
-        onProgress: o.json ? undefined : (e) => progress.update(e),
-        log: (level, message, fields) => {
-          if (level === 'warn' || level === 'error' || o.verbose) progress.log(`${String(fields?.mailbox ?? '')}: ${level}: ${message} ${renderFields(fields)}`.trimEnd());
-        },
+        onProgress: (e) => progress.update(e),
+        log: pipelineLog(log, o.verbose === true),
       });
       progress.stop();
       if (o.json) {
-        printJson({ ok: summaries.every((s) => s.ok), finishedAt: new Date().toISOString(), mailboxes: summaries });
+        // One JSON object per line and per run (JSON Lines): `--every ... --json >> runs.jsonl` stays parseable.
+        printJsonLine({ type: 'run', ok: summaries.every((s) => s.ok), startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), mailboxes: summaries });
       } else {
         process.stdout.write(`${summaryTable(summaries)}\n`);
-        for (const s of summaries) if (!s.ok) process.stderr.write(`${failureLine(s)}\n`);
+      }
+      for (const s of summaries) {
+        if (!s.ok && !log.reported(s.mailbox, summaryError(s))) log.failure(s.mailbox, summaryError(s));
       }
       if (interval === null || stopping) break;
       await sleep(interval, undefined, { signal: wake.signal }).catch(() => undefined);

@@ -7,15 +7,7 @@ export async function openConfig(file: string): Promise<{ config: Config; adapte
   return { config, adapters: await createAdapters(config) };
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-/** Log fields rendered as key=value; values are ours (codes, counts, keys), never secrets or message content. */
-export function renderFields(fields: Record<string, unknown> | undefined): string {
-  if (fields === undefined) return '';
-  return Object.entries(fields)
-    .filter(([k]) => k !== 'mailbox')
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    .join(' ');
+/** One JSON object on one line (JSON Lines): what every `--json` prints, so outputs can be appended and streamed. */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
 }
