@@ -137,6 +137,7 @@ function normalize(input: ConfigInput, baseDir: string): Config {
       acceptUidlReset: m.acceptUidlReset ?? false,
       enabled: m.enabled ?? true,
       ...(m.timeouts === undefined ? {} : { timeouts: m.timeouts }),
+      ...(m.preset === undefined ? {} : { preset: m.preset }),
     };
   });
   return { store, publish, concurrency: input.concurrency ?? DEFAULT_CONCURRENCY, defaults, mailboxes };

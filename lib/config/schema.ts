@@ -187,6 +187,8 @@ export const mailboxSchema = strict({
   maxMessagesPerRun: positiveInt.optional(),
   acceptUidlReset: z.boolean().optional().describe('Proceed once when every UIDL looks new (server UIDL reset); re-ingests the mailbox'),
   enabled: z.boolean().optional(),
+  preset: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, { error: 'must be a preset id such as "ocn" (mail-ingest init --list-presets)' }).optional()
+    .describe('The provider preset the mailbox was made from (mail-ingest init); check says where host, port, tls or user differ from it'),
   timeouts: strict({
     connectMs: timeoutMs.optional(),
     tlsMs: timeoutMs.optional(),

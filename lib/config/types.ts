@@ -93,6 +93,8 @@ export interface MailboxConfig {
   readonly acceptUidlReset: boolean;
   readonly enabled: boolean;
   readonly timeouts?: Pop3Timeouts;
+  /** The provider preset (lib/presets) the mailbox was made from, compared by `check`. */
+  readonly preset?: string;
 }
 
 export interface Config {
