@@ -5,6 +5,7 @@ import { checkCommand } from './commands/check.ts';
 import { statusCommand } from './commands/status.ts';
 import { demoCommand } from './commands/demo.ts';
 import { demoServeCommand } from './commands/demo-serve.ts';
+import { initCommand } from './commands/init.ts';
 import { replayCommand } from './commands/replay.ts';
 import { helpAfter } from './help.ts';
 import { packageVersion } from './paths.ts';
@@ -61,6 +62,27 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'print the summary as one JSON object on one line')
     .addHelpText('after', helpAfter('replay'))
     .action(async (o) => setExit(await replayCommand(o)));
+  program.command('init')
+    .description('write a first configuration from a provider preset (asks on a terminal), then check it')
+    .option('--preset <id>', 'the provider: ocn, biglobe, so-net, nifty, plala, xserver, sakura, kagoya, onamae, microsoft365, gmail, generic')
+    .option('--address <address>', 'the mail address (gives the user and the host where the preset derives them)')
+    .option('--user <login>', 'what the server expects as user name, when not derived from --address (e.g. a KAGOYA account name)')
+    .option('--host <host>', 'the POP3 server, when the preset has none or to override it')
+    .option('--port <port>', 'default the preset\'s (995 for POP3S)')
+    .addOption(new Option('--tls <mode>', 'default the preset\'s').choices(['implicit', 'starttls']))
+    .option('--ca <file>', 'an extra CA certificate (PEM) to trust, for a private CA')
+    .option('--servername <name>', 'the name to verify the certificate against, when it is not the host')
+    .option('--id <id>', 'the mailbox id (default: the address before @)')
+    .option('--password-env <name>', 'the environment variable holding the password (or token)')
+    .option('--store <dir|s3://bucket/prefix>', 'where the archive goes (default ./data, relative to the config file)')
+    .option('--retention <keep|delete|Nd>', 'what to do with mail on the server once archived (default keep)')
+    .option('--out <file>', 'the config file to write (default mail-ingest.json)')
+    .option('--force', 'replace the file if it exists')
+    .option('--no-check', 'do not run check after writing')
+    .option('--interactive', 'ask for what is missing even when not on a terminal (answers from stdin)')
+    .option('--list-presets', 'list the presets with their host, port, login form and whether they were confirmed')
+    .addHelpText('after', helpAfter('init'))
+    .action(async (o) => setExit(await initCommand(o)));
   program.command('demo')
     .description('run the whole pipeline against a built-in POP3S server with a sample mailbox')
     .option('--dir <dir>', 'where the demo archive goes', 'demo-data')

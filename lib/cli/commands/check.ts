@@ -1,4 +1,5 @@
-import { resolveSecret } from '../../config/index.ts';
+import { resolveSecret, type MailboxConfig } from '../../config/index.ts';
+import { presetById, presetDifferences, type PresetDifference } from '../../presets/index.ts';
 import { resolveCredentials, toMailboxJob } from '../../app/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { classifyError, type ClassifiedError } from '../../error-codes.ts';
@@ -23,6 +24,8 @@ interface CheckReport {
   messages: number | null;
   bytes: number | null;
   error: ClassifiedError | null;
+  /** The preset the mailbox names, and where its settings differ from it. */
+  preset: { id: string; known: boolean; differences: PresetDifference[] } | null;
 }
 
 export interface CheckOptions {
@@ -30,6 +33,12 @@ export interface CheckOptions {
   readonly mailbox?: string[];
   readonly json?: boolean;
   readonly logFormat?: string;
+}
+
+function comparePreset(m: MailboxConfig): CheckReport['preset'] {
+  const preset = presetById(m.preset!);
+  if (preset === undefined) return { id: m.preset!, known: false, differences: [] };
+  return { id: preset.id, known: true, differences: presetDifferences(preset, m) };
 }
 
 /** Connects and logs in to each mailbox, reports what it finds, and changes nothing (STAT only, then QUIT). */
@@ -40,6 +49,7 @@ export async function checkCommand(o: CheckOptions): Promise<number> {
   for (const m of selectMailboxes(config, o.mailbox)) {
     const report: CheckReport = {
       mailbox: m.id, ok: false, tls: null, certificate: null, auth: null, capabilities: [], pipelining: false, expire: null, messages: null, bytes: null, error: null,
+      preset: m.preset === undefined ? null : comparePreset(m),
     };
     try {
       const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolveSecret(ref)), config.defaults);
@@ -69,6 +79,15 @@ export async function checkCommand(o: CheckOptions): Promise<number> {
       r.auth ?? '-', r.messages ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.capabilities.join(' '),
     ]))}\n`);
   }
-  for (const r of reports) if (r.error) log.failure(r.mailbox, r.error, 'check failed');
+  for (const r of reports) {
+    if (r.preset !== null && !r.preset.known) {
+      log.line('warn', `"preset": "${r.preset.id}" is not a preset of this version (mail-ingest init --list-presets)`, { mailbox: r.mailbox });
+    } else if (r.preset !== null && r.preset.differences.length > 0) {
+      const p = presetById(r.preset.id)!;
+      const what = r.preset.differences.map((d) => `${d.field} ${d.value} where the preset says ${d.preset}`).join('; ');
+      log.line('warn', `differs from preset "${p.id}" (${p.name}): ${what}`, { mailbox: r.mailbox, ...(log.format === 'json' ? { differences: r.preset.differences } : {}) });
+    }
+    if (r.error) log.failure(r.mailbox, r.error, 'check failed');
+  }
   return reports.every((r) => r.ok) ? 0 : 1;
 }

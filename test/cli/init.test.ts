@@ -1,0 +1,119 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tempDir } from '../e2e/e2e-helpers.ts';
+import { BIN, cli, startDemoServe, type CliResult, type DemoServe } from './cli-helpers.ts';
+
+const CA = path.resolve(import.meta.dirname, '../../lib/cli/demo/certs/demo-ca.pem');
+
+/** Runs the CLI with `input` on stdin (the answers to init's questions, one per line). */
+function cliWithInput(args: string[], input: string, o: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe('mail-ingest init', () => {
+  let t: Awaited<ReturnType<typeof tempDir>>;
+  let serve: DemoServe;
+  // The demo server as "a provider": its port, its private CA and the name on its certificate.
+  let server: string[];
+  before(async () => {
+    t = await tempDir('init-');
+    serve = await startDemoServe(t.dir);
+    server = ['--port', String(serve.port), '--ca', CA, '--servername', 'localhost'];
+  });
+  after(async () => { await serve?.stop(); await t?.remove(); });
+
+  it('from flags: writes a config with the password as { "env" }, then check passes against the server', async () => {
+    const r = await cli(['init', '--preset', 'generic', '--host', '127.0.0.1', ...server, '--user', 'demo', '--id', 'support', '--out', 'flags.json'],
+      { cwd: t.dir, env: { MAIL_INGEST_SUPPORT_PASSWORD: 'demo-password' } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const text = await readFile(path.join(t.dir, 'flags.json'), 'utf8');
+    const [m] = JSON.parse(text).mailboxes;
+    assert.deepEqual({ preset: m.preset, password: m.password, user: m.user, host: m.host, store: JSON.parse(text).store },
+      { preset: 'generic', password: { env: 'MAIL_INGEST_SUPPORT_PASSWORD' }, user: 'demo', host: '127.0.0.1', store: { type: 'fs', dir: './data' } });
+    assert.doesNotMatch(text, /demo-password/);
+    assert.match(r.stdout, /support\s+ok\s+TLSv1\.[23]/);
+    assert.match(r.stdout, /Check passed/);
+    const run = await cli(['run', '--config', path.join(t.dir, 'flags.json'), '--json'], { env: { MAIL_INGEST_SUPPORT_PASSWORD: 'demo-password' } });
+    assert.equal(JSON.parse(run.stdout).mailboxes[0].stored, 8, 'the written config runs');
+  });
+
+  it('asks on a terminal (here: answers on stdin with --interactive); the password typed is used for the check only', async () => {
+    const answers = ['generic', '127.0.0.1', 'asked', '', '', 'asked.json', 'demo-password', ''].join('\n');
+    const r = await cliWithInput(['init', '--interactive', '--user', 'demo', ...server], answers, { cwd: t.dir, env: { MAIL_INGEST_ASKED_PASSWORD: undefined } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /Provider \(number or id\) \/ プロバイダー/);
+    assert.match(r.stderr, /POP3 server \/ POP3サーバー/);
+    const text = await readFile(path.join(t.dir, 'asked.json'), 'utf8');
+    const [m] = JSON.parse(text).mailboxes;
+    assert.deepEqual({ id: m.id, password: m.password }, { id: 'asked', password: { env: 'MAIL_INGEST_ASKED_PASSWORD' } });
+    assert.doesNotMatch(text, /demo-password/, 'the typed password is not written');
+    assert.match(r.stdout, /Check passed/);
+  });
+
+  it('check says where a mailbox differs from its preset', async () => {
+    // Made from the OCN preset, then pointed at another server with another login form.
+    const r = await cli(['init', '--preset', 'ocn', '--host', '127.0.0.1', ...server, '--user', 'demo', '--id', 'ocn', '--out', 'ocn.json'],
+      { cwd: t.dir, env: { MAIL_INGEST_OCN_PASSWORD: 'demo-password' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`ocn: differs from preset "ocn" \\(OCN\\): host 127\\.0\\.0\\.1 where the preset says pop\\.ocn\\.ne\\.jp; port ${serve.port} where the preset says 995; user demo where the preset says the whole mail address`));
+    const check = await cli(['check', '--config', path.join(t.dir, 'ocn.json'), '--json'], { env: { MAIL_INGEST_OCN_PASSWORD: 'demo-password' } });
+    const [report] = JSON.parse(check.stdout).mailboxes;
+    assert.deepEqual(report.preset.differences.map((d: { field: string }) => d.field), ['host', 'port', 'user']);
+
+    const raw = JSON.parse(await readFile(path.join(t.dir, 'ocn.json'), 'utf8'));
+    raw.mailboxes[0].preset = 'ocm';
+    await writeFile(path.join(t.dir, 'typo.json'), JSON.stringify(raw));
+    const typo = await cli(['check', '--config', path.join(t.dir, 'typo.json')], { env: { MAIL_INGEST_OCN_PASSWORD: 'demo-password' } });
+    assert.match(typo.stderr, /"preset": "ocm" is not a preset of this version/);
+  });
+
+  it('Microsoft 365: an OAuth2 access token from the environment, no password; check names the variable it needs', async () => {
+    const r = await cli(['init', '--preset', 'microsoft365', '--address', 'info@contoso.example', '--out', 'm365.json'], { cwd: t.dir, env: { MAIL_INGEST_INFO_TOKEN: undefined } });
+    assert.equal(r.code, 1, 'written, but the check cannot log in without a token');
+    const [m] = JSON.parse(await readFile(path.join(t.dir, 'm365.json'), 'utf8')).mailboxes;
+    assert.deepEqual({ host: m.host, port: m.port, auth: m.auth, accessToken: m.accessToken, password: m.password },
+      { host: 'outlook.office365.com', port: 995, auth: 'xoauth2', accessToken: { env: 'MAIL_INGEST_INFO_TOKEN' }, password: undefined });
+    assert.match(r.stderr, /config error ESECRET: .*MAIL_INGEST_INFO_TOKEN/);
+  });
+
+  it('without a terminal, what is missing is named by its flags (exit 2); an existing file is kept', async () => {
+    const none = await cli(['init'], { cwd: t.dir });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /init needs --preset/);
+    const kagoya = await cli(['init', '--preset', 'kagoya'], { cwd: t.dir });
+    assert.equal(kagoya.code, 2);
+    assert.match(kagoya.stderr, /--user \(the account name, e\.g\. kir000000\.info\)/);
+    const xserver = await cli(['init', '--preset', 'xserver', '--address', 'info@example.jp'], { cwd: t.dir });
+    assert.match(xserver.stderr, /--host \(e\.g\. sv12345\.xserver\.jp\)/);
+    const unknown = await cli(['init', '--preset', 'ocm'], { cwd: t.dir });
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no preset "ocm"; known: ocn, biglobe/);
+    const bad = await cli(['init', '--preset', 'gmail', '--address', 'a@gmail.com', '--id', '../x', '--out', 'bad.json', '--no-check'], { cwd: t.dir });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--id: must be 1-64 characters/);
+    const exists = await cli(['init', '--preset', 'gmail', '--address', 'a@gmail.com', '--out', 'flags.json', '--no-check'], { cwd: t.dir });
+    assert.equal(exists.code, 2);
+    assert.match(exists.stderr, /flags\.json exists; choose another --out, or --force/);
+    assert.equal(JSON.parse(await readFile(path.join(t.dir, 'flags.json'), 'utf8')).mailboxes[0].id, 'support', 'untouched');
+  });
+
+  it('--list-presets shows each provider with host, port, TLS mode and login form', async () => {
+    const r = await cli(['init', '--list-presets']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /ocn\s+OCN\s+pop\.ocn\.ne\.jp\s+995\s+implicit\s+whole address\s+yes/);
+    assert.match(r.stdout, /kagoya\s+KAGOYA\s+pop\.kagoya\.net\s+995\s+implicit\s+account name \(e\.g\. kir000000\.info\)\s+no/);
+    assert.match(r.stdout, /microsoft365\s+Microsoft 365/);
+  });
+});
