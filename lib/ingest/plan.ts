@@ -13,10 +13,8 @@ export interface ListedMessage {
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
 
-/** State key of a message whose UIDL is not unique in the listing: the content hash tells the copies apart. */
-export function duplicateKey(uid: string, sha256: string): string {
-  return `${uid}#${sha256}`;
-}
+// A key that no real UIDL can equal (lib/store/state-format.ts).
+export { duplicateKey } from '../store/state-format.ts';
 
 /** Joins UIDL and LIST by message number, oldest (lowest number) first. */
 export function joinListing(uidls: readonly UidlEntry[], sizes: readonly ListEntry[]): ListedMessage[] {

@@ -1,4 +1,5 @@
 import type { IngestedEntry, MailboxState, StateStore } from '../store/types.ts';
+import { emptyState, STATE_VERSION, uidlMap, uidOfKey } from '../store/state-format.ts';
 import { IngestError } from './errors.ts';
 
 const MAX_ATTEMPTS = 8;
@@ -22,7 +23,7 @@ export class StateTracker {
   constructor(store: StateStore, mailbox: string) {
     this.#store = store;
     this.#mailbox = mailbox;
-    this.#committed = { version: 1, mailbox, uidls: {} };
+    this.#committed = emptyState(mailbox);
   }
 
   async load(): Promise<MailboxState> {
@@ -48,16 +49,17 @@ export class StateTracker {
   prune(presentUids: ReadonlySet<string>): void { this.#present = presentUids; }
 
   #apply(base: MailboxState, extra: Extra | undefined): MailboxState {
-    const uidls: Record<string, IngestedEntry> = {};
+    // No prototype: a UIDL `__proto__` must be an entry, not a prototype assignment that JSON.stringify drops.
+    const uidls = uidlMap();
     const present = this.#present;
     for (const [key, entry] of Object.entries(base.uidls)) {
       if (this.#drops.has(key)) continue;
-      if (present !== null && !present.has(key.split('#')[0])) continue;
+      if (present !== null && !present.has(uidOfKey(key))) continue;
       uidls[key] = entry;
     }
     for (const [key, entry] of this.#adds) uidls[key] = entry;
     return {
-      version: 1,
+      version: STATE_VERSION,
       mailbox: this.#mailbox,
       uidls,
       lastRun: extra && 'lastRun' in extra ? extra.lastRun : base.lastRun ?? null,

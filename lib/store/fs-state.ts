@@ -4,6 +4,7 @@ import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FILE_MODE, fsyncDir, isErrno, mkdirDurable, toStoreError, writeFully } from '../fs/atomic.ts';
 import { assertMailboxId } from './keys.ts';
+import { decodeState, emptyState } from './state-format.ts';
 import { StoreError } from './types.ts';
 import type { MailboxState, StateStore, VersionedState } from './types.ts';
 import { ARCHIVE_LAYOUT } from './layout.ts';
@@ -44,7 +45,7 @@ export class FsStateStore implements StateStore {
 
   async read(mailbox: string): Promise<VersionedState> {
     const current = await this.#readCurrent(mailbox);
-    if (current === null) return { state: { version: 1, mailbox, uidls: {} }, version: null };
+    if (current === null) return { state: emptyState(mailbox), version: null };
     return { state: parseState(mailbox, current, this.pathFor(mailbox)), version: sha256Hex(current) };
   }
 
@@ -173,16 +174,5 @@ function parseState(mailbox: string, bytes: Buffer, path: string): MailboxState 
   } catch (err) {
     throw corrupt('not valid JSON', err);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt('not a JSON object');
-  const v = value as Record<string, unknown>;
-  if (v.version !== 1) throw corrupt(`unsupported version ${JSON.stringify(v.version)}`);
-  if (v.mailbox !== mailbox) throw corrupt(`it belongs to mailbox ${JSON.stringify(v.mailbox)}`);
-  if (typeof v.uidls !== 'object' || v.uidls === null || Array.isArray(v.uidls)) throw corrupt('"uidls" is not an object');
-  for (const [uidl, entry] of Object.entries(v.uidls)) {
-    const e = entry as Record<string, unknown> | null;
-    if (typeof e !== 'object' || e === null || typeof e.id !== 'string' || typeof e.sha256 !== 'string' || typeof e.key !== 'string' || typeof e.size !== 'number') {
-      throw corrupt(`entry for UIDL #${Object.keys(v.uidls).indexOf(uidl) + 1} is malformed`);
-    }
-  }
-  return value as MailboxState;
+  return decodeState(mailbox, value, (why) => corrupt(why));
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { assertMailboxId, normalizePrefix } from './keys.ts';
+import { decodeState, emptyState } from './state-format.ts';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, toStoreError } from './s3-client.ts';
 import { StoreError } from './types.ts';
 import type { MailboxState, StateStore, VersionedState } from './types.ts';
@@ -54,7 +55,7 @@ export class S3StateStore implements StateStore {
       body = await res.Body!.transformToString('utf8');
       etag = res.ETag;
     } catch (err) {
-      if (isNotFound(err)) return { state: { version: 1, mailbox, uidls: {} }, version: null };
+      if (isNotFound(err)) return { state: emptyState(mailbox), version: null };
       throw toStoreError(err, 'GetObject', key);
     }
     if (etag === undefined || etag === '') throw new StoreError('EIO', `S3 GetObject ${key}: no ETag, compare-and-set impossible`, { retryable: false });
@@ -95,11 +96,7 @@ function parseState(key: string, mailbox: string, body: string): MailboxState {
   } catch (err) {
     throw new StoreError('EVERIFY', `state at ${key} is not JSON`, { cause: err, retryable: false });
   }
-  const s = json as Partial<MailboxState> | null;
-  if (s === null || typeof s !== 'object' || s.version !== 1 || s.mailbox !== mailbox || typeof s.uidls !== 'object' || s.uidls === null) {
-    throw new StoreError('EVERIFY', `state at ${key} is not a version 1 state of mailbox ${mailbox}`, { retryable: false });
-  }
-  return s as MailboxState;
+  return decodeState(mailbox, json, (why) => new StoreError('EVERIFY', `state at ${key} is not a state of mailbox ${mailbox}: ${why}`, { retryable: false }));
 }
 
 export interface MergedWriteOptions {

@@ -84,9 +84,14 @@ export interface IngestedEntry {
 }
 
 export interface MailboxState {
-  readonly version: 1;
+  /** The stored format (lib/store/state-format.ts): stores read version 1 files and migrate them. */
+  readonly version: 2;
   readonly mailbox: string;
-  /** Raw server UIDL -> entry. (A raw UIDL is fine as a JSON key; it never becomes a file name or an object key.) */
+  /**
+   * Raw server UIDL -> entry; a UIDL the server gave to several messages is keyed `duplicateKey(uidl, sha256)`.
+   * Any UIDL is a key, `__proto__` included: stores and the pipeline build this map without a prototype
+   * (`uidlMap`), so look entries up with `Object.hasOwn`. A raw UIDL never becomes a file name or an object key.
+   */
   readonly uidls: Readonly<Record<string, IngestedEntry>>;
   readonly lastRun?: {
     readonly startedAt: string;

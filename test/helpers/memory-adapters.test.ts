@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { MemoryPublisher, MemoryRawStore, MemoryStateStore, fakeMetadataDocument } from './memory-adapters.ts';
 import { rawKey } from '../../lib/store/keys.ts';
+import { emptyState } from '../../lib/store/state-format.ts';
 import { StoreError } from '../../lib/store/types.ts';
 import { PublishError } from '../../lib/publish/types.ts';
 
@@ -95,7 +96,7 @@ describe('MemoryStateStore', () => {
   it('starts empty with version null and compare-and-sets', async () => {
     const s = new MemoryStateStore();
     const r = await s.read('support');
-    assert.deepEqual(r, { state: { version: 1, mailbox: 'support', uidls: {} }, version: null });
+    assert.deepEqual(r, { state: emptyState('support'), version: null });
     const v1 = await s.write('support', { ...r.state, uidls: { a: { id: 'x', sha256: 's', key: 'k', size: 1, ingestedAt: 't' } } }, null);
     await assert.rejects(s.write('support', r.state, null), { code: 'ECONFLICT' });
     const v2 = await s.write('support', r.state, v1);
@@ -107,7 +108,7 @@ describe('MemoryStateStore', () => {
   it('detects another writer and injects read/write faults', async () => {
     const s = new MemoryStateStore();
     const r = await s.read('m');
-    s.set('m', { version: 1, mailbox: 'm', uidls: {} });
+    s.set('m', { version: 2, mailbox: 'm', uidls: {} });
     await assert.rejects(s.write('m', r.state, r.version), { code: 'ECONFLICT' });
     s.failNext('stateRead');
     await assert.rejects(s.read('m'), { code: 'EIO' });

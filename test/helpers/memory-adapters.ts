@@ -9,6 +9,7 @@ import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 import { PublishError } from '../../lib/publish/types.ts';
 import type { Publisher, PublishResult } from '../../lib/publish/types.ts';
 import { metadataKeyFor, parseRawKey } from '../../lib/store/keys.ts';
+import { emptyState } from '../../lib/store/state-format.ts';
 import { StoreError } from '../../lib/store/types.ts';
 import type {
   CommitResult, MailboxState, MetadataQuery, RawStore, StagedRaw, StateStore, VersionedState,
@@ -283,7 +284,7 @@ export class MemoryStateStore implements StateStore {
     const fault = this.faults.take('stateRead');
     if (fault !== undefined) throw fault.error;
     const s = this.#states.get(mailbox);
-    if (s === undefined) return { state: { version: 1, mailbox, uidls: {} }, version: null };
+    if (s === undefined) return { state: emptyState(mailbox), version: null };
     return { state: JSON.parse(s.json) as MailboxState, version: s.version };
   }
 

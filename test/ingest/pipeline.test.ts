@@ -289,7 +289,7 @@ describe('runMailbox', () => {
     w.state.write = async (mailbox, state, version) => {
       if (!injected) {
         injected = true;
-        w.state.set(mailbox, { version: 1, mailbox, uidls: { other: { id: 'o', sha256: 'f'.repeat(64), key: 'k', size: 1, ingestedAt: new Date().toISOString() } } });
+        w.state.set(mailbox, { version: 2, mailbox, uidls: { other: { id: 'o', sha256: 'f'.repeat(64), key: 'k', size: 1, ingestedAt: new Date().toISOString() } } });
       }
       return original(mailbox, state, version);
     };

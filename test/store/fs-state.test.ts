@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:f
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStateStore } from '../../lib/store/fs-state.ts';
+import { emptyState } from '../../lib/store/state-format.ts';
 import { StoreError } from '../../lib/store/types.ts';
 import type { MailboxState } from '../../lib/store/types.ts';
 
@@ -21,7 +22,7 @@ const withUidl = (s: MailboxState, uidl: string): MailboxState => ({ ...s, uidls
 describe('FsStateStore', () => {
   it('reads an absent state as empty with version null', async () => {
     const store = fresh();
-    assert.deepEqual(await store.read('support'), { state: { version: 1, mailbox: 'support', uidls: {} }, version: null });
+    assert.deepEqual(await store.read('support'), { state: emptyState('support'), version: null });
   });
 
   it('writes with compare-and-set; the version is the sha256 of the file bytes', async () => {
@@ -51,9 +52,9 @@ describe('FsStateStore', () => {
 
   it('detects a change made by hand (an editor) as a conflict', async () => {
     const store = fresh();
-    const v = await store.write('support', { version: 1, mailbox: 'support', uidls: {} }, null);
-    await writeFile(store.pathFor('support'), JSON.stringify({ version: 1, mailbox: 'support', uidls: {} }));
-    await assert.rejects(store.write('support', { version: 1, mailbox: 'support', uidls: {} }, v), { code: 'ECONFLICT' });
+    const v = await store.write('support', { version: 2, mailbox: 'support', uidls: {} }, null);
+    await writeFile(store.pathFor('support'), JSON.stringify({ version: 2, mailbox: 'support', uidls: {} }));
+    await assert.rejects(store.write('support', { version: 2, mailbox: 'support', uidls: {} }, v), { code: 'ECONFLICT' });
   });
 
   it('lets exactly one of many concurrent writers with the same version win', async () => {
@@ -70,7 +71,7 @@ describe('FsStateStore', () => {
     ['an empty file', '', /not valid JSON/],
     ['a JSON array', '[]', /not a JSON object/],
     ['another mailbox\'s state', '{"version":1,"mailbox":"sales","uidls":{}}', /belongs to mailbox "sales"/],
-    ['an unknown version', '{"version":2,"mailbox":"support","uidls":{}}', /unsupported version 2/],
+    ['an unknown version', '{"version":3,"mailbox":"support","uidls":{}}', /unsupported version 3/],
     ['a malformed entry', '{"version":1,"mailbox":"support","uidls":{"u":{"id":1}}}', /entry for UIDL #1 is malformed/],
   ] as const) {
     it(`refuses a corrupt state file (${why}) with a clear error instead of treating it as empty`, async () => {
@@ -89,7 +90,7 @@ describe('FsStateStore', () => {
     await writeFile(lock, JSON.stringify({ pid: process.pid, host: 'elsewhere', token: 'x' }));
     const old = new Date(Date.now() - 5000);
     await utimes(lock, old, old);
-    await store.write('support', { version: 1, mailbox: 'support', uidls: {} }, null);
+    await store.write('support', { version: 2, mailbox: 'support', uidls: {} }, null);
     assert.deepEqual(await readdir(store.dir), ['support.json']);
   });
 
@@ -101,7 +102,7 @@ describe('FsStateStore', () => {
     await new Promise((r) => child.on('exit', r));
     await writeFile(join(store.dir, 'support.lock'), JSON.stringify({ pid, host: hostname(), token: 'dead' }));
     const t0 = Date.now();
-    await store.write('support', { version: 1, mailbox: 'support', uidls: {} }, null);
+    await store.write('support', { version: 2, mailbox: 'support', uidls: {} }, null);
     assert.ok(Date.now() - t0 < 1500);
   });
 
@@ -109,7 +110,7 @@ describe('FsStateStore', () => {
     const store = fresh({ staleLockMs: 60_000, lockWaitMs: 200 });
     await mkdir(store.dir, { recursive: true });
     await writeFile(join(store.dir, 'support.lock'), JSON.stringify({ pid: process.pid, host: hostname(), token: 'live' }));
-    await assert.rejects(store.write('support', { version: 1, mailbox: 'support', uidls: {} }, null),
+    await assert.rejects(store.write('support', { version: 2, mailbox: 'support', uidls: {} }, null),
       (e: unknown) => e instanceof StoreError && e.code === 'EIO' && e.retryable && /locked by another writer/.test(e.message));
     assert.deepEqual((await store.read('support')).version, null, 'nothing written');
   });
@@ -117,6 +118,6 @@ describe('FsStateStore', () => {
   it('rejects invalid mailbox ids and a state for another mailbox', async () => {
     const store = fresh();
     await assert.rejects(store.read('../etc'), TypeError);
-    await assert.rejects(store.write('support', { version: 1, mailbox: 'sales', uidls: {} }, null), TypeError);
+    await assert.rejects(store.write('support', { version: 2, mailbox: 'sales', uidls: {} }, null), TypeError);
   });
 });

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { S3StateStore, writeStateMerged } from '../../lib/store/s3-state.ts';
+import { duplicateKey, emptyState } from '../../lib/store/state-format.ts';
 import { StoreError } from '../../lib/store/types.ts';
 import type { IngestedEntry, MailboxState, StateStore } from '../../lib/store/types.ts';
 import { enforceConditionalWrites, startLocalAws } from '../helpers/fauxqs.ts';
@@ -37,22 +38,36 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
   it('reads a fresh empty state with version null, and returns what was written with its ETag', async () => {
     const { a } = stores();
     const mb = mailbox();
-    assert.deepEqual(await a.read(mb), { state: { version: 1, mailbox: mb, uidls: {} }, version: null });
-    const state = withUidl({ version: 1, mailbox: mb, uidls: {} }, 'UIDL with spaces & "quotes"', 1);
+    assert.deepEqual(await a.read(mb), { state: emptyState(mb), version: null });
+    const state = withUidl({ version: 2, mailbox: mb, uidls: {} }, 'UIDL with spaces & "quotes"', 1);
 
     const version = await a.write(mb, state, null);
 
-    assert.deepEqual(await a.read(mb), { state, version });
+    const read = await a.read(mb);
+    assert.deepEqual({ ...read, state: { ...read.state, uidls: { ...read.state.uidls } } }, { state, version });
     const raw = await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: `p/state/${mb}.json` }));
     assert.equal(raw.ContentType, 'application/json');
     assert.equal(raw.ETag, version);
   });
 
+  it('saves and loads any UIDL as a key, __proto__ and constructor included, with no prototype to inherit from', async () => {
+    const { a } = stores();
+    const mb = mailbox();
+    const keys = ['__proto__', 'constructor', 'a#b', '%2F', '../..', duplicateKey('shared', 'f'.repeat(64))];
+    const uidls: Record<string, IngestedEntry> = Object.create(null);
+    keys.forEach((k, i) => { uidls[k] = entry(i + 1); });
+    await a.write(mb, { ...emptyState(mb), uidls }, null);
+    const { state } = await a.read(mb);
+    assert.deepEqual(Object.keys(state.uidls).sort(), [...keys].sort());
+    assert.equal(Object.getPrototypeOf(state.uidls), null);
+    assert.deepEqual(state.uidls['__proto__'], entry(1));
+  });
+
   it('refuses to create a state that another writer created first (If-None-Match: * → 412 → ECONFLICT)', async () => {
     const { a, b, answered } = stores();
     const mb = mailbox();
-    await a.write(mb, withUidl({ version: 1, mailbox: mb, uidls: {} }, 'u1', 1), null);
-    await assert.rejects(b.write(mb, withUidl({ version: 1, mailbox: mb, uidls: {} }, 'u2', 2), null), isConflict);
+    await a.write(mb, withUidl({ version: 2, mailbox: mb, uidls: {} }, 'u1', 1), null);
+    await assert.rejects(b.write(mb, withUidl({ version: 2, mailbox: mb, uidls: {} }, 'u2', 2), null), isConflict);
     assert.deepEqual(answered, ['PutObjectCommand 412 PreconditionFailed']);
     assert.deepEqual(Object.keys((await a.read(mb)).state.uidls), ['u1']);
   });
@@ -60,7 +75,7 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
   it('refuses to replace a version that changed underneath (If-Match → 412 → ECONFLICT)', async () => {
     const { a, b } = stores();
     const mb = mailbox();
-    await a.write(mb, withUidl({ version: 1, mailbox: mb, uidls: {} }, 'u1', 1), null);
+    await a.write(mb, withUidl({ version: 2, mailbox: mb, uidls: {} }, 'u1', 1), null);
     const readByA = await a.read(mb);
     const readByB = await b.read(mb);
     await b.write(mb, withUidl(readByB.state, 'u2', 2), readByB.version);
@@ -73,7 +88,7 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
   it('writeStateMerged re-reads and re-applies the change after a lost race, so neither writer loses entries', async () => {
     const { a, b } = stores();
     const mb = mailbox();
-    await a.write(mb, withUidl({ version: 1, mailbox: mb, uidls: {} }, 'u1', 1), null);
+    await a.write(mb, withUidl({ version: 2, mailbox: mb, uidls: {} }, 'u1', 1), null);
     let raced = false;
     // Between this writer's read and its write, another writer commits its own entry.
     const racy: StateStore = {
@@ -99,7 +114,7 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
   it('writeStateMerged gives up with the last ECONFLICT after a bounded number of attempts', async () => {
     const { a, b } = stores();
     const mb = mailbox();
-    await a.write(mb, { version: 1, mailbox: mb, uidls: {} }, null);
+    await a.write(mb, { version: 2, mailbox: mb, uidls: {} }, null);
     let writes = 0;
     // A writer that always loses: every write meets a newer version.
     const busy: StateStore = {
@@ -118,7 +133,7 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
     assert.deepEqual(Object.keys(final.uidls).sort(), ['other-1', 'other-2', 'other-3']);
   });
 
-  it('treats a state that is not a version 1 state of that mailbox as corrupt (EVERIFY)', async () => {
+  it('treats a state that is not a state of that mailbox as corrupt (EVERIFY)', async () => {
     const { a } = stores();
     const mb = mailbox();
     await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: `p/state/${mb}.json`, Body: JSON.stringify({ version: 1, mailbox: 'someone-else', uidls: {} }) }));
