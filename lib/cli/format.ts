@@ -33,6 +33,48 @@ export function displayWidth(text: string): number {
   return w;
 }
 
+/**
+ * C0 and C1 controls (ESC starts CSI and OSC sequences, U+009B is CSI on its own, BEL ends an OSC), DEL, and the
+ * bidirectional overrides: a terminal acts on them. Server text (CAPA words, certificate names, -ERR lines) must
+ * never reach one raw, or a server could retitle the window, rewrite earlier lines or hide text.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every terminal control shown as an escape (`\x1b`, `\u{202e}`) instead of acted on. */
+export function printable(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, (c) => {
+    const n = c.codePointAt(0)!;
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
+}
+
+/** `printable` line by line: a message of several lines (every problem of a config) keeps its line breaks. */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}
+
+/** A copy of a record of server-given strings (certificate names, TLS details) with each made `printable`. */
+export function printableFields<T extends object>(value: T | null): T | null {
+  if (value === null) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = typeof v === 'string' ? printable(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? printable(x) : x)) : v;
+  }
+  return out as T;
+}
+
+/**
+ * JSON for a terminal or a log: JSON.stringify escapes C0 controls but writes DEL, C1 and bidi controls raw; they
+ * are escaped here too (`\u009b`), which any JSON reader decodes back to the same value.
+ */
+export function terminalJson(value: unknown, indent?: number): string {
+  // Not C0: JSON.stringify has escaped those already, and the line breaks of the indentation are ours.
+  return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function pad(text: string, width: number, left: boolean): string {
   const fill = ' '.repeat(Math.max(0, width - displayWidth(text)));
   return left ? fill + text : text + fill;
@@ -40,7 +82,7 @@ function pad(text: string, width: number, left: boolean): string {
 
 /** A plain-text table: columns padded by display width, numbers right-aligned. */
 export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
-  const cells = rows.map((r) => r.map(String));
+  const cells = rows.map((r) => r.map((c) => printable(String(c))));
   const widths = headers.map((h, i) => Math.max(displayWidth(h), ...cells.map((r) => displayWidth(r[i] ?? ''))));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   const line = (r: readonly string[]): string =>
@@ -76,5 +118,5 @@ export function summaryError(s: MailboxRunSummary): ClassifiedError {
 
 /** One line a person can act on: which mailbox, which class of problem, what happened, what to do. */
 export function failureLine(s: MailboxRunSummary): string {
-  return `${s.mailbox}: ${errorText(summaryError(s))}`;
+  return printable(`${s.mailbox}: ${errorText(summaryError(s))}`);
 }

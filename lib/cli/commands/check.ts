@@ -7,7 +7,7 @@ import { selectMailboxes } from '../../app/run-all.ts';
 import { connectPop3, Pop3Error } from '../../pop3/index.ts';
 import type { PeerCertificateInfo } from '../../pop3/tls-failure.ts';
 import type { TlsInfo } from '../../pop3/types.ts';
-import { formatBytes, table } from '../format.ts';
+import { formatBytes, printable, printableFields, table } from '../format.ts';
 import { createLog, parseLogFormat } from '../log.ts';
 import { printJsonLine } from './shared.ts';
 
@@ -56,8 +56,9 @@ export async function checkCommand(o: CheckOptions): Promise<number> {
       const client = await connectPop3(job.connect);
       try {
         const stat = await client.stat();
+        // Every word here is the server's: escaped, so that neither a terminal nor a `jq -r` acts on its controls.
         Object.assign(report, {
-          ok: true, tls: client.tls, auth: client.authMechanism, capabilities: [...client.capabilities.keys()],
+          ok: true, tls: printableFields(client.tls), auth: client.authMechanism, capabilities: [...client.capabilities.keys()].map(printable),
           pipelining: client.pipelining, expire: client.expire, messages: stat.count, bytes: stat.size,
         });
       } finally {
@@ -65,7 +66,7 @@ export async function checkCommand(o: CheckOptions): Promise<number> {
       }
     } catch (err) {
       report.error = classifyError(err);
-      if (err instanceof Pop3Error) report.certificate = err.certificate;
+      if (err instanceof Pop3Error) report.certificate = printableFields(err.certificate);
     }
     reports.push(report);
   }

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { createAdapters, type Adapters } from '../../app/adapters.ts';
+import { terminalJson } from '../format.ts';
 
 export async function openConfig(file: string): Promise<{ config: Config; adapters: Adapters }> {
   const config = await loadConfig(file);
@@ -9,5 +10,5 @@ export async function openConfig(file: string): Promise<{ config: Config; adapte
 
 /** One JSON object on one line (JSON Lines): what every `--json` prints, so outputs can be appended and streamed. */
 export function printJsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${terminalJson(value)}\n`);
 }
