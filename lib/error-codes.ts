@@ -1,4 +1,5 @@
 import { CodedError, type FailureClass } from './coded-error.ts';
+import { redact } from './config/redact.ts';
 
 /**
  * Every error code the project raises: its failure class, what it means and what to do. The one table: the CLI's
@@ -79,8 +80,16 @@ export interface ClassifiedError {
   readonly message: string;
 }
 
-/** Classifies any error thrown during a run: the class tells an operator where to look. */
+/**
+ * Classifies any error thrown during a run: the class tells an operator where to look. The message is redacted
+ * (a server may echo the password): this is what summaries, logs and the state's lastError show.
+ */
 export function classifyError(err: unknown): ClassifiedError {
+  const c = classifyRaw(err);
+  return { ...c, message: redact(c.message) };
+}
+
+function classifyRaw(err: unknown): ClassifiedError {
   if (err instanceof CodedError) return { class: err.failureClass, code: err.code, message: err.message || err.code };
   const e = err as { message?: unknown; code?: unknown } | null;
   const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);

@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { resolveSecret } from '../../lib/config/secrets.ts';
+import { redactDeep } from '../../lib/config/redact.ts';
 import { resolveCredentials, toMailboxJob } from '../../lib/app/mailbox-job.ts';
 import type { MailboxCredentials } from '../../lib/app/mailbox-job.ts';
 import type { Config, MailboxConfig } from '../../lib/config/types.ts';
@@ -82,7 +83,7 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
         job: pipelineJob,
         ...(await deps.adapters(config)),
         deadline,
-        log: (level, message, fields) => logger[level](message, { ...fields }),
+        log: (level, message, fields) => logger[level](message, redactDeep({ ...fields })),
       });
     } catch (err) {
       // Config, secret or adapter failures happen before the pipeline can summarise anything.

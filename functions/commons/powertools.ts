@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { redact } from '../../lib/config/redact.ts';
 
 /**
  * One Logger and one Metrics per function, configured from the environment the stack sets: Powertools reads
@@ -13,13 +14,13 @@ export function createMetrics(): Metrics {
   return new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'MailIngest' });
 }
 
-/** The name, code and message of an error, for a log line: never its cause chain, which may quote a server. */
+/** The name, code and (redacted) message of an error, for a log line: never its cause chain, which may quote a server. */
 export function errorFields(err: unknown): Record<string, unknown> {
   const e = err as { name?: unknown; code?: unknown; message?: unknown; retryable?: unknown } | null;
   return {
     errorName: typeof e?.name === 'string' ? e.name : 'Error',
     ...(typeof e?.code === 'string' ? { errorCode: e.code } : {}),
-    errorMessage: typeof e?.message === 'string' ? e.message : String(err),
+    errorMessage: redact(typeof e?.message === 'string' ? e.message : String(err)),
     ...(typeof e?.retryable === 'boolean' ? { retryable: e.retryable } : {}),
   };
 }

@@ -5,7 +5,8 @@
  * summary does not repeat it.
  */
 import type { ClassifiedError } from '../error-codes.ts';
-import { errorText, hintText } from './format.ts';
+import { redact } from '../config/redact.ts';
+import { errorText, hintText, printable, terminalJson } from './format.ts';
 import { createProgress, type ProgressReporter } from './progress.ts';
 import { localTimestamp } from './time-format.ts';
 import { UsageError } from './usage-error.ts';
@@ -46,7 +47,9 @@ export function renderFields(fields: LogFields | undefined): string {
 }
 
 export function createLog(o: { format: LogFormat; write?: (line: string) => void; now?: () => Date }): CliLog {
-  const write = o.write ?? ((line: string) => { process.stderr.write(`${line}\n`); });
+  const out = o.write ?? ((line: string) => { process.stderr.write(`${line}\n`); });
+  // Log lines carry server words (an -ERR text): no secret a server echoed, and no control a terminal would act on.
+  const write = (line: string): void => out(redact(line));
   const now = o.now ?? (() => new Date());
   const seen = new Set<string>();
   const key = (mailbox: string, e: ClassifiedError): string => `${mailbox}\0${e.code}\0${e.message}`;
@@ -55,14 +58,14 @@ export function createLog(o: { format: LogFormat; write?: (line: string) => void
     const t = now();
     if (o.format === 'json') {
       const { mailbox, ...rest } = fields;
-      write(JSON.stringify({ time: t.toISOString(), level, ...(mailbox === undefined ? {} : { mailbox }), message, ...rest }));
+      write(terminalJson({ time: t.toISOString(), level, ...(mailbox === undefined ? {} : { mailbox }), message, ...rest }));
       return;
     }
     const who = fields.mailbox === undefined ? '' : `${String(fields.mailbox)}: `;
     const { error, ...rest } = fields;
     const what = isClassified(error) ? `${message}: ${errorText(error)}` : message;
     const tail = renderFields(isClassified(error) ? rest : fields);
-    write(`${localTimestamp(t)} ${level.padEnd(5)} ${who}${what}${tail === '' ? '' : ` ${tail}`}`);
+    write(printable(`${localTimestamp(t)} ${level.padEnd(5)} ${who}${what}${tail === '' ? '' : ` ${tail}`}`));
   };
 
   return {

@@ -9,6 +9,8 @@ import { initCommand } from './commands/init.ts';
 import { replayCommand } from './commands/replay.ts';
 import { helpAfter } from './help.ts';
 import { packageVersion } from './paths.ts';
+import { redact } from '../config/redact.ts';
+import { printableLines } from './format.ts';
 
 /** Exit codes: 0 every mailbox succeeded, 1 a mailbox failed (the others still ran), 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -98,7 +100,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    process.stderr.write(`mail-ingest: ${(err as Error).message}\n`);
+    process.stderr.write(`mail-ingest: ${printableLines(redact((err as Error).message))}\n`);
     return isConfigProblem(err) ? EXIT.usage : EXIT.failed;
   }
   return exitCode;

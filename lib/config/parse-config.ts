@@ -9,6 +9,7 @@ import type { ConfigInput } from './schema.ts';
 import { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES } from './types.ts';
 import type { Config, MailboxConfig, MailboxDefaults, PublishConfig, StoreConfig } from './types.ts';
 import { crossFieldIssues } from './validate-rules.ts';
+import { findJsonSyntaxProblem, lineAndColumn } from './json-syntax.ts';
 
 export interface ParseConfigOptions {
   /** Folder that relative paths (store.dir, ca) are resolved against: the config file's folder. */
@@ -143,24 +144,21 @@ function normalize(input: ConfigInput, baseDir: string): Config {
   return { store, publish, concurrency: input.concurrency ?? DEFAULT_CONCURRENCY, defaults, mailboxes };
 }
 
-/** Parses JSON text; a syntax error becomes a ConfigError with its line and column. */
+/**
+ * Parses JSON text; a syntax error becomes a ConfigError with its line and column and what was expected there. The
+ * message never quotes the file (V8's does: the characters around the error, often a literal password beside a
+ * missing quote), and the SyntaxError is not kept as the cause for the same reason.
+ */
 export function parseConfigText(text: string, options: ParseConfigOptions): Config {
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let json: unknown;
   try {
     json = JSON.parse(src);
-  } catch (err) {
-    const raw = err instanceof Error ? err.message : String(err);
-    const m = /at position (\d+)/.exec(raw);
-    const pos = m === null ? src.length : Number(m[1]);
-    const before = src.slice(0, pos).split('\n');
-    const line = before.length;
-    const column = (before.at(-1)?.length ?? 0) + 1;
-    const what = raw.replace(/\s*(?:in JSON )?at position \d+.*$/, '').replace(/ in JSON$/, '');
-    throw new ConfigError([{ path: '(file)', message: `not valid JSON at line ${line}, column ${column}: ${what}` }], {
-      cause: err,
-      ...(options.source === undefined ? {} : { source: options.source }),
-    });
+  } catch {
+    const problem = findJsonSyntaxProblem(src) ?? { offset: 0, message: 'not parseable' };
+    const { line, column } = lineAndColumn(src, problem.offset);
+    throw new ConfigError([{ path: '(file)', message: `not valid JSON at line ${line}, column ${column}: ${problem.message}` }],
+      options.source === undefined ? undefined : { source: options.source });
   }
   return parseConfig(json, options);
 }

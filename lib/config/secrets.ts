@@ -1,4 +1,5 @@
 import { SecretError } from './errors.ts';
+import { registerSecret } from './redact.ts';
 import type { SecretRef } from './types.ts';
 
 /** The one call we need from AWS Secrets Manager; tests pass a fake. */
@@ -82,6 +83,13 @@ async function fetchSecret(manager: SecretsManagerLike, secretId: string): Promi
  * A Secrets Manager secret may be a plain string, or JSON with a `password` key (`jsonKey` to read another).
  */
 export async function resolveSecret(ref: SecretRef, deps: ResolveSecretDeps = {}): Promise<string> {
+  const value = await resolveValue(ref, deps);
+  // From here on no output, log, state or error of this process may show it (lib/config/redact.ts).
+  registerSecret(value);
+  return value;
+}
+
+async function resolveValue(ref: SecretRef, deps: ResolveSecretDeps): Promise<string> {
   if (typeof ref === 'string') return ref;
   if ('env' in ref) {
     const value = (deps.env ?? process.env)[ref.env];

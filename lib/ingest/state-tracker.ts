@@ -1,8 +1,14 @@
 import type { IngestedEntry, MailboxState, StateStore } from '../store/types.ts';
 import { emptyState, STATE_VERSION, uidlMap, uidOfKey } from '../store/state-format.ts';
+import { redact } from '../config/redact.ts';
 import { IngestError } from './errors.ts';
 
 const MAX_ATTEMPTS = 8;
+
+/** The state file outlives the run and is read by people: no secret a server echoed may be saved in it. */
+function redactError(e: MailboxState['lastError']): MailboxState['lastError'] {
+  return e === null || e === undefined ? e ?? null : { ...e, message: redact(e.message) };
+}
 
 type Extra = Pick<MailboxState, 'lastRun' | 'lastError'>;
 
@@ -63,7 +69,7 @@ export class StateTracker {
       mailbox: this.#mailbox,
       uidls,
       lastRun: extra && 'lastRun' in extra ? extra.lastRun : base.lastRun ?? null,
-      lastError: extra && 'lastError' in extra ? extra.lastError : base.lastError ?? null,
+      lastError: extra && 'lastError' in extra ? redactError(extra.lastError) : base.lastError ?? null,
     };
   }
 

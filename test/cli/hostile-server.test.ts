@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeTestCerts, type KeyAndCert } from '../helpers/certs.ts';
@@ -66,5 +66,60 @@ describe('mail-ingest check against a server with control bytes in what it says'
     assert.ok(report.capabilities.includes('X-\\x1b]2;OWNED\\x07'));
     assert.ok(report.capabilities.includes('X-\\x9b2J'));
     assert.match(report.tls.subject, /O=evil\\x1b\]0;pwned\\x07corp/);
+  });
+});
+
+describe('a server that echoes the password in its -ERR', () => {
+  const PASSWORD = 'Hunter2-Canary/+=%"x';
+  let dir: string;
+  let server: FakePop3Server;
+  let config: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'hostile-echo-'));
+    server = await startFakePop3Server({
+      mode: 'implicit',
+      messages: ['Subject: hi\r\n\r\nhello\r\n'],
+      handlers: {
+        // Echoes what it was sent: the SASL blob as sent and decoded, the password of USER/PASS as is.
+        AUTH: (s, [, ir]) => s.err(`[AUTH] cannot log in with ${ir} (${Buffer.from(ir ?? '', 'base64').toString('utf8')})`),
+        PASS: (s, _args, line) => s.err(`[AUTH] wrong password: ${line.slice(5)}`),
+      },
+    });
+    config = path.join(dir, 'config.json');
+    await writeFile(config, JSON.stringify({
+      store: { type: 'fs', dir: './data' },
+      mailboxes: [
+        { id: 'sasl', host: '127.0.0.1', port: server.port, ca: makeTestCerts().caFile, servername: 'localhost', user: 'alice', password: { env: 'PW' } },
+        { id: 'user', host: '127.0.0.1', port: server.port, ca: makeTestCerts().caFile, servername: 'localhost', user: 'alice', password: { env: 'PW' }, auth: 'user' },
+      ],
+    }));
+  });
+  after(async () => { await server?.close(); await rm(dir, { recursive: true, force: true }); });
+
+  const leaks = (text: string) => [PASSWORD, JSON.stringify(PASSWORD).slice(1, -1), encodeURIComponent(PASSWORD), Buffer.from(`\0alice\0${PASSWORD}`).toString('base64')]
+    .filter((form) => text.toLowerCase().includes(form.toLowerCase()));
+
+  it('run never prints it, in the table, the failure lines, text or JSON logs or --json, and never saves it in the state', async () => {
+    const plain = await cli(['run', '--config', config, '--verbose'], { env: { PW: PASSWORD } });
+    const json = await cli(['run', '--config', config, '--json', '--log-format', 'json'], { env: { PW: PASSWORD } });
+    assert.equal(plain.code, 1);
+    assert.match(json.stderr, /"level":"error".*\[redacted\]/);
+    assert.match(plain.stderr, /sasl: mailbox run failed: auth error EAUTH: .*cannot log in with \[redacted\] \(\?alice\?\[redacted\]\)/);
+    assert.match(plain.stderr, /user: mailbox run failed: auth error EAUTH: .*wrong password: \[redacted\]/);
+    assert.deepEqual(leaks(plain.stdout + plain.stderr + json.stdout + json.stderr), []);
+    const states = await Promise.all(['sasl', 'user'].map((m) => readFile(path.join(dir, 'data', 'state', `${m}.json`), 'utf8')));
+    for (const s of states) assert.match(JSON.parse(s).lastError.message, /\[redacted\]/);
+    assert.deepEqual(leaks(states.join('\n')), []);
+    const status = await cli(['status', '--config', config]);
+    assert.deepEqual(leaks(status.stdout + status.stderr), []);
+    assert.ok(server.commands.some((c) => c.verb === 'PASS'), 'the USER/PASS mailbox did send its password');
+  });
+
+  it('check never prints it either', async () => {
+    const plain = await cli(['check', '--config', config], { env: { PW: PASSWORD } });
+    const json = await cli(['check', '--config', config, '--json'], { env: { PW: PASSWORD } });
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /\[redacted\]/);
+    assert.deepEqual(leaks(plain.stdout + plain.stderr + json.stdout + json.stderr), []);
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig, parseConfigText } from '../../lib/config/index.ts';
+import { findJsonSyntaxProblem } from '../../lib/config/json-syntax.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
 const base = { store: { type: 'fs', dir: './data' } };
@@ -215,8 +216,42 @@ describe('loading files', () => {
       assert.match(err.issues[0]!.message, /^not valid JSON at line 4, column 49: /);
       return true;
     });
-    assert.throws(() => parseConfigText('', { baseDir: '/' }), /line 1, column 1: Unexpected end of JSON input/);
+    assert.throws(() => parseConfigText('', { baseDir: '/' }), /line 1, column 1: the file ends too early/);
     assert.throws(() => parseConfigText('{\n "a": 1,\n', { baseDir: '/' }), /line 3, column 1/);
+  });
+
+  for (const [why, text, where, what] of [
+    ['an unquoted password', '{\n  "password": hunter2-canary\n}', 'line 2, column 15', /a value was expected here/],
+    ['a missing comma after it', '{\n  "password": "hunter2-canary"\n  "user": "u"\n}', 'line 3, column 3', /"," or "}" was expected after the property value/],
+    ['a missing closing quote', '{ "password": "hunter2-canary }', 'line 1, column 32', /string is not closed/],
+    ['a tab inside it', '{ "password": "hunter2\t-canary" }', 'line 1, column 23', /control character/],
+    ['a stray backslash', '{ "password": "hunter2\\q-canary" }', 'line 1, column 23', /invalid escape/],
+    ['a trailing comma', '{ "password": "hunter2-canary", }', 'line 1, column 33', /trailing comma/],
+    ['text after the end', '{ "password": "x" } hunter2-canary', 'line 1, column 21', /after the end/],
+  ] as const) {
+    it(`a syntax error beside a literal password (${why}) names the place, never the text around it`, () => {
+      assert.throws(() => parseConfigText(text, { baseDir: '/', source: 'mail.json' }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        const shown = `${err.message}\n${err.issues.map((i) => i.message).join('\n')}\n${String((err as { cause?: unknown }).cause ?? '')}`;
+        assert.doesNotMatch(shown, /hunter|canary|2-c/);
+        assert.ok(err.issues[0]!.message.includes(where), err.issues[0]!.message);
+        assert.match(err.issues[0]!.message, what);
+        return true;
+      });
+    });
+  }
+
+  it('finds the first syntax error at any nesting depth, and accepts every valid JSON text', () => {
+    assert.equal(findJsonSyntaxProblem(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), null);
+    assert.equal(findJsonSyntaxProblem(`${'['.repeat(5)}1,]]]]]`)?.offset, 7);
+    for (const valid of ['0', '-1.5e+3', '"\\u00e9\\n"', '{"a":[true,false,null,{}],"b":[]}', ' {} ', '"件名"']) {
+      JSON.parse(valid);
+      assert.equal(findJsonSyntaxProblem(valid), null, valid);
+    }
+    for (const invalid of ['01', '1.', '-', '{"a"}', '[1 2]', 'tru', '{,}', '"\\x"', "'a'"]) {
+      assert.throws(() => JSON.parse(invalid));
+      assert.notEqual(findJsonSyntaxProblem(invalid), null, invalid);
+    }
   });
 
   it('accepts a UTF-8 BOM', () => {

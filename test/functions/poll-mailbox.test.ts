@@ -71,6 +71,18 @@ describe('pollMailbox', () => {
     assert.ok(!JSON.stringify(lines).includes('pw-canary-91d2'));
   });
 
+  it('redacts the password from whatever the run logs, the server\'s words included', async () => {
+    const { d, lines } = deps(async (o) => {
+      o.log?.('warn', 'server said something', { response: '-ERR bad password pw-canary-91d2', nested: { list: ['PW-CANARY-91D2'] } });
+      return summary();
+    });
+    await pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 300_000, d);
+    const warned = lines.find((l) => l.message === 'server said something')!;
+    assert.equal(warned.fields.response, '-ERR bad password [redacted]');
+    assert.deepEqual(warned.fields.nested, { list: ['[redacted]'] });
+    assert.ok(!JSON.stringify(lines).toLowerCase().includes('pw-canary-91d2'));
+  });
+
   it('drops jobs for unknown or disabled mailboxes without asking for a secret', async () => {
     const { d, secretsAsked } = deps(async () => assert.fail('must not run'));
     assert.deepEqual(await pollMailbox({ mailboxId: 'gone', scheduledAt: 't' }, 300_000, d), { status: 'skipped', reason: 'unknown-mailbox' });
