@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   EIO: row('storage', 'store', true, 'the archive could not be read or written', 'check disk space, permissions or the bucket; nothing was deleted from the server'),
   ENOTFOUND: row('storage', 'store', false, 'an archived object is missing', 'the message is ingested again on the next run if still on the server; run `mail-ingest verify`'),
   EACCESS: row('storage', 'store', false, 'the archive refused access', 'check the IAM policy or the folder permissions'),
+  ELEASELOST: row('storage', 'store', true, 'another run took over this mailbox\'s lease while this one ran (it stalled past the lease\'s expiry)', 'nothing is lost: this run stopped and kept what it had committed; look for a process or host that stalls'),
   EINVALID: row('publish', 'publish', false, 'a queue message is neither a metadata document nor a claim check', 'a producer other than mail-ingest wrote to the queue; inspect the dead-letter queue'),
   EPRECONDITION: row('storage', 'processors', true, 'a conditional write lost: someone else wrote the object first', 'retried automatically after re-reading'),
   ERAWMISMATCH: row('storage', 'processors', false, 'the raw message does not match its document', 'run `mail-ingest verify`; the record goes to the dead-letter queue'),

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { resolveSecret } from '../../lib/config/secrets.ts';
 import { redactDeep } from '../../lib/config/redact.ts';
+import { leasedLine, withMailboxLease } from '../../lib/app/mailbox-lease.ts';
 import { resolveCredentials, toMailboxJob } from '../../lib/app/mailbox-job.ts';
 import type { MailboxCredentials } from '../../lib/app/mailbox-job.ts';
 import type { Config, MailboxConfig } from '../../lib/config/types.ts';
@@ -36,7 +37,7 @@ export class MailboxRunError extends CodedError {
 
 export type PollOutcome =
   | { readonly status: 'ran'; readonly summary: MailboxRunSummary }
-  | { readonly status: 'skipped'; readonly reason: 'unknown-mailbox' | 'disabled' };
+  | { readonly status: 'skipped'; readonly reason: 'unknown-mailbox' | 'disabled' | 'leased' };
 
 function credentials(m: MailboxConfig, secretsManager: SecretsManagerLike): Promise<MailboxCredentials> {
   return resolveCredentials(m, (ref) => resolveSecret(ref, { secretsManager }));
@@ -79,17 +80,21 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
       const creds = await credentials(mailbox, deps.secretsManager);
       const pipelineJob = await toMailboxJob(mailbox, creds, config.defaults);
       const deadline = Date.now() + remainingMs - deps.safetyMarginMs;
-      summary = await deps.runMailbox({
-        job: pipelineJob,
-        ...(await deps.adapters(config)),
-        deadline,
-        log: (level, message, fields) => logger[level](message, redactDeep({ ...fields })),
-      });
+      const adapters = await deps.adapters(config);
+      const log: RunMailboxOptions['log'] = (level, message, fields) => logger[level](message, redactDeep({ ...fields }));
+      summary = await withMailboxLease(adapters.leases, mailbox.id, { log }, (signal) => deps.runMailbox({
+        job: pipelineJob, ...adapters, deadline, ...(signal === undefined ? {} : { signal }), log,
+      }));
     } catch (err) {
       // Config, secret or adapter failures happen before the pipeline can summarise anything.
       logger.error('mailbox poll failed before the run', { scheduledAt: job.scheduledAt, ...errorFields(err) });
       emit(metrics, mailbox.id, null);
       throw err;
+    }
+    if (summary.leasedBy !== undefined) {
+      // Another run (a CLI run against the same bucket, a redelivered job) has it: done, and nothing to retry.
+      logger.info(leasedLine(summary), { holder: summary.leasedBy, scheduledAt: job.scheduledAt });
+      return { status: 'skipped', reason: 'leased' };
     }
     emit(metrics, mailbox.id, summary);
     const { error, ...counts } = summary;

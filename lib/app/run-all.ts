@@ -5,6 +5,7 @@ import type { Adapters } from './adapters.ts';
 import type { MailboxRunSummary, RunMailboxOptions } from '../ingest/pipeline-types.ts';
 import { classifyError } from '../ingest/errors.ts';
 import { runMailbox } from '../ingest/pipeline.ts';
+import { withMailboxLease } from './mailbox-lease.ts';
 
 export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'signal' | 'onProgress' | 'log'> {
   readonly config: Config;
@@ -43,11 +44,11 @@ export async function runAll(opts: RunAllOptions): Promise<MailboxRunSummary[]> 
       const t0 = Date.now();
       try {
         const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolve(ref)), opts.config.defaults);
-        results[i] = await runMailbox({
+        const log: RunMailboxOptions['log'] = opts.log === undefined ? undefined : (level, message, fields) => opts.log!(level, message, { mailbox: m.id, ...fields });
+        results[i] = await withMailboxLease(opts.adapters.leases, m.id, { signal: opts.signal, log }, (signal) => runMailbox({
           job: opts.acceptUidlReset ? { ...job, acceptUidlReset: true } : job,
-          ...opts.adapters, deadline: opts.deadline, signal: opts.signal, onProgress: opts.onProgress,
-          log: opts.log === undefined ? undefined : (level, message, fields) => opts.log!(level, message, { mailbox: m.id, ...fields }),
-        });
+          ...opts.adapters, deadline: opts.deadline, signal, onProgress: opts.onProgress, log,
+        }));
       } catch (err) {
         results[i] = failed(m.id, err, t0);
       }

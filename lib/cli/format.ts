@@ -95,7 +95,8 @@ export function summaryTable(summaries: readonly MailboxRunSummary[]): string {
     ['mailbox', 'new', 'stored', 'published', 'deleted', 'skipped', 'failed', 'bytes', 'time', 'result'],
     summaries.map((s) => [
       s.mailbox, s.new, s.stored, s.published, s.deleted, s.skipped + s.oversized, s.failed,
-      formatBytes(s.bytes), formatDuration(s.durationMs), s.ok ? 'ok' : `FAILED (${s.error?.class ?? 'storage'})`,
+      formatBytes(s.bytes), formatDuration(s.durationMs),
+      s.leasedBy !== undefined ? 'skipped (running elsewhere)' : s.ok ? 'ok' : `FAILED (${s.error?.class ?? 'storage'})`,
     ]),
   );
 }

@@ -1,5 +1,5 @@
 import type { Pop3Client, Pop3ConnectOptions } from '../pop3/types.ts';
-import type { RawStore, StateStore } from '../store/types.ts';
+import type { LeaseRecord, RawStore, StateStore } from '../store/types.ts';
 import type { Publisher } from '../publish/types.ts';
 
 import type { Retention } from '../config/types.ts';
@@ -42,6 +42,8 @@ export interface MailboxRunSummary {
   /** True when QUIT succeeded, so DELE marks took effect. */
   readonly quitOk: boolean;
   readonly error: { readonly class: FailureClass; readonly code: string; readonly message: string } | null;
+  /** Set when the mailbox was not run because another run holds its lease (lib/app/mailbox-lease.ts): not a failure. */
+  readonly leasedBy?: LeaseRecord;
 }
 
 export interface ProgressEvent {

@@ -124,3 +124,54 @@ export class StoreError extends CodedError<StoreErrorCode> {
     super('StoreError', code, message, { cause: options?.cause, retryable: options?.retryable ?? (code === 'EIO'), failureClass: 'storage' });
   }
 }
+
+/**
+ * A mailbox's lease as stored: who runs it, until when. POP3 servers such as Courier and Cyrus do not lock the
+ * maildrop, so without it two runs at once would both ingest and publish everything.
+ */
+export interface LeaseRecord {
+  readonly mailbox: string;
+  readonly host: string;
+  readonly pid: number;
+  /** Unique per acquisition: tells this holder from an earlier or later one on the same host and pid. */
+  readonly runId: string;
+  /** ISO 8601. */
+  readonly acquiredAt: string;
+  /** ISO 8601. Past it, anyone may take the lease over; a released lease is written already expired. */
+  readonly expiresAt: string;
+}
+
+export interface HeldLease {
+  /** The record as last written by this holder. */
+  readonly record: LeaseRecord;
+  /** Extends the lease by its time-to-live. Rejects with LeaseError 'ELEASELOST' when it is no longer ours. */
+  renew(): Promise<void>;
+  /** Gives it up at once, if it is still ours (on S3 by writing it expired: the poller may not delete). */
+  release(): Promise<void>;
+}
+
+export type LeaseAttempt =
+  | { readonly acquired: true; readonly lease: HeldLease }
+  /** Another run holds it and has not let it expire. */
+  | { readonly acquired: false; readonly holder: LeaseRecord };
+
+export interface LeaseOptions {
+  /** How long the lease lasts unless renewed. @default 120000 */
+  readonly ttlMs?: number;
+}
+
+/**
+ * One lease per mailbox, beside its state: a run takes it before connecting and renews it while it runs; a second
+ * run finds it held and skips the mailbox; a crashed holder's lease expires after its time-to-live.
+ */
+export interface MailboxLeases {
+  acquire(mailbox: string, options?: LeaseOptions): Promise<LeaseAttempt>;
+}
+
+export const DEFAULT_LEASE_TTL_MS = 120_000;
+
+export class LeaseError extends CodedError<'ELEASELOST'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LeaseError', 'ELEASELOST', message, { cause: options?.cause, retryable: true, failureClass: 'storage' });
+  }
+}

@@ -5,6 +5,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { parseConfig } from '../../lib/config/parse-config.ts';
 import type { MailboxRunSummary, RunMailboxOptions } from '../../lib/ingest/pipeline-types.ts';
 import { MailboxRunError, pollMailbox, type PollDeps } from '../../functions/commons/poll-mailbox.ts';
+import type { MailboxLeases } from '../../lib/store/types.ts';
 
 const config = parseConfig({
   store: { type: 's3', bucket: 'archive-bucket', prefix: 'mail' },
@@ -81,6 +82,30 @@ describe('pollMailbox', () => {
     assert.equal(warned.fields.response, '-ERR bad password [redacted]');
     assert.deepEqual(warned.fields.nested, { list: ['[redacted]'] });
     assert.ok(!JSON.stringify(lines).toLowerCase().includes('pw-canary-91d2'));
+  });
+
+  it('skips the mailbox while another run holds its lease: no run, no retry, one line naming the holder', async () => {
+    const { d, lines, metrics } = deps(async () => assert.fail('must not run'));
+    const holder = { mailbox: 'support', host: 'cli-host', pid: 7, runId: 'r-1', acquiredAt: '2026-01-01T00:00:00.000Z', expiresAt: '2999-01-01T00:00:00.000Z' };
+    const leases: MailboxLeases = { acquire: async () => ({ acquired: false, holder }) };
+    const out = await pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 300_000, { ...d, adapters: () => ({ ...d.adapters(config) as object, leases }) as never });
+    assert.deepEqual(out, { status: 'skipped', reason: 'leased' });
+    assert.match(lines.at(-1)!.message, /^support: skipped: another run holds this mailbox's lease \(host cli-host, pid 7, run r-1/);
+    assert.equal(metrics.find((x) => x.name === 'PollFailures'), undefined, 'not counted as a failure');
+  });
+
+  it('holds the lease while the mailbox runs and releases it after', async () => {
+    const events: string[] = [];
+    const leases: MailboxLeases = {
+      acquire: async (mailbox) => {
+        events.push(`acquire ${mailbox}`);
+        const record = { mailbox, host: 'h', pid: 1, runId: 'r', acquiredAt: '', expiresAt: '' };
+        return { acquired: true, lease: { record, renew: async () => { events.push('renew'); }, release: async () => { events.push('release'); } } };
+      },
+    };
+    const { d } = deps(async (o) => { events.push(`run (signal: ${o.signal !== undefined})`); return summary(); });
+    await pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 300_000, { ...d, adapters: () => ({ ...d.adapters(config) as object, leases }) as never });
+    assert.deepEqual(events, ['acquire support', 'run (signal: true)', 'release']);
   });
 
   it('drops jobs for unknown or disabled mailboxes without asking for a secret', async () => {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runAll, selectMailboxes } from '../../app/run-all.ts';
 import type { MailboxRunSummary } from '../../ingest/pipeline-types.ts';
 import { summaryError, summaryTable } from '../format.ts';
+import { leasedMessage } from '../../app/mailbox-lease.ts';
 import { parseInterval } from '../interval.ts';
 import { createConsole, parseLogFormat, pipelineLog } from '../log.ts';
 import { openConfig, printJsonLine } from './shared.ts';
@@ -52,6 +53,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
       }
       for (const s of summaries) {
         if (!s.ok && !log.reported(s.mailbox, summaryError(s))) log.failure(s.mailbox, summaryError(s));
+        else if (s.leasedBy !== undefined) log.line('info', leasedMessage(s), { mailbox: s.mailbox });
       }
       if (interval === null || stopping) break;
       await sleep(interval, undefined, { signal: wake.signal }).catch(() => undefined);
