@@ -2,50 +2,54 @@ import { randomUUID } from 'node:crypto';
 import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FILE_MODE, fsyncDir, isErrno, mkdirDurable, toStoreError, writeFully } from '../fs/atomic.ts';
-import { decodeLease, encodeLease, isFree, leaseKey, newLeaseRecord } from './lease-record.ts';
+import { assertMailboxId } from './keys.ts';
+import { decodeLease, encodeLease, isFree, LEASES_PREFIX, newLeaseRecord } from './lease-record.ts';
 import { DEFAULT_LEASE_TTL_MS, LeaseError, StoreError } from './types.ts';
 import type { HeldLease, LeaseAttempt, LeaseOptions, LeaseRecord, MailboxLeases } from './types.ts';
 
 const ATTEMPTS = 4;
 
-export interface FsMailboxLeasesOptions {
-  /** The fs store's directory: leases are `<dir>/state/leases/<mailbox>.json`. */
+export interface FsLeaseFilesOptions {
+  /** The folder of the lease files: `<dir>/<name>.json`. */
   readonly dir: string;
+  /** Refuses a name that is not safe as a file name (throws). */
+  readonly checkName: (name: string) => void;
 }
 
 /**
- * Mailbox leases as lock files with their owner and expiry. A lease file only ever appears whole: it is written to
- * a temp file and link(2)ed into place, which fails with EEXIST when a lease is there (O_EXCL semantics, without
- * a half-written file a reader could see). An expired lease (or one of a dead process on this host) is taken over
+ * Leases as lock files with their owner and expiry. A lease file only ever appears whole: it is written to a temp
+ * file and link(2)ed into place, which fails with EEXIST when a lease is there (O_EXCL semantics, without a
+ * half-written file a reader could see). An expired lease (or one of a dead process on this host) is taken over
  * by renaming it aside, checking that what was moved is the lease judged stale, and linking the new one in.
  */
-export class FsMailboxLeases implements MailboxLeases {
-  readonly #root: string;
+export class FsLeaseFiles {
   readonly dir: string;
+  readonly #checkName: (name: string) => void;
 
-  constructor(options: FsMailboxLeasesOptions) {
-    this.#root = resolve(options.dir);
-    this.dir = join(this.#root, 'state', 'leases');
+  constructor(options: FsLeaseFilesOptions) {
+    this.dir = resolve(options.dir);
+    this.#checkName = options.checkName;
   }
 
-  pathFor(mailbox: string): string {
-    return join(this.#root, ...leaseKey(mailbox).split('/'));
+  pathFor(name: string): string {
+    this.#checkName(name);
+    return join(this.dir, `${name}.json`);
   }
 
-  async acquire(mailbox: string, options: LeaseOptions = {}): Promise<LeaseAttempt> {
+  async acquire(name: string, options: LeaseOptions = {}): Promise<LeaseAttempt> {
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
-    const path = this.pathFor(mailbox);
+    const path = this.pathFor(name);
     try {
       await mkdirDurable(this.dir);
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-        const record = newLeaseRecord(mailbox, ttlMs);
-        const tmp = await this.#writeTemp(mailbox, record);
-        const grave = join(this.dir, `.${mailbox}.${randomUUID()}.stale`);
+        const record = newLeaseRecord(name, ttlMs);
+        const tmp = await this.#writeTemp(name, record);
+        const grave = join(this.dir, `.${name}.${randomUUID()}.stale`);
         try {
           if (await linkIfAbsent(tmp, path)) return this.#held(path, record, ttlMs);
           const current = await readIfPresent(path);
           if (current === null) continue; // released meanwhile
-          const holder = decodeLease(current.toString('utf8'), mailbox);
+          const holder = decodeLease(current.toString('utf8'), name);
           if (!isFree(holder)) return { acquired: false, holder: holder! };
           try {
             await rename(path, grave);
@@ -58,7 +62,7 @@ export class FsMailboxLeases implements MailboxLeases {
             // Another run took it over between our read and our rename: that fresh lease is theirs, put it back.
             await linkIfAbsent(grave, path);
             const now = await readIfPresent(path);
-            const other = now === null ? null : decodeLease(now.toString('utf8'), mailbox);
+            const other = now === null ? null : decodeLease(now.toString('utf8'), name);
             if (other !== null && !isFree(other)) return { acquired: false, holder: other };
             continue;
           }
@@ -69,13 +73,13 @@ export class FsMailboxLeases implements MailboxLeases {
         }
       }
     } catch (err) {
-      throw toStoreError(err, `taking the lease of mailbox ${mailbox} (${path})`);
+      throw toStoreError(err, `taking the lease ${path}`);
     }
-    throw new StoreError('EIO', `the lease of mailbox ${mailbox} (${path}) kept changing hands while this run tried to take it`, { retryable: true });
+    throw new StoreError('EIO', `the lease ${path} kept changing hands while this run tried to take it`, { retryable: true });
   }
 
-  async #writeTemp(mailbox: string, record: LeaseRecord): Promise<string> {
-    const tmp = join(this.dir, `.${mailbox}.${randomUUID()}.tmp`);
+  async #writeTemp(name: string, record: LeaseRecord): Promise<string> {
+    const tmp = join(this.dir, `.${name}.${randomUUID()}.tmp`);
     const fh = await open(tmp, 'wx', FILE_MODE);
     try {
       await writeFully(fh, encodeLease(record));
@@ -105,12 +109,12 @@ export class FsMailboxLeases implements MailboxLeases {
 }
 
 class FsHeldLease implements HeldLease {
-  readonly #leases: FsMailboxLeases;
+  readonly #leases: FsLeaseFiles;
   readonly #path: string;
   readonly #ttlMs: number;
   #record: LeaseRecord;
 
-  constructor(leases: FsMailboxLeases, path: string, record: LeaseRecord, ttlMs: number) {
+  constructor(leases: FsLeaseFiles, path: string, record: LeaseRecord, ttlMs: number) {
     this.#leases = leases;
     this.#path = path;
     this.#record = record;
@@ -158,6 +162,18 @@ class FsHeldLease implements HeldLease {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw toStoreError(err, `releasing the lease of mailbox ${this.#record.mailbox}`);
     }
+  }
+}
+
+export interface FsMailboxLeasesOptions {
+  /** The fs store's directory: leases are `<dir>/state/leases/<mailbox>.json`, beside the state. */
+  readonly dir: string;
+}
+
+/** The mailbox leases of an fs store. */
+export class FsMailboxLeases extends FsLeaseFiles implements MailboxLeases {
+  constructor(options: FsMailboxLeasesOptions) {
+    super({ dir: join(resolve(options.dir), ...LEASES_PREFIX.split('/')), checkName: assertMailboxId });
   }
 }
 

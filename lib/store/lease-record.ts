@@ -3,10 +3,13 @@ import { hostname } from 'node:os';
 import { assertMailboxId } from './keys.ts';
 import type { LeaseRecord } from './types.ts';
 
-/** Key of a mailbox's lease under the store's prefix, beside its state: `[prefix/]state/leases/<mailbox>.json`. */
+/** Where mailbox leases live under the store's prefix, beside the state. */
+export const LEASES_PREFIX = 'state/leases';
+
+/** Key of a mailbox's lease: `[prefix/]state/leases/<mailbox>.json`. */
 export function leaseKey(mailbox: string, prefix = ''): string {
   assertMailboxId(mailbox);
-  return prefix === '' ? `state/leases/${mailbox}.json` : `${prefix}/state/leases/${mailbox}.json`;
+  return prefix === '' ? `${LEASES_PREFIX}/${mailbox}.json` : `${prefix}/${LEASES_PREFIX}/${mailbox}.json`;
 }
 
 export function newLeaseRecord(mailbox: string, ttlMs: number, now = Date.now()): LeaseRecord {

@@ -19,9 +19,11 @@ describe('withMailboxLease', () => {
     const leases = new FsMailboxLeases({ dir: join(root, `d${++n}`) });
     const w = world(3);
     let release!: () => void;
+    let started!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
-    const first = withMailboxLease(leases, 'support', {}, async (signal) => { await gate; return w.run({}, { signal }); });
-    await sleep(50);
+    const running = new Promise<void>((r) => { started = r; });
+    const first = withMailboxLease(leases, 'support', {}, async (signal) => { started(); await gate; return w.run({}, { signal }); });
+    await running;
     const logged: string[] = [];
     const second = await withMailboxLease(leases, 'support', { log: (_l, m) => logged.push(m) }, () => assert.fail('must not run'));
 
