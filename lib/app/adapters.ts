@@ -3,7 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError, type Config } from '../config/index.ts';
 import { FsRawStore } from '../store/fs-store.ts';
 import { FsStateStore } from '../store/fs-state.ts';
-import { LocalPublisher } from '../publish/local-publisher.ts';
+import { LocalPublisher, type LocalPublisherOptions } from '../publish/local-publisher.ts';
 import { FsMailboxLeases } from '../store/fs-lease.ts';
 import type { MailboxLeases, RawStore, StateStore } from '../store/types.ts';
 import type { Publisher } from '../publish/types.ts';
@@ -27,7 +27,12 @@ export interface AdapterClients {
   readonly sqs?: SQSClient;
 }
 
-export async function createAdapters(config: Config, clients: AdapterClients = {}): Promise<Adapters> {
+export interface AdapterOptions {
+  /** Where the local processors report failures (they never fail a run: lib/publish/local-consumer.ts). */
+  readonly log?: LocalPublisherOptions['log'];
+}
+
+export async function createAdapters(config: Config, clients: AdapterClients = {}, options: AdapterOptions = {}): Promise<Adapters> {
   const s = config.store;
   let store: Adapters['store'];
   let state: Adapters['state'];
@@ -49,7 +54,7 @@ export async function createAdapters(config: Config, clients: AdapterClients = {
   if (p.type === 'local') {
     if (s.type !== 'fs') throw new ConfigError([{ path: 'publish', message: 'with an s3 store, configure "publish": { "type": "sqs", ... }: the local event log needs an fs store' }]);
     const processors = p.processors === undefined ? [] : (await import('../processors/local.ts')).localProcessors(s.dir, p.processors);
-    return { store, state, leases, publisher: new LocalPublisher({ dir: s.dir, processors }) };
+    return { store, state, leases, publisher: new LocalPublisher({ dir: s.dir, processors, ...(options.log === undefined ? {} : { log: options.log }) }) };
   }
   const [{ createSqsClient }, { SqsPublisher }] = await Promise.all([
     import('../publish/sqs-client.ts'), import('../publish/sqs-publisher.ts'),

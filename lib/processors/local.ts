@@ -8,8 +8,9 @@ import { TicketIntake } from './tickets.ts';
 import { processorDefinition } from './registry.ts';
 
 /**
- * The shipped processors, run by the local publisher over the fs archive: the same logic as the Lambda
- * processors, each writing under `<store dir>/processors/<name>/` what the Lambda one writes under its prefix.
+ * The shipped processors over the fs archive, each consuming the local event log with its own cursor and dead
+ * letters (lib/publish/local-consumer.ts): the same logic as the Lambda processors, each writing under
+ * `<store dir>/processors/<name>/` what the Lambda one writes under its prefix.
  */
 export function localProcessors(storeDir: string, configs: readonly LocalProcessorConfig[]): LocalProcessor[] {
   return configs.map((c) => {

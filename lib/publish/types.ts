@@ -12,6 +12,11 @@ export interface PublishResult {
 export interface Publisher {
   /** Resolves only when every document is durably accepted by every matching target; rejects (PublishError) otherwise. Safe to call again with the same documents: consumers deduplicate by `id`. */
   publish(docs: readonly MetadataDocument[]): Promise<PublishResult>;
+  /**
+   * Once per run, before the mailboxes: lets in-process consumers catch up and retry what failed last time (the
+   * local processors). Never rejects for a consumer's failure. Returns documents handled per consumer.
+   */
+  drain?(): Promise<Readonly<Record<string, number>>>;
   close?(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { printable, table, terminalJson } from '../../lib/cli/format.ts';
+import { printable, printableLines, table, terminalJson } from '../../lib/cli/format.ts';
 
 describe('terminal-safe output', () => {
   it('printable shows C0, DEL, C1 and bidi controls as escapes and leaves other text, Japanese included, alone', () => {
@@ -20,5 +20,11 @@ describe('terminal-safe output', () => {
     const text = terminalJson(value);
     assert.doesNotMatch(text, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
     assert.deepEqual(JSON.parse(text), value);
+  });
+});
+
+describe('multi-line messages', () => {
+  it('printableLines keeps the line breaks of a message and escapes everything else', () => {
+    assert.equal(printableLines('problems:\n  a\x1b[1m\n  b'), 'problems:\n  a\\x1b[1m\n  b');
   });
 });

@@ -108,15 +108,20 @@ describe('LocalPublisher', () => {
     assert.deepEqual(seen, { tickets: ['human'], all: ['human', 'auto'] });
   });
 
-  it('a failing processor rejects with the failed ids, and the events already written stay', async () => {
+  it('a failing processor never fails the publish: the events stay and the other documents are handled', async () => {
     const dir = freshDir();
+    const seen: string[] = [];
+    const warned: string[] = [];
     const p = new LocalPublisher({
       dir,
-      processors: [{ name: 'flaky', handle: async (d) => { if (d.id === 'bad') throw new Error('downstream unavailable'); } }],
+      processors: [{ name: 'flaky', handle: async (d) => { if (d.id === 'bad') throw new Error('downstream unavailable'); seen.push(d.id); } }],
+      log: (_level, message) => warned.push(message),
     });
-    await assert.rejects(p.publish([fakeMetadataDocument({ id: 'ok' }), fakeMetadataDocument({ id: 'bad' })]),
-      (e: unknown) => e instanceof PublishError && e.failedIds.join() === 'bad' && /flaky: downstream unavailable/.test(e.message));
-    assert.deepEqual((await lines(p.path)).map((d) => d.id), ['ok', 'bad']);
+    const r = await p.publish([fakeMetadataDocument({ id: 'ok' }), fakeMetadataDocument({ id: 'bad' }), fakeMetadataDocument({ id: 'after' })]);
+    assert.deepEqual(r, { published: 3, perTarget: { events: 3, flaky: 2 } });
+    assert.deepEqual(seen, ['ok', 'after']);
+    assert.deepEqual((await lines(p.path)).map((d) => d.id), ['ok', 'bad', 'after']);
+    assert.match(warned.join('\n'), /local processor flaky failed on 1 document\(s\); recorded as dead letters, retried next run/);
   });
 
   it('refuses duplicate processor names, including the reserved "events"', () => {

@@ -4,7 +4,7 @@ import type { MailboxRunSummary } from '../../ingest/pipeline-types.ts';
 import { summaryError, summaryTable } from '../format.ts';
 import { leasedMessage } from '../../app/mailbox-lease.ts';
 import { parseInterval } from '../interval.ts';
-import { createConsole, parseLogFormat, pipelineLog } from '../log.ts';
+import { createConsole, createLog, parseLogFormat, pipelineLog, type CliLog } from '../log.ts';
 import { openConfig, printJsonLine } from './shared.ts';
 
 export interface RunOptions {
@@ -20,7 +20,10 @@ export interface RunOptions {
 export async function runCommand(o: RunOptions): Promise<number> {
   const interval = o.every === undefined ? null : parseInterval(o.every);
   const format = parseLogFormat(o.logFormat);
-  const { config, adapters } = await openConfig(o.config);
+  // Local processors never fail a run: what they fail on is a warning in the log, a dead letter on disk, a line
+  // in `status`. Their reports go to the console of the run in progress.
+  let processorLog: CliLog = createLog({ format });
+  const { config, adapters } = await openConfig(o.config, { log: (level, message, fields) => processorLog.line(level, message, fields) });
   selectMailboxes(config, o.mailbox);
   // First signal: finish the current run, then stop. Second: abort the sessions (committed work stays committed).
   const abort = new AbortController();
@@ -39,6 +42,8 @@ export async function runCommand(o: RunOptions): Promise<number> {
       const startedAt = new Date();
       // With --json, stdout is the record of the run; stderr carries only warnings and failures.
       const { log, progress } = createConsole(format, { progress: !o.json });
+      processorLog = log;
+      await adapters.publisher.drain?.();
       summaries = await runAll({
         config, adapters, mailboxIds: o.mailbox, acceptUidlReset: o.acceptUidlReset, signal: abort.signal,
         onProgress: (e) => progress.update(e),

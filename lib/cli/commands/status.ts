@@ -1,11 +1,21 @@
 import { selectMailboxes } from '../../app/run-all.ts';
-import { table } from '../format.ts';
+import type { Config } from '../../config/index.ts';
+import { consumerStatus, type ConsumerStatus } from '../../publish/local-consumer.ts';
+import { eventLogPath } from '../../publish/local-publisher.ts';
+import { formatBytes, table } from '../format.ts';
 import { relativeTime, whenText } from '../time-format.ts';
 import { openConfig, printJsonLine } from './shared.ts';
 
 /** A table cell stays readable; the whole message is in --json and in `run`'s output. */
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Each local processor's place in the event log and what it failed on (none with SQS: see its queues). */
+function processorStatus(config: Config): Promise<ConsumerStatus[]> {
+  const store = config.store;
+  if (store.type !== 'fs' || config.publish?.type !== 'local') return Promise.resolve([]);
+  return Promise.all((config.publish.processors ?? []).map((p) => consumerStatus(store.dir, eventLogPath(store.dir), p.name)));
 }
 
 /** What the state holds per mailbox. Exit 1 when a mailbox's last run failed, so a monitor can alert on it. */
@@ -25,8 +35,9 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
     });
   }
   const ok = rows.every((r) => r.lastRun === null || r.lastRun.ok);
+  const processors = await processorStatus(config);
   if (o.json) {
-    printJsonLine({ type: 'status', ok, mailboxes: rows });
+    printJsonLine({ type: 'status', ok, mailboxes: rows, processors });
   } else {
     const now = new Date();
     process.stdout.write(`${table(['mailbox', 'ingested', 'kept on server', 'oversized', 'last run', 'result', 'last error'], rows.map((r) => [
@@ -34,6 +45,12 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
       r.lastRun === null ? '-' : r.lastRun.ok ? `ok (${r.lastRun.stored} stored, ${r.lastRun.deleted} deleted)` : 'FAILED',
       r.lastError === null ? '-' : `${r.lastError.code} ${relativeTime(new Date(r.lastError.at), now)}: ${clip(r.lastError.message, 120)}`,
     ]))}\n`);
+    if (processors.length > 0) {
+      process.stdout.write(`\n${table(['processor', 'behind', 'position', 'retrying', 'given up', 'last failure'], processors.map((p) => [
+        p.processor, p.behind, `${formatBytes(p.offset)} of ${formatBytes(p.logBytes)}`, p.retrying, p.givenUp,
+        p.lastFailure === null ? '-' : `${relativeTime(new Date(p.lastFailure.at), now)} ${p.lastFailure.id ?? '(not a document)'}: ${clip(p.lastFailure.error, 120)}`,
+      ]))}\n`);
+    }
   }
   return ok ? 0 : 1;
 }
