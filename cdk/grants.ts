@@ -26,8 +26,8 @@ export function getObjects(bucket: s3.IBucket, prefixes: readonly string[], sid:
 
 /**
  * Writes, including multipart uploads (lib-storage streams large mail in parts). Never a delete: the mailbox leases
- * under `state/leases/` (lib/store/s3-lease.ts) are covered by the `state/` prefix, and a lease is released by
- * writing it expired (test/cdk/lease-grants.test.ts keeps it so).
+ * (LEASES_PREFIX in lib/store/layout.ts) are covered by the `state/` prefix, and a lease is released by writing it
+ * expired (test/cdk/lease-grants.test.ts keeps it so).
  */
 export function putObjects(bucket: s3.IBucket, prefixes: readonly string[], sid: string): iam.PolicyStatement {
   return new iam.PolicyStatement({

@@ -1,5 +1,5 @@
 import { CodedError, type FailureClass } from './coded-error.ts';
-import { redact } from './config/redact.ts';
+import { redact } from './redact.ts';
 
 /**
  * Every error code the project raises: its failure class, what it means and what to do. The one table: the CLI's

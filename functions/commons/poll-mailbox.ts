@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { resolveSecret } from '../../lib/config/secrets.ts';
-import { redactDeep } from '../../lib/config/redact.ts';
+import { redactDeep } from '../../lib/redact.ts';
 import { leasedLine, withMailboxLease } from '../../lib/app/mailbox-lease.ts';
 import { resolveCredentials, toMailboxJob } from '../../lib/app/mailbox-job.ts';
 import type { MailboxCredentials } from '../../lib/app/mailbox-job.ts';

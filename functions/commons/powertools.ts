@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { redact } from '../../lib/config/redact.ts';
+import { redact } from '../../lib/redact.ts';
 
 /**
  * One Logger and one Metrics per function, configured from the environment the stack sets: Powertools reads

@@ -5,7 +5,7 @@
  * summary does not repeat it.
  */
 import type { ClassifiedError } from '../error-codes.ts';
-import { redact } from '../config/redact.ts';
+import { redact } from '../redact.ts';
 import { errorText, hintText, printable, terminalJson } from './format.ts';
 import { createProgress, type ProgressReporter } from './progress.ts';
 import { localTimestamp } from './time-format.ts';

@@ -9,7 +9,7 @@ import { initCommand } from './commands/init.ts';
 import { replayCommand } from './commands/replay.ts';
 import { helpAfter } from './help.ts';
 import { packageVersion } from './paths.ts';
-import { redact } from '../config/redact.ts';
+import { redact } from '../redact.ts';
 import { printableLines } from './format.ts';
 
 /** Exit codes: 0 every mailbox succeeded, 1 a mailbox failed (the others still ran), 2 usage or configuration error. */

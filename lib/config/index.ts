@@ -2,7 +2,6 @@ export { ConfigError, SecretError } from './errors.ts';
 export type { ConfigIssue } from './errors.ts';
 export { formatPath, loadConfig, parseConfig, parseConfigText } from './parse-config.ts';
 export type { ParseConfigOptions } from './parse-config.ts';
-export { forgetSecrets, redact, redactDeep, registerSecret, REDACTED } from './redact.ts';
 export { clearSecretCache, createAwsSecretsManager, resolveSecret } from './secrets.ts';
 export type { ResolveSecretDeps, SecretsManagerLike } from './secrets.ts';
 export { configJsonSchema } from './json-schema.ts';

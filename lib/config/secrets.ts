@@ -1,5 +1,5 @@
 import { SecretError } from './errors.ts';
-import { registerSecret } from './redact.ts';
+import { registerSecret } from '../redact.ts';
 import type { SecretRef } from './types.ts';
 
 /** The one call we need from AWS Secrets Manager; tests pass a fake. */
@@ -84,7 +84,7 @@ async function fetchSecret(manager: SecretsManagerLike, secretId: string): Promi
  */
 export async function resolveSecret(ref: SecretRef, deps: ResolveSecretDeps = {}): Promise<string> {
   const value = await resolveValue(ref, deps);
-  // From here on no output, log, state or error of this process may show it (lib/config/redact.ts).
+  // From here on no output, log, state or error of this process may show it (lib/redact.ts).
   registerSecret(value);
   return value;
 }

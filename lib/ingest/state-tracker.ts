@@ -1,6 +1,6 @@
 import type { IngestedEntry, MailboxState, StateStore } from '../store/types.ts';
 import { emptyState, STATE_VERSION, uidlMap, uidOfKey } from '../store/state-format.ts';
-import { redact } from '../config/redact.ts';
+import { redact } from '../redact.ts';
 import { IngestError } from './errors.ts';
 
 const MAX_ATTEMPTS = 8;

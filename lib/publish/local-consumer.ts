@@ -1,7 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { metadataDocumentSchema, type MetadataDocument } from '../document/metadata-schema.ts';
-import { redact } from '../config/redact.ts';
+import { redact } from '../redact.ts';
 import { classifyError } from '../error-codes.ts';
 import { FILE_MODE, isErrno, mkdirDurable, writeFileAtomic, writeFully } from '../fs/atomic.ts';
 import { FsLeaseFiles } from '../store/fs-lease.ts';

@@ -3,7 +3,8 @@ import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FILE_MODE, fsyncDir, isErrno, mkdirDurable, toStoreError, writeFully } from '../fs/atomic.ts';
 import { assertMailboxId } from './keys.ts';
-import { decodeLease, encodeLease, isFree, LEASES_PREFIX, newLeaseRecord } from './lease-record.ts';
+import { LEASES_PREFIX } from './layout.ts';
+import { decodeLease, encodeLease, isFree, newLeaseRecord } from './lease-record.ts';
 import { DEFAULT_LEASE_TTL_MS, LeaseError, StoreError } from './types.ts';
 import type { HeldLease, LeaseAttempt, LeaseOptions, LeaseRecord, MailboxLeases } from './types.ts';
 
@@ -173,7 +174,7 @@ export interface FsMailboxLeasesOptions {
 /** The mailbox leases of an fs store. */
 export class FsMailboxLeases extends FsLeaseFiles implements MailboxLeases {
   constructor(options: FsMailboxLeasesOptions) {
-    super({ dir: join(resolve(options.dir), ...LEASES_PREFIX.split('/')), checkName: assertMailboxId });
+    super({ dir: join(resolve(options.dir), ...LEASES_PREFIX.split('/').filter(Boolean)), checkName: assertMailboxId });
   }
 }
 

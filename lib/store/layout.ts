@@ -17,3 +17,10 @@ export const ARCHIVE_LAYOUT = {
 } as const;
 
 export type ArchivePrefix = keyof typeof ARCHIVE_LAYOUT;
+
+/**
+ * `state/leases/<mailbox>.json`: which run holds the mailbox now (lib/store/s3-lease.ts, fs-lease.ts). Under
+ * `state/`, so the grants of the state cover it: get and put, never a delete (a lease is released by writing it
+ * expired).
+ */
+export const LEASES_PREFIX = `${ARCHIVE_LAYOUT.state}leases/`;

@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { assertMailboxId } from './keys.ts';
+import { LEASES_PREFIX } from './layout.ts';
 import type { LeaseRecord } from './types.ts';
 
-/** Where mailbox leases live under the store's prefix, beside the state. */
-export const LEASES_PREFIX = 'state/leases';
-
-/** Key of a mailbox's lease: `[prefix/]state/leases/<mailbox>.json`. */
+/** Key of a mailbox's lease under the store's prefix: `[prefix/]state/leases/<mailbox>.json` (lib/store/layout.ts). */
 export function leaseKey(mailbox: string, prefix = ''): string {
   assertMailboxId(mailbox);
-  return prefix === '' ? `${LEASES_PREFIX}/${mailbox}.json` : `${prefix}/${LEASES_PREFIX}/${mailbox}.json`;
+  return prefix === '' ? `${LEASES_PREFIX}${mailbox}.json` : `${prefix}/${LEASES_PREFIX}${mailbox}.json`;
 }
 
 export function newLeaseRecord(mailbox: string, ttlMs: number, now = Date.now()): LeaseRecord {

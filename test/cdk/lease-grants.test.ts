@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MailIngest } from '../../cdk/mail-ingest.ts';
-import { leaseKey } from '../../lib/store/lease-record.ts';
+import { LEASES_PREFIX } from '../../lib/store/layout.ts';
 import { actionsOf, flat, newStack, statementsOfRole, STUB_ENTRY, twoMailboxConfig, type StatementJson } from './helpers.ts';
 
 let statements: StatementJson[];
@@ -29,7 +29,7 @@ const allows = (action: string, arn: string) => statements.some((s) => s.Effect 
 describe('the poller and the mailbox leases', () => {
   for (const mailbox of ['support', 'sales']) {
     it(`may get and put the lease of ${mailbox}, and never delete it`, () => {
-      const arn = `${bucketArn}/${leaseKey(mailbox)}`;
+      const arn = `${bucketArn}/${LEASES_PREFIX}${mailbox}.json`;
       assert.ok(allows('s3:GetObject', arn), `GetObject on ${arn}`);
       assert.ok(allows('s3:PutObject', arn), `PutObject on ${arn}`);
       assert.ok(!actionsOf(statements).some((a) => /^s3:Delete/.test(a)), 'no s3:Delete* at all');

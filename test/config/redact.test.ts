@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { forgetSecrets, redact, redactDeep, registerSecret } from '../../lib/config/redact.ts';
+import { forgetSecrets, redact, redactDeep, registerSecret } from '../../lib/redact.ts';
 import { resolveSecret } from '../../lib/config/secrets.ts';
 import { classifyError } from '../../lib/ingest/errors.ts';
 import { Pop3Error } from '../../lib/pop3/errors.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerSecret, forgetSecrets } from '../../lib/config/redact.ts';
+import { registerSecret, forgetSecrets } from '../../lib/redact.ts';
 import { runMailbox } from '../../lib/ingest/pipeline.ts';
 import { consumerFiles, consumerStatus, MAX_ATTEMPTS } from '../../lib/publish/local-consumer.ts';
 import { LocalPublisher, type LocalProcessor } from '../../lib/publish/local-publisher.ts';
