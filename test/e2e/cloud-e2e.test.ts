@@ -126,7 +126,9 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
       firstDocs.set(meta.id, meta);
     }
     const state = JSON.parse((await getObject(`${PREFIX}/state/support.json`))!.toString('utf8'));
-    assert.deepEqual([state.version, state.mailbox, Object.keys(state.uidls).length], [1, 'support', 12]);
+    assert.deepEqual([state.version, state.mailbox, Object.keys(state.uidls).length], [2, 'support', 12]);
+    const lease = JSON.parse((await getObject(`${PREFIX}/state/leases/support.json`))!.toString('utf8'));
+    assert.ok(Date.parse(lease.expiresAt) <= Date.now(), 'the run took the mailbox\'s lease and released it (written expired)');
     assert.equal([...keys.keys()].filter((k) => k.startsWith(`${PREFIX}/staging/`)).length, 0, 'no message was large enough to stage');
 
     // `all`: every document once, inline unless larger than the queue's 8 KiB (then a claim check in the bucket).
@@ -177,9 +179,9 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
     const [summary] = out.mailboxes;
     assert.deepEqual([summary.new, summary.stored, summary.published, summary.deleted], [0, 0, 0, 0]);
     const afterKeys = await listKeys(aws.s3, aws.bucket, `${PREFIX}/`);
-    // Only the state may be rewritten (its lastRun); no object is added or replaced.
-    const stateKey = `${PREFIX}/state/support.json`;
-    const without = (m: Map<string, string>) => [...m].filter(([k]) => k !== stateKey).sort();
+    // Only the state (its lastRun) and the mailbox's lease (taken and released) may be rewritten; nothing else.
+    const rewritten = new Set([`${PREFIX}/state/support.json`, `${PREFIX}/state/leases/support.json`]);
+    const without = (m: Map<string, string>) => [...m].filter(([k]) => !rewritten.has(k)).sort();
     assert.deepEqual(without(afterKeys), without(before));
     for (const q of Object.values(queues)) assert.deepEqual(await aws.drainQueue(q), [], `${q} stays empty`);
   });
