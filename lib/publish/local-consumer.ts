@@ -1,4 +1,5 @@
-import { open, readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { metadataDocumentSchema, type MetadataDocument } from '../document/metadata-schema.ts';
 import { redact } from '../redact.ts';
@@ -90,11 +91,13 @@ async function readCursor(path: string): Promise<number | null> {
 }
 
 /** The live dead letters: the file is a journal of failures and successes, folded here. */
-async function readDeadLetters(path: string): Promise<Map<number, DeadLetter>> {
+async function readDeadLetters(path: string): Promise<{ letters: Map<number, DeadLetter>; journalLines: number }> {
   const letters = new Map<number, DeadLetter>();
   const text = await readText(path);
+  let journalLines = 0;
   for (const line of (text ?? '').split('\n')) {
     if (line === '') continue;
+    journalLines++;
     let r: Record_;
     try {
       r = JSON.parse(line) as Record_;
@@ -104,7 +107,7 @@ async function readDeadLetters(path: string): Promise<Map<number, DeadLetter>> {
     if (r.op === 'done') letters.delete(r.offset);
     else letters.set(r.offset, { offset: r.offset, length: r.length, id: r.id, attempts: r.attempts, firstFailedAt: r.firstFailedAt, lastFailedAt: r.at, error: r.error, final: r.final });
   }
-  return letters;
+  return { letters, journalLines };
 }
 
 const failedRecord = (l: DeadLetter): Record_ => ({ op: 'failed', at: l.lastFailedAt, offset: l.offset, length: l.length, id: l.id, attempts: l.attempts, firstFailedAt: l.firstFailedAt, error: l.error, final: l.final });
@@ -152,8 +155,26 @@ export class LocalConsumer {
     await this.#saveCursor(await logSize(this.#log));
   }
 
+  /**
+   * Temp file, fsync, rename: a reader sees the old cursor or the new one, never a torn one. The directory is not
+   * fsynced: a rename lost to a power loss leaves the older cursor, from which the documents since are consumed
+   * again (at least once, as from a queue), never skipped.
+   */
   async #saveCursor(offset: number): Promise<void> {
-    await writeFileAtomic(this.#files.cursor, `${JSON.stringify({ version: 1, processor: this.processor.name, offset, updatedAt: new Date().toISOString() })}\n`, this.#files.dir);
+    const tmp = join(this.#files.dir, `.${this.processor.name}.${randomUUID()}.tmp`);
+    const fh = await open(tmp, 'wx', FILE_MODE);
+    try {
+      try {
+        await writeFully(fh, Buffer.from(`${JSON.stringify({ version: 1, processor: this.processor.name, offset, updatedAt: new Date().toISOString() })}\n`, 'utf8'));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.#files.cursor);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
   }
 
   async #appendLetters(records: Record_[]): Promise<void> {
@@ -188,7 +209,7 @@ export class LocalConsumer {
     const journal: Record_[] = [];
     try {
       await this.ensureCursor();
-      const letters = await readDeadLetters(this.#files.deadLetters);
+      const { letters, journalLines } = await readDeadLetters(this.#files.deadLetters);
       const fail = (offset: number, length: number, id: string | null, error: string, final: boolean): void => {
         const at = new Date().toISOString();
         const before = letters.get(offset);
@@ -210,7 +231,7 @@ export class LocalConsumer {
 
       if (options.retry === true) {
         // Compact the journal to the live letters first, so it stays as small as the failures it records.
-        await writeFileAtomic(this.#files.deadLetters, [...letters.values()].map((l) => `${JSON.stringify(failedRecord(l))}\n`).join(''), this.#files.dir);
+        if (journalLines > letters.size) await writeFileAtomic(this.#files.deadLetters, [...letters.values()].map((l) => `${JSON.stringify(failedRecord(l))}\n`).join(''), this.#files.dir);
         const due = [...letters.values()].filter((l) => !l.final).sort((a, b) => a.offset - b.offset).slice(0, RETRIES_PER_RUN);
         for (const l of due) {
           if (!letters.has(l.offset)) continue; // settled meanwhile by a retry of the same document
@@ -278,7 +299,7 @@ export async function consumerStatus(storeDir: string, logPath: string, name: st
   const files = consumerFiles(storeDir, name);
   const logBytes = await logSize(logPath);
   const offset = Math.min(await readCursor(files.cursor) ?? logBytes, logBytes);
-  const letters = [...(await readDeadLetters(files.deadLetters)).values()];
+  const letters = [...(await readDeadLetters(files.deadLetters)).letters.values()];
   const last = letters.sort((a, b) => a.lastFailedAt.localeCompare(b.lastFailedAt)).at(-1);
   return {
     processor: name, offset, logBytes, behind: await countLines(logPath, offset, logBytes),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FILE_MODE, fsyncDir, isErrno, mkdirDurable, toStoreError, writeFully } from '../fs/atomic.ts';
+import { ensureDir, FILE_MODE, isErrno, toStoreError, writeFully } from '../fs/atomic.ts';
 import { assertMailboxId } from './keys.ts';
 import { LEASES_PREFIX } from './layout.ts';
 import { decodeLease, encodeLease, isFree, newLeaseRecord } from './lease-record.ts';
@@ -22,6 +22,9 @@ export interface FsLeaseFilesOptions {
  * file and link(2)ed into place, which fails with EEXIST when a lease is there (O_EXCL semantics, without a
  * half-written file a reader could see). An expired lease (or one of a dead process on this host) is taken over
  * by renaming it aside, checking that what was moved is the lease judged stale, and linking the new one in.
+ *
+ * Nothing is fsynced: a lease matters only between live processes, which see each other's files in the page
+ * cache; after a power loss every holder on this machine is gone, so a lease lost with it is a lease released.
  */
 export class FsLeaseFiles {
   readonly dir: string;
@@ -41,7 +44,7 @@ export class FsLeaseFiles {
     const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     const path = this.pathFor(name);
     try {
-      await mkdirDurable(this.dir);
+      await ensureDir(this.dir);
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
         const record = newLeaseRecord(name, ttlMs);
         const tmp = await this.#writeTemp(name, record);
@@ -84,7 +87,6 @@ export class FsLeaseFiles {
     const fh = await open(tmp, 'wx', FILE_MODE);
     try {
       await writeFully(fh, encodeLease(record));
-      await fh.sync();
     } finally {
       await fh.close();
     }
@@ -92,7 +94,6 @@ export class FsLeaseFiles {
   }
 
   async #held(path: string, record: LeaseRecord, ttlMs: number): Promise<LeaseAttempt> {
-    await fsyncDir(this.dir);
     return { acquired: true, lease: new FsHeldLease(this, path, record, ttlMs) };
   }
 
@@ -105,7 +106,6 @@ export class FsLeaseFiles {
       await unlink(tmp).catch(() => undefined);
       throw err;
     }
-    await fsyncDir(this.dir);
   }
 }
 
@@ -159,7 +159,6 @@ class FsHeldLease implements HeldLease {
       // Only a lease that is ours and unexpired: once it has expired, the file may already be another run's.
       if (Date.parse(this.#record.expiresAt) <= Date.now() || !(await this.#stillOurs())) return;
       await unlink(this.#path);
-      await fsyncDir(this.#leases.dir);
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw toStoreError(err, `releasing the lease of mailbox ${this.#record.mailbox}`);
     }
