@@ -19,6 +19,87 @@ function restore(text: string, decoded: readonly string[]): string {
   return text.replace(PLACEHOLDER, (_m, i: string) => decoded[Number(i)] ?? '');
 }
 
+/**
+ * RFC 5322 4.4 (obsolete syntax) allows comments and folding whitespace inside an addr-spec
+ * (`<jdoe@machine(comment).  example>`); mailparser reads the comment as part of the name. Inside each
+ * `<...>` outside quoted strings, comments and whitespace are dropped before the list is parsed.
+ */
+export function stripAngleComments(text: string): string {
+  let out = '';
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '\\') {
+      out += text.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    const close = !quoted && c === '<' ? text.indexOf('>', i) : -1;
+    if (close < 0 || text.slice(i + 1, close).includes('<')) {
+      out += c;
+      i++;
+      continue;
+    }
+    const inner = text.slice(i + 1, close);
+    out += '<' + (/[()\s]/.test(inner) ? dropComments(inner).replace(/\s+/g, '') : inner) + '>';
+    i = close + 1;
+  }
+  return out;
+}
+
+function dropComments(s: string): string {
+  let out = '';
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\' && depth > 0) {
+      i++;
+      continue;
+    }
+    if (c === '(') depth++;
+    else if (c === ')' && depth > 0) depth--;
+    else if (depth === 0) out += c;
+  }
+  return out;
+}
+
+// Characters that cannot end a domain (RFC 5321 4.1.2) nor start an unquoted local part: left over from broken
+// syntax such as `From: test1@local>` or `[a@b.example]`, which mail clients do not show as part of the address.
+const STRAY_TAIL = /[>)\]}"',;:]+$/;
+const STRAY_HEAD = /^[<([]+/;
+
+/** The address a mail client shows for a token with stray syntax around it; unchanged when it is clean. */
+export function strayless(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at <= 0) return address;
+  let local = address.slice(0, at);
+  let domain = address.slice(at + 1);
+  let cutQuote = false;
+  if (domain.startsWith('[')) {
+    const close = domain.indexOf(']');
+    if (close > 0) domain = domain.slice(0, close + 1);
+  } else {
+    const tail = STRAY_TAIL.exec(domain)?.[0] ?? '';
+    cutQuote = /['"]/.test(tail);
+    domain = domain.slice(0, domain.length - tail.length);
+  }
+  local = local.replace(STRAY_HEAD, '');
+  // A quote is part of the local part only when it is balanced ("john doe"@x) or, for "'", atext (o'brien@x).
+  if (local.startsWith('"') && local.indexOf('"', 1) < 0) local = local.slice(1);
+  if (cutQuote && local.startsWith("'")) local = local.slice(1);
+  return local && domain ? `${local}@${domain}` : address;
+}
+
+/** A display name with a stray, unbalanced angle bracket at an edge (`John>` from `John <a@b>>`) loses it. */
+function cleanName(name: string): string {
+  const opens = name.split('<').length - 1;
+  const closes = name.split('>').length - 1;
+  if (opens === closes) return name;
+  return (opens > closes ? name.replace(/^[<\s]+|[<\s]+$/g, '') : name.replace(/^[>\s]+|[>\s]+$/g, '')).trim();
+}
+
 function normaliseAddress(address: string): string {
   const at = address.lastIndexOf('@');
   if (at <= 0 || at === address.length - 1) return '';
@@ -38,7 +119,7 @@ export function parseAddresses(values: readonly Buffer[], hint?: string | null):
       decoded.push(run.text);
       at = run.end;
     }
-    text = swapped + text.slice(at);
+    text = stripAngleComments(swapped + text.slice(at));
     let parsed: Array<{ name?: string; address?: string }>;
     try {
       parsed = parseAddressHeader(text, { flatten: true, decodePunycode: false }).value;
@@ -46,8 +127,8 @@ export function parseAddresses(values: readonly Buffer[], hint?: string | null):
       parsed = [];
     }
     for (const entry of parsed) {
-      const name = cleanDisplay(restore(entry.name ?? '', decoded)).trim();
-      const rawAddress = cleanDisplay(entry.address ?? '').trim();
+      const name = cleanName(cleanDisplay(restore(entry.name ?? '', decoded)).trim());
+      const rawAddress = strayless(cleanDisplay(entry.address ?? '').trim());
       // RFC 2047 5 keeps encoded words out of the addr-spec: one there is accepted only if it decodes to a plain address.
       let address = rawAddress;
       if (HAS_PLACEHOLDER.test(rawAddress)) {

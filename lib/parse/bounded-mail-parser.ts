@@ -2,13 +2,14 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { MailParser } from 'mailparser';
 import { decodeBytes } from './charset.ts';
 import { partInfo, type PartInfo } from './attachments.ts';
+import { listNamedTextAsAttachments } from './attachment-rule.ts';
 
 /**
  * mailparser's streaming MailParser with the limits and the decoding this project needs. It hooks two members
  * mailparser marks @internal (checked by the tests in test/ingest/parse-limits.test.ts, so an upgrade that
  * changes them fails loudly rather than silently):
  *
- * - `createNode`: count parts and MIME depth (mailsplit itself caps only the part count, at 1000, with an error
+ * - `createNode`: list named text parts as attachments (attachment-rule.ts); count parts and MIME depth (mailsplit itself caps only the part count, at 1000, with an error
  *   that loses everything); read each part's own header lines for the file name (raw bytes, RFC 2231, our
  *   charsets); cap how much of each text body is kept, since mailparser keeps every text part whole in memory
  *   and only the snippet needs it.
@@ -97,7 +98,7 @@ export class BoundedMailParser extends MailParser {
       maxHeadSize: Math.max(options.maxHeaderBytes * 4, 1024 * 1024),
       maxChildNodes: options.maxParts + 1000,
     } as ConstructorParameters<typeof MailParser>[0]);
-    const self = this as unknown as Internals;
+    const self = listNamedTextAsAttachments(this) as unknown as Internals;
     const createNode = self.createNode.bind(this);
     let textKept = 0;
     const hit = (reason: string): void => {

@@ -14,16 +14,19 @@ import Encoding from 'encoding-japanese';
  *   that no codec knows falls back to detection instead of replacement characters.
  */
 
-type Kind = 'utf8' | 'iso2022jp' | 'cp932' | 'eucjp' | 'ascii' | 'auto';
+type Kind = 'utf8' | 'utf7' | 'iso2022jp' | 'cp932' | 'eucjp' | 'ascii' | 'auto';
 
 const ISO2022JP = new Set(['iso2022jp', 'csiso2022jp', 'iso2022jp1', 'iso2022jp2', 'iso2022jp3', 'iso2022jpms', 'jis', 'cp50220', 'cp50221', 'cp50222']);
 const CP932 = new Set(['shiftjis', 'sjis', 'xsjis', 'mskanji', 'csshiftjis', 'cp932', 'ms932', 'windows31j', 'xmscp932', 'ibm943', 'shiftjis2004', 'xsjisopen', 'sjisopen']);
 const EUCJP = new Set(['eucjp', 'xeucjp', 'cseucpkdfmtjapanese', 'eucjpms', 'eucjis2004', 'xeucjpms']);
 const UTF8 = new Set(['utf8', 'unicode11utf8', 'xunicode20utf8']);
+// RFC 2152. Outlook and Thunderbird decode it ("Fr+APY-sche" is "Frösche"), so we do too: the text only ever
+// reaches the document as a JSON string, which every consumer escapes like any other header or snippet.
+const UTF7 = new Set(['utf7', 'unicode11utf7', 'csunicode11utf7']);
 const ASCII = new Set(['', 'ascii', 'usascii', 'ansix3.41968', 'ansix341968', 'iso646us', 'csascii', '7bit', '8bit']);
-// Not character sets a message is written in: UTF-7 smuggles markup past filters (+ADw-script+AD4-), base64 and
-// hex are transfer encodings. Treated as unknown (detection) like mailparser refuses them.
-const REFUSED = /^(?:(?:cs)?unicode11)?utf7(?:imap)?$|^base64$|^hex$|^binary$/;
+// Not character sets a message is written in: modified UTF-7 is for IMAP folder names, base64 and hex are
+// transfer encodings. Treated as unknown (detection).
+const REFUSED = /^utf7imap$|^base64$|^hex$|^binary$/;
 // Common aliases iconv-lite does not resolve itself.
 const ALIASES = new Map<string, string>([['ksc56011987', 'cp949'], ['ksc56011989', 'cp949'], ['xgbk', 'gbk'], ['xmacroman', 'macintosh']]);
 
@@ -34,6 +37,7 @@ function squash(label: string): string {
 function kindOf(label: string | null | undefined): { kind: Kind } | { kind: 'iconv'; name: string } {
   const name = squash(label ?? '');
   if (UTF8.has(name)) return { kind: 'utf8' };
+  if (UTF7.has(name)) return { kind: 'utf7' };
   if (ASCII.has(name)) return { kind: 'ascii' };
   if (ISO2022JP.has(name)) return { kind: 'iso2022jp' };
   if (CP932.has(name)) return { kind: 'cp932' };
@@ -135,9 +139,47 @@ function japaneseScore(buf: Uint8Array, encoding: 'sjis' | 'euc'): number {
 }
 
 /**
+ * UTF-8 damaged in a few places (a byte lost or flipped in transit, a name cut inside a character): the valid
+ * multibyte characters outnumber the broken sequences at least four to one, or there is exactly one broken
+ * sequence beside at least one valid character. A mail client then shows the UTF-8 with U+FFFD where the damage
+ * is, not the whole string as windows-1252 mojibake. Latin-1 text ("café", "Müller") has no valid multibyte
+ * sequence at all, so it never qualifies.
+ */
+export function isNearlyUtf8(buf: Uint8Array): boolean {
+  let good = 0;
+  let bad = 0;
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const need = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    let ok = need > 0;
+    for (let k = 1; ok && k <= need; k++) {
+      const c = buf[i + k];
+      if (c === undefined || c < 0x80 || c > 0xbf) ok = false;
+    }
+    // Overlong and surrogate forms (E0 80..9F, ED A0..BF, F0 80..8F, F4 90..) are as broken as a stray byte.
+    if (ok && ((b === 0xe0 && buf[i + 1]! < 0xa0) || (b === 0xed && buf[i + 1]! > 0x9f) || (b === 0xf0 && buf[i + 1]! < 0x90) || (b === 0xf4 && buf[i + 1]! > 0x8f))) ok = false;
+    if (ok) {
+      good++;
+      i += need + 1;
+    } else {
+      bad++;
+      i++;
+      while (i < buf.length && buf[i]! >= 0x80 && buf[i]! <= 0xbf) i++; // the rest of one broken sequence
+    }
+  }
+  return good > 0 && bad > 0 && (bad === 1 || bad * 4 <= good);
+}
+
+/**
  * Decodes bytes of unknown charset: ISO-2022-JP when escape sequences are present, UTF-8 when valid, else the
  * better-scoring of CP932 and EUC-JP (CP932 on a tie: it is what raw 8-bit headers are in practice), else
- * windows-1252 so that every byte still shows as something. Japanese first: a short windows-1252 string can
+ * UTF-8 with replacement characters when it is nearly valid UTF-8, else windows-1252 so that every byte still
+ * shows as something. Japanese first: a short windows-1252 string can
  * still read as Japanese (that is the trade-off a Japanese mail client makes too).
  */
 export function decodeDetected(buf: Uint8Array): string {
@@ -150,6 +192,7 @@ export function decodeDetected(buf: Uint8Array): string {
   const sjisScore = japaneseScore(buf, 'sjis');
   const eucScore = japaneseScore(buf, 'euc');
   if (Math.max(sjisScore, eucScore) >= 2) return eucScore > sjisScore ? decodeEucJp(buf) : decodeCp932(buf);
+  if (isNearlyUtf8(buf)) return Buffer.from(buf).toString('utf8');
   return iconv.decode(Buffer.from(buf), 'windows-1252');
 }
 
@@ -159,7 +202,7 @@ export function decodeDetected(buf: Uint8Array): string {
  * detection.
  */
 export function decodeWithHint(buf: Uint8Array, hint: string | null | undefined): string {
-  if (!hint || hasIso2022Escape(buf) || !hasHighBytes(buf) || isUtf8(buf)) return decodeDetected(buf);
+  if (!hint || hasIso2022Escape(buf) || !hasHighBytes(buf) || isUtf8(buf) || isNearlyUtf8(buf)) return decodeDetected(buf);
   const k = kindOf(hint);
   if (k.kind === 'cp932' || k.kind === 'eucjp' || k.kind === 'iconv') {
     const text = decodeBytes(buf, hint);
@@ -175,6 +218,8 @@ export function decodeBytes(buf: Uint8Array, label: string | null | undefined): 
     switch (k.kind) {
       case 'utf8':
         return isUtf8(buf) ? Buffer.from(buf).toString('utf8') : decodeDetected(buf);
+      case 'utf7':
+        return iconv.decode(Buffer.from(buf), 'utf7');
       case 'ascii':
         return decodeDetected(buf);
       case 'iso2022jp':

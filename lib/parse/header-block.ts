@@ -19,10 +19,17 @@ export interface HeaderBlock {
   readonly complete: boolean;
   /** True when the message does not start with a header field at all (body only). */
   readonly headerless: boolean;
+  /** What was wrong with the block and repaired to read its fields (empty for a well-formed block). */
+  readonly damage: readonly string[];
 }
 
 // RFC 5322 2.2: field name is printable US-ASCII except colon; obsolete syntax (RFC 5322 4.5) allows WSP before the colon.
 const FIELD = /^([\x21-\x39\x3b-\x7e]+)[ \t]*:/;
+// A line holding nothing but a field name: the colon was folded onto the next line ("From\r\n : x@y").
+const BARE_NAME = /^([\x21-\x39\x3b-\x7e]+)[ \t]*$/;
+const FOLDED_COLON = /^[ \t]*:/;
+// How far a block may start with whitespace-only lines before it is taken for a body instead.
+const MAX_LEADING_BLANKS = 20;
 
 /** Offset just past the blank line ending the header block, or -1 when `buf` holds no complete block. */
 export function findHeaderEnd(buf: Buffer): number {
@@ -36,21 +43,27 @@ export function findHeaderEnd(buf: Buffer): number {
   return -1;
 }
 
+/** "From sender date", the envelope line of mbox files; "From  : x" is a From field (RFC 5322 4.5 obsolete WSP). */
 export function isMboxFrom(line: Buffer): boolean {
-  return line.subarray(0, 5).toString('latin1') === 'From ';
+  const start = line.subarray(0, 200).toString('latin1');
+  return start.startsWith('From ') && !/^From[ \t]*:/.test(start);
 }
 
-function startsWithField(line: Buffer): boolean {
-  return FIELD.test(line.subarray(0, 200).toString('latin1'));
+const isWsp = (b: number | undefined): boolean => b === 0x20 || b === 0x09;
+const latin = (line: Buffer): string => line.subarray(0, 200).toString('latin1');
+
+function blankish(line: Buffer): boolean {
+  for (const b of line) if (!isWsp(b)) return false;
+  return true;
 }
 
-/**
- * Splits the header block at the start of `buf`. When `buf` ends before the blank line (a header-only message,
- * or a block cut at the size cap) the lines present are returned with `complete: false`.
- */
-export function parseHeaderBlock(buf: Buffer): HeaderBlock {
-  const end = findHeaderEnd(buf);
-  const block = end < 0 ? buf : buf.subarray(0, end);
+function trimStart(line: Buffer): Buffer {
+  let i = 0;
+  while (isWsp(line[i])) i++;
+  return line.subarray(i);
+}
+
+function splitLines(block: Buffer): Buffer[] {
   const lines: Buffer[] = [];
   let start = 0;
   while (start < block.length) {
@@ -61,12 +74,64 @@ export function parseHeaderBlock(buf: Buffer): HeaderBlock {
     lines.push(block.subarray(start, stop));
     start = nl + 1;
   }
-  while (lines.length > 0 && lines[lines.length - 1]!.length === 0) lines.pop();
-  // An mbox envelope line ("From sender date") before the headers, as files saved from mbox start: skipped.
-  if (lines.length > 0 && isMboxFrom(lines[0]!)) lines.shift();
+  return lines;
+}
 
-  if (lines.length === 0 || !startsWithField(lines[0]!)) {
-    return { headers: [], length: lines.length === 0 && end >= 0 ? end : 0, complete: end >= 0, headerless: buf.length > 0 };
+/**
+ * Where the fields start: past an mbox envelope line and past whitespace-only lines, with the first field's
+ * indentation dropped. Python's email package, flanker and php-mime-mail-parser read such a block rather than
+ * discard it; so do we, and say what was repaired.
+ */
+function fieldStart(lines: Buffer[], damage: string[]): number {
+  let i = 0;
+  // An mbox envelope line ("From sender date") before the headers, as files saved from mbox start: skipped.
+  if (lines.length > 0 && isMboxFrom(lines[0]!)) i++;
+  const first = i;
+  while (i < lines.length && i - first < MAX_LEADING_BLANKS && lines[i]!.length > 0 && blankish(lines[i]!)) i++;
+  if (i > first) damage.push(`header block starts with ${i - first} whitespace-only line${i - first > 1 ? 's' : ''}`);
+  if (i < lines.length && isWsp(lines[i]![0]) && FIELD.test(latin(trimStart(lines[i]!)))) {
+    damage.push('first header field is indented');
+    lines[i] = trimStart(lines[i]!);
+  }
+  return i;
+}
+
+function opensField(lines: readonly Buffer[], i: number): boolean {
+  const line = lines[i];
+  if (line === undefined) return false;
+  if (FIELD.test(latin(line))) return true;
+  const next = lines[i + 1];
+  return BARE_NAME.test(latin(line)) && next !== undefined && FOLDED_COLON.test(latin(next));
+}
+
+/**
+ * Whether `buf` (the first bytes of a message) starts with a header block: 'more' when it cannot tell yet
+ * (whitespace-only lines, or a bare field name whose colon may be on the next line, and no more bytes).
+ */
+export function headerStart(buf: Buffer, ended: boolean): 'fields' | 'body' | 'more' {
+  const lastNl = buf.lastIndexOf(0x0a);
+  const lines = splitLines(lastNl < 0 ? (ended ? buf : Buffer.alloc(0)) : buf.subarray(0, ended ? buf.length : lastNl + 1));
+  const i = fieldStart(lines, []);
+  if (i < lines.length && lines[i]!.length === 0) return 'body';
+  // Two lines past the start are enough to see a folded colon; a long partial line is decided as it stands.
+  if (!ended && lines.length < i + 2 && buf.length < 4096) return 'more';
+  return opensField(lines, i) ? 'fields' : 'body';
+}
+
+/**
+ * Splits the header block at the start of `buf`. When `buf` ends before the blank line (a header-only message,
+ * or a block cut at the size cap) the lines present are returned with `complete: false`.
+ */
+export function parseHeaderBlock(buf: Buffer): HeaderBlock {
+  const end = findHeaderEnd(buf);
+  const block = end < 0 ? buf : buf.subarray(0, end);
+  const lines = splitLines(block);
+  while (lines.length > 0 && lines[lines.length - 1]!.length === 0) lines.pop();
+  const damage: string[] = [];
+  const start = fieldStart(lines, damage);
+
+  if (start >= lines.length || !opensField(lines, start)) {
+    return { headers: [], length: lines.length === 0 && end >= 0 ? end : 0, complete: end >= 0, headerless: buf.length > 0, damage: [] };
   }
 
   const headers: RawHeader[] = [];
@@ -76,26 +141,52 @@ export function parseHeaderBlock(buf: Buffer): HeaderBlock {
     if (!name) return;
     const value = Buffer.concat(parts);
     let s = 0;
-    while (s < value.length && (value[s] === 0x20 || value[s] === 0x09)) s++;
+    while (s < value.length && isWsp(value[s])) s++;
     let e = value.length;
-    while (e > s && (value[e - 1] === 0x20 || value[e - 1] === 0x09)) e--;
+    while (e > s && isWsp(value[e - 1])) e--;
     headers.push({ name, value: value.subarray(s, e) });
     name = '';
     parts = [];
   };
-  for (const line of lines) {
-    if ((line[0] === 0x20 || line[0] === 0x09) && name) {
+  for (let i = start; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (isWsp(line[0]) && name) {
       parts.push(line); // RFC 5322 2.2.3: unfolding removes the CRLF, the whitespace stays
       continue;
     }
-    const match = FIELD.exec(line.subarray(0, 200).toString('latin1'));
     flush();
-    if (!match) continue; // a stray non-field line: skipped, as mail clients do
-    name = match[1]!.toLowerCase();
-    parts = [line.subarray(match[0].length)];
+    const match = FIELD.exec(latin(line));
+    if (match) {
+      name = match[1]!.toLowerCase();
+      parts = [line.subarray(match[0].length)];
+      continue;
+    }
+    // "From" alone, the colon folded onto the next line: the name is unambiguous, so the field is read.
+    const bare = BARE_NAME.exec(latin(line));
+    const next = lines[i + 1];
+    if (bare && next !== undefined && FOLDED_COLON.test(latin(next))) {
+      name = bare[1]!.toLowerCase();
+      parts = [next.subarray(next.indexOf(0x3a) + 1)];
+      damage.push(`field "${name}" folded before its colon`);
+      i++;
+    }
+    // otherwise a stray non-field line: skipped, as mail clients do
   }
   flush();
-  return { headers, length: end < 0 ? block.length : end, complete: end >= 0, headerless: false };
+  return { headers, length: end < 0 ? block.length : end, complete: end >= 0, headerless: false, damage };
+}
+
+/**
+ * The block written out again in canonical form, one unfolded field per line, followed by the bytes after it:
+ * what mailparser is given when the original block was damaged, so that it finds the same Content-Type (and MIME
+ * structure) as our own reading. The archived bytes are never touched.
+ */
+export function rewriteHeaderBlock(buf: Buffer, block: HeaderBlock): Buffer {
+  const out: Buffer[] = [];
+  for (const h of block.headers) out.push(Buffer.from(`${h.name}: `, 'latin1'), h.value, Buffer.from('\r\n', 'latin1'));
+  if (block.complete) out.push(Buffer.from('\r\n', 'latin1'));
+  out.push(buf.subarray(block.length));
+  return Buffer.concat(out);
 }
 
 /** Convenience lookups over the raw header list. */

@@ -1,6 +1,6 @@
 import type { ParsedMessage } from '../document/metadata-schema.ts';
 import type { HeaderMap } from './header-block.ts';
-import { cleanDisplay, decodeUnstructured } from './decode-headers.ts';
+import { cleanDisplay, decodeRawHeader, decodeUnstructured } from './decode-headers.ts';
 import { parseAddresses } from './addresses.ts';
 
 /** The fields of the metadata document that come from the top-level header block alone. */
@@ -10,10 +10,18 @@ function ascii(raw: Buffer | null): string | null {
   return raw === null ? null : cleanDisplay(raw.toString('latin1'));
 }
 
-/** `<id>` tokens with any whitespace inside removed (folded long ids); bare ids are bracketed. */
+/** RFC 6532 3.2: identifiers may hold raw UTF-8, decoded like every other raw header (never as Latin-1). */
+function idText(raw: Buffer | null, hint: string | null): string | null {
+  return raw === null ? null : cleanDisplay(decodeRawHeader(raw, hint));
+}
+
+/**
+ * `<id>` tokens with any whitespace and comments inside removed (folded long ids, RFC 5322 4.5.4 obsolete CFWS
+ * around the "@"); bare ids are bracketed.
+ */
 export function messageIds(value: string | null): string[] {
   if (value === null) return [];
-  const bracketed = [...value.matchAll(/<([^<>]*)>/g)].map(m => m[1]!.replace(/\s+/g, '')).filter(id => id.length > 0);
+  const bracketed = [...value.matchAll(/<([^<>]*)>/g)].map(m => m[1]!.replace(/\([^()]*\)/g, '').replace(/\s+/g, '')).filter(id => id.length > 0);
   if (bracketed.length > 0) return bracketed.map(id => `<${id}>`);
   // No brackets at all: each whitespace- or comma-separated token that looks like an id (has an @).
   return value.split(/[\s,]+/).filter(t => t.includes('@')).map(t => `<${t}>`);
@@ -59,9 +67,9 @@ export function headerFields(h: HeaderMap): HeaderFields {
     return v === null ? null : decodeUnstructured(v, hint);
   };
   return {
-    messageId: firstId(ascii(h.first('message-id'))),
-    inReplyTo: firstId(ascii(h.first('in-reply-to'))),
-    references: h.all('references').flatMap(v => messageIds(ascii(v))),
+    messageId: firstId(idText(h.first('message-id'), hint)),
+    inReplyTo: firstId(idText(h.first('in-reply-to'), hint)),
+    references: h.all('references').flatMap(v => messageIds(idText(v, hint))),
     date: parseDate(ascii(h.first('date'))),
     subject: subject === null ? null : decodeUnstructured(subject, hint),
     from: parseAddresses(h.all('from'), hint),

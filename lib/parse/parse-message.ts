@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Attachment, ParsedMessage } from '../document/metadata-schema.ts';
-import { HeaderMap, findHeaderEnd, isMboxFrom, parseHeaderBlock, type HeaderBlock } from './header-block.ts';
+import { HeaderMap, findHeaderEnd, headerStart, parseHeaderBlock, rewriteHeaderBlock, type HeaderBlock } from './header-block.ts';
 import { headerFields, type HeaderFields } from './header-fields.ts';
 import { classify } from './flags.ts';
 import { BoundedMailParser, type TreeNode } from './bounded-mail-parser.ts';
@@ -68,7 +68,7 @@ function short(err: unknown): string {
 class HeaderScanner {
   readonly max: number;
   scanned = 0;
-  firstLineChecked = false;
+  startChecked = false;
 
   constructor(max: number) {
     this.max = max;
@@ -76,15 +76,12 @@ class HeaderScanner {
 
   scan(buf: Buffer): 'more' | 'complete' | 'headerless' | 'too-large' {
     if (buf.length > 0 && (buf[0] === 0x0a || (buf[0] === 0x0d && buf[1] === 0x0a))) return 'complete';
-    if (!this.firstLineChecked) {
-      const firstNl = buf.indexOf(0x0a);
-      if (firstNl >= 0 || buf.length > 1000) {
-        this.firstLineChecked = true;
-        // A first line that is not a header field: the message is all body (mailsplit would otherwise eat its
-        // first paragraph as garbage headers).
-        const firstLine = buf.subarray(0, firstNl >= 0 ? firstNl + 1 : 1000);
-        if (!isMboxFrom(firstLine) && parseHeaderBlock(firstLine).headerless) return 'headerless';
-      }
+    if (!this.startChecked) {
+      // A message that does not start with a header field is all body (mailsplit would otherwise eat its first
+      // paragraph as garbage headers).
+      const start = headerStart(buf, false);
+      if (start === 'body') return 'headerless';
+      if (start === 'fields') this.startChecked = true;
     }
     for (let i = buf.indexOf(0x0a, Math.max(0, this.scanned - 2)); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
       const j = buf[i + 1] === 0x0d ? i + 2 : i + 1;
@@ -100,6 +97,8 @@ class ParseRun {
   readonly source: Readable;
   readonly limits: Required<ParseLimits>;
   error: string | null = null;
+  /** A damaged header block that was read all the same: reported when nothing worse happened. */
+  repaired: string | null = null;
   block: HeaderBlock | null = null;
   parser: BoundedMailParser | null = null;
   readonly attachments: Attachment[] = [];
@@ -134,7 +133,8 @@ class ParseRun {
       prefix.append(chunk);
       scan = scanner.scan(prefix.view());
     }
-    const head = prefix.view();
+    let head = prefix.view();
+    if (scan === 'more' && ended && head.length > 0 && headerStart(head, true) === 'body') scan = 'headerless';
     if (scan === 'complete' && findHeaderEnd(head) > this.limits.maxHeaderBytes) scan = 'too-large';
     if (scan === 'too-large') {
       // Keep the complete lines that fit under the cap; the body is not parsed.
@@ -144,6 +144,10 @@ class ParseRun {
       return;
     }
     this.block = parseHeaderBlock(head);
+    if (this.block.damage.length > 0) {
+      this.repaired = `header block repaired (${this.block.damage.join('; ')}): its fields were recovered`;
+      head = rewriteHeaderBlock(head, this.block);
+    }
     if (head.length === 0 && ended) {
       this.fail('empty message');
       return;
@@ -248,7 +252,7 @@ class ParseRun {
     } catch (err) {
       this.fail(`snippet: ${short(err)}`);
     }
-    return { ...fields, attachments: [...this.attachments], snippet, flags, parseError: this.error };
+    return { ...fields, attachments: [...this.attachments], snippet, flags, parseError: this.error ?? this.repaired };
   }
 }
 

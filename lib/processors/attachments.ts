@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { MailParser, type AttachmentStream } from 'mailparser';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
+import { listNamedTextAsAttachments } from '../parse/attachment-rule.ts';
 import { isPreconditionFailed, type ObjectStore, type RawOpener } from './object-store.ts';
 import { CodedError } from '../coded-error.ts';
 
@@ -86,7 +87,8 @@ export async function extractAttachments(doc: MetadataDocument, openRaw: RawOpen
   let rawSize = 0;
   raw.on('data', (chunk: Buffer) => { rawHash.update(chunk); rawSize += chunk.length; });
 
-  const parser = new MailParser({ checksumAlgo: false, skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
+  // The same attachment rule as the ingest parser: a named text part (a Makefile, a report.txt) is a file here too.
+  const parser = listNamedTextAsAttachments(new MailParser({ checksumAlgo: false, skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }));
   raw.on('error', (err) => parser.destroy(err));
   raw.pipe(parser);
 

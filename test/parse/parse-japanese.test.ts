@@ -48,8 +48,19 @@ describe('charset decoding (bodies and encoded words)', () => {
     assert.equal(decodeBytes(Buffer.from('日本語', 'utf8'), 'us-ascii'), '日本語');
   });
 
-  it('refuses UTF-7 (markup smuggling) and reads it as plain bytes', () => {
-    assert.equal(decodeBytes(Buffer.from('+ADw-script+AD4-'), 'utf-7'), '+ADw-script+AD4-');
+  it('decodes UTF-7 (RFC 2152) as Outlook and Thunderbird show it, "+-" included; IMAP\'s modified UTF-7 is not a mail charset', () => {
+    assert.equal(decodeBytes(Buffer.from('Fr+APY-sche'), 'utf-7'), 'Frösche');
+    assert.equal(decodeBytes(Buffer.from('Hi Mom -+Jjo--! 1 +- 1'), 'UNICODE-1-1-UTF-7'), 'Hi Mom -☺-! 1 + 1');
+    assert.equal(decodeBytes(Buffer.from('+ZeVnLIqe-'), 'utf-7'), '日本語');
+    assert.equal(decodeBytes(Buffer.from('Fr&APY-sche'), 'utf-7-imap'), 'Fr&APY-sche');
+  });
+
+  it('reads nearly valid UTF-8 (one stray or cut byte) as UTF-8 with one replacement character, not windows-1252', () => {
+    assert.equal(decodeDetected(Buffer.from([...Buffer.from('Zoë Müller'), 0xff])), 'Zoë Müller\uFFFD');
+    assert.equal(decodeDetected(Buffer.concat([Buffer.from('山田'), Buffer.from('太').subarray(0, 2), Buffer.from(' 様')])), '山田\uFFFD 様');
+    assert.equal(decodeBytes(Buffer.from([...Buffer.from('Jöhn '), 0x80, ...Buffer.from(' Dœ')]), 'utf-8'), 'Jöhn \uFFFD Dœ');
+    // Latin-1 has no valid multibyte sequence: still windows-1252.
+    assert.equal(decodeDetected(Buffer.from('M\xfcller caf\xe9', 'latin1')), 'Müller café');
   });
 
   it('decodes Latin text that is not Japanese as windows-1252, not as stray kanji', () => {

@@ -64,7 +64,7 @@ describe('parseMessage: Japanese mail as a mail client shows it', () => {
     assert.equal((await parseFixture('eucjp-body.eml')).snippet, 'ＥＵＣ－ＪＰの本文です');
   });
 
-  it('unknown charset labels fall back to detection (UTF-8, Shift_JIS) without crashing; UTF-7 is not decoded', async () => {
+  it('unknown charset labels fall back to detection (UTF-8, Shift_JIS) without crashing', async () => {
     assert.equal((await parseFixture('unknown-charset.eml')).snippet, '未知の文字コードでもUTF-8なら読める');
     assert.equal((await parseFixture('unknown-charset-sjis.eml')).snippet, 'ラベルが不明でもシフトJISは読める');
   });
