@@ -21,10 +21,38 @@ export const attachmentSchema = z.object({
   inline: z.boolean(),
 });
 
+/**
+ * Why a message bounced, in sisimai's vocabulary (https://libsisimai.org/en/reason/), so that a processor can
+ * act on it: userunknown, hostunknown, hasmoved and suspend mean "stop sending"; mailboxfull, expired,
+ * networkerror and systemerror are usually temporary; filtered, rejected, blocked, spamdetected and policyviolation
+ * mean the receiving side refused this sender or this content. `feedback` is an abuse report (RFC 5965), `onhold`
+ * a failure whose text does not say why, `undefined` a bounce with no detail at all.
+ */
+export const BOUNCE_REASONS = [
+  'authfailure', 'badreputation', 'blocked', 'contenterror', 'exceedlimit', 'expired', 'feedback', 'filtered', 'hasmoved',
+  'hostunknown', 'mailboxfull', 'mailererror', 'mesgtoobig', 'networkerror', 'norelaying', 'notaccept', 'notcompliantrfc',
+  'onhold', 'policyviolation', 'rejected', 'requireptr', 'securityerror', 'spamdetected', 'speeding', 'suspend',
+  'syntaxerror', 'systemerror', 'systemfull', 'toomanyconn', 'undefined', 'userunknown', 'virusdetected',
+] as const;
+
+export const bounceSchema = z.object({
+  /** The address that could not be reached (the first failed one when the bounce lists several), null when the bounce does not say. */
+  recipient: z.string().nullable(),
+  /** RFC 3463 enhanced status code (`5.1.1`), null when neither the report nor the text gives one. */
+  status: z.string().nullable(),
+  reason: z.enum(BOUNCE_REASONS),
+  /** The remote server's words (the SMTP reply, or the MTA's explanation), whitespace collapsed, at most 1,000 characters. */
+  diagnostic: z.string().nullable(),
+  /** The mail system that wrote the bounce, as far as its format tells: `postfix`, `exim`, `sendmail`, `qmail`,
+   * `exchange`, `office365`, `gmail`, `yahoo`, `au`, `docomo`, `softbank`, ...; `rfc3464` for a standard report
+   * from anything else; null when unknown. */
+  mta: z.string().nullable(),
+});
+
 export const flagsSchema = z.object({
   /** RFC 3834 Auto-Submitted other than "no", X-Autoreply, X-Autorespond, auto-reply Precedence, X-Auto-Response-Suppress on a reply. */
   autoReply: z.boolean(),
-  /** Delivery status notification: multipart/report; report-type=delivery-status, or a mailer-daemon sender with an empty Return-Path. */
+  /** A bounce: a delivery failure or delay report (RFC 3464 or an MTA's own text) or an abuse report; `bounce` then says more. */
   bounce: z.boolean(),
   /** Mailing-list mail: List-Id / List-Unsubscribe / Precedence: list or bulk. */
   list: z.boolean(),
@@ -63,6 +91,8 @@ export const metadataDocumentSchema = z.object({
   /** First ~280 characters of the plain text (or text from HTML), whitespace collapsed. */
   snippet: z.string(),
   flags: flagsSchema,
+  /** Present exactly when `flags.bounce` is true (added in schema version 1: readers of older documents see it absent). */
+  bounce: bounceSchema.optional(),
   /** Selected headers, decoded, null when absent. */
   headers: z.object({
     listId: z.string().nullable(),
@@ -79,6 +109,8 @@ export const metadataDocumentSchema = z.object({
 export type Address = z.infer<typeof addressSchema>;
 export type Attachment = z.infer<typeof attachmentSchema>;
 export type Flags = z.infer<typeof flagsSchema>;
+export type Bounce = z.infer<typeof bounceSchema>;
+export type BounceReason = (typeof BOUNCE_REASONS)[number];
 export type MetadataDocument = z.infer<typeof metadataDocumentSchema>;
 
 /** What parsing a message yields: the document minus the fields the pipeline owns. */

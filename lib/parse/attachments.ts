@@ -12,6 +12,8 @@ export interface PartInfo {
   readonly disposition: string | null;
   readonly filename: string | null;
   readonly contentId: string | null;
+  /** The charset parameter, for text parts whose content is kept (see consumeAttachment). */
+  readonly charset: string | null;
 }
 
 /** mailsplit hands part header lines over as latin1 ("binary") strings: the bytes survive intact. */
@@ -33,6 +35,7 @@ export function partInfo(lines: ReadonlyArray<{ line: string }>): PartInfo {
     disposition: disposition?.value || null,
     filename,
     contentId: ids[0] ?? (cid?.trim() ? `<${cid.trim().replace(/^<|>$/g, '')}>` : null),
+    charset: type?.params.get('charset') ?? null,
   };
 }
 
@@ -43,31 +46,46 @@ export interface StreamedAttachment {
   related?: boolean;
 }
 
+export interface ConsumedAttachment {
+  readonly attachment: Attachment;
+  /** The first `keep` bytes of the decoded content, when asked for (a bounce's report or returned headers). */
+  readonly head: Buffer | null;
+}
+
 /**
- * Hashes the decoded content as it streams and forgets it: only size and SHA-256 are kept. Always releases the
- * attachment (mailparser waits for release() before it reads on), also when the content stream fails.
+ * Hashes the decoded content as it streams and forgets it: only size, SHA-256 and at most `keep` leading bytes
+ * are kept. Always releases the attachment (mailparser waits for release() before it reads on), also when the
+ * content stream fails.
  */
-export function consumeAttachment(att: StreamedAttachment, info: PartInfo): Promise<Attachment> {
+export function consumeAttachment(att: StreamedAttachment, info: PartInfo, keep = 0): Promise<ConsumedAttachment> {
   return new Promise(resolve => {
     const hash = createHash('sha256');
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
     let size = 0;
     let settled = false;
     const finish = (): void => {
       if (settled) return;
       settled = true;
       att.release?.();
-      resolve({
+      const attachment: Attachment = {
         filename: info.filename,
         contentType: info.contentType,
         size,
         sha256: hash.digest('hex'),
         contentId: info.contentId,
         inline: info.disposition === 'inline' || (info.disposition === null && info.contentId !== null && att.related === true),
-      });
+      };
+      resolve({ attachment, head: keep > 0 ? Buffer.concat(kept) : null });
     };
     att.content.on('data', (chunk: Buffer) => {
       hash.update(chunk);
       size += chunk.length;
+      if (keptBytes < keep) {
+        const slice = chunk.subarray(0, keep - keptBytes);
+        kept.push(Buffer.from(slice));
+        keptBytes += slice.length;
+      }
     });
     att.content.once('end', finish);
     att.content.once('error', finish);

@@ -8,21 +8,15 @@ import type { HeaderFields } from './header-fields.ts';
  */
 
 // Subjects of out-of-office and auto-replies as Exchange/Outlook, Gmail and Japanese mailers write them.
-const AUTO_REPLY_SUBJECT = /^\s*(?:(?:automatic|auto)[- ]?(?:reply|response)|autoreply|out of (?:the )?office)\b|^\s*(?:自動応答|自動返信|不在)/i;
-const DAEMON_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)@/i;
+export const AUTO_REPLY_SUBJECT = /^\s*(?:(?:automatic|auto)[- ]?(?:reply|response)|autoreply|out of (?:the )?office)\b|^\s*(?:自動応答|自動返信|不在)/i;
 
 function lower(h: HeaderMap, name: string): string | null {
   const v = h.text(name);
   return v === null ? null : v.trim().toLowerCase();
 }
 
-/** Whether an empty reverse path was recorded: `Return-Path: <>` (RFC 5321 4.5.5, what a bounce is sent from). */
-function emptyReturnPath(h: HeaderMap): boolean {
-  const v = lower(h, 'return-path');
-  return v !== null && /^<\s*>$|^$/.test(v.replace(/\([^()]*\)/g, '').trim());
-}
-
-export function classify(h: HeaderMap, fields: HeaderFields): Flags {
+/** `bounce` is the bounce reader's verdict (bounce/read-bounce.ts): it needs the body, the other flags do not. */
+export function classify(h: HeaderMap, fields: HeaderFields, bounce: boolean): Flags {
   const precedence = lower(h, 'precedence')?.replace(/\s*\(.*$/, '') ?? null;
   const autoSubmitted = lower(h, 'auto-submitted')?.split(/[;\s(]/)[0] ?? null;
   const subject = fields.subject ?? '';
@@ -35,11 +29,6 @@ export function classify(h: HeaderMap, fields: HeaderFields): Flags {
   // its own it means only "do not auto-reply to this"; it marks an auto-reply when the message reads as one.
   const byOutlook = h.has('x-auto-response-suppress') && AUTO_REPLY_SUBJECT.test(subject);
   const autoReply = byAutoSubmitted || byLegacyHeaders || byOutlook;
-
-  const contentType = lower(h, 'content-type') ?? '';
-  const isReport = /^multipart\/report\s*(?:;|$)/.test(contentType) && /report-type\s*=\s*"?delivery-status"?/.test(contentType);
-  const fromDaemon = fields.from.some(a => DAEMON_SENDER.test(a.address));
-  const bounce = isReport || (fromDaemon && emptyReturnPath(h));
 
   const list = h.has('list-id') || h.has('list-unsubscribe') || precedence === 'list';
   const bulk = precedence === 'bulk' || precedence === 'junk';

@@ -1,11 +1,13 @@
 import type { Readable } from 'node:stream';
-import type { Attachment, ParsedMessage } from '../document/metadata-schema.ts';
+import type { Attachment, Bounce, ParsedMessage } from '../document/metadata-schema.ts';
 import { HeaderMap, findHeaderEnd, headerStart, parseHeaderBlock, rewriteHeaderBlock, type HeaderBlock } from './header-block.ts';
 import { headerFields, type HeaderFields } from './header-fields.ts';
 import { classify } from './flags.ts';
 import { BoundedMailParser, type TreeNode } from './bounded-mail-parser.ts';
 import { consumeAttachment, type PartInfo, type StreamedAttachment } from './attachments.ts';
 import { htmlToPlain, makeSnippet } from './snippet.ts';
+import { decodeBytes } from './charset.ts';
+import { readBounce, type BouncePart } from './bounce/read-bounce.ts';
 
 export interface ParseLimits {
   /** Top-level header block; larger blocks are not parsed further. @default 256 KiB */
@@ -23,6 +25,11 @@ export interface ParseLimits {
 const DEFAULTS: Required<ParseLimits> = { maxHeaderBytes: 256 * 1024, maxMimeDepth: 20, maxParts: 500, snippetChars: 280, timeoutMs: 60_000 };
 const TEXT_BYTES_PER_PART = 256 * 1024;
 const TEXT_BYTES_TOTAL = 1024 * 1024;
+// Attachments whose first bytes the bounce reader needs: reports, returned headers, text files (an Exchange 2003
+// "deliveryproblems.txt"). Bounded per part and per message like the body text.
+const KEPT_TYPES = /^(?:text\/|message\/(?:delivery-status|global-delivery-status|rfc822|global|global-headers|feedback-report|disposition-notification)$)/;
+const KEPT_BYTES_PER_PART = 64 * 1024;
+const KEPT_PARTS = 8;
 
 const EMPTY_FIELDS: HeaderFields = {
   messageId: null, inReplyTo: null, references: [], date: null, subject: null, from: [], to: [], cc: [], replyTo: [],
@@ -102,6 +109,8 @@ class ParseRun {
   block: HeaderBlock | null = null;
   parser: BoundedMailParser | null = null;
   readonly attachments: Attachment[] = [];
+  /** Decoded leading text of the attachments in KEPT_TYPES, for the bounce reader. */
+  readonly kept: BouncePart[] = [];
 
   constructor(source: Readable, limits: Required<ParseLimits>) {
     this.source = source;
@@ -169,9 +178,11 @@ class ParseRun {
       parser.on('data', (data: { type: string }) => {
         if (data.type !== 'attachment') return;
         const att = data as unknown as StreamedAttachment & { headers: object };
-        const info: PartInfo = parser.parts.get(att.headers) ?? { contentType: 'application/octet-stream', disposition: null, filename: null, contentId: null };
-        pending.push(consumeAttachment(att, info).then(a => {
-          if (this.attachments.length < this.limits.maxParts) this.attachments.push(a);
+        const info: PartInfo = parser.parts.get(att.headers) ?? { contentType: 'application/octet-stream', disposition: null, filename: null, contentId: null, charset: null };
+        const keep = KEPT_TYPES.test(info.contentType) && this.kept.length < KEPT_PARTS ? KEPT_BYTES_PER_PART : 0;
+        pending.push(consumeAttachment(att, info, keep).then(({ attachment, head }) => {
+          if (this.attachments.length < this.limits.maxParts) this.attachments.push(attachment);
+          if (head !== null && this.kept.length < KEPT_PARTS) this.kept.push({ contentType: info.contentType, text: this.keptText(head, info) });
         }));
       });
       parser.once('end', resolve);
@@ -217,6 +228,30 @@ class ParseRun {
     if (!parserFailed) await Promise.all(pending);
   }
 
+  keptText(head: Buffer, info: PartInfo): string {
+    // Header and report parts are ASCII or RFC 6532 UTF-8; text files carry their own charset.
+    try {
+      return decodeBytes(head, info.contentType.startsWith('text/') && !info.contentType.endsWith('rfc822-headers') ? info.charset : 'utf-8');
+    } catch {
+      return head.toString('latin1');
+    }
+  }
+
+  /** Every text part read as text (body, report parts), in order, then the kept attachments: what the bounce reader sees. */
+  bounceParts(): BouncePart[] {
+    const out: BouncePart[] = [];
+    const walk = (node: TreeNode | undefined, depth: number): void => {
+      if (!node || depth > 200) return;
+      if (typeof node.textContent === 'string' && !node.isAttachment && node.textContent.trim()) {
+        const type = node.contentType ?? 'text/plain';
+        out.push({ contentType: type, text: type === 'text/html' ? htmlToPlain(node.textContent) : node.textContent });
+      }
+      for (const child of node.children ?? []) walk(child, depth + 1);
+    };
+    walk(this.parser?.root ?? undefined, 0);
+    return [...out, ...this.kept];
+  }
+
   texts(): { plain: string | null; html: string | null; other: string | null } {
     let plain: string | null = null;
     let html: string | null = null;
@@ -237,11 +272,17 @@ class ParseRun {
   result(): ParsedMessage {
     let fields = EMPTY_FIELDS;
     let flags = { autoReply: false, bounce: false, list: false, bulk: false, spam: false, oversized: false };
+    let bounce: Bounce | null = null;
     let snippet = '';
     try {
       const headers = new HeaderMap(this.block?.headers ?? []);
       fields = headerFields(headers);
-      flags = classify(headers, fields);
+      try {
+        bounce = readBounce({ headers, fields, parts: this.bounceParts() });
+      } catch (err) {
+        this.fail(`bounce: ${short(err)}`);
+      }
+      flags = classify(headers, fields, bounce !== null);
     } catch (err) {
       this.fail(`headers: ${short(err)}`);
     }
@@ -252,7 +293,7 @@ class ParseRun {
     } catch (err) {
       this.fail(`snippet: ${short(err)}`);
     }
-    return { ...fields, attachments: [...this.attachments], snippet, flags, parseError: this.error ?? this.repaired };
+    return { ...fields, attachments: [...this.attachments], snippet, flags, ...(bounce === null ? {} : { bounce }), parseError: this.error ?? this.repaired };
   }
 }
 

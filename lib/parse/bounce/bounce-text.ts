@@ -1,0 +1,89 @@
+import { STATUS_CODE } from './delivery-status.ts';
+
+/**
+ * The recipient and the remote server's words from the human-readable text of a bounce, for the many bounces
+ * (qmail, Yahoo, old Gmail, Exchange 2003, au, and any MTA's text beside a report) where that text is all there
+ * is, or says more than the report. Each pattern is the layout one family of mail systems uses.
+ */
+
+export interface TextReading {
+  readonly recipient: string | null;
+  readonly diagnostic: string | null;
+  readonly status: string | null;
+}
+
+const ADDRESS = '[^\\s<>()"\',;:\\[\\]]+@[^\\s<>()"\',;:\\[\\]]+';
+
+// Lines that introduce the failed recipient, then the pattern that picks it out. Order: most specific first.
+const RECIPIENT_LAYOUTS: readonly RegExp[] = [
+  new RegExp(`Could not be delivered to: <(${ADDRESS})>`), // au / KDDI
+  new RegExp(`Your message (?:to|wasn't delivered to) <?(${ADDRESS}?)>? (?:couldn't be delivered|because)`), // Office 365, Gmail
+  new RegExp(`(?:failed permanently|has been delayed|failed):?\\s*\\n\\s*\\n?\\s*<?(${ADDRESS}?)>?\\s*\\n`), // Gmail
+  new RegExp(`(?:recipients or groups|intended recipients|cannot be reached|could not be reached):\\s*\\n(?:\\s*\\n)*[^\\n@]*?<?\\(?(${ADDRESS}?)[)>]?(?: on |\\s*\\n|\\s*$| \\()`), // Exchange
+  new RegExp(`^<(${ADDRESS})>(?: \\(expanded from <[^>]*>\\))?:`, 'm'), // Postfix, qmail, Yahoo, au
+  new RegExp(`address\\(es\\) failed:\\s*\\n(?:\\s*\\n)*[ \\t]+<?(${ADDRESS}?)>?(?::|\\s*\\n|\\s*$)`), // Exim
+  new RegExp(`-{3,} The following addresses? had [^\\n]*\\n\\s*<?(${ADDRESS}?)>?\\s*\\n`), // Sendmail
+  new RegExp(`was not delivered to:\\s*\\n(?:\\s*\\n)*\\s*<?(${ADDRESS}?)>?\\s*\\n`), // Domino
+  new RegExp(`(?:following (?:address|recipient)s?|list of recipients)[^\\n]*:?\\s*\\n(?:\\s*\\n)*\\s*<?(${ADDRESS}?)>?(?::|\\s|$)`),
+  new RegExp(`(?:宛先|受信者|送信先|あて先|アドレス)\\s*[:：]\\s*<?(${ADDRESS}?)>?`),
+  new RegExp(`(${ADDRESS}?) (?:に|へ)(?:の)?(?:メール|メッセージ)?(?:を)?(?:配信|送信)(?:でき|され)`),
+];
+
+// Where the remote server's reply is quoted. The capture is taken up to the next blank line.
+const DIAGNOSTIC_LAYOUTS: readonly RegExp[] = [
+  /Remote Server returned '([^']+)'/, // Exchange, Office 365
+  /#([45]\d\d[ -][245]\.\d{1,3}\.\d{1,3}[^#\n]*)/, // Exchange 2007+: #550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##
+  /(?:The error that the other server returned was|The response (?:from the remote server )?was|The (?:remote )?server (?:responded|returned)):?\s*\n?\s*([^\n]+(?:\n[^\n]+)*)/, // Gmail
+  /SMTP error from remote (?:mail server|server|mailer) after [^:\n]+(?::[^:\n]*>)?:\s*\n?\s*(?:host [^:\n]+:\s*)?([^\n]+(?:\n {4,}[^\n]+)*)/, // Exim
+  /Remote host said:\s*([^\n]+(?:\n(?!Giving up)[^\n]+)*)/, // qmail, Yahoo
+  /\bsaid:\s*([^\n]+(?:\n[ \t]+[^\n]+)*)/, // Postfix
+  /\(reason: ([^)\n]+(?:\)[^)\n]*)?)\)/, // Sendmail
+  /^<<< ([45]\d\d[^\n]*)/m, // Sendmail transcript
+  /^<[^>\n]+>:\s*\n((?:(?!Giving up|---)[^\n]+\n?)+)/m, // qmail: the lines under "<rcpt>:"
+  /^<[^>\n]+>(?: \(expanded from <[^>]*>\))?:\s*([^\n]+(?:\n[ \t]+[^\n]+)*)/m, // Postfix local delivery, au
+  /address\(es\) failed:\s*\n(?:\s*\n)*[ \t]+\S+@\S+?(?::\s*([^\n]+)|\s*\n((?:[ \t]{3,}[^\n]+\n?)+))/, // Exim local
+  /because:\s*\n(?:\s*\n)*\s*([^\n]+)/, // Domino
+  /Could not be delivered to: <[^>]+>\s*\n((?:[ \t]+[^\n]+\n?)+)/, // au / KDDI
+  /(?:cannot be reached|recipients or groups):\s*\n(?:\s*\n)*[^\n]+\n((?:[^\n]+\n?){1,3})/, // Exchange explanation
+];
+
+/** The text before the copy of the returned message, where a quoted original would only mislead. */
+export function withoutOriginal(text: string): string {
+  const m = /^(?:-{2,} ?(?:Below this line is a copy of the message|This is a copy of the message|Original message headers|The original message|Original message)|Original message headers:|Content-Type: (?:message\/rfc822|text\/rfc822-headers))/im.exec(text);
+  return m ? text.slice(0, m.index) : text;
+}
+
+function collapse(s: string): string {
+  return s.replace(/\s+/g, ' ').trim().slice(0, 1000);
+}
+
+export function readBounceText(text: string, exclude: readonly string[]): TextReading {
+  const body = withoutOriginal(text);
+  let recipient: string | null = null;
+  for (const layout of RECIPIENT_LAYOUTS) {
+    const m = layout.exec(body);
+    const found = m?.[1]?.replace(/\.$/, '');
+    if (found && !exclude.includes(found.toLowerCase())) {
+      recipient = found;
+      break;
+    }
+  }
+  let diagnostic: string | null = null;
+  for (const layout of DIAGNOSTIC_LAYOUTS) {
+    const m = layout.exec(body);
+    const found = m?.slice(1).find(g => g !== undefined);
+    if (found && found.trim()) {
+      diagnostic = collapse(found);
+      break;
+    }
+  }
+  // qmail and Exchange 2003 put the code in a comment: "(#5.1.1)", "<mx.example #5.1.1>".
+  const status = STATUS_CODE.exec(diagnostic ?? '')?.[0] ?? STATUS_CODE.exec(body.match(/[#(<][^\n]{0,60}?\b[245]\.\d{1,3}\.\d{1,3}\b/)?.[0] ?? '')?.[0] ?? null;
+  return { recipient, diagnostic, status };
+}
+
+/** A status class from a bare SMTP reply code (`550 User unknown` is a permanent failure: 5.0.0). */
+export function statusFromReply(diagnostic: string | null): string | null {
+  const m = diagnostic === null ? null : /^(?:[^0-9]{0,40}?)\b([45])\d\d\b/.exec(diagnostic);
+  return m ? `${m[1]}.0.0` : null;
+}

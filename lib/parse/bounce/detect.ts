@@ -1,0 +1,80 @@
+import type { HeaderMap } from '../header-block.ts';
+import type { HeaderFields } from '../header-fields.ts';
+import { AUTO_REPLY_SUBJECT } from '../flags.ts';
+
+/**
+ * The signs that a message is a bounce. Many bounces, as handed to a mailbox, show no `Return-Path: <>` and no
+ * `multipart/report`, so no single sign is needed; but each textual sign alone also appears in ordinary mail (a
+ * postmaster writing to users, a shop's "could not be delivered" parcel notice, a forwarded bounce), so those
+ * count only in pairs.
+ */
+export interface Evidence {
+  /** A delivery report part or a multipart/report of type delivery-status. */
+  readonly report: boolean;
+  /** A header only mail systems put on their non-delivery reports (X-Failed-Recipients, X-MS-Exchange-Message-Is-Ndr). */
+  readonly ndrHeader: boolean;
+  /** From a mail system account (MAILER-DAEMON, postmaster, "Mail Delivery System", Exchange's system mailbox). */
+  readonly daemon: boolean;
+  /** A subject mail systems give their bounces. */
+  readonly subject: boolean;
+  /** A sentence a mail system writes in its bounces (mta-signatures.ts). */
+  readonly signature: boolean;
+  /** RFC 5321 4.5.5: bounces are sent with an empty reverse path. */
+  readonly nullSender: boolean;
+  /** The returned message (or its headers) is attached or quoted below a separator. */
+  readonly original: boolean;
+  /** A person's reply or forward of a bounce (Re:, Fwd:, 転送:), or an auto-reply: never a bounce by text alone. */
+  readonly human: boolean;
+}
+
+const DAEMON_LOCAL = /^(?:mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|mdaemon|microsoftexchange[0-9a-f]{32}|mail[-_.]?delivery[-_.]?(?:system|subsystem))$/i;
+const DAEMON_NAME = /^(?:mail delivery (?:system|subsystem|service|failure)|mail(?:er)?[- ]daemon|postmaster|mail administrator|mail system|internet mail delivery|mail delivery|microsoft (?:exchange|outlook)|delivery status notification|administrator|system administrator|メール配信システム|メールシステム|配信システム)\b/i;
+
+// The subjects of bounces, English first, then Exchange's localized NDR subjects and Japanese ones.
+const BOUNCE_SUBJECT = new RegExp('^\\s*(?:' + [
+  'undeliver(?:ed|able)(?: mail| message| e-?mail)?', 'returned (?:mail|e-?mail)', 'mail delivery (?:failed|failure|problem|system)', 'delivery (?:status notification|failure|notification|report|problem)s?',
+  'failure (?:notice|delivery)', 'failed (?:mail|delivery)', 'delivery failed', 'delivery has failed', 'mail (?:system error|failure|could not be delivered|not delivered|returned)',
+  'message (?:not delivered|delivery failed|could not be delivered|frozen|undeliverable)', 'non-?deliver(?:able|y)(?: mail| message| notification| report)?', 'permanent delivery failure',
+  'warning: (?:could not send message|message .{0,80} delayed)', 'delayed mail', 'delivery delayed', 'there was an error sending your mail', 'postmaster notify', 'ndn\\b', 'ndr\\b',
+  'your message (?:could not|couldn\'t|can\'t|cannot|was not|wasn\'t) (?:be )?delivered', 'returned to sender', 'delivery notification', 'error sending message',
+  'non remis', 'unzustellbar', 'non recapitabile', 'no se puede entregar', 'onbestelbaar', 'não (?:é possível entregar|entregue)', 'olevererbart', 'nie można dostarczyć',
+  '配信不能', '配信(?:エラー|失敗|できませんでした|されませんでした)', 'メール(?:配信|送信)?(?:エラー|失敗)', '送信(?:エラー|失敗|できませんでした)', '宛先不明', '不達', 'エラーメール',
+].join('|') + ')', 'i');
+
+const HUMAN_SUBJECT = /^\s*(?:re|fwd?|aw|wg|tr|rv|sv|vs|antw|返信|転送)\s*(?:\[\d+\])?\s*[:：]/i;
+const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers', 'message/partial']);
+// Where MTAs that attach nothing quote the returned message (qmail, Yahoo, Exim without MIME, Courier).
+const QUOTED_ORIGINAL = /^-{2,} ?(?:Below this line is a copy of the message|This is a copy of the message|The (?:original|returned) message|Original message|Undelivered message|Returned message|Copy of the message)|^-{3,} ?(?:元のメッセージ|送信したメッセージ|以下、送信されたメッセージ)/im;
+
+export function isDaemonSender(fields: HeaderFields): boolean {
+  return fields.from.some(a => DAEMON_LOCAL.test(a.address.slice(0, Math.max(0, a.address.lastIndexOf('@')))) || DAEMON_LOCAL.test(a.address) || DAEMON_NAME.test(a.name));
+}
+
+export function isBounceSubject(subject: string | null): boolean {
+  return subject !== null && BOUNCE_SUBJECT.test(subject);
+}
+
+/** `Return-Path: <>` (RFC 5321 4.5.5), comments aside. */
+export function hasNullSender(h: HeaderMap): boolean {
+  const v = h.text('return-path');
+  return v !== null && /^<\s*>$|^$/.test(v.replace(/\([^()]*\)/g, '').trim());
+}
+
+export function hasOriginal(contentTypes: readonly string[], text: string): boolean {
+  return contentTypes.some(t => ORIGINAL_TYPES.has(t)) || QUOTED_ORIGINAL.test(text);
+}
+
+export function isHumanOrAutoReply(h: HeaderMap, subject: string | null): boolean {
+  if (subject !== null && (HUMAN_SUBJECT.test(subject) || AUTO_REPLY_SUBJECT.test(subject))) return true;
+  const autoSubmitted = h.text('auto-submitted')?.trim().toLowerCase() ?? '';
+  return autoSubmitted.startsWith('auto-replied') && !isBounceSubject(subject) || h.has('x-autoreply') || h.has('x-autorespond');
+}
+
+/** Whether the evidence adds up to a bounce. */
+export function isBounce(e: Evidence): boolean {
+  if (e.report || e.ndrHeader) return true;
+  if (e.human) return false;
+  if (e.signature) return e.daemon || e.subject || e.nullSender || e.original;
+  if (e.subject) return e.daemon || e.nullSender || e.original;
+  return e.daemon && e.nullSender && e.original;
+}
