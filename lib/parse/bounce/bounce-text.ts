@@ -12,21 +12,22 @@ export interface TextReading {
   readonly status: string | null;
 }
 
-const ADDRESS = '[^\\s<>()"\',;:\\[\\]]+@[^\\s<>()"\',;:\\[\\]]+';
+// The domain is read as ASCII (IDNs travel as punycode in SMTP), so text written right after it ("x@example.jpに") stays out.
+const ADDRESS = '[^\\s<>()"\',;:\\[\\]@]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?';
 
 // Lines that introduce the failed recipient, then the pattern that picks it out. Order: most specific first.
 const RECIPIENT_LAYOUTS: readonly RegExp[] = [
   new RegExp(`Could not be delivered to: <(${ADDRESS})>`), // au / KDDI
-  new RegExp(`Your message (?:to|wasn't delivered to) <?(${ADDRESS}?)>? (?:couldn't be delivered|because)`), // Office 365, Gmail
-  new RegExp(`(?:failed permanently|has been delayed|failed):?\\s*\\n\\s*\\n?\\s*<?(${ADDRESS}?)>?\\s*\\n`), // Gmail
-  new RegExp(`(?:recipients or groups|intended recipients|cannot be reached|could not be reached):\\s*\\n(?:\\s*\\n)*[^\\n@]*?<?\\(?(${ADDRESS}?)[)>]?(?: on |\\s*\\n|\\s*$| \\()`), // Exchange
+  new RegExp(`Your message (?:to|wasn't delivered to) <?(${ADDRESS})>? (?:couldn't be delivered|because)`), // Office 365, Gmail
+  new RegExp(`(?:failed permanently|has been delayed|failed):?\\s*\\n\\s*\\n?\\s*<?(${ADDRESS})>?\\s*\\n`), // Gmail
+  new RegExp(`(?:recipients or groups|intended recipients|cannot be reached|could not be reached):\\s*\\n(?:\\s*\\n)*[^\\n@]*?<?\\(?(${ADDRESS})[)>]?(?: on |\\s*\\n|\\s*$| \\()`), // Exchange
   new RegExp(`^<(${ADDRESS})>(?: \\(expanded from <[^>]*>\\))?:`, 'm'), // Postfix, qmail, Yahoo, au
-  new RegExp(`address\\(es\\) failed:\\s*\\n(?:\\s*\\n)*[ \\t]+<?(${ADDRESS}?)>?(?::|\\s*\\n|\\s*$)`), // Exim
-  new RegExp(`-{3,} The following addresses? had [^\\n]*\\n\\s*<?(${ADDRESS}?)>?\\s*\\n`), // Sendmail
-  new RegExp(`was not delivered to:\\s*\\n(?:\\s*\\n)*\\s*<?(${ADDRESS}?)>?\\s*\\n`), // Domino
-  new RegExp(`(?:following (?:address|recipient)s?|list of recipients)[^\\n]*:?\\s*\\n(?:\\s*\\n)*\\s*<?(${ADDRESS}?)>?(?::|\\s|$)`),
-  new RegExp(`(?:宛先|受信者|送信先|あて先|アドレス)\\s*[:：]\\s*<?(${ADDRESS}?)>?`),
-  new RegExp(`(${ADDRESS}?) (?:に|へ)(?:の)?(?:メール|メッセージ)?(?:を)?(?:配信|送信)(?:でき|され)`),
+  new RegExp(`(?:address\\(es\\) failed|not yet been delivered (?:is|are)):\\s*\\n(?:\\s*\\n)*[ \\t]+<?(${ADDRESS})>?(?::|\\s*\\n|\\s*$)`), // Exim
+  new RegExp(`-{3,} The following addresses? had [^\\n]*\\n\\s*<?(${ADDRESS})>?\\s*\\n`), // Sendmail
+  new RegExp(`was not delivered to:\\s*\\n(?:\\s*\\n)*\\s*<?(${ADDRESS})>?\\s*\\n`), // Domino
+  new RegExp(`(?:following (?:address|recipient)s?|list of recipients)[^\\n]*:?\\s*\\n(?:\\s*\\n)*\\s*<?(${ADDRESS})>?(?::|\\s|$)`),
+  new RegExp(`(?:宛先|受信者|送信先|あて先|アドレス)\\s*[:：]\\s*<?(${ADDRESS})>?`),
+  new RegExp(`(${ADDRESS}) (?:に|へ)(?:の)?(?:メール|メッセージ)?(?:を)?(?:配信|送信)(?:でき|され)`),
 ];
 
 // Where the remote server's reply is quoted. The capture is taken up to the next blank line.
@@ -45,6 +46,11 @@ const DIAGNOSTIC_LAYOUTS: readonly RegExp[] = [
   /because:\s*\n(?:\s*\n)*\s*([^\n]+)/, // Domino
   /Could not be delivered to: <[^>]+>\s*\n((?:[ \t]+[^\n]+\n?)+)/, // au / KDDI
   /(?:cannot be reached|recipients or groups):\s*\n(?:\s*\n)*[^\n]+\n((?:[^\n]+\n?){1,3})/, // Exchange explanation
+  /not yet been delivered (?:is|are):\s*\n(?:\s*\n)*[ \t]+\S+\s*\n((?:[ \t]{3,}[^\n]+\n?)+)/, // Exim delay
+  /^[^\s@<>]+@[^\s:]+: ([45]\d\d[ -][^\n]+)/m, // OpenSMTPD: "rcpt: 550 ..."
+  /-{3,} Non-delivered information -{3,}\s*\n\s*([^\n]+)/, // BIGLOBE
+  /(?:理由|原因|エラー内容|エラー詳細|詳細)\s*[:：]\s*([^\n]+)/, // Japanese notices
+  /(?:^|[:：]\s*)([45]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?[^\n]{4,})/m, // any quoted SMTP reply line
 ];
 
 /** The text before the copy of the returned message, where a quoted original would only mislead. */

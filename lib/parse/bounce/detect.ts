@@ -34,10 +34,11 @@ const DAEMON_NAME = /^(?:mail delivery (?:system|subsystem|service|failure)|mail
 const BOUNCE_SUBJECT = new RegExp('^\\s*(?:' + [
   'undeliver(?:ed|able)(?: mail| message| e-?mail)?', 'returned (?:mail|e-?mail)', 'mail delivery (?:failed|failure|problem|system)', 'delivery (?:status notification|failure|notification|report|problem)s?',
   'failure (?:notice|delivery)', 'failed (?:mail|delivery)', 'delivery failed', 'delivery has failed', 'mail (?:system error|failure|could not be delivered|not delivered|returned)',
-  'message (?:not delivered|delivery failed|could not be delivered|frozen|undeliverable)', 'non-?deliver(?:able|y)(?: mail| message| notification| report)?', 'permanent delivery failure',
+  'message (?:not delivered|delivery (?:has )?failed|could not be delivered|frozen|undeliverable)', '\\[bounce\\]', 'non-?deliver(?:able|y)(?: mail| message| notification| report)?', 'permanent delivery failure',
   'warning: (?:could not send message|message .{0,80} delayed)', 'delayed mail', 'delivery delayed', 'there was an error sending your mail', 'postmaster notify', 'ndn\\b', 'ndr\\b',
   'your message (?:could not|couldn\'t|can\'t|cannot|was not|wasn\'t) (?:be )?delivered', 'returned to sender', 'delivery notification', 'error sending message',
-  'non remis', 'unzustellbar', 'non recapitabile', 'no se puede entregar', 'onbestelbaar', 'não (?:é possível entregar|entregue)', 'olevererbart', 'nie można dostarczyć',
+  'non remis', 'unzustellbar', 'non recapitabile', 'no se puede entregar', 'onbestelbaar', 'não (?:é possível entregar|entregue)', 'olevererbart', 'ej levererbart', 'nie można dostarczyć',
+  'kézbesíthetetlen', 'nedoručitelné', 'недоставл', '无法投递', '無法傳遞', '배달되지 않음',
   '配信不能', '配信(?:エラー|失敗|できませんでした|されませんでした)', 'メール(?:配信|送信)?(?:エラー|失敗)', '送信(?:エラー|失敗|できませんでした)', '宛先不明', '不達', 'エラーメール',
 ].join('|') + ')', 'i');
 

@@ -55,6 +55,14 @@ function originalHeaders(parts: readonly BouncePart[], text: string): HeaderMap 
   return block.headers.length > 0 ? new HeaderMap(block.headers) : null;
 }
 
+/** MTAs that sign their reports with fields of their own (RFC 3464 2.4 extension fields). */
+function reportWriter(reports: readonly BouncePart[]): string | null {
+  const text = reports.map(p => p.text).join('\n');
+  if (/^X-Postfix-/im.test(text)) return 'postfix';
+  if (/^X-Exim-/im.test(text)) return 'exim';
+  return null;
+}
+
 /** Whitespace collapsed; a multi-line SMTP reply's repeated "550-5.1.1" prefixes dropped after the first. */
 function cleanDiagnostic(text: string | null | undefined): string | null {
   if (!text) return null;
@@ -136,13 +144,13 @@ export function readBounce(input: BounceInput): Bounce | null {
   const status = reported && !/\.0\.0$/.test(reported) ? reported : fromWords ?? reported ?? statusFromReply(diagnostic);
   // The server's words decide the reason; when a bounce quotes none, its own explanation has to do.
   const words = [failed?.diagnostic, fromText.diagnostic].filter(Boolean).join(' ') || withoutOriginal(text).slice(0, 2000);
-  let reason = classifyReason({ status, text: words, action: failed?.action ?? null });
+  let reason = classifyReason({ status, text: words, action: failed?.action ?? null, implied: signature?.implied ?? null });
   if (reason === 'onhold') {
     const wider = classifyReason({ status, text: withoutOriginal(text).slice(0, 4000), action: failed?.action ?? null });
     if (wider !== 'onhold' && wider !== 'undefined') reason = wider;
   }
   const reporting = reportParts.map(p => parseDeliveryStatus(p.text)?.reportingMta).find(Boolean);
   const mta = carrierOf([...fields.from.map(a => a.address), reporting, headers.text('message-id')?.trim().replace(/^<|>$/g, '').split('@')[1]])
-    ?? signature?.mta ?? (recipients.length > 0 ? 'rfc3464' : null);
+    ?? signature?.mta ?? reportWriter(reportParts) ?? (recipients.length > 0 ? 'rfc3464' : null);
   return { recipient: recipient ?? null, status: status ?? null, reason, diagnostic: diagnostic ?? null, mta };
 }

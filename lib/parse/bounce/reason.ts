@@ -48,14 +48,14 @@ export interface ReasonInput {
   readonly text: string;
   /** The DSN Action, when there was one. */
   readonly action: string | null;
-  /** A reason the MTA format itself implies (an au "account is disabled" notice), used before the status. */
+  /** A reason the MTA's own notice states (au's "account is disabled"): it outranks the reply quoted under it. */
   readonly implied?: BounceReason | null;
 }
 
 export function classifyReason(input: ReasonInput): BounceReason {
+  if (input.implied) return input.implied;
   const byText = reasonFromText(input.text);
   if (byText) return byText;
-  if (input.implied) return input.implied;
   const byStatus = reasonFromStatus(input.status);
   if (byStatus) return byStatus;
   if (input.action === 'delayed' || input.status?.startsWith('4.')) return 'expired';
