@@ -119,7 +119,9 @@ export function parseAddresses(values: readonly Buffer[], hint?: string | null):
       decoded.push(run.text);
       at = run.end;
     }
-    text = stripAngleComments(swapped + text.slice(at));
+    // RFC 5322 4.4 obsolete syntax also allows whitespace around the dots of a domain (`jdoe@test  . example`).
+    text = stripAngleComments(swapped + text.slice(at)).replace(/@[A-Za-z0-9-]+(?:\s*\.\s*[A-Za-z0-9-]+)+/g, m => m.replace(/\s+/g, ''));
+    const source = text;
     let parsed: Array<{ name?: string; address?: string }>;
     try {
       parsed = parseAddressHeader(text, { flatten: true, decodePunycode: false }).value;
@@ -137,6 +139,8 @@ export function parseAddresses(values: readonly Buffer[], hint?: string | null):
       }
       const normalised = normaliseAddress(address);
       if (!normalised && !name && !address) continue;
+      // A comment standing alone in the list ("(the end of the group)") is no mailbox, though mailparser makes it a name.
+      if (!normalised && !address && source.includes(`(${entry.name ?? ''})`)) continue;
       // Something that is not an address ("From: Support") is kept as a name so nothing shown is lost.
       out.push({ name: normalised ? name : name || address, address: normalised });
     }

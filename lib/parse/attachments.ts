@@ -26,7 +26,9 @@ export function partInfo(lines: ReadonlyArray<{ line: string }>): PartInfo {
   };
   const type = read('content-type');
   const disposition = read('content-disposition');
-  const name = disposition?.params.get('filename') ?? type?.params.get('name') ?? null;
+  // RFC 2557 Content-Location names an unnamed part (Apple Mail sends inline images that way): its last segment.
+  const location = h.text('content-location')?.trim().replace(/^["']|["']$/g, '').split(/[/\\]/).pop()?.replace(/[?#].*$/, '') || null;
+  const name = disposition?.params.get('filename') ?? type?.params.get('name') ?? location;
   const filename = name === null ? null : cleanDisplay(name).trim() || null;
   const cid = h.text('content-id');
   const ids = cid === null ? [] : messageIds(cid);

@@ -154,9 +154,9 @@ export function parseHeaderBlock(buf: Buffer): HeaderBlock {
       parts.push(line); // RFC 5322 2.2.3: unfolding removes the CRLF, the whitespace stays
       continue;
     }
-    flush();
     const match = FIELD.exec(latin(line));
     if (match) {
+      flush();
       name = match[1]!.toLowerCase();
       parts = [line.subarray(match[0].length)];
       continue;
@@ -165,12 +165,14 @@ export function parseHeaderBlock(buf: Buffer): HeaderBlock {
     const bare = BARE_NAME.exec(latin(line));
     const next = lines[i + 1];
     if (bare && next !== undefined && FOLDED_COLON.test(latin(next))) {
+      flush();
       name = bare[1]!.toLowerCase();
       parts = [next.subarray(next.indexOf(0x3a) + 1)];
       damage.push(`field "${name}" folded before its colon`);
       i++;
     }
-    // otherwise a stray non-field line: skipped, as mail clients do
+    // Otherwise a stray non-field line: skipped, as mail clients do; a folded line after it still continues
+    // the field before it (a line of junk inside a folded To: does not cut the address off).
   }
   flush();
   return { headers, length: end < 0 ? block.length : end, complete: end >= 0, headerless: false, damage };
