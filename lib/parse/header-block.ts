@@ -46,7 +46,7 @@ export function findHeaderEnd(buf: Buffer): number {
 /** "From sender date", the envelope line of mbox files; "From  : x" is a From field (RFC 5322 4.5 obsolete WSP). */
 export function isMboxFrom(line: Buffer): boolean {
   const start = line.subarray(0, 200).toString('latin1');
-  return start.startsWith('From ') && !/^From[ \t]*:/.test(start);
+  return /^From \S/.test(start) && !/^From[ \t]*:/.test(start);
 }
 
 const isWsp = (b: number | undefined): boolean => b === 0x20 || b === 0x09;
@@ -79,21 +79,25 @@ function splitLines(block: Buffer): Buffer[] {
 
 /**
  * Where the fields start: past an mbox envelope line and past whitespace-only lines, with the first field's
- * indentation dropped. Python's email package, flanker and php-mime-mail-parser read such a block rather than
- * discard it; so do we, and say what was repaired.
+ * indentation dropped (and returned: a block indented as a whole is indented the same way on every field).
+ * Python's email package, flanker and php-mime-mail-parser read such a block rather than discard it; so do we,
+ * and say what was repaired.
  */
-function fieldStart(lines: Buffer[], damage: string[]): number {
+function fieldStart(lines: Buffer[], damage: string[]): { start: number; indent: string | null } {
   let i = 0;
   // An mbox envelope line ("From sender date") before the headers, as files saved from mbox start: skipped.
   if (lines.length > 0 && isMboxFrom(lines[0]!)) i++;
   const first = i;
   while (i < lines.length && i - first < MAX_LEADING_BLANKS && lines[i]!.length > 0 && blankish(lines[i]!)) i++;
   if (i > first) damage.push(`header block starts with ${i - first} whitespace-only line${i - first > 1 ? 's' : ''}`);
+  let indent: string | null = null;
   if (i < lines.length && isWsp(lines[i]![0]) && FIELD.test(latin(trimStart(lines[i]!)))) {
     damage.push('first header field is indented');
-    lines[i] = trimStart(lines[i]!);
+    const trimmed = trimStart(lines[i]!);
+    indent = latin(lines[i]!.subarray(0, lines[i]!.length - trimmed.length));
+    lines[i] = trimmed;
   }
-  return i;
+  return { start: i, indent };
 }
 
 function opensField(lines: readonly Buffer[], i: number): boolean {
@@ -111,7 +115,7 @@ function opensField(lines: readonly Buffer[], i: number): boolean {
 export function headerStart(buf: Buffer, ended: boolean): 'fields' | 'body' | 'more' {
   const lastNl = buf.lastIndexOf(0x0a);
   const lines = splitLines(lastNl < 0 ? (ended ? buf : Buffer.alloc(0)) : buf.subarray(0, ended ? buf.length : lastNl + 1));
-  const i = fieldStart(lines, []);
+  const i = fieldStart(lines, []).start;
   if (i < lines.length && lines[i]!.length === 0) return 'body';
   // Two lines past the start are enough to see a folded colon; a long partial line is decided as it stands.
   if (!ended && lines.length < i + 2 && buf.length < 4096) return 'more';
@@ -128,7 +132,7 @@ export function parseHeaderBlock(buf: Buffer): HeaderBlock {
   const lines = splitLines(block);
   while (lines.length > 0 && lines[lines.length - 1]!.length === 0) lines.pop();
   const damage: string[] = [];
-  const start = fieldStart(lines, damage);
+  const { start, indent } = fieldStart(lines, damage);
 
   if (start >= lines.length || !opensField(lines, start)) {
     return { headers: [], length: lines.length === 0 && end >= 0 ? end : 0, complete: end >= 0, headerless: buf.length > 0, damage: [] };
@@ -149,7 +153,11 @@ export function parseHeaderBlock(buf: Buffer): HeaderBlock {
     parts = [];
   };
   for (let i = start; i < lines.length; i++) {
-    const line = lines[i]!;
+    let line = lines[i]!;
+    // In a block indented as a whole, a line with the first field's indentation that reads as a field is one.
+    if (indent !== null && i > start && latin(line).startsWith(indent) && !isWsp(line[indent.length]) && FIELD.test(latin(line.subarray(indent.length)))) {
+      line = line.subarray(indent.length);
+    }
     if (isWsp(line[0]) && name) {
       parts.push(line); // RFC 5322 2.2.3: unfolding removes the CRLF, the whitespace stays
       continue;

@@ -31,6 +31,14 @@ describe('damaged header blocks are read, and the damage is noted', () => {
     assert.match(m.parseError ?? '', /first header field is indented/);
   });
 
+  it('a block indented as a whole: each field at the first field\'s indentation is a field, deeper lines fold', async () => {
+    const m = await rw('indented-block.eml');
+    assert.deepEqual(m.from, [{ name: 'Alice Example', address: 'alice@example.org' }]);
+    assert.deepEqual(m.to, [{ name: 'Carol', address: 'carol@example.net' }]);
+    assert.equal(m.subject, 'the whole block     is indented'); // RFC 5322 2.2.3: unfolding keeps the whitespace
+    assert.equal(m.messageId, '<indented-block@example.org>');
+  });
+
   it('a field folded before its colon (From\\r\\n : x) is recovered under its name', async () => {
     const m = await rw('folded-before-colon.eml');
     assert.deepEqual(m.from, [{ name: 'Bob Example', address: 'bob@example.org' }]);

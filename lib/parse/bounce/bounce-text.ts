@@ -55,7 +55,7 @@ const DIAGNOSTIC_LAYOUTS: readonly RegExp[] = [
 
 /** The text before the copy of the returned message, where a quoted original would only mislead. */
 export function withoutOriginal(text: string): string {
-  const m = /^(?:-{2,} ?(?:Below this line is a copy of the message|This is a copy of the message|Original message headers|The original message|Original message)|Original message headers:|Content-Type: (?:message\/rfc822|text\/rfc822-headers))/im.exec(text);
+  const m = /^(?:[ \t]*-{2,} ?(?:Below this line is a copy of the message|This is a copy of the message|Original message headers|The original message|Original message|Unsent message|Message header follows)|Below is a copy of the original message|Original message headers:|元のメッセージ ヘッダー:|Content-Type: (?:message\/rfc822|text\/rfc822-headers))/im.exec(text);
   return m ? text.slice(0, m.index) : text;
 }
 

@@ -23,15 +23,18 @@ export interface Evidence {
   readonly nullSender: boolean;
   /** The returned message (or its headers) is attached or quoted below a separator. */
   readonly original: boolean;
-  /** A person's reply or forward of a bounce (Re:, Fwd:, 転送:), or an auto-reply: never a bounce by text alone. */
+  /** A reply or forward (Re:, Fwd:, 転送:) from someone other than a mail system: never a bounce by text alone. */
   readonly human: boolean;
+  /** An auto-reply (RFC 3834, out-of-office subjects): not a bounce, whatever it quotes. */
+  readonly autoReply: boolean;
 }
 
 const DAEMON_LOCAL = /^(?:mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|mdaemon|microsoftexchange[0-9a-f]{32}|mail[-_.]?delivery[-_.]?(?:system|subsystem))$/i;
-const DAEMON_NAME = /^(?:mail delivery (?:system|subsystem|service|failure)|mail(?:er)?[- ]daemon|postmaster|mail administrator|mail system|internet mail delivery|mail delivery|microsoft (?:exchange|outlook)|delivery status notification|administrator|system administrator|メール配信システム|メールシステム|配信システム)\b/i;
+const DAEMON_NAME = /^(?:mail delivery (?:system|subsystem|service|failure)|mail(?:er)?[-_ ]?daemon|postmaster|mail administrator|mail system|internet mail delivery|mail delivery|microsoft (?:exchange|outlook)|delivery status notification|administrator|system administrator|メール配信システム|メールシステム|配信システム)\b/i;
 
-// The subjects of bounces, English first, then Exchange's localized NDR subjects and Japanese ones.
-const BOUNCE_SUBJECT = new RegExp('^\\s*(?:' + [
+// The subjects of bounces, English first, then Exchange's localized NDR subjects; after any tags a filter put in
+// front ("[SPAM]", "***SPAM***").
+const BOUNCE_SUBJECT = new RegExp('^\\s*(?:\\[[^\\]]{0,40}\\]\\s*|\\*{2,}[^*]{0,40}\\*{2,}\\s*)*(?:(?:sorry,?\\s*)?(?:' + [
   'undeliver(?:ed|able)(?: mail| message| e-?mail)?', 'returned (?:mail|e-?mail)', 'mail delivery (?:failed|failure|problem|system)', 'delivery (?:status notification|failure|notification|report|problem)s?',
   'failure (?:notice|delivery)', 'failed (?:mail|delivery)', 'delivery failed', 'delivery has failed', 'mail (?:system error|failure|could not be delivered|not delivered|returned)',
   'message (?:not delivered|delivery (?:has )?failed|could not be delivered|frozen|undeliverable)', '\\[bounce\\]', 'non-?deliver(?:able|y)(?: mail| message| notification| report)?', 'permanent delivery failure',
@@ -39,20 +42,21 @@ const BOUNCE_SUBJECT = new RegExp('^\\s*(?:' + [
   'your message (?:could not|couldn\'t|can\'t|cannot|was not|wasn\'t) (?:be )?delivered', 'returned to sender', 'delivery notification', 'error sending message',
   'non remis', 'unzustellbar', 'non recapitabile', 'no se puede entregar', 'onbestelbaar', 'não (?:é possível entregar|entregue)', 'olevererbart', 'ej levererbart', 'nie można dostarczyć',
   'kézbesíthetetlen', 'nedoručitelné', 'недоставл', '无法投递', '無法傳遞', '배달되지 않음',
-  '配信不能', '配信(?:エラー|失敗|できませんでした|されませんでした)', 'メール(?:配信|送信)?(?:エラー|失敗)', '送信(?:エラー|失敗|できませんでした)', '宛先不明', '不達', 'エラーメール',
-].join('|') + ')', 'i');
+].join('|') + '))', 'i');
+// Japanese subjects put the words anywhere (【配信エラー】, メールを配信できませんでした).
+const BOUNCE_SUBJECT_JA = /配信不能|配信(?:エラー|失敗|できませんでした|されませんでした)|(?:メール|送信)(?:配信|送信)?(?:エラー|失敗)|(?:送信|配信)(?:が)?できませんでした|宛先不明|不達|エラーメール|返送されました/;
 
 const HUMAN_SUBJECT = /^\s*(?:re|fwd?|aw|wg|tr|rv|sv|vs|antw|返信|転送)\s*(?:\[\d+\])?\s*[:：]/i;
 const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers', 'message/partial']);
 // Where MTAs that attach nothing quote the returned message (qmail, Yahoo, Exim without MIME, Courier).
-const QUOTED_ORIGINAL = /^-{2,} ?(?:Below this line is a copy of the message|This is a copy of the message|The (?:original|returned) message|Original message|Undelivered message|Returned message|Copy of the message)|^-{3,} ?(?:元のメッセージ|送信したメッセージ|以下、送信されたメッセージ)/im;
+const QUOTED_ORIGINAL = /^[ \t]*-{2,} ?(?:Below this line is a copy of the message|This is a copy of the message|The (?:original|returned) message|Original message|Unsent message|Undelivered message|Returned message|Copy of the message|Message header follows)|^Below is a copy of the original message|^[ \t]*-{3,} ?(?:元のメッセージ|送信したメッセージ|以下、送信されたメッセージ)/im;
 
 export function isDaemonSender(fields: HeaderFields): boolean {
   return fields.from.some(a => DAEMON_LOCAL.test(a.address.slice(0, Math.max(0, a.address.lastIndexOf('@')))) || DAEMON_LOCAL.test(a.address) || DAEMON_NAME.test(a.name));
 }
 
 export function isBounceSubject(subject: string | null): boolean {
-  return subject !== null && BOUNCE_SUBJECT.test(subject);
+  return subject !== null && (BOUNCE_SUBJECT.test(subject) || BOUNCE_SUBJECT_JA.test(subject));
 }
 
 /** `Return-Path: <>` (RFC 5321 4.5.5), comments aside. */
@@ -65,16 +69,21 @@ export function hasOriginal(contentTypes: readonly string[], text: string): bool
   return contentTypes.some(t => ORIGINAL_TYPES.has(t)) || QUOTED_ORIGINAL.test(text);
 }
 
-export function isHumanOrAutoReply(h: HeaderMap, subject: string | null): boolean {
-  if (subject !== null && (HUMAN_SUBJECT.test(subject) || AUTO_REPLY_SUBJECT.test(subject))) return true;
+export function isHumanSubject(subject: string | null): boolean {
+  return subject !== null && HUMAN_SUBJECT.test(subject);
+}
+
+/** RFC 3834 auto-replies: an out-of-office subject, X-Autoreply, or Auto-Submitted: auto-replied on a non-bounce subject (Exim marks its bounces auto-replied too). */
+export function isAutoReply(h: HeaderMap, subject: string | null): boolean {
+  if (subject !== null && AUTO_REPLY_SUBJECT.test(subject)) return true;
   const autoSubmitted = h.text('auto-submitted')?.trim().toLowerCase() ?? '';
-  return autoSubmitted.startsWith('auto-replied') && !isBounceSubject(subject) || h.has('x-autoreply') || h.has('x-autorespond');
+  return (autoSubmitted.startsWith('auto-replied') && !isBounceSubject(subject)) || h.has('x-autoreply') || h.has('x-autorespond');
 }
 
 /** Whether the evidence adds up to a bounce. */
 export function isBounce(e: Evidence): boolean {
   if (e.report || e.ndrHeader) return true;
-  if (e.human) return false;
+  if (e.autoReply || (e.human && !e.daemon)) return false;
   if (e.signature) return e.daemon || e.subject || e.nullSender || e.original;
   if (e.subject) return e.daemon || e.nullSender || e.original;
   return e.daemon && e.nullSender && e.original;

@@ -3,7 +3,7 @@ import { HeaderMap, parseHeaderBlock } from '../header-block.ts';
 import type { HeaderFields } from '../header-fields.ts';
 import { parseAddresses } from '../addresses.ts';
 import { parseDeliveryStatus, STATUS_CODE, SUCCESS_ACTIONS, typedAddress, type RecipientStatus } from './delivery-status.ts';
-import { hasNullSender, hasOriginal, isBounce, isBounceSubject, isDaemonSender, isHumanOrAutoReply } from './detect.ts';
+import { hasNullSender, hasOriginal, isAutoReply, isBounce, isBounceSubject, isDaemonSender, isHumanSubject } from './detect.ts';
 import { findSignature } from './mta-signatures.ts';
 import { readBounceText, statusFromReply, withoutOriginal } from './bounce-text.ts';
 import { classifyReason } from './reason.ts';
@@ -129,7 +129,8 @@ export function readBounce(input: BounceInput): Bounce | null {
     signature: signature !== null,
     nullSender: hasNullSender(headers),
     original: hasOriginal(types, text),
-    human: isHumanOrAutoReply(headers, fields.subject),
+    human: isHumanSubject(fields.subject),
+    autoReply: isAutoReply(headers, fields.subject),
   };
   if (!isBounce(evidence)) return null;
 
