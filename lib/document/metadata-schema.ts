@@ -25,14 +25,15 @@ export const attachmentSchema = z.object({
  * Why a message bounced, in sisimai's vocabulary (https://libsisimai.org/en/reason/), so that a processor can
  * act on it: userunknown, hostunknown, hasmoved and suspend mean "stop sending"; mailboxfull, expired,
  * networkerror and systemerror are usually temporary; filtered, rejected, blocked, spamdetected and policyviolation
- * mean the receiving side refused this sender or this content. `feedback` is an abuse report (RFC 5965), `onhold`
+ * mean the receiving side refused this sender or this content; `suppressed`, that the sending service itself
+ * would not try (an address on its suppression list). `feedback` is an abuse report (RFC 5965), `onhold`
  * a failure whose text does not say why, `undefined` a bounce with no detail at all.
  */
 export const BOUNCE_REASONS = [
   'authfailure', 'badreputation', 'blocked', 'contenterror', 'exceedlimit', 'expired', 'feedback', 'filtered', 'hasmoved',
   'hostunknown', 'mailboxfull', 'mailererror', 'mesgtoobig', 'networkerror', 'norelaying', 'notaccept', 'notcompliantrfc',
   'onhold', 'policyviolation', 'rejected', 'requireptr', 'securityerror', 'spamdetected', 'speeding', 'suspend',
-  'syntaxerror', 'systemerror', 'systemfull', 'toomanyconn', 'undefined', 'userunknown', 'virusdetected',
+  'suppressed', 'syntaxerror', 'systemerror', 'systemfull', 'toomanyconn', 'undefined', 'userunknown', 'virusdetected',
 ] as const;
 
 export const bounceSchema = z.object({

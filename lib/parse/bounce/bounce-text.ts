@@ -20,7 +20,7 @@ const RECIPIENT_LAYOUTS: readonly RegExp[] = [
   new RegExp(`Could not be delivered to: <(${ADDRESS})>`), // au / KDDI
   new RegExp(`Your message (?:to|wasn't delivered to) <?(${ADDRESS})>? (?:couldn't be delivered|because)`), // Office 365, Gmail
   new RegExp(`(?:failed permanently|has been delayed|failed):?\\s*\\n\\s*\\n?\\s*<?(${ADDRESS})>?\\s*\\n`), // Gmail
-  new RegExp(`(?:recipients or groups|intended recipients|cannot be reached|could not be reached):\\s*\\n(?:\\s*\\n)*[^\\n@]*?<?\\(?(${ADDRESS})[)>]?(?: on |\\s*\\n|\\s*$| \\()`), // Exchange
+  new RegExp(`(?:recipients or groups|intended recipients|cannot be reached|could not be reached|rejected your message to the following e-?mail addresses):\\s*\\n(?:\\s*\\n)*[^\\n@]*?<?\\(?(${ADDRESS})[)>]?(?: on |\\s*\\n|\\s*$| \\()`), // Exchange
   new RegExp(`^<(${ADDRESS})>(?: \\(expanded from <[^>]*>\\))?:`, 'm'), // Postfix, qmail, Yahoo, au
   new RegExp(`(?:address\\(es\\) failed|not yet been delivered (?:is|are)):\\s*\\n(?:\\s*\\n)*[ \\t]+<?(${ADDRESS})>?(?::|\\s*\\n|\\s*$)`), // Exim
   new RegExp(`-{3,} The following addresses? had [^\\n]*\\n\\s*<?(${ADDRESS})>?\\s*\\n`), // Sendmail

@@ -19,7 +19,7 @@ export interface MtaSignature {
 
 export const MTA_SIGNATURES: readonly MtaSignature[] = [
   { mta: 'gmail', text: /Delivery to the following recipients? (?:failed permanently|has been delayed|failed)|Technical details of (?:permanent|temporary) failure|\*\* (?:Address not found|Message not delivered|Message blocked|Delivery incomplete|Message temporarily rejected) \*\*|Your message wasn't delivered to \S+ because|Google tried to deliver your message|\*\* アドレスが見つかりませんでした \*\*|メッセージは配信されませんでした/ },
-  { mta: 'office365', text: /Your message to \S+ couldn't be delivered|Your message couldn't be delivered to|\S+ wasn't found at \S+\.\s/ },
+  { mta: 'office365', text: /Your message to \S+ couldn't be delivered|\S+ rejected your message to the following e-?mail addresses|Your message couldn't be delivered to|\S+ wasn't found at \S+\.\s/ },
   { mta: 'exchange', text: /Delivery has failed to these recipients or groups|Your message did not reach some or all of the intended recipients|The following recipient\(s\) (?:cannot|could not) be reached|Diagnostic information for administrators|Remote Server returned '|次の受信者またはグループへの配信に失敗しました|メッセージは一部またはすべての受信者に届きませんでした/ },
   { mta: 'yahoo', text: /Sorry, we were unable to deliver your message to the following address|申し訳ありません.{0,20}以下のアドレスにメッセージを配信できませんでした/ },
   {

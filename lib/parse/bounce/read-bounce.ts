@@ -7,6 +7,7 @@ import { hasNullSender, hasOriginal, isAutoReply, isBounce, isBounceSubject, isD
 import { findSignature } from './mta-signatures.ts';
 import { readBounceText, statusFromReply, withoutOriginal } from './bounce-text.ts';
 import { classifyReason } from './reason.ts';
+import { isSesNotification, readSesNotification } from './amazon-sns.ts';
 
 /**
  * Reads a bounce the way a bounce processor does (sisimai is the model): whether the message is one, and if so
@@ -109,6 +110,8 @@ export function readBounce(input: BounceInput): Bounce | null {
 
   const feedback = /^\s*multipart\/report\b/.test(contentType) && /report-type\s*=\s*"?feedback-report/.test(contentType);
   if (feedback || types.includes('message/feedback-report')) return feedbackReport(input, parts.find(p => p.contentType === 'message/feedback-report'), original);
+
+  if (isSesNotification(fields, text)) return readSesNotification(text);
 
   const reportParts = parts.filter(p => REPORT_TYPES.has(p.contentType));
   let recipients = reportParts.flatMap(p => parseDeliveryStatus(p.text)?.recipients ?? []);

@@ -9,7 +9,7 @@ import type { BounceReason } from '../../document/metadata-schema.ts';
  */
 export const REASON_PHRASES: ReadonlyArray<readonly [BounceReason, RegExp]> = [
   ['mailboxfull', new RegExp([
-    'mailbox (?:is |was )?full', 'full mailbox', 'mailbox (?:size|storage)? ?(?:limit )?exceeded', 'over ?quota', 'quota (?:exceeded|violation|full)',
+    'mailbox (?:is |was )?full', 'full mailbox', 'mailbox (?:size|storage)? ?(?:limit )?exceeded', 'mailbox exceeded', 'over ?quota', 'over (?:the )?(?:allowed )?quota', 'quotaexceeded', 'quota (?:exceeded|violation|full)',
     'exceeded (?:his|her|the|their)? ?(?:storage|quota|disk)', 'disk quota', 'insufficient (?:disk )?space', 'not enough (?:disk |storage )?space',
     'no space left', 'mailfolder is full', 'mailbox would exceed', 'too much mail data', 'user has too many messages', 'space has been used up',
     'account is (?:over|full|exceeding)', 'maildir over quota', 'mailbox has exceeded', 'boite du destinataire pleine', 'as their mailbox is full',
@@ -29,7 +29,7 @@ export const REASON_PHRASES: ReadonlyArray<readonly [BounceReason, RegExp]> = [
     'the email account that you tried to reach does not exist', 'no mailbox (?:here|by that name|found)', 'not a valid (?:recipient|user|mailbox)', 'is not a (?:known|valid) user',
     'bad (?:destination )?(?:mailbox|recipient|address)', 'recipnotfound', 'recipientnotfound', 'not listed in (?:domino )?directory', 'no account by that name',
     'couldn\'t be found', 'wasn\'t found at', 'sorry, no mailbox', 'undeliverable address', 'this address no longer accepts mail', 'badrcptto', 'validrcptto',
-    'does not have an? (?:account|mailbox)', 'utilisateur inconnu', 'no existe', 'unbekannt', 'not our customer',
+    'does not have an? (?:account|mailbox)', 'account (?:\\S+ )?does not exist', 'utilisateur inconnu', 'no existe', 'unbekannt', 'not our customer',
     '宛先(?:の)?(?:メール)?アドレス(?:が|は)(?:見つかりません|存在しません|不明)', '宛先不明', '存在しない(?:メール)?アドレス', 'アドレスが見つかりません',
     '(?:ユーザー?|ユーザ|アカウント|メールアドレス)(?:が|は)(?:存在しません|見つかりません|不明)', 'ユーザー?不明',
   ].join('|'))],
