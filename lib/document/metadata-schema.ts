@@ -92,7 +92,7 @@ export const metadataDocumentSchema = z.object({
   /** First ~280 characters of the plain text (or text from HTML), whitespace collapsed. */
   snippet: z.string(),
   flags: flagsSchema,
-  /** Present exactly when `flags.bounce` is true (added in schema version 1: readers of older documents see it absent). */
+  /** Present exactly when `flags.bounce` is true. Optional, so the schema version stays 1: documents written before it lack it. */
   bounce: bounceSchema.optional(),
   /** Selected headers, decoded, null when absent. */
   headers: z.object({
