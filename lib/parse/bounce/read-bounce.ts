@@ -117,7 +117,8 @@ export function readBounce(input: BounceInput): Bounce | null {
   let recipients = reportParts.flatMap(p => parseDeliveryStatus(p.text)?.recipients ?? []);
   const reportType = /^\s*multipart\/report\b/.test(contentType) && /report-type\s*=\s*"?(?:global-)?delivery-status/.test(contentType);
   // Report fields printed into the text (Exchange 2003, Notes, some appliances) count when they name a recipient and an action.
-  const inText = recipients.length === 0 ? (parseDeliveryStatus(withoutOriginal(text))?.recipients ?? []).filter(r => r.recipient && r.action) : [];
+  const inText = recipients.length === 0 && /^(?:Final|Original)-Recipient[ \t]*:/im.test(text)
+    ? (parseDeliveryStatus(withoutOriginal(text))?.recipients ?? []).filter(r => r.recipient && r.action) : [];
   if (recipients.length === 0) recipients = inText;
   // A report of successful delivery (RFC 3464 2.3.3) is no bounce.
   if (recipients.length > 0 && recipients.every(r => r.action !== null && SUCCESS_ACTIONS.has(r.action))) return null;
