@@ -112,7 +112,7 @@ describe('text parts that are files are attachments; unnamed inline text is body
     const parsed = await rw('text-attachments.eml');
     const doc = buildDocument({
       mailbox: 'support', uidl: 'u1', ingestedAt: new Date(0), oversized: false, parsed,
-      ref: { key: 'raw/x.eml', size: bytes.length, sha256: sha256(bytes), existed: false },
+      ref: { key: 'raw/x.eml', size: bytes.length, sha256: sha256(bytes) },
     });
     const store = new MemoryObjectStore();
     const out = await extractAttachments(doc, async () => Readable.from([bytes]), store);
