@@ -28,6 +28,8 @@ export function stripAngleComments(text: string): string {
   let out = '';
   let i = 0;
   let quoted = false;
+  // The first '>' at or after i, found once and reused: headers of thousands of '<' stay linear.
+  let close = -2;
   while (i < text.length) {
     const c = text[i]!;
     if (c === '\\') {
@@ -36,8 +38,14 @@ export function stripAngleComments(text: string): string {
       continue;
     }
     if (c === '"') quoted = !quoted;
-    const close = !quoted && c === '<' ? text.indexOf('>', i) : -1;
-    if (close < 0 || text.slice(i + 1, close).includes('<')) {
+    if (quoted || c !== '<') {
+      out += c;
+      i++;
+      continue;
+    }
+    if (close !== -1 && close < i) close = text.indexOf('>', i);
+    const nextOpen = text.indexOf('<', i + 1);
+    if (close < 0 || (nextOpen >= 0 && nextOpen < close)) {
       out += c;
       i++;
       continue;

@@ -115,6 +115,38 @@ describe('reasons in sisimai\'s vocabulary', () => {
   }
 });
 
+describe('bounded on hostile text', () => {
+  // Runs of what the patterns look for, without what would complete a match: each must stay linear.
+  const runs: Array<[string, string]> = [
+    ['no spaces', 'a'.repeat(900_000)],
+    ['dashes', '-'.repeat(900_000)],
+    ['blank lines after a layout line', 'The following addresses had permanent fatal errors:' + '\n'.repeat(300_000) + 'x'],
+    ['spaces', ' '.repeat(900_000)],
+    ['at signs', 'a@'.repeat(400_000)],
+    ['angle brackets', '<'.repeat(900_000)],
+    ['reply codes', '550 '.repeat(200_000)],
+  ];
+  for (const [label, body] of runs) {
+    it(`${label}: a bounce-looking message with 900 KB of it parses in under 3 s`, async () => {
+      const raw = Buffer.from(`From: Mail Delivery System <MAILER-DAEMON@mx.example.jp>\r\nSubject: Undelivered Mail Returned to Sender\r\nReturn-Path: <>\r\n\r\nThis is the mail system at host mx.example.jp.\r\n${body}\r\n`, 'latin1');
+      const started = Date.now();
+      const m = await parseBuffer(raw);
+      assert.equal(m.flags.bounce, true);
+      assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    });
+  }
+});
+
+describe('bounded on hostile headers', () => {
+  for (const [label, from, subject] of [['200,000 "<" in From', '<'.repeat(200_000), 'x'], ['200,000 "*" in Subject', 'a@b.example', '*'.repeat(200_000)], ['200,000 quotes in From', '"'.repeat(200_000), 'Returned mail']] as const) {
+    it(`${label} parses in under 3 s`, async () => {
+      const started = Date.now();
+      await parseBuffer(Buffer.from(`From: ${from}\r\nSubject: ${subject}\r\n\r\nbody\r\n`, 'latin1'));
+      assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    });
+  }
+});
+
 describe('not bounces', () => {
   for (const name of ['reply-quoting-a-bounce.eml', 'forwarded-bounce.eml', 'auto-reply-vacation-null-sender.eml', 'read-receipt.eml', 'parcel-could-not-be-delivered.eml', 'list-discussion-of-bounces.eml']) {
     it(name, async () => assert.equal((await parseFile(join(ordinaryDir, name))).flags.bounce, false));

@@ -30,7 +30,7 @@ export function typedAddress(value: string): string | null {
   const semi = value.indexOf(';');
   const raw = (semi >= 0 ? value.slice(semi + 1) : value).trim();
   const decoded = raw.replace(/\+([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
-  const m = /<?([^\s<>"';,()]+@[^\s<>"';,()]+?)>?(?:[\s;,(]|$)/.exec(decoded);
+  const m = /<?([^\s<>"';,()@]{1,64}@[^\s<>"';,()]{1,255}?)>?(?:[\s;,(]|$)/.exec(decoded);
   return m ? m[1]!.replace(/\.$/, '') : null;
 }
 

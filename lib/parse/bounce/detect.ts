@@ -34,7 +34,7 @@ const DAEMON_NAME = /^(?:mail delivery (?:system|subsystem|service|failure)|mail
 
 // The subjects of bounces, English first, then Exchange's localized NDR subjects; after any tags a filter put in
 // front ("[SPAM]", "***SPAM***").
-const BOUNCE_SUBJECT = new RegExp('^\\s*(?:\\[[^\\]]{0,40}\\]\\s*|\\*{2,}[^*]{0,40}\\*{2,}\\s*)*(?:(?:sorry,?\\s*)?(?:' + [
+const BOUNCE_SUBJECT = new RegExp('^\\s*(?:\\[[^\\]]{0,40}\\][ \\t]*|\\*{2,3}[^*]{1,40}\\*{2,3}[ \\t]*){0,3}(?:(?:sorry,?\\s*)?(?:' + [
   'undeliver(?:ed|able)(?: mail| message| e-?mail)?', 'returned (?:mail|e-?mail)', 'mail delivery (?:failed|failure|problem|system)', 'delivery (?:status notification|failure|notification|report|problem)s?',
   'failure (?:notice|delivery)', 'failed (?:mail|delivery)', 'delivery failed', 'delivery has failed', 'mail (?:system error|failure|could not be delivered|not delivered|returned)',
   'message (?:not delivered|delivery (?:has )?failed|could not be delivered|frozen|undeliverable)', '\\[bounce\\]', 'non-?deliver(?:able|y)(?: mail| message| notification| report)?', 'permanent delivery failure',
@@ -49,7 +49,7 @@ const BOUNCE_SUBJECT_JA = /配信不能|配信(?:エラー|失敗|できませ�
 const HUMAN_SUBJECT = /^\s*(?:re|fwd?|aw|wg|tr|rv|sv|vs|antw|返信|転送)\s*(?:\[\d+\])?\s*[:：]/i;
 const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers', 'message/partial']);
 // Where MTAs that attach nothing quote the returned message (qmail, Yahoo, Exim without MIME, Courier).
-const QUOTED_ORIGINAL = /^[ \t]*-{2,} ?(?:Below this line is a copy of the message|This is a copy of the message|The (?:original|returned) message|Original message|Unsent message|Undelivered message|Returned message|Copy of the message|Message header follows)|^Below is a copy of the original message|^[ \t]*-{3,} ?(?:元のメッセージ|送信したメッセージ|以下、送信されたメッセージ)/im;
+const QUOTED_ORIGINAL = /^[ \t]*-{2,40} ?(?:Below this line is a copy of the message|This is a copy of the message|The (?:original|returned) message|Original message|Unsent message|Undelivered message|Returned message|Copy of the message|Message header follows)|^Below is a copy of the original message|^[ \t]*-{3,40} ?(?:元のメッセージ|送信したメッセージ|以下、送信されたメッセージ)/im;
 
 export function isDaemonSender(fields: HeaderFields): boolean {
   return fields.from.some(a => DAEMON_LOCAL.test(a.address.slice(0, Math.max(0, a.address.lastIndexOf('@')))) || DAEMON_LOCAL.test(a.address) || DAEMON_NAME.test(a.name));

@@ -105,7 +105,8 @@ export function readBounce(input: BounceInput): Bounce | null {
   const contentType = (headers.text('content-type') ?? '').toLowerCase();
   const types = parts.map(p => p.contentType);
   // What a person reads: the text parts, and report parts too (some MTAs write their explanation there).
-  const text = parts.filter(p => p.contentType === 'text/plain' || p.contentType === 'text/html' || REPORT_TYPES.has(p.contentType)).map(p => p.text).join('\n\n');
+  // Each part capped: what a bounce says is at its top, and the cap bounds every pattern run on sender-controlled text.
+  const text = parts.filter(p => p.contentType === 'text/plain' || p.contentType === 'text/html' || REPORT_TYPES.has(p.contentType)).map(p => p.text.slice(0, 64 * 1024)).join('\n\n');
   const original = originalHeaders(parts, text);
 
   const feedback = /^\s*multipart\/report\b/.test(contentType) && /report-type\s*=\s*"?feedback-report/.test(contentType);
