@@ -138,25 +138,41 @@ export function readBounce(input: BounceInput): Bounce | null {
     autoReply: isAutoReply(headers, fields.subject),
   };
   if (!isBounce(evidence)) return null;
+  return readFailure({ input, text, recipients, reportParts, signature, failedHeader, original });
+}
 
+interface FailureSources {
+  readonly input: BounceInput;
+  readonly text: string;
+  readonly recipients: readonly RecipientStatus[];
+  readonly reportParts: readonly BouncePart[];
+  readonly signature: ReturnType<typeof findSignature>;
+  readonly failedHeader: string | null;
+  readonly original: HeaderMap | null;
+}
+
+/** What a message already taken for a bounce says: the report first, the MTA's text for what the report leaves out. */
+function readFailure(o: FailureSources): Bounce {
+  const { fields, headers } = o.input;
   const exclude = [...fields.to, ...fields.from].map(a => a.address.toLowerCase());
-  const failed = failedRecipient(recipients);
-  const fromText = readBounceText(text, exclude);
-  const recipient = failed?.recipient ?? (failedHeader ? typedAddress(failedHeader) : null) ?? fromText.recipient ?? firstAddress(original, 'to');
+  const failed = failedRecipient(o.recipients);
+  const fromText = readBounceText(o.text, exclude);
+  const recipient = failed?.recipient ?? (o.failedHeader ? typedAddress(o.failedHeader) : null) ?? fromText.recipient ?? firstAddress(o.original, 'to');
   const diagnostic = cleanDiagnostic(failed?.diagnostic && !/^[\d.\s]*$/.test(failed.diagnostic) ? failed.diagnostic : fromText.diagnostic);
   // A report's x.0.0 says only the class; the server's own words often carry the real code.
   const reported = failed?.status ?? null;
   const fromWords = STATUS_CODE.exec(diagnostic ?? '')?.[0] ?? fromText.status;
   const status = reported && !/\.0\.0$/.test(reported) ? reported : fromWords ?? reported ?? statusFromReply(diagnostic);
   // The server's words decide the reason; when a bounce quotes none, its own explanation has to do.
-  const words = [failed?.diagnostic, fromText.diagnostic].filter(Boolean).join(' ') || withoutOriginal(text).slice(0, 2000);
-  let reason = classifyReason({ status, text: words, action: failed?.action ?? null, implied: signature?.implied ?? null });
+  const explanation = withoutOriginal(o.text);
+  const words = [failed?.diagnostic, fromText.diagnostic].filter(Boolean).join(' ') || explanation.slice(0, 2000);
+  let reason = classifyReason({ status, text: words, action: failed?.action ?? null, implied: o.signature?.implied ?? null });
   if (reason === 'onhold') {
-    const wider = classifyReason({ status, text: withoutOriginal(text).slice(0, 4000), action: failed?.action ?? null });
+    const wider = classifyReason({ status, text: explanation.slice(0, 4000), action: failed?.action ?? null });
     if (wider !== 'onhold' && wider !== 'undefined') reason = wider;
   }
-  const reporting = reportParts.map(p => parseDeliveryStatus(p.text)?.reportingMta).find(Boolean);
+  const reporting = o.reportParts.map(p => parseDeliveryStatus(p.text)?.reportingMta).find(Boolean);
   const mta = carrierOf([...fields.from.map(a => a.address), reporting, headers.text('message-id')?.trim().replace(/^<|>$/g, '').split('@')[1]])
-    ?? signature?.mta ?? reportWriter(reportParts) ?? (recipients.length > 0 ? 'rfc3464' : null);
+    ?? o.signature?.mta ?? reportWriter(o.reportParts) ?? (o.recipients.length > 0 ? 'rfc3464' : null);
   return { recipient: recipient ?? null, status: status ?? null, reason, diagnostic: diagnostic ?? null, mta };
 }
