@@ -57,6 +57,24 @@ export function stripAngleComments(text: string): string {
   return out;
 }
 
+/**
+ * An odd number of double quotes (`"John Smith <john@x>`, a name cut by a broken script) would swallow the
+ * address into a quoted string; pairing the quotes from the left and dropping the one left over gives what a mail
+ * client shows.
+ */
+export function balanceQuotes(text: string): string {
+  let count = 0;
+  let last = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') {
+      count++;
+      last = i;
+    }
+  }
+  return count % 2 === 1 ? text.slice(0, last) + text.slice(last + 1) : text;
+}
+
 function dropComments(s: string): string {
   let out = '';
   let depth = 0;
@@ -128,7 +146,7 @@ export function parseAddresses(values: readonly Buffer[], hint?: string | null):
       at = run.end;
     }
     // RFC 5322 4.4 obsolete syntax also allows whitespace around the dots of a domain (`jdoe@test  . example`).
-    text = stripAngleComments(swapped + text.slice(at)).replace(/@[A-Za-z0-9-]+(?:\s*\.\s*[A-Za-z0-9-]+)+/g, m => m.replace(/\s+/g, ''));
+    text = stripAngleComments(balanceQuotes(swapped + text.slice(at))).replace(/@[A-Za-z0-9-]+(?:\s*\.\s*[A-Za-z0-9-]+)+/g, m => m.replace(/\s+/g, ''));
     const source = text;
     let parsed: Array<{ name?: string; address?: string }>;
     try {

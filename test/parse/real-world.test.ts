@@ -57,6 +57,8 @@ describe('addresses as a mail client shows them', () => {
     assert.deepEqual(m.from, [{ name: '', address: 'test1@local' }]);
     assert.deepEqual(m.to, [{ name: '', address: 'test2@example.com' }, { name: '', address: 'test3@example.net' }]);
     assert.deepEqual(m.cc, [{ name: 'John Example', address: 'john@example.org' }, { name: '', address: 'quoted@example.net' }]);
+    // An unbalanced quote does not swallow the address.
+    assert.deepEqual(m.replyTo, [{ name: 'Dana Example', address: 'dana@example.org' }]);
   });
 
   it('drops RFC 5322 obsolete comments inside an addr-spec and a msg-id', async () => {
