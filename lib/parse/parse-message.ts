@@ -8,6 +8,7 @@ import { consumeAttachment, type PartInfo, type StreamedAttachment } from './att
 import { htmlToPlain, makeSnippet } from './snippet.ts';
 import { decodeBytes } from './charset.ts';
 import { readBounce, type BouncePart } from './bounce/read-bounce.ts';
+import { multipartPreamble } from './preamble.ts';
 
 export interface ParseLimits {
   /** Top-level header block; larger blocks are not parsed further. @default 256 KiB */
@@ -30,6 +31,8 @@ const TEXT_BYTES_TOTAL = 1024 * 1024;
 const KEPT_TYPES = /^(?:text\/|message\/(?:delivery-status|global-delivery-status|rfc822|global|global-headers|feedback-report|disposition-notification)$)/;
 const KEPT_BYTES_PER_PART = 64 * 1024;
 const KEPT_PARTS = 8;
+// The start of the message kept for the multipart preamble (preamble.ts), past a header block of this size.
+const START_BYTES = 64 * 1024;
 
 const EMPTY_FIELDS: HeaderFields = {
   messageId: null, inReplyTo: null, references: [], date: null, subject: null, from: [], to: [], cc: [], replyTo: [],
@@ -111,6 +114,8 @@ class ParseRun {
   readonly attachments: Attachment[] = [];
   /** Decoded leading text of the attachments in KEPT_TYPES, for the bounce reader. */
   readonly kept: BouncePart[] = [];
+  /** The first bytes fed to mailparser: the header block and the start of the body, for the preamble. */
+  readonly start = new Prefix();
 
   constructor(source: Readable, limits: Required<ParseLimits>) {
     this.source = source;
@@ -196,7 +201,9 @@ class ParseRun {
     // mailparser can emit more than one error (and late ones, after 'end'): none may become an uncaught exception.
     parser.on('error', () => undefined);
 
+    const startLimit = (this.block?.length ?? 0) + START_BYTES;
     const write = async (chunk: Buffer): Promise<void> => {
+      if (this.start.length < startLimit) this.start.append(chunk.subarray(0, startLimit - this.start.length));
       if (parser.write(chunk)) return;
       await new Promise<void>(resolve => {
         const go = (): void => {
@@ -249,7 +256,13 @@ class ParseRun {
       for (const child of node.children ?? []) walk(child, depth + 1);
     };
     walk(this.parser?.root ?? undefined, 0);
-    return [...out, ...this.kept];
+    let preamble: string | null = null;
+    try {
+      preamble = multipartPreamble(this.start.view(), new HeaderMap(this.block?.headers ?? []).text('content-type'));
+    } catch {
+      // a preamble we cannot read adds nothing
+    }
+    return [...(preamble === null ? [] : [{ contentType: 'text/plain', text: preamble }]), ...out, ...this.kept];
   }
 
   texts(): { plain: string | null; html: string | null; other: string | null } {
