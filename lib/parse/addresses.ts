@@ -51,7 +51,7 @@ export function stripAngleComments(text: string): string {
       continue;
     }
     const inner = text.slice(i + 1, close);
-    out += '<' + (/[()\s]/.test(inner) ? dropComments(inner).replace(/\s+/g, '') : inner) + '>';
+    out += `<${/[()\s]/.test(inner) ? dropComments(inner).replace(/\s+/g, '') : inner}>`;
     i = close + 1;
   }
   return out;
@@ -129,7 +129,7 @@ function cleanName(name: string): string {
 function normaliseAddress(address: string): string {
   const at = address.lastIndexOf('@');
   if (at <= 0 || at === address.length - 1) return '';
-  return address.slice(0, at) + '@' + address.slice(at + 1).toLowerCase();
+  return `${address.slice(0, at)}@${address.slice(at + 1).toLowerCase()}`;
 }
 
 /** Parses every occurrence of an address header; never throws. Groups are flattened, empty groups vanish. */
@@ -141,12 +141,14 @@ export function parseAddresses(values: readonly Buffer[], hint?: string | null):
     let swapped = '';
     let at = 0;
     for (const run of encodedWordRuns(text)) {
-      swapped += text.slice(at, run.start) + `\uE000${decoded.length}\uE001`;
+      swapped += `${text.slice(at, run.start)}\uE000${decoded.length}\uE001`;
       decoded.push(run.text);
       at = run.end;
     }
     // RFC 5322 4.4 obsolete syntax also allows whitespace around the dots of a domain (`jdoe@test  . example`).
-    text = stripAngleComments(balanceQuotes(swapped + text.slice(at))).replace(/@[A-Za-z0-9-]+(?:\s*\.\s*[A-Za-z0-9-]+)+/g, m => m.replace(/\s+/g, ''));
+    text = stripAngleComments(balanceQuotes(swapped + text.slice(at))).replace(/@[A-Za-z0-9-]+(?:\s*\.\s*[A-Za-z0-9-]+)+/g, (m) =>
+      m.replace(/\s+/g, ''),
+    );
     const source = text;
     let parsed: Array<{ name?: string; address?: string }>;
     try {

@@ -20,11 +20,11 @@ export function headerBlock(head: Buffer): string {
 export function headerValues(block: string, name: string): string[] {
   const out: string[] = [];
   const lines = block.split(/\r?\n/);
-  const prefix = name.toLowerCase() + ':';
+  const prefix = `${name.toLowerCase()}:`;
   for (let i = 0; i < lines.length; i++) {
     if (!lines[i].toLowerCase().startsWith(prefix)) continue;
     let value = lines[i].slice(prefix.length);
-    while (i + 1 < lines.length && /^[ \t]/.test(lines[i + 1])) value += ' ' + lines[++i].trim();
+    while (i + 1 < lines.length && /^[ \t]/.test(lines[i + 1])) value += ` ${lines[++i].trim()}`;
     out.push(value.trim());
   }
   return out;
@@ -35,7 +35,12 @@ const EARLIEST = Date.UTC(1980, 0, 1);
 function plausible(text: string | undefined, now: Date): Date | null {
   if (text === undefined) return null;
   // Strip comments such as "(JST)" that Date.parse rejects.
-  const ms = Date.parse(text.replace(/\([^)]*\)/g, ' ').replace(/\s+/g, ' ').trim());
+  const ms = Date.parse(
+    text
+      .replace(/\([^)]*\)/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
   if (Number.isNaN(ms) || ms < EARLIEST || ms > now.getTime() + 366 * 86_400_000) return null;
   return new Date(ms);
 }

@@ -18,7 +18,7 @@ export interface PartInfo {
 
 /** mailsplit hands part header lines over as latin1 ("binary") strings: the bytes survive intact. */
 export function partInfo(lines: ReadonlyArray<{ line: string }>): PartInfo {
-  const block = Buffer.from(lines.map(l => l.line).join('\r\n') + '\r\n\r\n', 'latin1');
+  const block = Buffer.from(`${lines.map((l) => l.line).join('\r\n')}\r\n\r\n`, 'latin1');
   const h = new HeaderMap(parseHeaderBlock(block).headers);
   const read = (name: string) => {
     const raw = h.first(name);
@@ -27,7 +27,14 @@ export function partInfo(lines: ReadonlyArray<{ line: string }>): PartInfo {
   const type = read('content-type');
   const disposition = read('content-disposition');
   // RFC 2557 Content-Location names an unnamed part (Apple Mail sends inline images that way): its last segment.
-  const location = h.text('content-location')?.trim().replace(/^["']|["']$/g, '').split(/[/\\]/).pop()?.replace(/[?#].*$/, '') || null;
+  const location =
+    h
+      .text('content-location')
+      ?.trim()
+      .replace(/^["']|["']$/g, '')
+      .split(/[/\\]/)
+      .pop()
+      ?.replace(/[?#].*$/, '') || null;
   const name = disposition?.params.get('filename') ?? type?.params.get('name') ?? location;
   const filename = name === null ? null : cleanDisplay(name).trim() || null;
   const cid = h.text('content-id');
@@ -60,7 +67,7 @@ export interface ConsumedAttachment {
  * content stream fails.
  */
 export function consumeAttachment(att: StreamedAttachment, info: PartInfo, keep = 0): Promise<ConsumedAttachment> {
-  return new Promise(resolve => {
+  return new Promise((resolve) => {
     const hash = createHash('sha256');
     const kept: Buffer[] = [];
     let keptBytes = 0;

@@ -16,8 +16,33 @@ import Encoding from 'encoding-japanese';
 
 type Kind = 'utf8' | 'utf7' | 'iso2022jp' | 'cp932' | 'eucjp' | 'ascii' | 'auto';
 
-const ISO2022JP = new Set(['iso2022jp', 'csiso2022jp', 'iso2022jp1', 'iso2022jp2', 'iso2022jp3', 'iso2022jpms', 'jis', 'cp50220', 'cp50221', 'cp50222']);
-const CP932 = new Set(['shiftjis', 'sjis', 'xsjis', 'mskanji', 'csshiftjis', 'cp932', 'ms932', 'windows31j', 'xmscp932', 'ibm943', 'shiftjis2004', 'xsjisopen', 'sjisopen']);
+const ISO2022JP = new Set([
+  'iso2022jp',
+  'csiso2022jp',
+  'iso2022jp1',
+  'iso2022jp2',
+  'iso2022jp3',
+  'iso2022jpms',
+  'jis',
+  'cp50220',
+  'cp50221',
+  'cp50222',
+]);
+const CP932 = new Set([
+  'shiftjis',
+  'sjis',
+  'xsjis',
+  'mskanji',
+  'csshiftjis',
+  'cp932',
+  'ms932',
+  'windows31j',
+  'xmscp932',
+  'ibm943',
+  'shiftjis2004',
+  'xsjisopen',
+  'sjisopen',
+]);
 const EUCJP = new Set(['eucjp', 'xeucjp', 'cseucpkdfmtjapanese', 'eucjpms', 'eucjis2004', 'xeucjpms']);
 const UTF8 = new Set(['utf8', 'unicode11utf8', 'xunicode20utf8']);
 // RFC 2152. Outlook and Thunderbird decode it ("Fr+APY-sche" is "Frösche"), so we do too: the text only ever
@@ -28,10 +53,18 @@ const ASCII = new Set(['', 'ascii', 'usascii', 'ansix3.41968', 'ansix341968', 'i
 // transfer encodings. Treated as unknown (detection).
 const REFUSED = /^utf7imap$|^base64$|^hex$|^binary$/;
 // Common aliases iconv-lite does not resolve itself.
-const ALIASES = new Map<string, string>([['ksc56011987', 'cp949'], ['ksc56011989', 'cp949'], ['xgbk', 'gbk'], ['xmacroman', 'macintosh']]);
+const ALIASES = new Map<string, string>([
+  ['ksc56011987', 'cp949'],
+  ['ksc56011989', 'cp949'],
+  ['xgbk', 'gbk'],
+  ['xmacroman', 'macintosh'],
+]);
 
 function squash(label: string): string {
-  return label.toLowerCase().replace(/["'\s]/g, '').replace(/[-_]/g, '');
+  return label
+    .toLowerCase()
+    .replace(/["'\s]/g, '')
+    .replace(/[-_]/g, '');
 }
 
 function kindOf(label: string | null | undefined): { kind: Kind } | { kind: 'iconv'; name: string } {
@@ -110,7 +143,8 @@ function japaneseScore(buf: Uint8Array, encoding: 'sjis' | 'euc'): number {
         const validLead = (lead >= 0x81 && lead <= 0x9f) || (lead >= 0xe0 && lead <= 0xfc);
         const validTrail = trail !== undefined && trail >= 0x40 && trail <= 0xfc && trail !== 0x7f;
         if (!validLead || !validTrail) return -1000;
-        runScore += lead === 0x82 || lead === 0x83 ? 3 : lead === 0x81 || (lead >= 0x88 && lead <= 0x9f) ? 2 : lead === 0x84 || lead === 0x87 ? 1 : 0;
+        runScore +=
+          lead === 0x82 || lead === 0x83 ? 3 : lead === 0x81 || (lead >= 0x88 && lead <= 0x9f) ? 2 : lead === 0x84 || lead === 0x87 ? 1 : 0;
         i += 2;
       } else {
         if (lead === 0x8e) {
@@ -127,7 +161,14 @@ function japaneseScore(buf: Uint8Array, encoding: 'sjis' | 'euc'): number {
           continue;
         }
         if (lead < 0xa1 || lead > 0xfe || trail === undefined || trail < 0xa1 || trail > 0xfe) return -1000;
-        runScore += lead === 0xa3 || lead === 0xa4 || lead === 0xa5 ? 3 : lead === 0xa1 || (lead >= 0xb0 && lead <= 0xcf) ? 2 : lead === 0xa2 || (lead >= 0xa6 && lead <= 0xa8) || lead === 0xad ? 1 : 0;
+        runScore +=
+          lead === 0xa3 || lead === 0xa4 || lead === 0xa5
+            ? 3
+            : lead === 0xa1 || (lead >= 0xb0 && lead <= 0xcf)
+              ? 2
+              : lead === 0xa2 || (lead >= 0xa6 && lead <= 0xa8) || lead === 0xad
+                ? 1
+                : 0;
         i += 2;
       }
       run++;
@@ -162,7 +203,14 @@ export function isNearlyUtf8(buf: Uint8Array): boolean {
       if (c === undefined || c < 0x80 || c > 0xbf) ok = false;
     }
     // Overlong and surrogate forms (E0 80..9F, ED A0..BF, F0 80..8F, F4 90..) are as broken as a stray byte.
-    if (ok && ((b === 0xe0 && buf[i + 1]! < 0xa0) || (b === 0xed && buf[i + 1]! > 0x9f) || (b === 0xf0 && buf[i + 1]! < 0x90) || (b === 0xf4 && buf[i + 1]! > 0x8f))) ok = false;
+    if (
+      ok &&
+      ((b === 0xe0 && buf[i + 1]! < 0xa0) ||
+        (b === 0xed && buf[i + 1]! > 0x9f) ||
+        (b === 0xf0 && buf[i + 1]! < 0x90) ||
+        (b === 0xf4 && buf[i + 1]! > 0x8f))
+    )
+      ok = false;
     if (ok) {
       good++;
       i += need + 1;

@@ -26,7 +26,8 @@ function wordBytes(encoding: string, text: string): Buffer | null {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x5f) bytes.push(0x20); // RFC 2047 4.2 (2): "_" is SPACE
+    if (c === 0x5f)
+      bytes.push(0x20); // RFC 2047 4.2 (2): "_" is SPACE
     else if (c === 0x3d && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
       bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
       i += 2;

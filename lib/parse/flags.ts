@@ -8,7 +8,8 @@ import type { HeaderFields } from './header-fields.ts';
  */
 
 // Subjects of out-of-office and auto-replies as Exchange/Outlook, Gmail and Japanese mailers write them.
-export const AUTO_REPLY_SUBJECT = /^\s*(?:(?:automatic|auto)[- ]?(?:reply|response)|autoreply|out of (?:the )?office)\b|^\s*(?:自動応答|自動返信|不在)/i;
+export const AUTO_REPLY_SUBJECT =
+  /^\s*(?:(?:automatic|auto)[- ]?(?:reply|response)|autoreply|out of (?:the )?office)\b|^\s*(?:自動応答|自動返信|不在)/i;
 
 function lower(h: HeaderMap, name: string): string | null {
   const v = h.text(name);

@@ -155,7 +155,13 @@ export function parseHeaderBlock(buf: Buffer): HeaderBlock {
   for (let i = start; i < lines.length; i++) {
     let line = lines[i]!;
     // In a block indented as a whole, a line with the first field's indentation that reads as a field is one.
-    if (indent !== null && i > start && latin(line).startsWith(indent) && !isWsp(line[indent.length]) && FIELD.test(latin(line.subarray(indent.length)))) {
+    if (
+      indent !== null &&
+      i > start &&
+      latin(line).startsWith(indent) &&
+      !isWsp(line[indent.length]) &&
+      FIELD.test(latin(line.subarray(indent.length)))
+    ) {
       line = line.subarray(indent.length);
     }
     if (isWsp(line[0]) && name) {
@@ -214,11 +220,11 @@ export class HeaderMap {
   }
 
   all(name: string): Buffer[] {
-    return this.list.filter(h => h.name === name).map(h => h.value);
+    return this.list.filter((h) => h.name === name).map((h) => h.value);
   }
 
   has(name: string): boolean {
-    return this.list.some(h => h.name === name);
+    return this.list.some((h) => h.name === name);
   }
 
   /** First occurrence as ASCII-ish text (latin1), for structured fields whose syntax is ASCII. */

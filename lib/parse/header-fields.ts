@@ -4,7 +4,10 @@ import { cleanDisplay, decodeRawHeader, decodeUnstructured } from './decode-head
 import { parseAddresses } from './addresses.ts';
 
 /** The fields of the metadata document that come from the top-level header block alone. */
-export type HeaderFields = Pick<ParsedMessage, 'messageId' | 'inReplyTo' | 'references' | 'date' | 'subject' | 'from' | 'to' | 'cc' | 'replyTo' | 'headers'>;
+export type HeaderFields = Pick<
+  ParsedMessage,
+  'messageId' | 'inReplyTo' | 'references' | 'date' | 'subject' | 'from' | 'to' | 'cc' | 'replyTo' | 'headers'
+>;
 
 function ascii(raw: Buffer | null): string | null {
   return raw === null ? null : cleanDisplay(raw.toString('latin1'));
@@ -21,10 +24,15 @@ function idText(raw: Buffer | null, hint: string | null): string | null {
  */
 export function messageIds(value: string | null): string[] {
   if (value === null) return [];
-  const bracketed = [...value.matchAll(/<([^<>]*)>/g)].map(m => m[1]!.replace(/\([^()]*\)/g, '').replace(/\s+/g, '')).filter(id => id.length > 0);
-  if (bracketed.length > 0) return bracketed.map(id => `<${id}>`);
+  const bracketed = [...value.matchAll(/<([^<>]*)>/g)]
+    .map((m) => m[1]!.replace(/\([^()]*\)/g, '').replace(/\s+/g, ''))
+    .filter((id) => id.length > 0);
+  if (bracketed.length > 0) return bracketed.map((id) => `<${id}>`);
   // No brackets at all: each whitespace- or comma-separated token that looks like an id (has an @).
-  return value.split(/[\s,]+/).filter(t => t.includes('@')).map(t => `<${t}>`);
+  return value
+    .split(/[\s,]+/)
+    .filter((t) => t.includes('@'))
+    .map((t) => `<${t}>`);
 }
 
 function firstId(value: string | null): string | null {
@@ -38,7 +46,10 @@ function firstId(value: string | null): string | null {
 /** RFC 5322 date to ISO 8601, null when it cannot be read. Comments such as "(JST)" are dropped first. */
 export function parseDate(value: string | null): string | null {
   if (value === null) return null;
-  const cleaned = value.replace(/\([^()]*\)/g, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = value
+    .replace(/\([^()]*\)/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!cleaned) return null;
   for (const candidate of [cleaned, cleaned.replace(/^[A-Za-z]{3},?\s*/, ''), cleaned.replace(/\s+[A-Z]{3,4}$/, '')]) {
     const t = Date.parse(candidate);
@@ -69,7 +80,7 @@ export function headerFields(h: HeaderMap): HeaderFields {
   return {
     messageId: firstId(idText(h.first('message-id'), hint)),
     inReplyTo: firstId(idText(h.first('in-reply-to'), hint)),
-    references: h.all('references').flatMap(v => messageIds(idText(v, hint))),
+    references: h.all('references').flatMap((v) => messageIds(idText(v, hint))),
     date: parseDate(ascii(h.first('date'))),
     subject: subject === null ? null : decodeUnstructured(subject, hint),
     from: parseAddresses(h.all('from'), hint),
@@ -78,7 +89,7 @@ export function headerFields(h: HeaderMap): HeaderFields {
     replyTo: parseAddresses(h.all('reply-to'), hint),
     headers: {
       listId: optional('list-id'),
-      authenticationResults: h.all('authentication-results').map(v => decodeUnstructured(v).replace(/\s+/g, ' ')),
+      authenticationResults: h.all('authentication-results').map((v) => decodeUnstructured(v).replace(/\s+/g, ' ')),
       spamFlag: optional('x-spam-flag'),
       spamStatus: optional('x-spam-status'),
       autoSubmitted: optional('auto-submitted'),

@@ -56,7 +56,11 @@ function percentBytes(text: string): Buffer {
   return Buffer.from(bytes);
 }
 
-interface Segment { index: number; encoded: boolean; raw: string }
+interface Segment {
+  index: number;
+  encoded: boolean;
+  raw: string;
+}
 
 export function parseMimeValue(text: string): MimeValue {
   const [head = '', ...rest] = splitParams(text);

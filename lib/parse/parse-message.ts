@@ -23,19 +23,34 @@ export interface ParseLimits {
   timeoutMs?: number;
 }
 
-const DEFAULTS: Required<ParseLimits> = { maxHeaderBytes: 256 * 1024, maxMimeDepth: 20, maxParts: 500, snippetChars: 280, timeoutMs: 60_000 };
+const DEFAULTS: Required<ParseLimits> = {
+  maxHeaderBytes: 256 * 1024,
+  maxMimeDepth: 20,
+  maxParts: 500,
+  snippetChars: 280,
+  timeoutMs: 60_000,
+};
 const TEXT_BYTES_PER_PART = 256 * 1024;
 const TEXT_BYTES_TOTAL = 1024 * 1024;
 // Attachments whose first bytes the bounce reader needs: reports, returned headers, text files (an Exchange 2003
 // "deliveryproblems.txt"). Bounded per part and per message like the body text.
-const KEPT_TYPES = /^(?:text\/|message\/(?:delivery-status|global-delivery-status|rfc822|global|global-headers|feedback-report|disposition-notification)$)/;
+const KEPT_TYPES =
+  /^(?:text\/|message\/(?:delivery-status|global-delivery-status|rfc822|global|global-headers|feedback-report|disposition-notification)$)/;
 const KEPT_BYTES_PER_PART = 64 * 1024;
 const KEPT_PARTS = 8;
 // The start of the message kept for the multipart preamble (preamble.ts), past a header block of this size.
 const START_BYTES = 64 * 1024;
 
 const EMPTY_FIELDS: HeaderFields = {
-  messageId: null, inReplyTo: null, references: [], date: null, subject: null, from: [], to: [], cc: [], replyTo: [],
+  messageId: null,
+  inReplyTo: null,
+  references: [],
+  date: null,
+  subject: null,
+  from: [],
+  to: [],
+  cc: [],
+  replyTo: [],
   headers: { listId: null, authenticationResults: [], spamFlag: null, spamStatus: null, autoSubmitted: null, returnPath: null },
 };
 
@@ -174,21 +189,30 @@ class ParseRun {
       maxHeaderBytes: this.limits.maxHeaderBytes,
       textBytesPerPart: TEXT_BYTES_PER_PART,
       textBytesTotal: TEXT_BYTES_TOTAL,
-      onLimit: reason => this.fail(reason),
+      onLimit: (reason) => this.fail(reason),
     });
     this.parser = parser;
     const pending: Array<Promise<void>> = [];
     let parserFailed = false;
-    const done = new Promise<void>(resolve => {
+    const done = new Promise<void>((resolve) => {
       parser.on('data', (data: { type: string }) => {
         if (data.type !== 'attachment') return;
         const att = data as unknown as StreamedAttachment & { headers: object };
-        const info: PartInfo = parser.parts.get(att.headers) ?? { contentType: 'application/octet-stream', disposition: null, filename: null, contentId: null, charset: null };
+        const info: PartInfo = parser.parts.get(att.headers) ?? {
+          contentType: 'application/octet-stream',
+          disposition: null,
+          filename: null,
+          contentId: null,
+          charset: null,
+        };
         const keep = KEPT_TYPES.test(info.contentType) && this.kept.length < KEPT_PARTS ? KEPT_BYTES_PER_PART : 0;
-        pending.push(consumeAttachment(att, info, keep).then(({ attachment, head }) => {
-          if (this.attachments.length < this.limits.maxParts) this.attachments.push(attachment);
-          if (head !== null && this.kept.length < KEPT_PARTS) this.kept.push({ contentType: info.contentType, text: this.keptText(head, info) });
-        }));
+        pending.push(
+          consumeAttachment(att, info, keep).then(({ attachment, head }) => {
+            if (this.attachments.length < this.limits.maxParts) this.attachments.push(attachment);
+            if (head !== null && this.kept.length < KEPT_PARTS)
+              this.kept.push({ contentType: info.contentType, text: this.keptText(head, info) });
+          }),
+        );
       });
       parser.once('end', resolve);
       parser.once('close', resolve);
@@ -205,7 +229,7 @@ class ParseRun {
     const write = async (chunk: Buffer): Promise<void> => {
       if (this.start.length < startLimit) this.start.append(chunk.subarray(0, startLimit - this.start.length));
       if (parser.write(chunk)) return;
-      await new Promise<void>(resolve => {
+      await new Promise<void>((resolve) => {
         const go = (): void => {
           parser.off('drain', go);
           parser.off('error', go);
@@ -238,7 +262,10 @@ class ParseRun {
   keptText(head: Buffer, info: PartInfo): string {
     // Header and report parts are ASCII or RFC 6532 UTF-8; text files carry their own charset.
     try {
-      return decodeBytes(head, info.contentType.startsWith('text/') && !info.contentType.endsWith('rfc822-headers') ? info.charset : 'utf-8');
+      return decodeBytes(
+        head,
+        info.contentType.startsWith('text/') && !info.contentType.endsWith('rfc822-headers') ? info.charset : 'utf-8',
+      );
     } catch {
       return head.toString('latin1');
     }
@@ -306,7 +333,14 @@ class ParseRun {
     } catch (err) {
       this.fail(`snippet: ${short(err)}`);
     }
-    return { ...fields, attachments: [...this.attachments], snippet, flags, ...(bounce === null ? {} : { bounce }), parseError: this.error ?? this.repaired };
+    return {
+      ...fields,
+      attachments: [...this.attachments],
+      snippet,
+      flags,
+      ...(bounce === null ? {} : { bounce }),
+      parseError: this.error ?? this.repaired,
+    };
   }
 }
 
@@ -318,7 +352,7 @@ class ParseRun {
 export async function parseMessage(source: Readable, limits?: ParseLimits): Promise<ParsedMessage> {
   const run = new ParseRun(source, limitsOf(limits));
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>(resolve => {
+  const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
       run.fail(`parsing timed out after ${run.limits.timeoutMs} ms`);
       resolve();

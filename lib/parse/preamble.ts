@@ -18,6 +18,8 @@ export function multipartPreamble(start: Buffer, contentType: string | null): st
   const at = body.indexOf(marker);
   if (at <= 0) return null;
   const text = decodeBytes(body.subarray(0, at), 'utf-8').trim();
-  const meaningful = text.replace(/This is (?:a|an)? ?(?:multi-?part )?(?:MIME[- ](?:encapsulated|formatted) )?message(?: in MIME format)?\.?/gi, '').trim();
+  const meaningful = text
+    .replace(/This is (?:a|an)? ?(?:multi-?part )?(?:MIME[- ](?:encapsulated|formatted) )?message(?: in MIME format)?\.?/gi, '')
+    .trim();
   return meaningful.length > 0 ? text : null;
 }

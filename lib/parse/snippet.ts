@@ -4,18 +4,53 @@
  */
 
 const NAMED: Record<string, string> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', trade: '™', hellip: '…',
-  mdash: '—', ndash: '–', lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', laquo: '«', raquo: '»', bull: '•',
-  middot: '·', yen: '¥', euro: '€', pound: '£', cent: '¢', deg: '°', times: '×', divide: '÷', ensp: ' ',
-  emsp: ' ', thinsp: ' ', zwnj: '', zwj: '', shy: '', iexcl: '¡', iquest: '¿', sect: '§', para: '¶',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  copy: '©',
+  reg: '®',
+  trade: '™',
+  hellip: '…',
+  mdash: '—',
+  ndash: '–',
+  lsquo: '‘',
+  rsquo: '’',
+  ldquo: '“',
+  rdquo: '”',
+  laquo: '«',
+  raquo: '»',
+  bull: '•',
+  middot: '·',
+  yen: '¥',
+  euro: '€',
+  pound: '£',
+  cent: '¢',
+  deg: '°',
+  times: '×',
+  divide: '÷',
+  ensp: ' ',
+  emsp: ' ',
+  thinsp: ' ',
+  zwnj: '',
+  zwj: '',
+  shy: '',
+  iexcl: '¡',
+  iquest: '¿',
+  sect: '§',
+  para: '¶',
 };
 
 // HTML 4 Latin-1 entity names for U+00A0..U+00FF, in code point order.
-const LATIN1 = ('nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 acute micro para ' +
+const LATIN1 = (
+  'nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 acute micro para ' +
   'middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde Auml Aring AElig Ccedil Egrave Eacute Ecirc Euml ' +
   'Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave ' +
   'aacute acirc atilde auml aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute ocirc otilde ouml ' +
-  'divide oslash ugrave uacute ucirc uuml yacute thorn yuml').split(' ');
+  'divide oslash ugrave uacute ucirc uuml yacute thorn yuml'
+).split(' ');
 LATIN1.forEach((name, i) => {
   NAMED[name] ??= String.fromCharCode(0xa0 + i);
 });
@@ -42,7 +77,10 @@ export function htmlToPlain(html: string): string {
 
 /** Whitespace collapsed, control characters removed, cut to `max` characters (code points, never half a pair). */
 export function makeSnippet(text: string, max: number): string {
-  const collapsed = text.replace(/[\u0000-\u0008\u000e-\u001f\u007f\u200b\ufeff]/g, '').replace(/\s+/g, ' ').trim();
+  const collapsed = text
+    .replace(/[\u0000-\u0008\u000e-\u001f\u007f\u200b\ufeff]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   const chars = Array.from(collapsed.slice(0, max * 2 + 2));
   return chars.length <= max ? chars.join('') : chars.slice(0, max).join('').trimEnd();
 }

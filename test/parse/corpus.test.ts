@@ -19,7 +19,6 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
-
 async function parseCorpus(name: string): Promise<ParsedMessage> {
   return parseBuffer(toCrlf(readFileSync(join(corpusDir, name))));
 }
@@ -34,7 +33,11 @@ describe('shared corpus: every message parses to a valid document, in time, with
       const took = Date.now() - started;
       assert.ok(took < PER_MESSAGE_MS, `took ${took} ms`);
       // A valid document always: parseError only for messages that really are broken.
-      if (m.parseError !== null) assert.match(m.parseError, /^(empty message|message has no header fields|mailparser: .+|header block repaired \(.+\): its fields were recovered)$/);
+      if (m.parseError !== null)
+        assert.match(
+          m.parseError,
+          /^(empty message|message has no header fields|mailparser: .+|header block repaired \(.+\): its fields were recovered)$/,
+        );
     });
   }
 });
@@ -55,7 +58,10 @@ describe('shared corpus: Japanese and other spot checks, as a mail client shows 
 
   it('RFC 2047 and RFC 2231-continued Japanese attachment names', async () => {
     assert.equal((await parseCorpus('mikel-mail/multi_charset/japanese_attachment.eml')).attachments[0]?.filename, 'てすと.txt');
-    assert.equal((await parseCorpus('mikel-mail/multi_charset/japanese_attachment_long_name.eml')).attachments[0]?.filename, 'かきくけこ'.repeat(5) + '.txt');
+    assert.equal(
+      (await parseCorpus('mikel-mail/multi_charset/japanese_attachment_long_name.eml')).attachments[0]?.filename,
+      `${'かきくけこ'.repeat(5)}.txt`,
+    );
   });
 
   it('RFC 6532 raw UTF-8 headers', async () => {

@@ -13,11 +13,14 @@ const files = messageFiles();
 
 describe('fidelity: every message reads as a mail client shows it', () => {
   it('every message has a recorded expectation (run node test/parse/record-fidelity.ts for new fixtures)', () => {
-    assert.deepEqual(files.filter(f => !(f.key in expectations)).map(f => f.key), []);
+    assert.deepEqual(
+      files.filter((f) => !(f.key in expectations)).map((f) => f.key),
+      [],
+    );
   });
 
   for (const group of ['fixtures', 'corpus'] as const) {
-    const mine = files.filter(f => f.key.startsWith(`${group}/`));
+    const mine = files.filter((f) => f.key.startsWith(`${group}/`));
     describe(group, () => {
       if (group === 'corpus' && corpusSkip) it('the shared corpus', { skip: corpusSkip }, () => undefined);
       for (const file of mine) {

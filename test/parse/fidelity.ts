@@ -30,21 +30,21 @@ export function seen(m: ParsedMessage): Seen {
     to: m.to.map(show),
     cc: m.cc.map(show),
     messageId: m.messageId,
-    attachments: m.attachments.map(a => a.filename),
+    attachments: m.attachments.map((a) => a.filename),
   };
 }
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter(e => e.isFile() && e.name.endsWith('.eml'))
-    .map(e => join(e.parentPath, e.name))
+    .filter((e) => e.isFile() && e.name.endsWith('.eml'))
+    .map((e) => join(e.parentPath, e.name))
     .sort();
 }
 
 /** Every message the test covers, keyed `fixtures/<path>` and `corpus/<path>` (the latter only when the corpus is there). */
 export function messageFiles(): Array<{ key: string; path: string; crlf: boolean }> {
-  const out = walk(fixtureDir).map(path => ({ key: `fixtures/${relative(fixtureDir, path)}`, path, crlf: false }));
-  if (existsSync(corpusDir)) out.push(...walk(corpusDir).map(path => ({ key: `corpus/${relative(corpusDir, path)}`, path, crlf: true })));
+  const out = walk(fixtureDir).map((path) => ({ key: `fixtures/${relative(fixtureDir, path)}`, path, crlf: false }));
+  if (existsSync(corpusDir)) out.push(...walk(corpusDir).map((path) => ({ key: `corpus/${relative(corpusDir, path)}`, path, crlf: true })));
   return out;
 }
 

@@ -21,11 +21,34 @@ export function chunked(buf: Buffer, size = 16 * 1024): Readable {
 
 /** Asserts the parse result completes the metadata document (the fields the pipeline owns filled with dummies). */
 export function assertValidShape(parsed: ParsedMessage): void {
-  const doc = { ...parsed, schemaVersion: 1, id: 'id', mailbox: 'mb', uidl: 'u', ingestedAt: new Date(0).toISOString(), raw: { key: 'k', size: 0, sha256: 'x' } };
+  const doc = {
+    ...parsed,
+    schemaVersion: 1,
+    id: 'id',
+    mailbox: 'mb',
+    uidl: 'u',
+    ingestedAt: new Date(0).toISOString(),
+    raw: { key: 'k', size: 0, sha256: 'x' },
+  };
   const result = metadataDocumentSchema.safeParse(doc);
   assert.ok(result.success, result.success ? '' : JSON.stringify(result.error.issues.slice(0, 3)));
   // Strict: nothing the pipeline would not expect, nothing missing; `bounce` exactly when the bounce flag is set.
-  const keys = ['attachments', 'cc', 'date', 'flags', 'from', 'headers', 'inReplyTo', 'messageId', 'parseError', 'references', 'replyTo', 'snippet', 'subject', 'to'];
+  const keys = [
+    'attachments',
+    'cc',
+    'date',
+    'flags',
+    'from',
+    'headers',
+    'inReplyTo',
+    'messageId',
+    'parseError',
+    'references',
+    'replyTo',
+    'snippet',
+    'subject',
+    'to',
+  ];
   assert.deepEqual(Object.keys(parsed).sort(), (parsed.flags.bounce ? [...keys, 'bounce'] : keys).sort());
 }
 

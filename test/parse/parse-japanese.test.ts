@@ -20,7 +20,10 @@ describe('charset decoding (bodies and encoded words)', () => {
 
   it('maps JIS 0x2141 / SJIS 0x8160 to FULLWIDTH TILDE U+FF5E and 0x815C to HORIZONTAL BAR U+2015, as Windows shows them', () => {
     assert.equal(decodeBytes(jisBytes(0x21, 0x41), 'iso-2022-jp'), '\uFF5E');
-    assert.equal(decodeBytes(Buffer.from([0x81, 0x60, 0x81, 0x5c, 0x81, 0x61, 0x81, 0x7c, 0x81, 0xca]), 'Shift_JIS'), '\uFF5E\u2015\u2225\uFF0D\uFFE2');
+    assert.equal(
+      decodeBytes(Buffer.from([0x81, 0x60, 0x81, 0x5c, 0x81, 0x61, 0x81, 0x7c, 0x81, 0xca]), 'Shift_JIS'),
+      '\uFF5E\u2015\u2225\uFF0D\uFFE2',
+    );
   });
 
   for (const label of ['shift_jis', 'Shift-JIS', 'x-sjis', 'sjis', 'cp932', 'windows-31j', 'MS932', '"Shift_JIS"']) {
@@ -57,7 +60,10 @@ describe('charset decoding (bodies and encoded words)', () => {
 
   it('reads nearly valid UTF-8 (one stray or cut byte) as UTF-8 with one replacement character, not windows-1252', () => {
     assert.equal(decodeDetected(Buffer.from([...Buffer.from('Zoë Müller'), 0xff])), 'Zoë Müller\uFFFD');
-    assert.equal(decodeDetected(Buffer.concat([Buffer.from('山田'), Buffer.from('太').subarray(0, 2), Buffer.from(' 様')])), '山田\uFFFD 様');
+    assert.equal(
+      decodeDetected(Buffer.concat([Buffer.from('山田'), Buffer.from('太').subarray(0, 2), Buffer.from(' 様')])),
+      '山田\uFFFD 様',
+    );
     assert.equal(decodeBytes(Buffer.from([...Buffer.from('Jöhn '), 0x80, ...Buffer.from(' Dœ')]), 'utf-8'), 'Jöhn \uFFFD Dœ');
     // Latin-1 has no valid multibyte sequence: still windows-1252.
     assert.equal(decodeDetected(Buffer.from('M\xfcller caf\xe9', 'latin1')), 'Müller café');
@@ -146,14 +152,17 @@ describe('addresses', () => {
   it('keeps a value that is not an address as a name with an empty address', () => {
     assert.deepEqual(parseAddresses([Buffer.from('Customer Support')]), [{ name: 'Customer Support', address: '' }]);
     assert.deepEqual(parseAddresses([Buffer.from('')]), []);
-    assert.deepEqual(parseAddresses([Buffer.from('<<<>>>,,;;"')]).filter(a => a.address !== ''), []);
+    assert.deepEqual(
+      parseAddresses([Buffer.from('<<<>>>,,;;"')]).filter((a) => a.address !== ''),
+      [],
+    );
   });
 });
 
 describe('RFC 2231 parameters', () => {
   it('joins continuations and decodes the charset (UTF-8, ISO-2022-JP, Shift_JIS)', () => {
     const utf8 = Buffer.from('請求書.pdf');
-    const pct = (b: Buffer) => [...b].map(c => '%' + c.toString(16).padStart(2, '0')).join('');
+    const pct = (b: Buffer) => [...b].map((c) => `%${c.toString(16).padStart(2, '0')}`).join('');
     const v = parseMimeValue(`attachment; filename*0*=UTF-8''${pct(utf8.subarray(0, 4))}; filename*1*=${pct(utf8.subarray(4))}`);
     assert.equal(v.value, 'attachment');
     assert.equal(v.params.get('filename'), '請求書.pdf');
@@ -162,7 +171,10 @@ describe('RFC 2231 parameters', () => {
   });
 
   it('decodes an RFC 2047 word in a quoted filename (non-standard, but what mailers send)', () => {
-    assert.equal(parseMimeValue(`attachment; filename="=?UTF-8?B?${Buffer.from('添付.zip').toString('base64')}?="`).params.get('filename'), '添付.zip');
+    assert.equal(
+      parseMimeValue(`attachment; filename="=?UTF-8?B?${Buffer.from('添付.zip').toString('base64')}?="`).params.get('filename'),
+      '添付.zip',
+    );
   });
 
   it('keeps ";" inside quotes and ignores junk parameters', () => {

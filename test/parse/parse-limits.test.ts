@@ -78,7 +78,10 @@ describe('parseMessage: hostile messages never throw and say what went wrong', (
   it('an unterminated multipart boundary: the parts up to the end of input', async () => {
     const m = await parseFixture('unterminated-boundary.eml');
     assert.equal(m.snippet, 'first part text');
-    assert.deepEqual(m.attachments.map(a => [a.filename, a.size]), [['cut.bin', 'partial attachment without an end'.length]]);
+    assert.deepEqual(
+      m.attachments.map((a) => [a.filename, a.size]),
+      [['cut.bin', 'partial attachment without an end'.length]],
+    );
   });
 
   it('1,000 parts stops at maxParts with parseError and at most maxParts attachments', async () => {
@@ -93,8 +96,21 @@ describe('parseMessage: hostile messages never throw and say what went wrong', (
 
   it('never throws on arbitrary bytes, including header-looking garbage', async () => {
     const piece = fc.oneof(
-      fc.uint8Array({ maxLength: 200 }).map(a => Buffer.from(a)),
-      fc.constantFrom('\r\n', '\r\n\r\n', 'Content-Type: multipart/mixed; boundary=x\r\n', '--x\r\n', '--x--\r\n', 'Subject: =?utf-8?B?', '\x1b$B', ': ', 'From: <>', 'Content-Transfer-Encoding: base64\r\n').map(s => Buffer.from(s, 'latin1')),
+      fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+      fc
+        .constantFrom(
+          '\r\n',
+          '\r\n\r\n',
+          'Content-Type: multipart/mixed; boundary=x\r\n',
+          '--x\r\n',
+          '--x--\r\n',
+          'Subject: =?utf-8?B?',
+          '\x1b$B',
+          ': ',
+          'From: <>',
+          'Content-Transfer-Encoding: base64\r\n',
+        )
+        .map((s) => Buffer.from(s, 'latin1')),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(piece, { maxLength: 40 }), fc.integer({ min: 1, max: 64 }), async (pieces, chunk) => {
@@ -159,7 +175,9 @@ describe('parseMessage: bounded memory', () => {
   async function peakGrowth<T>(work: () => Promise<T>): Promise<{ result: T; growth: number }> {
     const before = live();
     let peak = before;
-    const sampler = setInterval(() => { peak = Math.max(peak, live()); }, 250);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, live());
+    }, 250);
     try {
       const result = await work();
       return { result, growth: peak - before };
@@ -185,11 +203,20 @@ describe('parseMessage: bounded memory', () => {
 
   it('hashes a 64 MB attachment as it streams (size and SHA-256 right) without holding it', async () => {
     const raw = Buffer.alloc(57 * 1024, 0xab);
-    const line = Buffer.from(raw.toString('base64').replace(/(.{76})/g, '$1\r\n') + '\r\n');
+    const line = Buffer.from(`${raw.toString('base64').replace(/(.{76})/g, '$1\r\n')}\r\n`);
     const parts = 1150; // 1150 * 57 KiB = ~64 MB decoded
     const expected = createHash('sha256');
     for (let k = 0; k < parts; k++) expected.update(raw);
-    const { result: m, growth } = await peakGrowth(() => parseMessage(bigMessage('Subject: big\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsmall text\n--b\nContent-Type: application/octet-stream; name=big.bin\nContent-Transfer-Encoding: base64\n\n', line.toString('latin1'), parts, '--b--\n')));
+    const { result: m, growth } = await peakGrowth(() =>
+      parseMessage(
+        bigMessage(
+          'Subject: big\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsmall text\n--b\nContent-Type: application/octet-stream; name=big.bin\nContent-Transfer-Encoding: base64\n\n',
+          line.toString('latin1'),
+          parts,
+          '--b--\n',
+        ),
+      ),
+    );
     assert.equal(m.parseError, null);
     assert.equal(m.snippet, 'small text');
     assert.equal(m.attachments[0]?.size, raw.length * parts);
@@ -198,17 +225,28 @@ describe('parseMessage: bounded memory', () => {
   });
 
   it('keeps only a bounded prefix of a 40 MB text body (snippet right, memory flat)', async () => {
-    const line = 'x'.repeat(998) + '\r\n';
-    const { result: m, growth } = await peakGrowth(() => parseMessage(bigMessage('Subject: long text\nContent-Type: text/plain; charset=utf-8\n\nSTART ', line, 40_000, 'END\n'), { snippetChars: 20 }));
+    const line = `${'x'.repeat(998)}\r\n`;
+    const { result: m, growth } = await peakGrowth(() =>
+      parseMessage(bigMessage('Subject: long text\nContent-Type: text/plain; charset=utf-8\n\nSTART ', line, 40_000, 'END\n'), {
+        snippetChars: 20,
+      }),
+    );
     assert.equal(m.parseError, null);
-    assert.equal(m.snippet, 'START ' + 'x'.repeat(14));
+    assert.equal(m.snippet, `START ${'x'.repeat(14)}`);
     assert.ok(growth < 24 * 1024 * 1024, `live memory grew by ${Math.round(growth / 1048576)} MB`);
   });
 });
 
 describe('BoundedMailParser relies on mailparser internals', () => {
   it('still finds createNode, decoder.decodeStream and tree (fails loudly on a mailparser upgrade that moves them)', () => {
-    const parser = new BoundedMailParser({ maxMimeDepth: 1, maxParts: 1, maxHeaderBytes: 1024, textBytesPerPart: 1, textBytesTotal: 1, onLimit: () => undefined });
+    const parser = new BoundedMailParser({
+      maxMimeDepth: 1,
+      maxParts: 1,
+      maxHeaderBytes: 1024,
+      textBytesPerPart: 1,
+      textBytesTotal: 1,
+      onLimit: () => undefined,
+    });
     const internals = parser as unknown as Record<string, unknown>;
     assert.equal(typeof internals['createNode'], 'function');
     assert.equal(typeof (internals['decoder'] as { decodeStream?: unknown }).decodeStream, 'function');

@@ -10,7 +10,10 @@ describe('parseMessage: Japanese mail as a mail client shows it', () => {
     const m = await parseFixture('raw-iso2022jp-headers.eml');
     assert.equal(m.subject, '会議のお知らせ①㈱髙');
     assert.deepEqual(m.from, [{ name: '山田太郎', address: 'Taro.Yamada@example.co.jp' }]);
-    assert.deepEqual(m.to, [{ name: '鈴木', address: 'suzuki@example.jp' }, { name: '佐藤', address: 'sato@example.jp' }]);
+    assert.deepEqual(m.to, [
+      { name: '鈴木', address: 'suzuki@example.jp' },
+      { name: '佐藤', address: 'sato@example.jp' },
+    ]);
     assert.equal(m.attachments[0]?.filename, '見積書.pdf');
     assert.equal(m.snippet, '本文です。');
     assert.equal(m.date, '2024-01-03T00:00:00.000Z');
@@ -44,7 +47,10 @@ describe('parseMessage: Japanese mail as a mail client shows it', () => {
 
   it('RFC 2231 filenames: continuations, UTF-8, ISO-2022-JP, Shift_JIS, and an RFC 2047 word in name=', async () => {
     const m = await parseFixture('rfc2231-japanese-filename.eml');
-    assert.deepEqual(m.attachments.map(a => a.filename), ['請求書_2024年1月分.pdf', '議事録①.txt', '\uFF5E資料.xls', '添付.zip']);
+    assert.deepEqual(
+      m.attachments.map((a) => a.filename),
+      ['請求書_2024年1月分.pdf', '議事録①.txt', '\uFF5E資料.xls', '添付.zip'],
+    );
     assert.equal(m.attachments[1]?.contentType, 'text/plain');
     assert.equal(m.attachments[1]?.size, 'minutes'.length);
     assert.equal(m.attachments[1]?.sha256, sha256('minutes'));
@@ -109,7 +115,10 @@ describe('parseMessage: flags', () => {
     assert.equal(m.flags.bounce, true);
     assert.equal(m.headers.returnPath, '<>');
     assert.equal(m.snippet, 'This is the mail system. Your message could not be delivered.');
-    assert.deepEqual(m.attachments.map(a => a.contentType), ['text/rfc822-headers']);
+    assert.deepEqual(
+      m.attachments.map((a) => a.contentType),
+      ['text/rfc822-headers'],
+    );
   });
 
   it('list mail: List-Id, List-Unsubscribe, Precedence bulk; Authentication-Results kept in order, unfolded', async () => {
@@ -140,17 +149,29 @@ describe('parseMessage: bodies and attachments', () => {
   it('HTML-only mail: snippet from visible text, entities decoded, head/script/style/comments dropped', async () => {
     const m = await parseFixture('html-only.eml');
     assert.equal(m.snippet, 'Hello & welcome, café ☃ <ok>');
-    assert.deepEqual(m.attachments.map(a => [a.filename, a.contentType, a.size, a.inline]), [['a.zip', 'application/zip', 4, false]]);
+    assert.deepEqual(
+      m.attachments.map((a) => [a.filename, a.contentType, a.size, a.inline]),
+      [['a.zip', 'application/zip', 4, false]],
+    );
     assert.equal(m.attachments[0]?.sha256, sha256(Buffer.from('UEsDBA==', 'base64')));
   });
 
   it('inline images: Content-ID normalised, inline by disposition or by multipart/related', async () => {
     const m = await parseFixture('inline-image.eml');
     assert.equal(m.snippet, 'logo:');
-    assert.deepEqual(m.attachments.map(a => ({ filename: a.filename, contentType: a.contentType, contentId: a.contentId, inline: a.inline, size: a.size })), [
-      { filename: null, contentType: 'image/png', contentId: '<logo@example>', inline: true, size: 8 },
-      { filename: 'spacer.gif', contentType: 'image/gif', contentId: '<spacer@example>', inline: true, size: 6 },
-    ]);
+    assert.deepEqual(
+      m.attachments.map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType,
+        contentId: a.contentId,
+        inline: a.inline,
+        size: a.size,
+      })),
+      [
+        { filename: null, contentType: 'image/png', contentId: '<logo@example>', inline: true, size: 8 },
+        { filename: 'spacer.gif', contentType: 'image/gif', contentId: '<spacer@example>', inline: true, size: 6 },
+      ],
+    );
   });
 
   it('an attached message/rfc822 is one attachment (hash of the embedded message), not parsed into', async () => {

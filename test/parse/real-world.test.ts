@@ -26,12 +26,15 @@ describe('damaged header blocks are read, and the damage is noted', () => {
     const m = await rw('indented-first-field.eml');
     assert.deepEqual(m.from, [{ name: 'Alice Example', address: 'alice@example.org' }]);
     assert.equal(m.subject, 'indented first field');
-    assert.deepEqual(m.attachments.map(a => [a.filename, a.contentType, a.sha256]), [['invoice.pdf', 'application/pdf', sha256('%PDF-1.4')]]);
+    assert.deepEqual(
+      m.attachments.map((a) => [a.filename, a.contentType, a.sha256]),
+      [['invoice.pdf', 'application/pdf', sha256('%PDF-1.4')]],
+    );
     assert.equal(m.snippet, 'see the attached file');
     assert.match(m.parseError ?? '', /first header field is indented/);
   });
 
-  it('a block indented as a whole: each field at the first field\'s indentation is a field, deeper lines fold', async () => {
+  it("a block indented as a whole: each field at the first field's indentation is a field, deeper lines fold", async () => {
     const m = await rw('indented-block.eml');
     assert.deepEqual(m.from, [{ name: 'Alice Example', address: 'alice@example.org' }]);
     assert.deepEqual(m.to, [{ name: 'Carol', address: 'carol@example.net' }]);
@@ -55,8 +58,14 @@ describe('addresses as a mail client shows them', () => {
   it('drops stray characters around an address (test1@local> is test1@local) and unbalanced brackets in a name', async () => {
     const m = await rw('stray-address-characters.eml');
     assert.deepEqual(m.from, [{ name: '', address: 'test1@local' }]);
-    assert.deepEqual(m.to, [{ name: '', address: 'test2@example.com' }, { name: '', address: 'test3@example.net' }]);
-    assert.deepEqual(m.cc, [{ name: 'John Example', address: 'john@example.org' }, { name: '', address: 'quoted@example.net' }]);
+    assert.deepEqual(m.to, [
+      { name: '', address: 'test2@example.com' },
+      { name: '', address: 'test3@example.net' },
+    ]);
+    assert.deepEqual(m.cc, [
+      { name: 'John Example', address: 'john@example.org' },
+      { name: '', address: 'quoted@example.net' },
+    ]);
     // An unbalanced quote does not swallow the address.
     assert.deepEqual(m.replyTo, [{ name: 'Dana Example', address: 'dana@example.org' }]);
   });
@@ -95,31 +104,44 @@ describe('character sets', () => {
 describe('text parts that are files are attachments; unnamed inline text is body', () => {
   it('lists a named text part, an attachment-disposition text part and a named inline HTML part', async () => {
     const m = await rw('text-attachments.eml');
-    assert.deepEqual(m.attachments.map(a => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, size: a.size })), [
-      { filename: 'Makefile', contentType: 'text/plain', inline: false, size: 'all:\r\n\tcc -o app main.c'.length },
-      { filename: null, contentType: 'text/plain', inline: false, size: 'unnamed log file'.length },
-      { filename: 'report.html', contentType: 'text/html', inline: true, size: '<p>report</p>'.length },
-    ]);
+    assert.deepEqual(
+      m.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, size: a.size })),
+      [
+        { filename: 'Makefile', contentType: 'text/plain', inline: false, size: 'all:\r\n\tcc -o app main.c'.length },
+        { filename: null, contentType: 'text/plain', inline: false, size: 'unnamed log file'.length },
+        { filename: 'report.html', contentType: 'text/html', inline: true, size: '<p>report</p>'.length },
+      ],
+    );
     assert.equal(m.attachments[0]!.sha256, sha256('all:\r\n\tcc -o app main.c'));
     assert.equal(m.snippet, 'The build failed, logs attached.');
   });
 
   it('a message that is one named text file lists it', async () => {
     const m = await rw('single-part-text-file.eml');
-    assert.deepEqual(m.attachments.map(a => a.filename), ['deliveryproblems.txt']);
+    assert.deepEqual(
+      m.attachments.map((a) => a.filename),
+      ['deliveryproblems.txt'],
+    );
   });
 
   it('the attachment-extraction processor extracts the same files the document lists', async () => {
     const bytes = fixture('real-world/text-attachments.eml');
     const parsed = await rw('text-attachments.eml');
     const doc = buildDocument({
-      mailbox: 'support', uidl: 'u1', ingestedAt: new Date(0), oversized: false, parsed,
+      mailbox: 'support',
+      uidl: 'u1',
+      ingestedAt: new Date(0),
+      oversized: false,
+      parsed,
       ref: { key: 'raw/x.eml', size: bytes.length, sha256: sha256(bytes) },
     });
     const store = new MemoryObjectStore();
     const out = await extractAttachments(doc, async () => Readable.from([bytes]), store);
     assert.equal(out.action, 'extracted');
     const manifest = store.json<AttachmentManifest>(`manifests/${doc.id}.json`);
-    assert.deepEqual(manifest.attachments.map(a => [a.filename, a.sha256]), parsed.attachments.map(a => [a.filename, a.sha256]));
+    assert.deepEqual(
+      manifest.attachments.map((a) => [a.filename, a.sha256]),
+      parsed.attachments.map((a) => [a.filename, a.sha256]),
+    );
   });
 });

@@ -31,6 +31,7 @@ for (const file of messageFiles()) {
 for (const [key, value] of Object.entries(recorded)) next[key] ??= value;
 
 const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => a.localeCompare(b)));
-writeFileSync(expectationsFile, JSON.stringify(sorted, null, 1) + '\n');
+writeFileSync(expectationsFile, `${JSON.stringify(sorted, null, 1)}\n`);
 console.log(`${added} added, ${Object.keys(sorted).length} in ${expectationsFile}`);
-if (changed.length > 0) console.log(`reading differs from the recorded expectation (kept; review, then --rewrite): \n  ${changed.join('\n  ')}`);
+if (changed.length > 0)
+  console.log(`reading differs from the recorded expectation (kept; review, then --rewrite): \n  ${changed.join('\n  ')}`);

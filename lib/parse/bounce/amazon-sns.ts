@@ -10,11 +10,17 @@ import { classifyReason } from './reason.ts';
  */
 const NOTIFICATION = /"notificationType"\s*:\s*"(Bounce|Complaint)"/;
 
-const field = (text: string, name: string): string | null => new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(text)?.[1]?.replace(/\\(.)/g, '$1') ?? null;
+const field = (text: string, name: string): string | null =>
+  new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(text)?.[1]?.replace(/\\(.)/g, '$1') ?? null;
 
 export function isSesNotification(fields: HeaderFields, text: string): boolean {
   const body = text.slice(0, 64 * 1024).replace(/\r?\n/g, '');
-  return NOTIFICATION.test(body) && (fields.from.some(a => /@sns\.amazonaws\.com$/i.test(a.address)) || /^AWS Notification Message/i.test(fields.subject ?? '') || /"bouncedRecipients"|"complainedRecipients"/.test(body));
+  return (
+    NOTIFICATION.test(body) &&
+    (fields.from.some((a) => /@sns\.amazonaws\.com$/i.test(a.address)) ||
+      /^AWS Notification Message/i.test(fields.subject ?? '') ||
+      /"bouncedRecipients"|"complainedRecipients"/.test(body))
+  );
 }
 
 export function readSesNotification(text: string): Bounce {
@@ -22,7 +28,13 @@ export function readSesNotification(text: string): Bounce {
   const kind = NOTIFICATION.exec(body)?.[1];
   if (kind === 'Complaint') {
     const type = field(body, 'complaintFeedbackType');
-    return { recipient: field(body.slice(body.indexOf('complainedRecipients')), 'emailAddress'), status: null, reason: 'feedback', diagnostic: type ? `Feedback-Type: ${type}` : null, mta: 'amazonses' };
+    return {
+      recipient: field(body.slice(body.indexOf('complainedRecipients')), 'emailAddress'),
+      status: null,
+      reason: 'feedback',
+      diagnostic: type ? `Feedback-Type: ${type}` : null,
+      mta: 'amazonses',
+    };
   }
   const recipients = body.slice(Math.max(0, body.indexOf('bouncedRecipients')));
   const diagnostic = field(recipients, 'diagnosticCode')?.replace(/^\s*smtp\s*;\s*/i, '') ?? null;
@@ -30,7 +42,20 @@ export function readSesNotification(text: string): Bounce {
   const transient = field(body, 'bounceType') === 'Transient';
   const subType = field(body, 'bounceSubType') ?? '';
   // SES's own classification when the remote server said nothing readable (a suppressed address, a full mailbox).
-  const implied = /^Suppressed|OnAccountSuppressionList$/.test(subType) ? 'suppressed' as const : /^MailboxFull$/.test(subType) ? 'mailboxfull' as const : /^MessageTooLarge$/.test(subType) ? 'mesgtoobig' as const : /^NoEmail$/.test(subType) ? 'userunknown' as const : null;
-  const reason = classifyReason({ status, text: diagnostic ?? '', action: transient ? 'delayed' : 'failed', implied: diagnostic ? null : implied });
+  const implied = /^Suppressed|OnAccountSuppressionList$/.test(subType)
+    ? ('suppressed' as const)
+    : /^MailboxFull$/.test(subType)
+      ? ('mailboxfull' as const)
+      : /^MessageTooLarge$/.test(subType)
+        ? ('mesgtoobig' as const)
+        : /^NoEmail$/.test(subType)
+          ? ('userunknown' as const)
+          : null;
+  const reason = classifyReason({
+    status,
+    text: diagnostic ?? '',
+    action: transient ? 'delayed' : 'failed',
+    implied: diagnostic ? null : implied,
+  });
   return { recipient: field(recipients, 'emailAddress'), status, reason, diagnostic, mta: 'amazonses' };
 }

@@ -24,7 +24,9 @@ const RECIPIENT_LAYOUTS: readonly RegExp[] = [
   new RegExp(`Could not be delivered to: <(${ADDRESS})>`), // au / KDDI
   new RegExp(`Your message (?:to|wasn't delivered to) <?(${ADDRESS})>? (?:couldn't be delivered|because)`), // Office 365, Gmail
   new RegExp(`(?:failed permanently|has been delayed|failed):?${BREAK}<?(${ADDRESS})>?[ \\t]*\\n`), // Gmail
-  new RegExp(`(?:recipients or groups|intended recipients|cannot be reached|could not be reached|rejected your message to the following e-?mail addresses):${BREAK}[^\\n@]{0,200}?<?\\(?(${ADDRESS})[)>]?(?: on |[ \\t]*\\n|[ \\t]*$| \\()`), // Exchange
+  new RegExp(
+    `(?:recipients or groups|intended recipients|cannot be reached|could not be reached|rejected your message to the following e-?mail addresses):${BREAK}[^\\n@]{0,200}?<?\\(?(${ADDRESS})[)>]?(?: on |[ \\t]*\\n|[ \\t]*$| \\()`,
+  ), // Exchange
   new RegExp(`^<(${ADDRESS})>(?: \\(expanded from <[^>\\n]{0,300}>\\))?:`, 'm'), // Postfix, qmail, Yahoo, au
   new RegExp(`(?:address\\(es\\) failed|not yet been delivered (?:is|are)):${BREAK}<?(${ADDRESS})>?(?::|[ \\t]*\\n|[ \\t]*$)`), // Exim
   new RegExp(`-{3,40} The following addresses? had [^\\n]*\\n[ \\t]*<?(${ADDRESS})>?[ \\t]*\\n`), // Sendmail
@@ -59,7 +61,10 @@ const DIAGNOSTIC_LAYOUTS: readonly RegExp[] = [
 
 /** The text before the copy of the returned message, where a quoted original would only mislead. */
 export function withoutOriginal(text: string): string {
-  const m = /^(?:[ \t]*-{2,40} ?(?:Below this line is a copy of the message|This is a copy of the message|Original message headers|The original message|Original message|Unsent message|Message header follows)|Below is a copy of the original message|Original message headers:|元のメッセージ ヘッダー:|Content-Type: (?:message\/rfc822|text\/rfc822-headers))/im.exec(text);
+  const m =
+    /^(?:[ \t]*-{2,40} ?(?:Below this line is a copy of the message|This is a copy of the message|Original message headers|The original message|Original message|Unsent message|Message header follows)|Below is a copy of the original message|Original message headers:|元のメッセージ ヘッダー:|Content-Type: (?:message\/rfc822|text\/rfc822-headers))/im.exec(
+      text,
+    );
   return m ? text.slice(0, m.index) : text;
 }
 
@@ -82,14 +87,17 @@ export function readBounceText(text: string, exclude: readonly string[]): TextRe
   let diagnostic: string | null = null;
   for (const layout of DIAGNOSTIC_LAYOUTS) {
     const m = layout.exec(body);
-    const found = m?.slice(1).find(g => g !== undefined);
-    if (found && found.trim()) {
+    const found = m?.slice(1).find((g) => g !== undefined);
+    if (found?.trim()) {
       diagnostic = collapse(found);
       break;
     }
   }
   // qmail and Exchange 2003 put the code in a comment: "(#5.1.1)", "<mx.example #5.1.1>".
-  const status = STATUS_CODE.exec(diagnostic ?? '')?.[0] ?? STATUS_CODE.exec(body.match(/[#(<][^\n]{0,60}?\b[245]\.\d{1,3}\.\d{1,3}\b/)?.[0] ?? '')?.[0] ?? null;
+  const status =
+    STATUS_CODE.exec(diagnostic ?? '')?.[0] ??
+    STATUS_CODE.exec(body.match(/[#(<][^\n]{0,60}?\b[245]\.\d{1,3}\.\d{1,3}\b/)?.[0] ?? '')?.[0] ??
+    null;
   return { recipient, diagnostic, status };
 }
 

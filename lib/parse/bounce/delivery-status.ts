@@ -77,14 +77,19 @@ export function parseDeliveryStatus(text: string): DeliveryStatus | null {
   const recipients: RecipientStatus[] = [];
   for (const g of fieldGroups(text)) {
     if (g.has('reporting-mta') && reportingMta === null) reportingMta = typedText(g.get('reporting-mta')!);
-    const field = RECIPIENT_FIELDS.find(f => g.has(f));
+    const field = RECIPIENT_FIELDS.find((f) => g.has(f));
     if (field === undefined && !g.has('action') && !(g.has('status') && g.has('diagnostic-code'))) continue;
     let recipient: string | null = null;
     for (const f of RECIPIENT_FIELDS) recipient ??= g.has(f) ? typedAddress(g.get(f)!) : null;
     const status = STATUS_CODE.exec(g.get('status') ?? '');
     recipients.push({
       recipient,
-      action: g.get('action')?.trim().toLowerCase().split(/[\s(;]/)[0] || null,
+      action:
+        g
+          .get('action')
+          ?.trim()
+          .toLowerCase()
+          .split(/[\s(;]/)[0] || null,
       status: status ? status[0] : null,
       diagnostic: g.has('diagnostic-code') ? typedText(g.get('diagnostic-code')!) || null : null,
       remoteMta: g.has('remote-mta') ? typedText(g.get('remote-mta')!) || null : null,

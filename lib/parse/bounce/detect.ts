@@ -29,30 +29,74 @@ export interface Evidence {
   readonly autoReply: boolean;
 }
 
-const DAEMON_LOCAL = /^(?:mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|mdaemon|microsoftexchange[0-9a-f]{32}|mail[-_.]?delivery[-_.]?(?:system|subsystem))$/i;
-const DAEMON_NAME = /^(?:mail delivery (?:system|subsystem|service|failure)|mail(?:er)?[-_ ]?daemon|postmaster|mail administrator|mail system|internet mail delivery|mail delivery|microsoft (?:exchange|outlook)|delivery status notification|administrator|system administrator|メール配信システム|メールシステム|配信システム)\b/i;
+const DAEMON_LOCAL =
+  /^(?:mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|mdaemon|microsoftexchange[0-9a-f]{32}|mail[-_.]?delivery[-_.]?(?:system|subsystem))$/i;
+const DAEMON_NAME =
+  /^(?:mail delivery (?:system|subsystem|service|failure)|mail(?:er)?[-_ ]?daemon|postmaster|mail administrator|mail system|internet mail delivery|mail delivery|microsoft (?:exchange|outlook)|delivery status notification|administrator|system administrator|メール配信システム|メールシステム|配信システム)\b/i;
 
 // The subjects of bounces, English first, then Exchange's localized NDR subjects; after any tags a filter put in
 // front ("[SPAM]", "***SPAM***").
-const BOUNCE_SUBJECT = new RegExp('^\\s*(?:\\[[^\\]]{0,40}\\][ \\t]*|\\*{2,3}[^*]{1,40}\\*{2,3}[ \\t]*){0,3}(?:(?:sorry,?\\s*)?(?:' + [
-  'undeliver(?:ed|able)(?: mail| message| e-?mail)?', 'returned (?:mail|e-?mail)', 'mail delivery (?:failed|failure|problem|system)', 'delivery (?:status notification|failure|notification|report|problem)s?',
-  'failure (?:notice|delivery)', 'failed (?:mail|delivery)', 'delivery failed', 'delivery has failed', 'mail (?:system error|failure|could not be delivered|not delivered|returned)',
-  'message (?:not delivered|delivery (?:has )?failed|could not be delivered|frozen|undeliverable)', '\\[bounce\\]', 'non-?deliver(?:able|y)(?: mail| message| notification| report)?', 'permanent delivery failure',
-  'warning: (?:could not send message|message .{0,80} delayed)', 'delayed mail', 'delivery delayed', 'there was an error sending your mail', 'postmaster notify', 'ndn\\b', 'ndr\\b',
-  'your message (?:could not|couldn\'t|can\'t|cannot|was not|wasn\'t) (?:be )?delivered', 'returned to sender', 'delivery notification', 'error sending message',
-  'non remis', 'unzustellbar', 'non recapitabile', 'no se puede entregar', 'onbestelbaar', 'não (?:é possível entregar|entregue)', 'olevererbart', 'ej levererbart', 'nie można dostarczyć',
-  'kézbesíthetetlen', 'nedoručitelné', 'недоставл', '无法投递', '無法傳遞', '배달되지 않음',
-].join('|') + '))', 'i');
+const BOUNCE_SUBJECT = new RegExp(
+  `^\\s*(?:\\[[^\\]]{0,40}\\][ \\t]*|\\*{2,3}[^*]{1,40}\\*{2,3}[ \\t]*){0,3}(?:(?:sorry,?\\s*)?(?:${[
+    'undeliver(?:ed|able)(?: mail| message| e-?mail)?',
+    'returned (?:mail|e-?mail)',
+    'mail delivery (?:failed|failure|problem|system)',
+    'delivery (?:status notification|failure|notification|report|problem)s?',
+    'failure (?:notice|delivery)',
+    'failed (?:mail|delivery)',
+    'delivery failed',
+    'delivery has failed',
+    'mail (?:system error|failure|could not be delivered|not delivered|returned)',
+    'message (?:not delivered|delivery (?:has )?failed|could not be delivered|frozen|undeliverable)',
+    '\\[bounce\\]',
+    'non-?deliver(?:able|y)(?: mail| message| notification| report)?',
+    'permanent delivery failure',
+    'warning: (?:could not send message|message .{0,80} delayed)',
+    'delayed mail',
+    'delivery delayed',
+    'there was an error sending your mail',
+    'postmaster notify',
+    'ndn\\b',
+    'ndr\\b',
+    "your message (?:could not|couldn't|can't|cannot|was not|wasn't) (?:be )?delivered",
+    'returned to sender',
+    'delivery notification',
+    'error sending message',
+    'non remis',
+    'unzustellbar',
+    'non recapitabile',
+    'no se puede entregar',
+    'onbestelbaar',
+    'não (?:é possível entregar|entregue)',
+    'olevererbart',
+    'ej levererbart',
+    'nie można dostarczyć',
+    'kézbesíthetetlen',
+    'nedoručitelné',
+    'недоставл',
+    '无法投递',
+    '無法傳遞',
+    '배달되지 않음',
+  ].join('|')}))`,
+  'i',
+);
 // Japanese subjects put the words anywhere (【配信エラー】, メールを配信できませんでした).
-const BOUNCE_SUBJECT_JA = /配信不能|配信(?:エラー|失敗|できませんでした|されませんでした)|(?:メール|送信)(?:配信|送信)?(?:エラー|失敗)|(?:送信|配信)(?:が)?できませんでした|宛先不明|不達|エラーメール|返送されました/;
+const BOUNCE_SUBJECT_JA =
+  /配信不能|配信(?:エラー|失敗|できませんでした|されませんでした)|(?:メール|送信)(?:配信|送信)?(?:エラー|失敗)|(?:送信|配信)(?:が)?できませんでした|宛先不明|不達|エラーメール|返送されました/;
 
 const HUMAN_SUBJECT = /^\s*(?:re|fwd?|aw|wg|tr|rv|sv|vs|antw|返信|転送)\s*(?:\[\d+\])?\s*[:：]/i;
 const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers', 'message/partial']);
 // Where MTAs that attach nothing quote the returned message (qmail, Yahoo, Exim without MIME, Courier).
-const QUOTED_ORIGINAL = /^[ \t]*-{2,40} ?(?:Below this line is a copy of the message|This is a copy of the message|The (?:original|returned) message|Original message|Unsent message|Undelivered message|Returned message|Copy of the message|Message header follows)|^Below is a copy of the original message|^[ \t]*-{3,40} ?(?:元のメッセージ|送信したメッセージ|以下、送信されたメッセージ)/im;
+const QUOTED_ORIGINAL =
+  /^[ \t]*-{2,40} ?(?:Below this line is a copy of the message|This is a copy of the message|The (?:original|returned) message|Original message|Unsent message|Undelivered message|Returned message|Copy of the message|Message header follows)|^Below is a copy of the original message|^[ \t]*-{3,40} ?(?:元のメッセージ|送信したメッセージ|以下、送信されたメッセージ)/im;
 
 export function isDaemonSender(fields: HeaderFields): boolean {
-  return fields.from.some(a => DAEMON_LOCAL.test(a.address.slice(0, Math.max(0, a.address.lastIndexOf('@')))) || DAEMON_LOCAL.test(a.address) || DAEMON_NAME.test(a.name));
+  return fields.from.some(
+    (a) =>
+      DAEMON_LOCAL.test(a.address.slice(0, Math.max(0, a.address.lastIndexOf('@')))) ||
+      DAEMON_LOCAL.test(a.address) ||
+      DAEMON_NAME.test(a.name),
+  );
 }
 
 export function isBounceSubject(subject: string | null): boolean {
@@ -66,7 +110,7 @@ export function hasNullSender(h: HeaderMap): boolean {
 }
 
 export function hasOriginal(contentTypes: readonly string[], text: string): boolean {
-  return contentTypes.some(t => ORIGINAL_TYPES.has(t)) || QUOTED_ORIGINAL.test(text);
+  return contentTypes.some((t) => ORIGINAL_TYPES.has(t)) || QUOTED_ORIGINAL.test(text);
 }
 
 export function isHumanSubject(subject: string | null): boolean {

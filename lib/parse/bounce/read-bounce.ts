@@ -48,8 +48,10 @@ function carrierOf(hosts: ReadonlyArray<string | null | undefined>): string | nu
 
 /** The returned message's header block: an attached message/rfc822 or text/rfc822-headers part, else a quoted copy. */
 function originalHeaders(parts: readonly BouncePart[], text: string): HeaderMap | null {
-  const attached = parts.find(p => HEADER_TYPES.has(p.contentType));
-  const quoted = attached ? null : /\n(?:Return-Path|Received|From|To|Subject|Message-ID|Date):[^\n]*\n[\s\S]*/i.exec(text.slice(withoutOriginal(text).length));
+  const attached = parts.find((p) => HEADER_TYPES.has(p.contentType));
+  const quoted = attached
+    ? null
+    : /\n(?:Return-Path|Received|From|To|Subject|Message-ID|Date):[^\n]*\n[\s\S]*/i.exec(text.slice(withoutOriginal(text).length));
   const source = attached?.text ?? quoted?.[0].replace(/^\n/, '') ?? null;
   if (!source) return null;
   const block = parseHeaderBlock(Buffer.from(source.replace(/\r?\n/g, '\r\n'), 'utf8'));
@@ -58,7 +60,7 @@ function originalHeaders(parts: readonly BouncePart[], text: string): HeaderMap 
 
 /** MTAs that sign their reports with fields of their own (RFC 3464 2.4 extension fields). */
 function reportWriter(reports: readonly BouncePart[]): string | null {
-  const text = reports.map(p => p.text).join('\n');
+  const text = reports.map((p) => p.text).join('\n');
   if (/^X-Postfix-/im.test(text)) return 'postfix';
   if (/^X-Exim-/im.test(text)) return 'exim';
   return null;
@@ -78,12 +80,17 @@ function cleanDiagnostic(text: string | null | undefined): string | null {
 
 function firstAddress(h: HeaderMap | null, name: string): string | null {
   if (h === null) return null;
-  return parseAddresses(h.all(name)).find(a => a.address)?.address ?? null;
+  return parseAddresses(h.all(name)).find((a) => a.address)?.address ?? null;
 }
 
 /** The recipient a report is about: the first that failed, else the first that was delayed. */
 function failedRecipient(recipients: readonly RecipientStatus[]): RecipientStatus | null {
-  return recipients.find(r => r.action === 'failed') ?? recipients.find(r => r.action !== null && !SUCCESS_ACTIONS.has(r.action)) ?? recipients.find(r => r.action === null) ?? null;
+  return (
+    recipients.find((r) => r.action === 'failed') ??
+    recipients.find((r) => r.action !== null && !SUCCESS_ACTIONS.has(r.action)) ??
+    recipients.find((r) => r.action === null) ??
+    null
+  );
 }
 
 function feedbackReport(input: BounceInput, report: BouncePart | undefined, original: HeaderMap | null): Bounce {
@@ -96,33 +103,43 @@ function feedbackReport(input: BounceInput, report: BouncePart | undefined, orig
     status: null,
     reason: 'feedback',
     diagnostic: type ? `Feedback-Type: ${type}` : null,
-    mta: carrierOf(input.fields.from.map(a => a.address)) ?? null,
+    mta: carrierOf(input.fields.from.map((a) => a.address)) ?? null,
   };
 }
 
 export function readBounce(input: BounceInput): Bounce | null {
   const { headers, fields, parts } = input;
   const contentType = (headers.text('content-type') ?? '').toLowerCase();
-  const types = parts.map(p => p.contentType);
+  const types = parts.map((p) => p.contentType);
   // What a person reads: the text parts, and report parts too (some MTAs write their explanation there).
   // Each part capped: what a bounce says is at its top, and the cap bounds every pattern run on sender-controlled text.
-  const text = parts.filter(p => p.contentType === 'text/plain' || p.contentType === 'text/html' || REPORT_TYPES.has(p.contentType)).map(p => p.text.slice(0, 64 * 1024)).join('\n\n');
+  const text = parts
+    .filter((p) => p.contentType === 'text/plain' || p.contentType === 'text/html' || REPORT_TYPES.has(p.contentType))
+    .map((p) => p.text.slice(0, 64 * 1024))
+    .join('\n\n');
   const original = originalHeaders(parts, text);
 
   const feedback = /^\s*multipart\/report\b/.test(contentType) && /report-type\s*=\s*"?feedback-report/.test(contentType);
-  if (feedback || types.includes('message/feedback-report')) return feedbackReport(input, parts.find(p => p.contentType === 'message/feedback-report'), original);
+  if (feedback || types.includes('message/feedback-report'))
+    return feedbackReport(
+      input,
+      parts.find((p) => p.contentType === 'message/feedback-report'),
+      original,
+    );
 
   if (isSesNotification(fields, text)) return readSesNotification(text);
 
-  const reportParts = parts.filter(p => REPORT_TYPES.has(p.contentType));
-  let recipients = reportParts.flatMap(p => parseDeliveryStatus(p.text)?.recipients ?? []);
+  const reportParts = parts.filter((p) => REPORT_TYPES.has(p.contentType));
+  let recipients = reportParts.flatMap((p) => parseDeliveryStatus(p.text)?.recipients ?? []);
   const reportType = /^\s*multipart\/report\b/.test(contentType) && /report-type\s*=\s*"?(?:global-)?delivery-status/.test(contentType);
   // Report fields printed into the text (Exchange 2003, Notes, some appliances) count when they name a recipient and an action.
-  const inText = recipients.length === 0 && /^(?:Final|Original)-Recipient[ \t]*:/im.test(text)
-    ? (parseDeliveryStatus(withoutOriginal(text))?.recipients ?? []).filter(r => r.recipient && r.action) : [];
+  const inText =
+    recipients.length === 0 && /^(?:Final|Original)-Recipient[ \t]*:/im.test(text)
+      ? (parseDeliveryStatus(withoutOriginal(text))?.recipients ?? []).filter((r) => r.recipient && r.action)
+      : [];
   if (recipients.length === 0) recipients = inText;
   // A report of successful delivery (RFC 3464 2.3.3) is no bounce.
-  if (recipients.length > 0 && recipients.every(r => r.action !== null && SUCCESS_ACTIONS.has(r.action))) return null;
+  if (recipients.length > 0 && recipients.every((r) => r.action !== null && SUCCESS_ACTIONS.has(r.action))) return null;
 
   const signature = findSignature(text);
   const failedHeader = headers.text('x-failed-recipients');
@@ -154,15 +171,16 @@ interface FailureSources {
 /** What a message already taken for a bounce says: the report first, the MTA's text for what the report leaves out. */
 function readFailure(o: FailureSources): Bounce {
   const { fields, headers } = o.input;
-  const exclude = [...fields.to, ...fields.from].map(a => a.address.toLowerCase());
+  const exclude = [...fields.to, ...fields.from].map((a) => a.address.toLowerCase());
   const failed = failedRecipient(o.recipients);
   const fromText = readBounceText(o.text, exclude);
-  const recipient = failed?.recipient ?? (o.failedHeader ? typedAddress(o.failedHeader) : null) ?? fromText.recipient ?? firstAddress(o.original, 'to');
+  const recipient =
+    failed?.recipient ?? (o.failedHeader ? typedAddress(o.failedHeader) : null) ?? fromText.recipient ?? firstAddress(o.original, 'to');
   const diagnostic = cleanDiagnostic(failed?.diagnostic && !/^[\d.\s]*$/.test(failed.diagnostic) ? failed.diagnostic : fromText.diagnostic);
   // A report's x.0.0 says only the class; the server's own words often carry the real code.
   const reported = failed?.status ?? null;
   const fromWords = STATUS_CODE.exec(diagnostic ?? '')?.[0] ?? fromText.status;
-  const status = reported && !/\.0\.0$/.test(reported) ? reported : fromWords ?? reported ?? statusFromReply(diagnostic);
+  const status = reported && !/\.0\.0$/.test(reported) ? reported : (fromWords ?? reported ?? statusFromReply(diagnostic));
   // The server's words decide the reason; when a bounce quotes none, its own explanation has to do.
   const explanation = withoutOriginal(o.text);
   const words = [failed?.diagnostic, fromText.diagnostic].filter(Boolean).join(' ') || explanation.slice(0, 2000);
@@ -171,8 +189,11 @@ function readFailure(o: FailureSources): Bounce {
     const wider = classifyReason({ status, text: explanation.slice(0, 4000), action: failed?.action ?? null });
     if (wider !== 'onhold' && wider !== 'undefined') reason = wider;
   }
-  const reporting = o.reportParts.map(p => parseDeliveryStatus(p.text)?.reportingMta).find(Boolean);
-  const mta = carrierOf([...fields.from.map(a => a.address), reporting, headers.text('message-id')?.trim().replace(/^<|>$/g, '').split('@')[1]])
-    ?? o.signature?.mta ?? reportWriter(o.reportParts) ?? (o.recipients.length > 0 ? 'rfc3464' : null);
+  const reporting = o.reportParts.map((p) => parseDeliveryStatus(p.text)?.reportingMta).find(Boolean);
+  const mta =
+    carrierOf([...fields.from.map((a) => a.address), reporting, headers.text('message-id')?.trim().replace(/^<|>$/g, '').split('@')[1]]) ??
+    o.signature?.mta ??
+    reportWriter(o.reportParts) ??
+    (o.recipients.length > 0 ? 'rfc3464' : null);
   return { recipient: recipient ?? null, status: status ?? null, reason, diagnostic: diagnostic ?? null, mta };
 }

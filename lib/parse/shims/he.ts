@@ -7,8 +7,9 @@ import { decodeEntities } from '../snippet.ts';
  * HTML the processor discards. Escaping the five markup characters (and everything outside ASCII, as `he` does by
  * default) keeps that output safe HTML.
  */
-const encode = (text: string): string => String(text).replace(/[&<>"'`]|[^\x00-\x7f]/gu, c => `&#x${c.codePointAt(0)!.toString(16).toUpperCase()};`);
-const escape = (text: string): string => String(text).replace(/[&<>"'`]/g, c => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
+const encode = (text: string): string =>
+  String(text).replace(/[&<>"'`]|[^\x00-\x7f]/gu, (c) => `&#x${c.codePointAt(0)!.toString(16).toUpperCase()};`);
+const escapeHtml = (text: string): string => String(text).replace(/[&<>"'`]/g, (c) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
 const decode = (html: string): string => decodeEntities(String(html));
 
-export default { version: 'mail-ingest-shim', encode, decode, escape, unescape: decode };
+export default { version: 'mail-ingest-shim', encode, decode, escape: escapeHtml, unescape: decode };

@@ -7,7 +7,9 @@ import { htmlToPlain } from '../snippet.ts';
  * conversion on, it gets our own snippet conversion rather than an error.
  */
 export function htmlToText(html: string): string {
-  return htmlToPlain(String(html)).replace(/[ \t]+/g, ' ').trim();
+  return htmlToPlain(String(html))
+    .replace(/[ \t]+/g, ' ')
+    .trim();
 }
 
 export const convert = htmlToText;
