@@ -119,6 +119,14 @@ describe('parseMessage: flags', () => {
       m.attachments.map((a) => a.contentType),
       ['text/rfc822-headers'],
     );
+    // A report without a Diagnostic-Code: the status decides, not the report's "rfc822;" address type.
+    assert.deepEqual(m.bounce, {
+      recipient: 'nobody@example.jp',
+      status: '5.1.1',
+      reason: 'userunknown',
+      diagnostic: null,
+      mta: 'rfc3464',
+    });
   });
 
   it('list mail: List-Id, List-Unsubscribe, Precedence bulk; Authentication-Results kept in order, unfolded', async () => {

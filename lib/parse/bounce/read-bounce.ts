@@ -58,6 +58,20 @@ function originalHeaders(parts: readonly BouncePart[], text: string): HeaderMap 
   return block.headers.length > 0 ? new HeaderMap(block.headers) : null;
 }
 
+/** Text with RFC 3464 / RFC 5322 style field lines (and their folded continuations) left out. */
+function prose(text: string): string {
+  let inField = false;
+  return text
+    .split('\n')
+    .filter((line) => {
+      if (/^[A-Za-z][A-Za-z0-9-]{0,76}[ \t]*:/.test(line))
+        inField = /^(?:[A-Za-z]+-)+[A-Za-z]+[ \t]*:|^(?:Action|Status)[ \t]*:/.test(line);
+      else if (!/^[ \t]/.test(line)) inField = false;
+      return !inField;
+    })
+    .join('\n');
+}
+
 /** MTAs that sign their reports with fields of their own (RFC 3464 2.4 extension fields). */
 function reportWriter(reports: readonly BouncePart[]): string | null {
   const text = reports.map((p) => p.text).join('\n');
@@ -181,8 +195,9 @@ function readFailure(o: FailureSources): Bounce {
   const reported = failed?.status ?? null;
   const fromWords = STATUS_CODE.exec(diagnostic ?? '')?.[0] ?? fromText.status;
   const status = reported && !/\.0\.0$/.test(reported) ? reported : (fromWords ?? reported ?? statusFromReply(diagnostic));
-  // The server's words decide the reason; when a bounce quotes none, its own explanation has to do.
-  const explanation = withoutOriginal(o.text);
+  // The server's words decide the reason; when a bounce quotes none, its own explanation has to do (without the
+  // report's fields: "Final-Recipient: rfc822; ..." says nothing about why).
+  const explanation = prose(withoutOriginal(o.text));
   const words = [failed?.diagnostic, fromText.diagnostic].filter(Boolean).join(' ') || explanation.slice(0, 2000);
   let reason = classifyReason({ status, text: words, action: failed?.action ?? null, implied: o.signature?.implied ?? null });
   if (reason === 'onhold') {

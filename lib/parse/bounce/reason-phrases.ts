@@ -117,7 +117,8 @@ export const REASON_PHRASES: ReadonlyArray<readonly [BounceReason, RegExp]> = [
   ],
   [
     'notcompliantrfc',
-    /rfc ?(?:2822|5322|5321|1035|822)|not (?:rfc|standards?)[- ]compliant|duplicate (?:header|message-id)|multiple (?:from|subject|date) (?:fields|headers)/,
+    // "rfc822;" alone is an address type in every report: only a complaint about compliance counts.
+    /(?:not|non)[- ]?(?:rfc|standards?)[- ]?(?:\d+[- ])?complian|rfc ?(?:2822|5322|5321|1035|822) ?(?:violation|complian|section \d)|violat\w* (?:of )?rfc ?\d+|duplicate (?:header|message-id)|multiple (?:from|subject|date) (?:fields|headers)/,
   ],
   ['badreputation', /(?:ip|sender|domain) reputation|poor reputation|low reputation|reputation (?:is too low|of the sending)/],
   ['virusdetected', /virus|malware|infected|trojan|executable (?:content|attachment|files? (?:is|are) not allowed)|ウイルス/],
