@@ -9,13 +9,66 @@ import type { AuthMechanism } from './types.ts';
 
 type Mechanism = Exclude<AuthMechanism, 'auto'>;
 
-/** `auto`: XOAUTH2 when a token is given, then SASL PLAIN, then USER/PASS (RFC 1939). APOP only when asked for. */
+/**
+ * `auto`: with a token, XOAUTH2 (what Exchange Online and Gmail offer), else OAUTHBEARER (RFC 7628) when only that
+ * is offered; then SASL PLAIN, then USER/PASS (RFC 1939). APOP only when asked for.
+ */
 export function chooseMechanism(o: ResolvedOptions, caps: Capabilities): Mechanism {
   if (o.auth !== 'auto') return o.auth;
   const sasl = saslMechanisms(caps);
-  if (o.accessToken && (sasl.has('XOAUTH2') || o.password === undefined)) return 'xoauth2';
+  if (o.accessToken && sasl.has('XOAUTH2')) return 'xoauth2';
+  if (o.accessToken && sasl.has('OAUTHBEARER')) return 'oauthbearer';
+  if (o.accessToken && o.password === undefined) return 'xoauth2';
   if (sasl.has('PLAIN')) return 'plain';
   return 'user';
+}
+
+/** RFC 2449 section 4: a command line is at most 255 octets, CRLF included. */
+const MAX_COMMAND_OCTETS = 255;
+
+/** RFC 7628 section 3.1 (via RFC 5801's gs2 header): "," and "=" in the authzid are escaped as =2C and =3D. */
+function gs2Authzid(user: string): string {
+  return user.replace(/=/g, '=3D').replace(/,/g, '=2C');
+}
+
+/**
+ * One SASL token exchange (RFC 5034). The initial response rides on the AUTH line when the line fits in 255
+ * octets; a bearer token rarely does (an Entra ID token is 1.5-3 KB), so the client then sends `AUTH <mech>` and
+ * the response after the server's empty "+ " challenge, which is also the exchange Microsoft documents for POP.
+ * A second challenge is the server's error report (base64 JSON, RFC 7628 section 3.2.2): it is answered with
+ * `failureReply` so that the server finishes with -ERR, and its `status` is kept for the error message.
+ */
+async function tokenExchange(conn: Pop3Connection, mechanism: string, response: string, failureReply: string): Promise<void> {
+  const withIr = `AUTH ${mechanism} ${response}`;
+  const inline = withIr.length + 2 <= MAX_COMMAND_OCTETS;
+  let sent = inline;
+  let status: string | undefined;
+  const onContinuation = (challenge: string): string => {
+    if (!sent) {
+      sent = true;
+      return response;
+    }
+    status ??= challengeStatus(challenge);
+    return failureReply;
+  };
+  try {
+    await conn.send(login(inline ? withIr : `AUTH ${mechanism}`, 'AUTH', { onContinuation }));
+  } catch (err) {
+    if (!(err instanceof Pop3Error) || status === undefined) throw err;
+    throw new Pop3Error(err.code, `${err.message} (the server reported the token as ${status})`, {
+      command: err.command, response: err.response, responseCode: err.responseCode, cause: err,
+    });
+  }
+}
+
+/** The `status` of an RFC 7628 / XOAUTH2 error challenge, printable and short; undefined when it is not one. */
+function challengeStatus(challenge: string): string | undefined {
+  try {
+    const json = JSON.parse(Buffer.from(challenge.trim(), 'base64').toString('utf8')) as { status?: unknown };
+    return typeof json.status === 'string' && /^[\w.-]{1,40}$/.test(json.status) ? json.status : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // Login commands: -ERR is EAUTH unless a response code says more ([IN-USE], [LOGIN-DELAY], [SYS/TEMP]...). The
@@ -47,7 +100,15 @@ export async function authenticate(conn: Pop3Connection, o: ResolvedOptions, mec
     case 'xoauth2': {
       const ir = Buffer.from(`user=${user}\x01auth=Bearer ${o.accessToken!}\x01\x01`, 'utf8').toString('base64');
       // On failure the server sends a base64 JSON challenge; the client answers with an empty line to get the -ERR.
-      await conn.send(login(`AUTH XOAUTH2 ${ir}`, 'AUTH', { onContinuation: () => '' }));
+      await tokenExchange(conn, 'XOAUTH2', ir, '');
+      return;
+    }
+    case 'oauthbearer': {
+      // RFC 7628 section 3.1: gs2 header naming the user, then host, port and the bearer token as ^A-separated pairs.
+      const { servername, port } = o.transport;
+      const message = `n,a=${gs2Authzid(user)},\x01host=${servername}\x01port=${port}\x01auth=Bearer ${o.accessToken!}\x01\x01`;
+      // RFC 7628 section 3.2.3: after an error challenge the client sends a single ^A (base64 "AQ==").
+      await tokenExchange(conn, 'OAUTHBEARER', Buffer.from(message, 'utf8').toString('base64'), 'AQ==');
       return;
     }
     case 'apop': {

@@ -16,7 +16,7 @@ export interface ResolvedOptions {
   readonly connection: ConnectionOptions;
 }
 
-const MECHANISMS: readonly AuthMechanism[] = ['auto', 'user', 'plain', 'xoauth2', 'apop'];
+const MECHANISMS: readonly AuthMechanism[] = ['auto', 'user', 'plain', 'xoauth2', 'oauthbearer', 'apop'];
 const MODES: readonly TlsMode[] = ['implicit', 'starttls', 'none'];
 
 function positive(problems: string[], name: string, value: number | undefined, fallback: number): number {
@@ -42,8 +42,8 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedOptions {
   if (typeof o.user === 'string' && unsafe.test(o.user)) problems.push('user contains CR, LF or NUL');
   if (o.password !== undefined && unsafe.test(o.password)) problems.push('password contains CR, LF or NUL');
   if (o.accessToken !== undefined && /[\r\n\0\x01]/.test(o.accessToken)) problems.push('accessToken contains CR, LF, NUL or ^A');
-  if (auth === 'xoauth2' && typeof o.user === 'string' && o.user.includes('\x01')) problems.push('user contains ^A');
-  if (auth === 'xoauth2' && !o.accessToken) problems.push('auth "xoauth2" needs accessToken');
+  if ((auth === 'xoauth2' || auth === 'oauthbearer' || (auth === 'auto' && o.accessToken !== undefined)) && typeof o.user === 'string' && o.user.includes('\x01')) problems.push('user contains ^A');
+  if ((auth === 'xoauth2' || auth === 'oauthbearer') && !o.accessToken) problems.push(`auth "${auth}" needs accessToken`);
   if ((auth === 'user' || auth === 'plain' || auth === 'apop') && o.password === undefined) problems.push(`auth "${auth}" needs password`);
   if (auth === 'auto' && o.password === undefined && !o.accessToken) problems.push('password or accessToken is required');
   const port = positive(problems, 'port', o.port, mode === 'implicit' ? 995 : 110);

@@ -3,8 +3,8 @@ import type { Readable } from 'node:stream';
 /** How the connection is secured. `implicit`: TLS from the first byte (POP3S, port 995). `starttls`: plain POP3 upgraded with STLS (RFC 2595, port 110). `none`: never encrypted; credentials are refused unless `allowInsecureAuth` is set. */
 export type TlsMode = 'implicit' | 'starttls' | 'none';
 
-/** Authentication mechanism. `auto` picks the strongest the server offers (XOAUTH2 when an access token is given, then SASL PLAIN, then USER/PASS). APOP is used only when asked for, and never outside TLS. */
-export type AuthMechanism = 'auto' | 'user' | 'plain' | 'xoauth2' | 'apop';
+/** Authentication mechanism. `auto` picks the strongest the server offers (XOAUTH2, or OAUTHBEARER (RFC 7628) when only that is offered, when an access token is given, then SASL PLAIN, then USER/PASS). APOP is used only when asked for, and never outside TLS. */
+export type AuthMechanism = 'auto' | 'user' | 'plain' | 'xoauth2' | 'oauthbearer' | 'apop';
 
 export interface Pop3Timeouts {
   /** TCP connect. @default 15000 */
@@ -34,7 +34,7 @@ export interface Pop3ConnectOptions {
   readonly user: string;
   /** The password (USER/PASS, PLAIN, APOP). Never logged, never put into an error. */
   readonly password?: string;
-  /** OAuth 2 access token for AUTH XOAUTH2. Never logged. */
+  /** OAuth 2 access token for AUTH XOAUTH2 or OAUTHBEARER. Never logged. */
   readonly accessToken?: string;
   /** @default 'auto' */
   readonly auth?: AuthMechanism;
