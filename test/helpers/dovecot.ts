@@ -5,7 +5,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestCerts } from './certs.ts';
-import { dovecotConf } from './dovecot-conf.ts';
+import { dovecotConf, dovecotOAuth2Conf, type DovecotOAuth2Options } from './dovecot-conf.ts';
 
 export interface DovecotUser { user: string; password: string }
 
@@ -156,7 +156,7 @@ function confPorts(conf: string): number[] {
   return [...readFileSync(conf, 'utf8').matchAll(/^\s*port = (\d+)$/gm)].map((m) => Number(m[1]));
 }
 
-export async function startDovecot(options: { users?: Array<DovecotUser> } = {}): Promise<DovecotServer> {
+export async function startDovecot(options: { users?: Array<DovecotUser>; oauth2?: DovecotOAuth2Options } = {}): Promise<DovecotServer> {
   const skip = dovecotSkipReason();
   if (skip) throw new Error(skip);
   const users = options.users ?? DEFAULT_USERS.map((u) => ({ ...u }));
@@ -182,6 +182,12 @@ export async function startDovecot(options: { users?: Array<DovecotUser> } = {})
     }
   }
 
+  let oauth2ConfFile: string | undefined;
+  if (options.oauth2 !== undefined) {
+    oauth2ConfFile = join(root, 'dovecot-oauth2.conf.ext');
+    writeFileSync(oauth2ConfFile, dovecotOAuth2Conf(options.oauth2), { mode: 0o600 });
+  }
+
   const instanceName = `mi-test-${process.pid}-${++instanceCounter}-${Date.now().toString(36)}`;
   const conf = join(root, 'dovecot.conf');
   let child: ChildProcess | undefined;
@@ -193,7 +199,7 @@ export async function startDovecot(options: { users?: Array<DovecotUser> } = {})
     plainPort = await freePort();
     tlsPort = await freePort();
     if (plainPort === tlsPort) continue;
-    writeFileSync(conf, dovecotConf({ root, instanceName, plainPort, tlsPort, certFile, keyFile, passwdFile, uid, gid }));
+    writeFileSync(conf, dovecotConf({ root, instanceName, plainPort, tlsPort, certFile, keyFile, passwdFile, uid, gid, ...(oauth2ConfFile === undefined ? {} : { oauth2ConfFile }) }));
     const r = await launch(root, conf);
     if (r.error === undefined) child = r.child;
     else {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider, { type KoaContext } from 'oidc-provider';
 
 /**
@@ -195,9 +195,15 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     scopes: ['openid', 'offline_access', SCOPES.microsoft, SCOPES.microsoftApp, SCOPES.google, SCOPES.generic],
     routes,
     cookies: { keys: [secret()] },
+    jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }] },
     features: {
       devInteractions: { enabled: false },
-      deviceFlow: { enabled: true, successSource: async (ctx: KoaContext) => { ctx.body = '<!DOCTYPE html><title>Signed in</title><p>Device signed in. You may close this page.</p>'; } },
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: async (ctx: KoaContext, form: string, _out: unknown, err?: Error) => { ctx.body = `<!DOCTYPE html><title>Enter code</title>${err === undefined ? "" : `<p class="error">${err.name}: ${err.message}</p>`}${form}`; },
+        userCodeConfirmSource: async (ctx: KoaContext, form: string) => { ctx.body = `<!DOCTYPE html><title>Confirm</title>${form}`; },
+        successSource: async (ctx: KoaContext) => { ctx.body = '<!DOCTYPE html><title>Signed in</title><p>Device signed in. You may close this page.</p>'; },
+      },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: { enabled: true },
