@@ -9,5 +9,5 @@ export { configSchema } from './schema.ts';
 export { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES } from './types.ts';
 export type {
   Config, FsStoreConfig, MailboxConfig, MailboxDefaults, PublishConfig, S3StoreConfig, SecretRef, StoreConfig,
-  LocalProcessorConfig, TargetConfig, TargetFilter,
+  LocalProcessorConfig, TargetConfig, TargetFilter, OAuth2Config, OAuth2Flow, OAuth2Provider, TokenRef,
 } from './types.ts';

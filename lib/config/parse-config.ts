@@ -7,7 +7,7 @@ import type { ConfigIssue } from './errors.ts';
 import { configSchema, KEY_MESSAGE_SEPARATOR } from './schema.ts';
 import type { ConfigInput } from './schema.ts';
 import { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES } from './types.ts';
-import type { Config, MailboxConfig, MailboxDefaults, PublishConfig, StoreConfig } from './types.ts';
+import type { Config, MailboxConfig, MailboxDefaults, OAuth2Config, PublishConfig, StoreConfig } from './types.ts';
 import { crossFieldIssues } from './validate-rules.ts';
 import { findJsonSyntaxProblem, lineAndColumn } from './json-syntax.ts';
 
@@ -128,6 +128,7 @@ function normalize(input: ConfigInput, baseDir: string): Config {
       user: m.user,
       ...(m.password === undefined ? {} : { password: m.password }),
       ...(m.accessToken === undefined ? {} : { accessToken: m.accessToken }),
+      ...(m.oauth2 === undefined ? {} : { oauth2: normalizeOAuth2(m.oauth2, base) }),
       auth: m.auth ?? 'auto',
       allowInsecureAuth: m.allowInsecureAuth ?? false,
       pipelining: m.pipelining ?? true,
@@ -142,6 +143,15 @@ function normalize(input: ConfigInput, baseDir: string): Config {
     };
   });
   return { store, publish, concurrency: input.concurrency ?? DEFAULT_CONCURRENCY, defaults, mailboxes };
+}
+
+function normalizeOAuth2(o: NonNullable<ConfigInput['mailboxes'][number]['oauth2']>, base: string): OAuth2Config {
+  const { refreshToken, flow, ...rest } = o;
+  return {
+    ...rest,
+    flow: flow ?? 'delegated',
+    ...(refreshToken === undefined ? {} : { refreshToken: 'file' in refreshToken ? { file: resolve(base, refreshToken.file) } : refreshToken }),
+  };
 }
 
 /**

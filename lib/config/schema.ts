@@ -77,6 +77,41 @@ export const secretRefSchema = z.union([
   },
 });
 
+/** Where a refresh token is kept. Never a literal: it is a long-lived credential, and it changes on rotation. */
+export const tokenRefSchema = z.union([
+  z.strictObject({ file: nonEmpty.describe('A JSON token file, mode 0600, relative to the config file; written back on rotation') }),
+  z.strictObject({ secretId: z.string().min(1).max(2048).describe('An AWS Secrets Manager secret; rotation writes a new version (PutSecretValue)') }),
+  z.strictObject({ env: z.string().regex(envNamePattern, { error: 'must be an environment variable name such as "SUPPORT_REFRESH_TOKEN"' }).describe('Read only: a rotated token cannot be written back') }),
+], {
+  error: (iss) => {
+    const input = iss.input as unknown;
+    if (typeof input === 'string') return 'must not be the token itself: use { "file": "tokens/NAME.json" } or { "secretId": "name-or-arn" }';
+    return 'must be { "file": "path" }, { "secretId": "name-or-arn" } or { "env": "VARIABLE" }';
+  },
+});
+
+// A token endpoint receives the client secret and the refresh token: TLS, except to this machine (a local server).
+const tokenEndpointUrl = z.string().regex(/^(?:https:\/\/[^\s/?#@]+|http:\/\/(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d{1,5})?)(?:[/?#]\S*)?$/i, {
+  error: 'must be an https:// URL (http:// only to 127.0.0.1, localhost or [::1])',
+});
+
+export const OAUTH2_PROVIDERS = ['microsoft', 'google', 'generic'] as const;
+
+export const oauth2Schema = strict({
+  provider: z.enum(OAUTH2_PROVIDERS, { error: 'must be "microsoft", "google" or "generic"' }),
+  tenant: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,254}$/, { error: 'must be a tenant id (GUID) or a domain such as contoso.onmicrosoft.com' }).optional()
+    .describe('Microsoft: the tenant id or domain; "organizations" lets any work account sign in (delegated only)'),
+  flow: z.enum(['delegated', 'client-credentials']).optional()
+    .describe('delegated (default): a person signs in once with `mail-ingest auth`; client-credentials: app-only (Microsoft POP.AccessAsApp)'),
+  clientId: nonEmpty.describe('The application (client) id'),
+  clientSecret: secretRefSchema.optional().describe('For a confidential client and for client-credentials; a public client has none'),
+  refreshToken: tokenRefSchema.optional().describe('delegated: where the refresh token is kept and rotated'),
+  tokenUrl: tokenEndpointUrl.optional().describe('Token endpoint; required for generic, overrides the provider\'s otherwise'),
+  deviceAuthorizationUrl: tokenEndpointUrl.optional().describe('RFC 8628 device authorization endpoint for `mail-ingest auth`'),
+  scope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/, { error: 'must be scope tokens separated by single spaces (RFC 6749 section 3.3)' }).optional()
+    .describe('Required for generic; default the provider\'s POP3 scope for the flow'),
+});
+
 export const retentionSchema = z.union([
   z.literal('keep'),
   z.literal('delete'),
@@ -178,7 +213,8 @@ export const mailboxSchema = strict({
   user: nonEmpty,
   password: secretRefSchema.optional(),
   accessToken: secretRefSchema.optional(),
-  auth: z.enum(['auto', 'user', 'plain', 'xoauth2', 'apop']).optional().describe('Login mechanism; auto picks the strongest offered'),
+  oauth2: oauth2Schema.optional().describe('Get and refresh OAuth 2 access tokens (Microsoft 365, Gmail) instead of a static accessToken'),
+  auth: z.enum(['auto', 'user', 'plain', 'xoauth2', 'oauthbearer', 'apop']).optional().describe('Login mechanism; auto picks the strongest offered'),
   allowInsecureAuth: z.boolean().optional().describe('Allow sending credentials without TLS (tls none)'),
   pipelining: z.boolean().optional(),
   retention: retentionSchema.optional().describe('keep (default), delete after safe storage, or { deleteAfterDays: N }'),

@@ -7,6 +7,37 @@ export type Retention = 'keep' | 'delete' | { readonly deleteAfterDays: number }
 /** A password or token: a literal (local use only), an environment variable, or an AWS Secrets Manager secret. */
 export type SecretRef = string | { readonly env: string } | { readonly secretId: string };
 
+export type OAuth2Provider = 'microsoft' | 'google' | 'generic';
+
+/** `delegated`: a person's mailbox, through a refresh token from `mail-ingest auth`; `client-credentials`: app-only. */
+export type OAuth2Flow = 'delegated' | 'client-credentials';
+
+/**
+ * Where a refresh token lives. A token file (JSON, mode 0600; `file` is absolute after parsing) and a Secrets
+ * Manager secret are written back when the provider rotates the token; an environment variable is only read.
+ */
+export type TokenRef = { readonly file: string } | { readonly secretId: string } | { readonly env: string };
+
+/** How a mailbox gets its OAuth 2 access tokens (see lib/oauth2). */
+export interface OAuth2Config {
+  readonly provider: OAuth2Provider;
+  /** Microsoft: the tenant id or domain (or "organizations" for delegated sign-in of any work account). */
+  readonly tenant?: string;
+  /** @default 'delegated' */
+  readonly flow: OAuth2Flow;
+  readonly clientId: string;
+  /** Confidential clients and client credentials; a public client (device sign-in) has none. */
+  readonly clientSecret?: SecretRef;
+  /** Delegated flow only. */
+  readonly refreshToken?: TokenRef;
+  /** @default the provider's (required for generic) */
+  readonly tokenUrl?: string;
+  /** RFC 8628 endpoint for `mail-ingest auth`. @default the provider's */
+  readonly deviceAuthorizationUrl?: string;
+  /** @default the provider's POP3 scope for the flow (required for generic) */
+  readonly scope?: string;
+}
+
 export interface FsStoreConfig {
   readonly type: 'fs';
   /** Absolute (resolved against the config file's folder). */
@@ -83,6 +114,8 @@ export interface MailboxConfig {
   readonly user: string;
   readonly password?: SecretRef;
   readonly accessToken?: SecretRef;
+  /** Access tokens obtained and refreshed by mail-ingest itself (instead of a static accessToken). */
+  readonly oauth2?: OAuth2Config;
   readonly auth: AuthMechanism;
   readonly allowInsecureAuth: boolean;
   readonly pipelining: boolean;

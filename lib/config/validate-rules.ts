@@ -28,10 +28,14 @@ export function crossFieldIssues(input: unknown): ConfigIssue[] {
     }
     const hasPassword = m.password !== undefined;
     const hasToken = m.accessToken !== undefined;
-    if (!hasPassword && !hasToken) {
-      issues.push({ path: at(), message: `${label}: "password" or "accessToken" is required` });
-    } else if (m.auth === 'xoauth2' && !hasToken) {
-      issues.push({ path: at('accessToken'), message: `${label}: auth "xoauth2" needs "accessToken"` });
+    const oauth2 = isObj(m.oauth2) ? m.oauth2 : undefined;
+    const tokenAuth = m.auth === 'xoauth2' || m.auth === 'oauthbearer';
+    if (oauth2 !== undefined) {
+      issues.push(...oauth2Issues(m, oauth2, at, label));
+    } else if (!hasPassword && !hasToken) {
+      issues.push({ path: at(), message: `${label}: "password", "accessToken" or "oauth2" is required` });
+    } else if (tokenAuth && !hasToken) {
+      issues.push({ path: at('accessToken'), message: `${label}: auth ${JSON.stringify(m.auth)} needs "accessToken" or an "oauth2" block` });
     } else if ((m.auth === 'user' || m.auth === 'plain' || m.auth === 'apop') && !hasPassword) {
       issues.push({ path: at('password'), message: `${label}: auth ${JSON.stringify(m.auth)} needs "password"` });
     }
@@ -57,6 +61,31 @@ export function crossFieldIssues(input: unknown): ConfigIssue[] {
   }
   if (isObj(publish) && publish.type === 'sqs' && Array.isArray(publish.targets)) {
     issues.push(...namedFilterIssues(publish.targets, 'publish.targets', 'target', ids));
+  }
+  return issues;
+}
+
+/** The oauth2 block: what each provider and flow needs, and nothing that contradicts it. */
+function oauth2Issues(m: Obj, o: Obj, at: (field?: string) => string, label: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const push = (field: string, message: string) => issues.push({ path: at(field), message: `${label}: ${message}` });
+  if (m.password !== undefined) push('password', '"oauth2" and "password" exclude each other (the login uses the OAuth 2 token)');
+  if (m.accessToken !== undefined) push('accessToken', '"oauth2" gets and refreshes the access token itself: remove "accessToken"');
+  if (m.auth === 'user' || m.auth === 'plain' || m.auth === 'apop') push('auth', `"oauth2" logs in with a token: auth must be "xoauth2", "oauthbearer" or "auto", not ${JSON.stringify(m.auth)}`);
+  const flow = o.flow ?? 'delegated';
+  if (o.provider === 'microsoft' && o.tenant === undefined) push('oauth2.tenant', 'provider "microsoft" needs "tenant" (the tenant id, or a domain such as contoso.onmicrosoft.com)');
+  if (o.provider !== 'microsoft' && o.provider !== undefined && o.tenant !== undefined) push('oauth2.tenant', `"tenant" is for provider "microsoft" only`);
+  if (o.provider === 'generic' && o.tokenUrl === undefined) push('oauth2.tokenUrl', 'provider "generic" needs "tokenUrl"');
+  if (o.provider === 'generic' && o.scope === undefined) push('oauth2.scope', 'provider "generic" needs "scope"');
+  if (flow === 'client-credentials') {
+    if (o.provider === 'google') push('oauth2.flow', 'Google offers no client-credentials grant for Gmail: use "flow": "delegated"');
+    if (o.clientSecret === undefined) push('oauth2.clientSecret', 'flow "client-credentials" needs "clientSecret"');
+    if (o.refreshToken !== undefined) push('oauth2.refreshToken', 'flow "client-credentials" uses no refresh token: remove "refreshToken"');
+    if (typeof o.tenant === 'string' && ['common', 'organizations', 'consumers'].includes(o.tenant.toLowerCase())) {
+      push('oauth2.tenant', `flow "client-credentials" needs the tenant itself (its id or domain), not ${JSON.stringify(o.tenant)}`);
+    }
+  } else if (flow === 'delegated' && o.refreshToken === undefined) {
+    push('oauth2.refreshToken', 'flow "delegated" needs "refreshToken": where `mail-ingest auth` stores it, e.g. { "file": "tokens/support.json" } or { "secretId": "mail-ingest/support-refresh-token" }');
   }
   return issues;
 }

@@ -99,7 +99,7 @@ describe('parseConfig: every problem reported at once, with its path', () => {
       assert.equal(lines.length, 9);
       assert.match(err.message, /concurency: unknown key \(did you mean "concurrency"\?\)/);
       assert.match(err.message, /mailboxes\[0\]\.pasword: unknown key \(did you mean "password"\?\)/);
-      assert.match(err.message, /mailboxes\[0\]: mailbox "support": "password" or "accessToken" is required/);
+      assert.match(err.message, /mailboxes\[0\]: mailbox "support": "password", "accessToken" or "oauth2" is required/);
       assert.match(err.message, /mailboxes\[0\]\.tls: mailbox "support": tls "none" .*"allowInsecureAuth": true/);
       assert.match(err.message, /mailboxes\[1\]\.id: duplicate mailbox id "support"/);
       assert.match(err.message, /mailboxes\[1\]\.port: must be at most 65535/);
@@ -189,7 +189,7 @@ describe('parseConfig: every problem reported at once, with its path', () => {
     ] });
     assert.deepEqual(issues, [
       { path: 'concurrency', message: 'must be at most 64' },
-      { path: 'mailboxes[0].auth', message: 'must be "auto", "user", "plain", "xoauth2" or "apop"' },
+      { path: 'mailboxes[0].auth', message: 'must be "auto", "user", "plain", "xoauth2", "oauthbearer" or "apop"' },
       { path: 'mailboxes[0].host', message: 'must be a host name or IP address, without scheme or user' },
       { path: 'mailboxes[0].maxMessageBytes', message: 'must be a whole number' },
       { path: 'mailboxes[0].port', message: 'must be at least 1' },

@@ -31,8 +31,13 @@ export interface OAuthServerOptions {
   readonly accessTokenTtl?: number;
   /** Refresh token lifetime, seconds. @default 90 days */
   readonly refreshTokenTtl?: number;
-  /** Issue a new refresh token on every refresh and refuse the old one (reuse revokes the grant). @default true */
+  /** Issue a new refresh token on every refresh. @default true */
   readonly rotateRefreshTokens?: boolean;
+  /**
+   * A rotated-out refresh token used again: 'revoke' refuses it and revokes the whole grant (oidc-provider's
+   * reuse detection, RFC 9700 section 4.14.2); 'allow' keeps it valid, as Entra ID does. @default 'revoke'
+   */
+  readonly refreshTokenReuse?: 'revoke' | 'allow';
   /** The `interval` the device authorization response asks clients to poll at, seconds. @default 1 */
   readonly pollInterval?: number;
   /** Device code lifetime, seconds. @default 600 */
@@ -87,6 +92,53 @@ export interface OAuthServer {
 }
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+interface Stored { payload: Record<string, unknown>; expiresAt: number }
+
+/**
+ * oidc-provider's storage interface over one Map per server (its built-in adapter is shared by every server in a
+ * process). With `allowReuse`, consuming a refresh token is a no-op, so a rotated-out token stays valid.
+ */
+function memoryAdapter(allowReuse: boolean) {
+  const store = new Map<string, Stored>();
+  const byGrant = new Map<string, Set<string>>();
+  const live = (key: string) => {
+    const s = store.get(key);
+    if (s === undefined || s.expiresAt <= Date.now()) { store.delete(key); return undefined; }
+    return s.payload;
+  };
+  return class Adapter {
+    readonly name: string;
+    constructor(name: string) { this.name = name; }
+    key(id: string) { return `${this.name}:${id}`; }
+    async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
+      const key = this.key(id);
+      // Kept a minute past expiry, as the built-in adapter does: the models check expiry themselves, so that an
+      // expired refresh token is reported as expired, not as unknown.
+      store.set(key, { payload: { ...payload }, expiresAt: expiresIn === undefined ? Infinity : Date.now() + (expiresIn + 60) * 1000 });
+      if (typeof payload.grantId === 'string') {
+        const set = byGrant.get(payload.grantId) ?? new Set<string>();
+        set.add(key);
+        byGrant.set(payload.grantId, set);
+      }
+      if (typeof payload.userCode === 'string') store.set(`userCode:${payload.userCode}`, { payload: { id }, expiresAt: Infinity });
+      if (typeof payload.uid === 'string') store.set(`uid:${payload.uid}`, { payload: { id }, expiresAt: Infinity });
+    }
+    async find(id: string) { return live(this.key(id)); }
+    async findByUserCode(userCode: string) { const ref = live(`userCode:${userCode}`); return ref === undefined ? undefined : live(this.key(String(ref.id))); }
+    async findByUid(uid: string) { const ref = live(`uid:${uid}`); return ref === undefined ? undefined : live(this.key(String(ref.id))); }
+    async consume(id: string) {
+      if (allowReuse && this.name === 'RefreshToken') return;
+      const p = live(this.key(id));
+      if (p !== undefined) p.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string) { store.delete(this.key(id)); }
+    async revokeByGrantId(grantId: string) {
+      for (const key of byGrant.get(grantId) ?? []) store.delete(key);
+      byGrant.delete(grantId);
+    }
+  };
+}
 
 function routesFor(flavor: OAuthFlavor, tenant: string): Record<string, string> {
   const common = { code_verification: '/activate', introspection: '/introspect', revocation: '/revoke', authorization: '/authorize' };
@@ -194,6 +246,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     ],
     scopes: ['openid', 'offline_access', SCOPES.microsoft, SCOPES.microsoftApp, SCOPES.google, SCOPES.generic],
     routes,
+    adapter: memoryAdapter(options.refreshTokenReuse === 'allow'),
     cookies: { keys: [secret()] },
     jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }] },
     features: {
