@@ -3,17 +3,21 @@ import type { MailboxJob } from '../ingest/pipeline-types.ts';
 import type { Pop3ConnectOptions } from '../pop3/types.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { MailboxConfig, MailboxDefaults, SecretRef } from '../config/types.ts';
+import type { AccessTokenSource } from '../oauth2/access-tokens.ts';
 
 export interface MailboxCredentials {
   readonly password?: string;
   readonly accessToken?: string;
 }
 
-/** The mailbox's password and access token, whichever are configured, resolved (env, Secrets Manager...) at once. */
-export async function resolveCredentials(m: MailboxConfig, resolve: (ref: SecretRef) => Promise<string>): Promise<MailboxCredentials> {
+/**
+ * The mailbox's password and access token, whichever are configured, resolved (env, Secrets Manager...) at once.
+ * With an `oauth2` block the access token comes from `tokens` (lib/oauth2): cached, or refreshed just now.
+ */
+export async function resolveCredentials(m: MailboxConfig, resolve: (ref: SecretRef) => Promise<string>, tokens?: AccessTokenSource): Promise<MailboxCredentials> {
   const [password, accessToken] = await Promise.all([
     m.password === undefined ? undefined : resolve(m.password),
-    m.accessToken === undefined ? undefined : resolve(m.accessToken),
+    tokens !== undefined ? tokens.get() : m.accessToken === undefined ? undefined : resolve(m.accessToken),
   ]);
   return { ...(password === undefined ? {} : { password }), ...(accessToken === undefined ? {} : { accessToken }) };
 }

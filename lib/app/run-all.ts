@@ -6,6 +6,7 @@ import type { MailboxRunSummary, RunMailboxOptions } from '../ingest/pipeline-ty
 import { classifyError } from '../ingest/errors.ts';
 import { runMailbox } from '../ingest/pipeline.ts';
 import { withMailboxLease } from './mailbox-lease.ts';
+import { oauth2Login, rawStoreTokenStatus } from '../oauth2/index.ts';
 
 export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'signal' | 'onProgress' | 'log'> {
   readonly config: Config;
@@ -43,11 +44,13 @@ export async function runAll(opts: RunAllOptions): Promise<MailboxRunSummary[]> 
       const m = mailboxes[i];
       const t0 = Date.now();
       try {
-        const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolve(ref)), opts.config.defaults);
         const log: RunMailboxOptions['log'] = opts.log === undefined ? undefined : (level, message, fields) => opts.log!(level, message, { mailbox: m.id, ...fields });
+        const login = oauth2Login(m, { resolve: (ref) => resolve(ref), status: rawStoreTokenStatus(opts.adapters.store), ...(log === undefined ? {} : { log }) });
+        const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolve(ref), login.tokens), opts.config.defaults);
         results[i] = await withMailboxLease(opts.adapters.leases, m.id, { signal: opts.signal, log }, (signal) => runMailbox({
           job: opts.acceptUidlReset ? { ...job, acceptUidlReset: true } : job,
           ...opts.adapters, deadline: opts.deadline, signal, onProgress: opts.onProgress, log,
+          ...(login.connect === undefined ? {} : { connect: login.connect }),
         }));
       } catch (err) {
         results[i] = failed(m.id, err, t0);

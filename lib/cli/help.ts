@@ -33,6 +33,11 @@ const EXIT_CODES = {
     ['1', 'the demo run failed'],
     ['2', 'usage error (e.g. --port taken)'],
   ],
+  auth: [
+    ['0', 'signed in, the refresh token stored, and the POP3 login with it worked'],
+    ['1', 'the sign-in failed or was declined, or the token is stored but the POP3 login failed'],
+    ['2', 'usage or configuration error (e.g. the mailbox has no oauth2 block, or uses client credentials)'],
+  ],
   init: [
     ['0', 'the config was written and `check` passed'],
     ['1', 'the config was written but `check` failed (the file is kept: fix and run check again)'],
@@ -64,6 +69,10 @@ const EXAMPLES: Record<keyof typeof EXIT_CODES, ReadonlyArray<readonly [string, 
     ['mail-ingest demo', 'the whole pipeline once, into ./demo-data'],
     ['mail-ingest demo --serve', 'keep the demo server up; try run, check, status, --every on it'],
     ['mail-ingest demo --serve --port 9995 --mail-every 10s', 'a fixed port, new mail every 10 s'],
+  ],
+  auth: [
+    ['mail-ingest auth -c mail.json -m support', 'shows a URL and a code; sign in there, the token is stored'],
+    ['mail-ingest auth -c mail.json -m support --no-check', 'store the token without trying a POP3 login'],
   ],
   init: [
     ['mail-ingest init', 'on a terminal: asks for the provider, address and where to archive'],

@@ -11,6 +11,7 @@ import { helpAfter } from './help.ts';
 import { packageVersion } from './paths.ts';
 import { redact } from '../redact.ts';
 import { printableLines } from './format.ts';
+import { authCommand } from './commands/auth.ts';
 
 /** Exit codes: 0 every mailbox succeeded, 1 a mailbox failed (the others still ran), 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -85,6 +86,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--list-presets', 'list the presets with their host, port, login form and whether they were confirmed')
     .addHelpText('after', helpAfter('init'))
     .action(async (o) => setExit(await initCommand(o)));
+  program.command('auth')
+    .description('sign a mailbox in to Microsoft 365, Google or another OAuth 2 provider (device code), and store its refresh token where the config says')
+    .addOption(config)
+    .requiredOption('-m, --mailbox <id>', 'the mailbox to sign in')
+    .option('--no-check', 'do not log in to POP3 afterwards to test the token')
+    .option('--json', 'print the result as one JSON object on one line (the URL and code go to stderr)')
+    .addHelpText('after', helpAfter('auth'))
+    .action(async (o) => setExit(await authCommand(o)));
   program.command('demo')
     .description('run the whole pipeline against a built-in POP3S server with a sample mailbox')
     .option('--dir <dir>', 'where the demo archive goes', 'demo-data')

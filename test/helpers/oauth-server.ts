@@ -80,6 +80,15 @@ export interface OAuthServer {
   };
   /** Every token, device authorization, introspection and revocation request, in order. */
   readonly requests: TokenRequestRecord[];
+  /** Every token value this server issued (access, refresh, client credentials, device codes): none may leak. */
+  readonly issued: ReadonlySet<string>;
+  /** The last access token issued (the one a client now has cached). */
+  lastAccessToken(): string | undefined;
+  /**
+   * Invalidates one access token and nothing else, as a resource server's early refusal would (RFC 7009
+   * revocation of an access token revokes its whole grant in oidc-provider).
+   */
+  invalidateAccessToken(token: string): void;
   /** Signs in as `account` at the verification page and approves the device code `userCode` (or denies it). */
   approveDevice(userCode: string, account: string, options?: { deny?: boolean }): Promise<void>;
   /** RFC 7009 revocation as the token's own client: a revoked refresh token revokes its whole grant. */
@@ -99,8 +108,7 @@ interface Stored { payload: Record<string, unknown>; expiresAt: number }
  * oidc-provider's storage interface over one Map per server (its built-in adapter is shared by every server in a
  * process). With `allowReuse`, consuming a refresh token is a no-op, so a rotated-out token stays valid.
  */
-function memoryAdapter(allowReuse: boolean) {
-  const store = new Map<string, Stored>();
+function memoryAdapter(allowReuse: boolean, store: Map<string, Stored>) {
   const byGrant = new Map<string, Set<string>>();
   const live = (key: string) => {
     const s = store.get(key);
@@ -237,6 +245,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   const port = (server.address() as { port: number }).port;
   const baseUrl = `http://127.0.0.1:${port}`;
 
+  const storage = new Map<string, Stored>();
   const provider = new Provider(baseUrl, {
     clients: [
       { client_id: clients.public.id, token_endpoint_auth_method: 'none', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [] },
@@ -246,7 +255,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     ],
     scopes: ['openid', 'offline_access', SCOPES.microsoft, SCOPES.microsoftApp, SCOPES.google, SCOPES.generic],
     routes,
-    adapter: memoryAdapter(options.refreshTokenReuse === 'allow'),
+    adapter: memoryAdapter(options.refreshTokenReuse === 'allow', storage),
     cookies: { keys: [secret()] },
     jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }] },
     features: {
@@ -259,7 +268,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: async () => true },
-      revocation: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: async () => true },
     },
     ttl: {
       AccessToken: options.accessTokenTtl ?? 3600,
@@ -345,6 +354,15 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       ...(typeof body.error === 'string' ? { error: body.error } : {}),
     });
   });
+  const issued = new Set<string>();
+  let lastAccessToken: string | undefined;
+  for (const kind of ['access_token', 'refresh_token', 'client_credentials', 'device_code']) {
+    provider.on(`${kind}.saved`, (token) => {
+      const value = String((token as { jti: string }).jti);
+      issued.add(value);
+      if (kind === 'access_token') lastAccessToken = value;
+    });
+  }
   // oidc-provider logs every handled OAuth error on the console otherwise.
   provider.on('server_error', (_ctx, err) => { process.stderr.write(`oauth-server: ${String((err as Error)?.stack ?? err)}\n`); });
 
@@ -400,7 +418,9 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   const browserFor = () => new Browser(baseUrl);
 
   return {
-    flavor, baseUrl, tenant, scope, clients, requests,
+    flavor, baseUrl, tenant, scope, clients, requests, issued,
+    lastAccessToken: () => lastAccessToken,
+    invalidateAccessToken: (token) => { storage.delete(`AccessToken:${token}`); },
     tokenUrl: baseUrl + routes.token,
     deviceAuthorizationUrl: baseUrl + routes.device_authorization,
     introspectionUrl: baseUrl + routes.introspection,

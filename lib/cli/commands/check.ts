@@ -7,6 +7,7 @@ import { selectMailboxes } from '../../app/run-all.ts';
 import { connectPop3, Pop3Error } from '../../pop3/index.ts';
 import type { PeerCertificateInfo } from '../../pop3/tls-failure.ts';
 import type { TlsInfo } from '../../pop3/types.ts';
+import { oauth2Login } from '../../oauth2/index.ts';
 import { formatBytes, printable, printableFields, table } from '../format.ts';
 import { createLog, parseLogFormat } from '../log.ts';
 import { printJsonLine } from './shared.ts';
@@ -52,8 +53,9 @@ export async function checkCommand(o: CheckOptions): Promise<number> {
       preset: m.preset === undefined ? null : comparePreset(m),
     };
     try {
-      const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolveSecret(ref)), config.defaults);
-      const client = await connectPop3(job.connect);
+      const login = oauth2Login(m, { resolve: (ref) => resolveSecret(ref) });
+      const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolveSecret(ref), login.tokens), config.defaults);
+      const client = await (login.connect ?? connectPop3)(job.connect);
       try {
         const stat = await client.stat();
         // Every word here is the server's: escaped, so that neither a terminal nor a `jq -r` acts on its controls.

@@ -5,6 +5,7 @@ import { eventLogPath } from '../../publish/local-publisher.ts';
 import { formatBytes, table } from '../format.ts';
 import { relativeTime, whenText } from '../time-format.ts';
 import { openConfig, printJsonLine } from './shared.ts';
+import { hasOAuth2, rawStoreTokenStatus, tokenHealth } from '../../oauth2/index.ts';
 
 /** A table cell stays readable; the whole message is in --json and in `run`'s output. */
 function clip(text: string, max: number): string {
@@ -22,6 +23,7 @@ function processorStatus(config: Config): Promise<ConsumerStatus[]> {
 export async function statusCommand(o: { config: string; json?: boolean }): Promise<number> {
   const { config, adapters } = await openConfig(o.config);
   const rows = [];
+  const tokenStatus = rawStoreTokenStatus(adapters.store);
   for (const m of selectMailboxes(config)) {
     const { state } = await adapters.state.read(m.id);
     const entries = Object.values(state.uidls);
@@ -32,6 +34,8 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
       oversized: entries.filter((e) => e.oversized).length,
       lastRun: state.lastRun ?? null,
       lastError: state.lastError ?? null,
+      // The refresh token's health: when it was last used, and a warning well before it expires unused.
+      oauth2: hasOAuth2(m) ? tokenHealth(m.oauth2, m.id, await tokenStatus.read(m.id)) : null,
     });
   }
   const ok = rows.every((r) => r.lastRun === null || r.lastRun.ok);
@@ -40,11 +44,13 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
     printJsonLine({ type: 'status', ok, mailboxes: rows, processors });
   } else {
     const now = new Date();
-    process.stdout.write(`${table(['mailbox', 'ingested', 'kept on server', 'oversized', 'last run', 'result', 'last error'], rows.map((r) => [
+    process.stdout.write(`${table(['mailbox', 'ingested', 'kept on server', 'oversized', 'last run', 'result', 'token refreshed', 'last error'], rows.map((r) => [
       r.mailbox, r.ingested, r.onServer, r.oversized, r.lastRun === null ? 'never' : whenText(r.lastRun.finishedAt, now),
       r.lastRun === null ? '-' : r.lastRun.ok ? `ok (${r.lastRun.stored} stored, ${r.lastRun.deleted} deleted)` : 'FAILED',
+      r.oauth2 === null ? '-' : r.oauth2.lastRefreshAt === null ? 'never' : whenText(r.oauth2.lastRefreshAt, now),
       r.lastError === null ? '-' : `${r.lastError.code} ${relativeTime(new Date(r.lastError.at), now)}: ${clip(r.lastError.message, 120)}`,
     ]))}\n`);
+    for (const r of rows) if (r.oauth2?.warning) process.stdout.write(`${r.mailbox}: warning: ${r.oauth2.warning}\n`);
     if (processors.length > 0) {
       process.stdout.write(`\n${table(['processor', 'behind', 'position', 'retrying', 'given up', 'last failure'], processors.map((p) => [
         p.processor, p.behind, `${formatBytes(p.offset)} of ${formatBytes(p.logBytes)}`, p.retrying, p.givenUp,

@@ -1,0 +1,100 @@
+/**
+ * `mail-ingest auth --config FILE --mailbox ID`: the one-time sign-in of a delegated OAuth 2 mailbox. The device
+ * authorization grant (RFC 8628): print a URL and a code, wait while the person signs in on any device, store
+ * the refresh token where the config says, then log in to POP3 once to show that the token works.
+ */
+import { createAdapters, toMailboxJob } from '../../app/index.ts';
+import { selectMailboxes } from '../../app/run-all.ts';
+import { loadConfig, resolveSecret } from '../../config/index.ts';
+import {
+  hasOAuth2, pollDeviceToken, rawStoreTokenStatus, refreshTokenStore, startDeviceAuthorization, tokenClientFor,
+  OAuth2Error, PROFILES,
+} from '../../oauth2/index.ts';
+import { connectPop3 } from '../../pop3/index.ts';
+import { UsageError } from '../usage-error.ts';
+import { printJsonLine } from './shared.ts';
+
+export interface AuthOptions {
+  readonly config: string;
+  readonly mailbox: string;
+  /** Skip the POP3 login after signing in. */
+  readonly check?: boolean;
+  readonly json?: boolean;
+}
+
+const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000));
+
+export async function authCommand(o: AuthOptions): Promise<number> {
+  const config = await loadConfig(o.config);
+  const [m] = selectMailboxes(config, [o.mailbox]);
+  if (m === undefined || !hasOAuth2(m)) {
+    throw new UsageError(`mailbox ${JSON.stringify(o.mailbox)} has no "oauth2" block: nothing to sign in (see the README, "OAuth 2 for Microsoft 365 and Gmail")`);
+  }
+  if (m.oauth2.flow !== 'delegated' || m.oauth2.refreshToken === undefined) {
+    throw new UsageError(`mailbox ${JSON.stringify(m.id)} uses app-only access (client credentials): there is no sign-in; \`mail-ingest check --mailbox ${m.id}\` tests it`);
+  }
+  const store = refreshTokenStore(m.oauth2.refreshToken);
+  if (!store.writable) {
+    throw new UsageError(`mailbox ${JSON.stringify(m.id)}: oauth2.refreshToken is ${store.location}, which mail-ingest cannot write; use { "file": "tokens/${m.id}.json" } or { "secretId": "..." }`);
+  }
+  const profile = PROFILES[m.oauth2.provider];
+  const client = await tokenClientFor(m, { resolve: (ref) => resolveSecret(ref) });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const say = (text: string) => { if (!o.json) process.stdout.write(`${text}\n`); };
+  try {
+    const device = await startDeviceAuthorization(client, abort.signal);
+    say([
+      `Sign in to mailbox "${m.id}" (${m.user}) with ${profile.label}:`,
+      `  1. Open        ${device.verificationUri}`,
+      `  2. Enter code  ${device.userCode}`,
+      `  3. Sign in as ${m.user} and accept the permissions.`,
+      ...(device.verificationUriComplete === undefined ? [] : [`  (or open ${device.verificationUriComplete}, which has the code filled in)`]),
+      `メールボックス "${m.id}" のサインイン: 上の URL を開いてコード ${device.userCode} を入力し、${m.user} でサインインして権限を承認してください。`,
+      `Waiting for the sign-in; the code expires in ${minutes(device.expiresAt - Date.now())} min (Ctrl-C to cancel)... / サインインを待っています...`,
+    ].join('\n'));
+    // --json: the person still needs the URL and code, on stderr, while stdout stays one JSON document.
+    if (o.json) process.stderr.write(`open ${device.verificationUri} and enter the code ${device.userCode}\n`);
+    let tokens;
+    try {
+      tokens = await pollDeviceToken(client, device, { signal: abort.signal });
+    } catch (err) {
+      if (abort.signal.aborted) throw new OAuth2Error('EOAUTH2_DENIED', 'sign-in cancelled; nothing was stored', { cause: err });
+      throw err;
+    }
+    if (tokens.refreshToken === undefined) {
+      throw new OAuth2Error('EOAUTH2_SCOPE', `${profile.label} signed the user in but issued no refresh token, so mail-ingest could not renew access later${m.oauth2.provider === 'microsoft' ? ' (the scope needs offline_access)' : ''}; nothing was stored`);
+    }
+    await store.replace(tokens.refreshToken);
+    const storedAt = new Date().toISOString();
+    say(`Signed in. The refresh token is stored in ${store.location}. / サインインしました。リフレッシュトークンを保存しました。`);
+    // The first refresh is now: status shows it, and the idle-expiry clock starts from here.
+    const adapters = await createAdapters(config).catch(() => null);
+    if (adapters !== null) {
+      await rawStoreTokenStatus(adapters.store).write({ version: 1, mailbox: m.id, lastRefreshAt: storedAt, lastRotationAt: storedAt, lastFailure: null }).catch(() => undefined);
+      await adapters.publisher.close?.();
+    }
+
+    let login: { ok: boolean; mechanism?: string; messages?: number; error?: string } | null = null;
+    if (o.check !== false) {
+      try {
+        const job = await toMailboxJob(m, { accessToken: tokens.accessToken }, config.defaults);
+        const pop3 = await connectPop3(job.connect);
+        const stat = await pop3.stat();
+        await pop3.quit().catch(() => undefined);
+        login = { ok: true, mechanism: pop3.authMechanism, messages: stat.count };
+        say(`POP3 login checked: ${m.user} on ${m.host} with ${pop3.authMechanism.toUpperCase()}, ${stat.count} messages waiting. / POP3 ログインを確認しました。`);
+      } catch (err) {
+        login = { ok: false, error: (err as Error).message };
+        say(`The token is stored, but the POP3 login failed: ${(err as Error).message}\n(check that POP is enabled for this mailbox; \`mail-ingest check --mailbox ${m.id}\` tries again)`);
+      }
+    }
+    if (o.json) printJsonLine({ type: 'auth', ok: login?.ok !== false, mailbox: m.id, stored: store.location, signedInAt: storedAt, login });
+    return login?.ok === false ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
