@@ -18,6 +18,8 @@ export interface SecretsManagerStandIn {
   set(secretId: string, value: string): void;
   /** Runs before PutSecretValue is applied (to interleave a competing writer). */
   beforePut?: (secretId: string) => Promise<void> | void;
+  /** When set, PutSecretValue fails with this AWS error (e.g. 'AccessDeniedException'). */
+  failPuts?: string | null;
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,10 @@ export async function startSecretsManagerStandIn(): Promise<SecretsManagerStandI
         }
         if (op === 'PutSecretValue') {
           await standIn.beforePut?.(id);
+          if (standIn.failPuts) {
+            reply(400, { __type: standIn.failPuts, message: 'denied by the test' });
+            return;
+          }
           const token = input.ClientRequestToken ?? randomUUID();
           if (token.length < 32 || token.length > 64) {
             reply(400, { __type: 'InvalidParameterException', message: 'ClientRequestToken must be 32-64 characters' });
