@@ -43,10 +43,10 @@ export interface OAuthServerOptions {
   /** Device code lifetime, seconds. @default 600 */
   readonly deviceCodeTtl?: number;
   /**
-   * Client-credentials clients and the one mailbox each may open: what Exchange's `Add-MailboxPermission` grants
-   * a service principal. @default { [clients.app.id]: 'alice' }
+   * The one mailbox the client-credentials client may open: what Exchange's `Add-MailboxPermission` grants a
+   * service principal. @default 'alice'
    */
-  readonly appMailboxes?: Readonly<Record<string, string>>;
+  readonly appMailbox?: string;
 }
 
 export interface TokenRequestRecord {
@@ -236,7 +236,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     app: { id: `app-${secret()}`, secret: secret() },
     introspector: { id: 'dovecot', secret: secret() },
   };
-  const appMailboxes = options.appMailboxes ?? { [clients.app.id]: 'alice' };
+  const appMailboxes: Record<string, string> = { [clients.app.id]: options.appMailbox ?? 'alice' };
   const scope = flavor === 'microsoft' ? SCOPES.microsoft : flavor === 'google' ? SCOPES.google : SCOPES.generic;
   const routes = routesFor(flavor, tenant);
 
