@@ -53,6 +53,18 @@ export const ERROR_CODES = {
   // Publishing (lib/publish/types.ts, functions/commons/send-batch.ts)
   EPUBLISH: row('publish', 'publish', true, 'metadata documents could not be published', 'nothing was deleted from the server; they are published again next run'),
   ESENDBATCH: row('publish', 'functions', true, 'SQS did not accept some entries after retries', 'retried from the queue; check the queue\'s policy and KMS key'),
+  // OAuth 2 tokens (lib/oauth2/errors.ts)
+  EOAUTH2_GRANT: row('auth', 'oauth2', false, 'the provider refused the refresh token: expired after its idle period, revoked, or already used', 'sign in again: `mail-ingest auth --config FILE --mailbox ID` (the message names the provider\'s code, e.g. AADSTS700082)'),
+  EOAUTH2_CLIENT: row('auth', 'oauth2', false, 'the provider refused the client id or secret', 'fix clientId or clientSecret from the app registration (a secret\'s Value, not its ID; secrets expire)'),
+  EOAUTH2_SCOPE: row('auth', 'oauth2', false, 'the scope was refused, never consented to, or gave no refresh token', 'grant consent to the app (Entra admin center, or the Google consent screen), then sign in again'),
+  EOAUTH2_DENIED: row('auth', 'oauth2', false, 'the device sign-in was declined or cancelled', 'run `mail-ingest auth` again and accept the permissions'),
+  EOAUTH2_EXPIRED: row('auth', 'oauth2', false, 'nobody signed in before the device code expired', 'run `mail-ingest auth` again and finish within the time it shows'),
+  EOAUTH2_PROVIDER: row('auth', 'oauth2', false, 'the token endpoint refused the request for another reason', 'see the provider\'s words in the message; check tokenUrl, tenant and scope'),
+  EOAUTH2_UNAVAILABLE: row('network', 'oauth2', true, 'the token endpoint could not be reached, timed out, or answered 5xx or 429', 'retried next run; no POP3 login is tried meanwhile, so the account is not locked out'),
+  EOAUTH2_RESPONSE: row('auth', 'oauth2', true, 'the token endpoint answered something that is not a usable token', 'retried next run; if it persists, check tokenUrl (a proxy or captive portal may be answering)'),
+  EOAUTH2_NO_TOKEN: row('auth', 'oauth2', false, 'no refresh token is stored for the mailbox yet', 'sign in once: `mail-ingest auth --config FILE --mailbox ID`'),
+  EOAUTH2_STORE: row('auth', 'oauth2', false, 'the refresh token could not be read or written (token file, Secrets Manager); retryable when the store was only unreachable', 'check the token file (mode 0600, owned by the user running mail-ingest) or the secret and the role\'s GetSecretValue and PutSecretValue'),
+  EOAUTH2_REJECTED: row('auth', 'oauth2', false, 'the mail server refused an access token the provider had just issued', 'check that POP is enabled for the mailbox and the app may use it (POP.AccessAsUser.All, or POP.AccessAsApp with Add-MailboxPermission), and that "user" is the mailbox address'),
   // Configuration (lib/config/errors.ts, lib/cli, functions/commons)
   ECONFIG: row('config', 'config', false, 'the configuration cannot be used', 'fix the problems listed (each with its path); `mail-ingest check` tries a config'),
   ESECRET: row('config', 'config', false, 'a password or token could not be resolved from its env variable or secret', 'set the variable or create the secret; the error names it, never its value'),

@@ -1,9 +1,11 @@
-import { CodedError, type FailureClass } from '../coded-error.ts';
+import { CodedError } from '../coded-error.ts';
+import { classOfCode } from '../error-codes.ts';
 
 /**
  * The one error class of the OAuth 2 token lifecycle. Every failure says what happened, the provider's own words
  * (its `error`, and its numbered code such as AADSTS700082), whether a later retry may succeed, and whether a
- * person must sign in again. Never a token, a client secret or a request body.
+ * person must sign in again. Never a token, a client secret or a request body. Classes and hints of the codes:
+ * lib/error-codes.ts (docs/errors.md).
  *
  * | code               | meaning                                                                       | retryable | sign in again |
  * |--------------------|-------------------------------------------------------------------------------|-----------|---------------|
@@ -47,10 +49,8 @@ export class OAuth2Error extends CodedError<OAuth2ErrorCode> {
 
   constructor(code: OAuth2ErrorCode, message: string, details: OAuth2ErrorDetails = {}) {
     const retryable = details.retryable ?? RETRYABLE.has(code);
-    // A provider that cannot be reached is a network problem ("retried next run"); every other one is about
-    // the credentials, where an operator looks under auth.
-    const failureClass: FailureClass = code === 'EOAUTH2_UNAVAILABLE' ? 'network' : 'auth';
-    super('OAuth2Error', code, message, { cause: details.cause, retryable, failureClass });
+    // lib/error-codes.ts: a provider that cannot be reached is 'network' ("retried next run"), the rest 'auth'.
+    super('OAuth2Error', code, message, { cause: details.cause, retryable, failureClass: classOfCode(code) });
     this.providerError = details.providerError;
     this.providerCode = details.providerCode;
     this.status = details.status;

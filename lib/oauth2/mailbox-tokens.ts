@@ -122,7 +122,7 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
       // The provider may already refuse the old token: keep the new one for this process and say so loudly.
       unsaved.set(key, { refreshToken, replaces });
       log('error', 'the rotated refresh token could not be stored; it is kept in memory for this process and stored at the next refresh', {
-        mailbox: m.id, location: s.location, errorCode: (err as { code?: unknown }).code,
+        mailbox: m.id, location: s.location, errorCode: String((err as { code?: unknown }).code ?? 'EINTERNAL'),
       });
       return;
     }
@@ -162,7 +162,10 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
       return response;
     } catch (err) {
       const e = err instanceof OAuth2Error ? err : null;
-      log('error', 'getting an access token failed', { mailbox: m.id, provider: o.provider, errorCode: e?.code ?? (err as { code?: unknown }).code, providerCode: e?.providerCode, retryable: e?.retryable });
+      log('error', 'getting an access token failed', {
+        mailbox: m.id, provider: o.provider, errorCode: e?.code ?? (err as { code?: unknown }).code,
+        ...(e?.providerCode === undefined ? {} : { providerCode: e.providerCode }), ...(e === null ? {} : { retryable: e.retryable }),
+      });
       await record((prev) => ({
         version: 1, mailbox: m.id, lastRefreshAt: prev?.lastRefreshAt ?? null, lastRotationAt: prev?.lastRotationAt ?? null,
         lastFailure: {

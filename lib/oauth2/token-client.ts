@@ -89,7 +89,7 @@ export function errorFromAnswer(profile: ProviderProfile, what: string, res: Htt
     const unavailable = res.status >= 500 || res.status === 429 || res.status === 408;
     const kind = res.contentType.split(';')[0]?.trim() || 'no content type';
     return new OAuth2Error(unavailable ? 'EOAUTH2_UNAVAILABLE' : res.status >= 400 ? 'EOAUTH2_PROVIDER' : 'EOAUTH2_RESPONSE',
-      `${what}: ${profile.label} answered HTTP ${res.status} (${kind}) instead of an OAuth 2 JSON answer${unavailable ? '; it will be retried' : '; check tokenUrl'}`,
+      `${what}: ${profile.label} answered HTTP ${res.status} (${kind}) instead of an OAuth 2 JSON answer${unavailable ? '' : '; check tokenUrl'}`,
       { status: res.status });
   }
   const known = answer.providerCode === undefined ? undefined : profile.codes[answer.providerCode];
