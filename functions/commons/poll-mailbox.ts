@@ -12,6 +12,7 @@ import type { SecretsManagerLike } from '../../lib/config/secrets.ts';
 import type { PollJob } from './poll-job.ts';
 import { errorFields } from './powertools.ts';
 import { CodedError } from '../../lib/coded-error.ts';
+import { hasOAuth2, oauth2Login, rawStoreTokenStatus, tokenHealth } from '../../lib/oauth2/index.ts';
 
 export interface PollDeps {
   readonly config: () => Promise<Config>;
@@ -39,11 +40,14 @@ export type PollOutcome =
   | { readonly status: 'ran'; readonly summary: MailboxRunSummary }
   | { readonly status: 'skipped'; readonly reason: 'unknown-mailbox' | 'disabled' | 'leased' };
 
-function credentials(m: MailboxConfig, secretsManager: SecretsManagerLike): Promise<MailboxCredentials> {
-  return resolveCredentials(m, (ref) => resolveSecret(ref, { secretsManager }));
+function credentials(m: MailboxConfig, secretsManager: SecretsManagerLike, tokens: Parameters<typeof resolveCredentials>[2]): Promise<MailboxCredentials> {
+  return resolveCredentials(m, (ref) => resolveSecret(ref, { secretsManager }), tokens);
 }
 
-function emit(metrics: Metrics, mailbox: string, summary: MailboxRunSummary | null): void {
+/** OAuth 2 mailboxes only: whether getting a token failed, and days since the provider last issued one. */
+interface TokenMetrics { readonly failed: boolean; readonly daysSinceRefresh: number | null }
+
+function emit(metrics: Metrics, mailbox: string, summary: MailboxRunSummary | null, token: TokenMetrics | null = null): void {
   metrics.addDimension('mailbox', mailbox);
   if (summary !== null) {
     metrics.addMetric('MessagesIngested', MetricUnit.Count, summary.stored);
@@ -52,7 +56,18 @@ function emit(metrics: Metrics, mailbox: string, summary: MailboxRunSummary | nu
   }
   metrics.addMetric('PollFailures', MetricUnit.Count, summary?.ok === true ? 0 : 1);
   metrics.addMetric('AuthFailures', MetricUnit.Count, summary?.error?.class === 'auth' ? 1 : 0);
+  if (token !== null) {
+    metrics.addMetric('TokenFailures', MetricUnit.Count, token.failed ? 1 : 0);
+    // A delegated refresh token dies after the provider's idle period (Entra ID: 90 days): the alarm watches this.
+    if (token.daysSinceRefresh !== null) metrics.addMetric('DaysSinceTokenRefresh', MetricUnit.Count, token.daysSinceRefresh);
+  }
   metrics.publishStoredMetrics();
+}
+
+async function tokenMetrics(m: MailboxConfig, adapters: Adapters | null, errorCode: string | undefined): Promise<TokenMetrics | null> {
+  if (!hasOAuth2(m)) return null;
+  const record = adapters === null ? null : await rawStoreTokenStatus(adapters.store).read(m.id).catch(() => null);
+  return { failed: errorCode?.startsWith('EOAUTH2_') === true, daysSinceRefresh: tokenHealth(m.oauth2, m.id, record).daysSinceRefresh };
 }
 
 /**
@@ -76,19 +91,24 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
   logger.appendKeys({ mailbox: mailbox.id });
   try {
     let summary: MailboxRunSummary;
+    let adapters: Adapters | null = null;
     try {
-      const creds = await credentials(mailbox, deps.secretsManager);
+      const log: RunMailboxOptions['log'] = (level, message, fields) => logger[level](message, redactDeep({ ...fields }));
+      const made = await deps.adapters(config);
+      adapters = made;
+      // OAuth 2: the access token, refreshed (and a rotated refresh token stored) when due; a refused one renewed once.
+      const login = oauth2Login(mailbox, { resolve: (ref) => resolveSecret(ref, { secretsManager: deps.secretsManager }), status: rawStoreTokenStatus(made.store), log });
+      const creds = await credentials(mailbox, deps.secretsManager, login.tokens);
       const pipelineJob = await toMailboxJob(mailbox, creds, config.defaults);
       const deadline = Date.now() + remainingMs - deps.safetyMarginMs;
-      const adapters = await deps.adapters(config);
-      const log: RunMailboxOptions['log'] = (level, message, fields) => logger[level](message, redactDeep({ ...fields }));
-      summary = await withMailboxLease(adapters.leases, mailbox.id, { log }, (signal) => deps.runMailbox({
-        job: pipelineJob, ...adapters, deadline, ...(signal === undefined ? {} : { signal }), log,
+      summary = await withMailboxLease(made.leases, mailbox.id, { log }, (signal) => deps.runMailbox({
+        job: pipelineJob, ...made, deadline, ...(signal === undefined ? {} : { signal }), log,
+        ...(login.connect === undefined ? {} : { connect: login.connect }),
       }));
     } catch (err) {
-      // Config, secret or adapter failures happen before the pipeline can summarise anything.
+      // Config, secret, token or adapter failures happen before the pipeline can summarise anything.
       logger.error('mailbox poll failed before the run', { scheduledAt: job.scheduledAt, ...errorFields(err) });
-      emit(metrics, mailbox.id, null);
+      emit(metrics, mailbox.id, null, await tokenMetrics(mailbox, adapters, (err as { code?: string }).code));
       throw err;
     }
     if (summary.leasedBy !== undefined) {
@@ -96,7 +116,7 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
       logger.info(leasedLine(summary), { holder: summary.leasedBy, scheduledAt: job.scheduledAt });
       return { status: 'skipped', reason: 'leased' };
     }
-    emit(metrics, mailbox.id, summary);
+    emit(metrics, mailbox.id, summary, await tokenMetrics(mailbox, adapters, summary.error?.code));
     const { error, ...counts } = summary;
     if (!summary.ok) {
       logger.error('mailbox run failed', { ...counts, error, scheduledAt: job.scheduledAt });
