@@ -72,6 +72,7 @@ const EXAMPLES: Record<keyof typeof EXIT_CODES, ReadonlyArray<readonly [string, 
   ],
   auth: [
     ['mail-ingest auth -c mail.json -m support', 'shows a URL and a code; sign in there, the token is stored'],
+    ['mail-ingest auth -c mail.json -m gmail', 'Google: prints a page to open in this machine\'s browser'],
     ['mail-ingest auth -c mail.json -m support --no-check', 'store the token without trying a POP3 login'],
   ],
   init: [

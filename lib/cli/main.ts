@@ -87,9 +87,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addHelpText('after', helpAfter('init'))
     .action(async (o) => setExit(await initCommand(o)));
   program.command('auth')
-    .description('sign a mailbox in to Microsoft 365, Google or another OAuth 2 provider (device code), and store its refresh token where the config says')
+    .description('sign a mailbox in to Microsoft 365, Google or another OAuth 2 provider once, and store its refresh token where the config says')
     .addOption(config)
     .requiredOption('-m, --mailbox <id>', 'the mailbox to sign in')
+    .option('--browser', 'sign in with a browser on this machine (Google\'s default: its device sign-in has no Gmail scope)')
+    .option('--device', 'sign in with a code on any device (the default for Microsoft and generic)')
     .option('--no-check', 'do not log in to POP3 afterwards to test the token')
     .option('--json', 'print the result as one JSON object on one line (the URL and code go to stderr)')
     .addHelpText('after', helpAfter('auth'))

@@ -108,6 +108,7 @@ export const oauth2Schema = strict({
   refreshToken: tokenRefSchema.optional().describe('delegated: where the refresh token is kept and rotated'),
   tokenUrl: tokenEndpointUrl.optional().describe('Token endpoint; required for generic, overrides the provider\'s otherwise'),
   deviceAuthorizationUrl: tokenEndpointUrl.optional().describe('RFC 8628 device authorization endpoint for `mail-ingest auth`'),
+  authorizationUrl: tokenEndpointUrl.optional().describe('Authorization endpoint for `mail-ingest auth --browser` (RFC 8252)'),
   scope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/, { error: 'must be scope tokens separated by single spaces (RFC 6749 section 3.3)' }).optional()
     .describe('Required for generic; default the provider\'s POP3 scope for the flow'),
 });

@@ -34,6 +34,8 @@ export interface OAuth2Config {
   readonly tokenUrl?: string;
   /** RFC 8628 endpoint for `mail-ingest auth`. @default the provider's */
   readonly deviceAuthorizationUrl?: string;
+  /** Authorization endpoint for `mail-ingest auth` in a browser (RFC 8252). @default the provider's */
+  readonly authorizationUrl?: string;
   /** @default the provider's POP3 scope for the flow (required for generic) */
   readonly scope?: string;
 }

@@ -5,7 +5,8 @@
  * - `tokenSourceFor(mailbox, deps)`: access tokens, cached until shortly before expiry, refreshed from the stored
  *   refresh token (or by client credentials); a rotated refresh token is written back with compare-and-set.
  * - `connectWithTokenRenewal(source)`: a POP3 connect that renews a refused token once, never in a loop.
- * - `startDeviceAuthorization` / `pollDeviceToken`: the RFC 8628 sign-in behind `mail-ingest auth`.
+ * - `startDeviceAuthorization` / `pollDeviceToken`: the RFC 8628 sign-in behind `mail-ingest auth`;
+ *   `startLoopbackSignIn`: the browser sign-in (RFC 8252, PKCE) for Google, whose device flow omits Gmail.
  * - `tokenHealth`: what `status` says about a mailbox's refresh token.
  * Errors are OAuth2Error (errors.ts), with the provider's code (AADSTS700082...) and whether to sign in again.
  * No token ever reaches a log line, an error message, the state or a template.
@@ -15,6 +16,8 @@ export type { AccessTokenSource } from './access-tokens.ts';
 export { DEVICE_CODE_GRANT, pollDeviceToken, startDeviceAuthorization } from './device-flow.ts';
 export type { DeviceAuthorization } from './device-flow.ts';
 export { OAuth2Error } from './errors.ts';
+export { startLoopbackSignIn } from './loopback-flow.ts';
+export type { LoopbackSignIn } from './loopback-flow.ts';
 export type { OAuth2ErrorCode } from './errors.ts';
 export { FsTokenFile } from './fs-token-file.ts';
 export { postForm } from './http.ts';

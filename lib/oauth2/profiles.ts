@@ -21,6 +21,12 @@ export interface ProviderProfile {
   readonly tokenUrl: string | null;
   /** RFC 8628 device authorization endpoint. Null: the config must give `deviceAuthorizationUrl` for `auth`. */
   readonly deviceAuthorizationUrl: string | null;
+  /** The authorization endpoint of the browser sign-in (RFC 8252). */
+  readonly authorizationUrl: string | null;
+  /** Extra parameters of the browser sign-in's authorization request. */
+  readonly authorizationParams: Readonly<Record<string, string>>;
+  /** How `mail-ingest auth` signs a person in by default. */
+  readonly signIn: 'device' | 'browser';
   /** Scope for a person's mailbox (delegated); `offline_access` where the provider wants it for a refresh token. */
   readonly delegatedScope: string | null;
   /** Scope for app-only access (client credentials). Null: the provider has no app-only POP3 access. */
@@ -41,6 +47,9 @@ export const PROFILES: Readonly<Record<OAuth2Provider, ProviderProfile>> = {
     label: 'Microsoft Entra ID (Microsoft 365)',
     tokenUrl: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token',
     deviceAuthorizationUrl: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode',
+    authorizationUrl: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize',
+    authorizationParams: {},
+    signIn: 'device',
     delegatedScope: 'https://outlook.office.com/POP.AccessAsUser.All offline_access',
     appScope: 'https://outlook.office365.com/.default',
     // Entra ID: a refresh token not used for 90 days expires (AADSTS700082).
@@ -72,6 +81,11 @@ export const PROFILES: Readonly<Record<OAuth2Provider, ProviderProfile>> = {
     label: 'Google (Gmail, Google Workspace)',
     tokenUrl: 'https://oauth2.googleapis.com/token',
     deviceAuthorizationUrl: 'https://oauth2.googleapis.com/device/code',
+    authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
+    // A refresh token only with access_type=offline, and again on a repeated sign-in only with prompt=consent.
+    authorizationParams: { access_type: 'offline', prompt: 'consent' },
+    // Google's device flow grants a short list of scopes, and Gmail's is not among them.
+    signIn: 'browser',
     delegatedScope: 'https://mail.google.com/',
     appScope: null,
     // Google: a refresh token unused for six months is invalidated (and after 7 days while the app is in "Testing").
@@ -84,6 +98,9 @@ export const PROFILES: Readonly<Record<OAuth2Provider, ProviderProfile>> = {
     label: 'OAuth 2.0 authorization server',
     tokenUrl: null,
     deviceAuthorizationUrl: null,
+    authorizationUrl: null,
+    authorizationParams: {},
+    signIn: 'device',
     delegatedScope: null,
     appScope: null,
     refreshTokenIdleDays: null,
@@ -95,11 +112,12 @@ export const PROFILES: Readonly<Record<OAuth2Provider, ProviderProfile>> = {
 export interface Endpoints {
   readonly tokenUrl: string;
   readonly deviceAuthorizationUrl: string | null;
+  readonly authorizationUrl: string | null;
   readonly scope: string;
 }
 
 /**
- * The endpoints and scope one mailbox uses: the config's `tokenUrl` / `deviceAuthorizationUrl` / `scope` where it
+ * The endpoints and scope one mailbox uses: the config's `tokenUrl` / `deviceAuthorizationUrl` / `authorizationUrl` / `scope` where it
  * sets them (a generic server, a national cloud, a proxy), else the profile's, with the tenant filled in.
  */
 export function endpointsFor(c: OAuth2Config): Endpoints {
@@ -110,5 +128,9 @@ export function endpointsFor(c: OAuth2Config): Endpoints {
   // The config validation requires these for a generic provider; this guards programmatic use.
   if (tokenUrl === null) throw new TypeError(`oauth2: provider ${c.provider} needs "tokenUrl"`);
   if (scope === null) throw new TypeError(`oauth2: provider ${c.provider} needs "scope"`);
-  return { tokenUrl, deviceAuthorizationUrl: c.deviceAuthorizationUrl ?? fill(p.deviceAuthorizationUrl), scope };
+  return {
+    tokenUrl, scope,
+    deviceAuthorizationUrl: c.deviceAuthorizationUrl ?? fill(p.deviceAuthorizationUrl),
+    authorizationUrl: c.authorizationUrl ?? fill(p.authorizationUrl),
+  };
 }

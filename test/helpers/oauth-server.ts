@@ -63,6 +63,7 @@ export interface OAuthServer {
   readonly tenant: string;
   readonly tokenUrl: string;
   readonly deviceAuthorizationUrl: string;
+  readonly authorizationUrl: string;
   /** What Dovecot's `introspection_url` points at (client_secret_basic as the `introspector` client). */
   readonly introspectionUrl: string;
   readonly revocationUrl: string;
@@ -73,6 +74,8 @@ export interface OAuthServer {
     readonly public: { readonly id: string };
     /** A confidential client (client_secret_post) with device code and refresh token grants. */
     readonly confidential: { readonly id: string; readonly secret: string };
+    /** A desktop (native) client for the browser sign-in: authorization code with PKCE, any loopback port. */
+    readonly desktop: { readonly id: string; readonly secret: string };
     /** A client-credentials (app-only) client. */
     readonly app: { readonly id: string; readonly secret: string };
     /** The resource server (Dovecot) that introspects tokens. */
@@ -91,6 +94,11 @@ export interface OAuthServer {
   invalidateAccessToken(token: string): void;
   /** Signs in as `account` at the verification page and approves the device code `userCode` (or denies it). */
   approveDevice(userCode: string, account: string, options?: { deny?: boolean }): Promise<void>;
+  /**
+   * A browser opening an authorization URL: signs in as `account` (or declines) and follows the redirect back to
+   * the client's loopback listener. Resolves with the page the listener served.
+   */
+  approveAuthorization(url: string, account: string, options?: { deny?: boolean }): Promise<{ status: number; body: string }>;
   /** RFC 7009 revocation as the token's own client: a revoked refresh token revokes its whole grant. */
   revoke(token: string, client: { id: string; secret?: string }): Promise<void>;
   /** Make the endpoints fail: '503' answers an HTML 503 page, 'reset' drops each connection; false restores. */
@@ -149,12 +157,12 @@ function memoryAdapter(allowReuse: boolean, store: Map<string, Stored>) {
 }
 
 function routesFor(flavor: OAuthFlavor, tenant: string): Record<string, string> {
-  const common = { code_verification: '/activate', introspection: '/introspect', revocation: '/revoke', authorization: '/authorize' };
+  const common = { code_verification: '/activate', introspection: '/introspect', revocation: '/revoke' };
   if (flavor === 'microsoft') {
-    return { ...common, token: `/${tenant}/oauth2/v2.0/token`, device_authorization: `/${tenant}/oauth2/v2.0/devicecode` };
+    return { ...common, token: `/${tenant}/oauth2/v2.0/token`, device_authorization: `/${tenant}/oauth2/v2.0/devicecode`, authorization: `/${tenant}/oauth2/v2.0/authorize` };
   }
-  if (flavor === 'google') return { ...common, token: '/token', device_authorization: '/device/code' };
-  return { ...common, token: '/token', device_authorization: '/device_authorization' };
+  if (flavor === 'google') return { ...common, token: '/token', device_authorization: '/device/code', authorization: '/o/oauth2/v2/auth' };
+  return { ...common, token: '/token', device_authorization: '/device_authorization', authorization: '/authorize' };
 }
 
 /** Microsoft's error codes for what oidc-provider reports; the descriptions follow the wording Entra ID uses. */
@@ -207,12 +215,13 @@ class Browser {
     return { status: res.status, location: res.headers.get('location'), body: await res.text() };
   }
 
-  /** Follows 30x redirects (GET) until a page is served. */
+  /** Follows 30x redirects (GET) until a page is served, to this server or (a client's redirect URI) elsewhere. */
   async follow(first: { status: number; location: string | null; body: string }): Promise<{ status: number; body: string; path: string }> {
     let r = first;
     let path = '';
     for (let i = 0; i < 10 && r.status >= 300 && r.status < 400 && r.location !== null; i++) {
-      path = new URL(r.location, this.#base).pathname + new URL(r.location, this.#base).search;
+      const next = new URL(r.location, this.#base);
+      path = next.origin === new URL(this.#base).origin ? next.pathname + next.search : next.href;
       r = await this.request(path);
     }
     return { status: r.status, body: r.body, path };
@@ -233,6 +242,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   const clients = {
     public: { id: `public-${secret()}` },
     confidential: { id: `confidential-${secret()}`, secret: secret() },
+    desktop: { id: `desktop-${secret()}`, secret: secret() },
     app: { id: `app-${secret()}`, secret: secret() },
     introspector: { id: 'dovecot', secret: secret() },
   };
@@ -250,6 +260,8 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     clients: [
       { client_id: clients.public.id, token_endpoint_auth_method: 'none', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [] },
       { client_id: clients.confidential.id, client_secret: clients.confidential.secret, token_endpoint_auth_method: 'client_secret_post', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [] },
+      // RFC 8252 section 7.3: a native client's loopback redirect matches on any port.
+      { client_id: clients.desktop.id, client_secret: clients.desktop.secret, application_type: 'native', token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: ['http://127.0.0.1/'] },
       { client_id: clients.app.id, client_secret: clients.app.secret, token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: SCOPES.microsoftApp },
       { client_id: clients.introspector.id, client_secret: clients.introspector.secret, token_endpoint_auth_method: 'client_secret_basic', grant_types: [], response_types: [], redirect_uris: [] },
     ],
@@ -423,6 +435,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     invalidateAccessToken: (token) => { storage.delete(`AccessToken:${token}`); },
     tokenUrl: baseUrl + routes.token,
     deviceAuthorizationUrl: baseUrl + routes.device_authorization,
+    authorizationUrl: baseUrl + routes.authorization,
     introspectionUrl: baseUrl + routes.introspection,
     revocationUrl: baseUrl + routes.revocation,
 
@@ -438,6 +451,14 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       if (!login.path.startsWith('/interaction/')) throw new Error(`expected the sign-in page, got ${login.path} (${login.status}):\n${login.body.slice(0, 400)}`);
       const done = await browser.follow(await browser.request(login.path, { form: { account } }));
       if (done.status !== 200 || !done.body.includes('Device signed in')) throw new Error(`sign-in did not complete (${done.status}):\n${done.body.slice(0, 400)}`);
+    },
+
+    async approveAuthorization(url, account, approveOptions = {}) {
+      const browser = browserFor();
+      const login = await browser.follow(await browser.request(url));
+      if (!login.path.startsWith('/interaction/')) throw new Error(`expected the sign-in page, got ${login.path} (${login.status}):\n${login.body.slice(0, 400)}`);
+      const back = await browser.follow(await browser.request(login.path, { form: { account: approveOptions.deny ? '' : account } }));
+      return { status: back.status, body: back.body };
     },
 
     async revoke(token, client) {

@@ -28,6 +28,7 @@ describe('config: the oauth2 block', () => {
     assert.deepEqual(endpointsFor(m.oauth2!), {
       tokenUrl: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
       deviceAuthorizationUrl: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode',
+      authorizationUrl: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize',
       scope: 'https://outlook.office.com/POP.AccessAsUser.All offline_access',
     });
   });
@@ -40,9 +41,12 @@ describe('config: the oauth2 block', () => {
   it('Google and a generic server', () => {
     const g = parse(mailbox({ host: 'pop.gmail.com', auth: 'oauthbearer', oauth2: { provider: 'google', clientId: 'x.apps.googleusercontent.com', clientSecret: { env: 'GOOGLE_CLIENT_SECRET' }, refreshToken: { secretId: 'mail-ingest/gmail' } } })).mailboxes[0]!;
     assert.equal(g.auth, 'oauthbearer');
-    assert.deepEqual(endpointsFor(g.oauth2!), { tokenUrl: 'https://oauth2.googleapis.com/token', deviceAuthorizationUrl: 'https://oauth2.googleapis.com/device/code', scope: 'https://mail.google.com/' });
+    assert.deepEqual(endpointsFor(g.oauth2!), {
+      tokenUrl: 'https://oauth2.googleapis.com/token', deviceAuthorizationUrl: 'https://oauth2.googleapis.com/device/code',
+      authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth', scope: 'https://mail.google.com/',
+    });
     const x = parse(mailbox({ oauth2: { provider: 'generic', clientId: 'c', tokenUrl: 'https://id.example.jp/token', scope: 'pop3 offline', refreshToken: { env: 'RT' } } })).mailboxes[0]!;
-    assert.deepEqual(endpointsFor(x.oauth2!), { tokenUrl: 'https://id.example.jp/token', deviceAuthorizationUrl: null, scope: 'pop3 offline' });
+    assert.deepEqual(endpointsFor(x.oauth2!), { tokenUrl: 'https://id.example.jp/token', deviceAuthorizationUrl: null, authorizationUrl: null, scope: 'pop3 offline' });
   });
 
   it('reports what each provider and flow needs, all at once', () => {

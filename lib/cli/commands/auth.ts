@@ -1,14 +1,15 @@
 /**
- * `mail-ingest auth --config FILE --mailbox ID`: the one-time sign-in of a delegated OAuth 2 mailbox. The device
- * authorization grant (RFC 8628): print a URL and a code, wait while the person signs in on any device, store
- * the refresh token where the config says, then log in to POP3 once to show that the token works.
+ * `mail-ingest auth --config FILE --mailbox ID`: the one-time sign-in of a delegated OAuth 2 mailbox. By default
+ * the device authorization grant (RFC 8628): print a URL and a code, wait while the person signs in on any
+ * device. For Google, whose device flow does not grant Gmail's scope, a browser on this machine (RFC 8252 with
+ * PKCE). Then store the refresh token where the config says, and log in to POP3 once to show that it works.
  */
 import { createAdapters, toMailboxJob } from '../../app/index.ts';
 import { selectMailboxes } from '../../app/run-all.ts';
 import { loadConfig, resolveSecret } from '../../config/index.ts';
 import {
-  hasOAuth2, pollDeviceToken, rawStoreTokenStatus, refreshTokenStore, startDeviceAuthorization, tokenClientFor,
-  OAuth2Error, PROFILES,
+  hasOAuth2, pollDeviceToken, rawStoreTokenStatus, refreshTokenStore, startDeviceAuthorization, startLoopbackSignIn, tokenClientFor,
+  OAuth2Error, PROFILES, type TokenClient, type TokenResponse,
 } from '../../oauth2/index.ts';
 import { connectPop3 } from '../../pop3/index.ts';
 import { UsageError } from '../usage-error.ts';
@@ -20,6 +21,48 @@ export interface AuthOptions {
   /** Skip the POP3 login after signing in. */
   readonly check?: boolean;
   readonly json?: boolean;
+  /** Sign in with a browser on this machine (RFC 8252) instead of a device code; Google's default. */
+  readonly browser?: boolean;
+  /** Sign in with a device code (RFC 8628); Microsoft's and a generic server's default. */
+  readonly device?: boolean;
+}
+
+type Say = (text: string) => void;
+interface Who { readonly id: string; readonly user: string; readonly label: string }
+
+/** RFC 8628: a URL and a code for any device; we poll meanwhile. */
+async function deviceSignIn(client: TokenClient, who: Who, say: Say, json: boolean, signal: AbortSignal): Promise<TokenResponse> {
+  const device = await startDeviceAuthorization(client, signal);
+  say([
+    `Sign in to mailbox "${who.id}" (${who.user}) with ${who.label}:`,
+    `  1. Open        ${device.verificationUri}`,
+    `  2. Enter code  ${device.userCode}`,
+    `  3. Sign in as ${who.user} and accept the permissions.`,
+    ...(device.verificationUriComplete === undefined ? [] : [`  (or open ${device.verificationUriComplete}, which has the code filled in)`]),
+    `メールボックス "${who.id}" のサインイン: 上の URL を開いてコード ${device.userCode} を入力し、${who.user} でサインインして権限を承認してください。`,
+    `Waiting for the sign-in; the code expires in ${minutes(device.expiresAt - Date.now())} min (Ctrl-C to cancel)... / サインインを待っています...`,
+  ].join('\n'));
+  // --json: the person still needs the URL and code, on stderr, while stdout stays one JSON document.
+  if (json) process.stderr.write(`open ${device.verificationUri} and enter the code ${device.userCode}\n`);
+  return pollDeviceToken(client, device, { signal });
+}
+
+/** RFC 8252: a browser on this machine comes back to a one-shot listener on 127.0.0.1. */
+async function browserSignIn(client: TokenClient, who: Who, say: Say, json: boolean, signal: AbortSignal): Promise<TokenResponse> {
+  const signIn = await startLoopbackSignIn(client, { signal });
+  const port = new URL(signIn.redirectUri).port;
+  say([
+    `Sign in to mailbox "${who.id}" (${who.user}) with ${who.label}: open this page in a browser on this machine,`,
+    `sign in as ${who.user} and accept the permissions:`,
+    '',
+    `  ${signIn.url}`,
+    '',
+    `(From another computer: ssh -L ${port}:127.0.0.1:${port} <this host>, then open the page there.)`,
+    `メールボックス "${who.id}" のサインイン: このコンピューターのブラウザーで上のページを開き、${who.user} でサインインして権限を承認してください。`,
+    'Waiting for the browser (10 min at most, Ctrl-C to cancel)... / サインインを待っています...',
+  ].join('\n'));
+  if (json) process.stderr.write(`open ${signIn.url}\n`);
+  return signIn.done;
 }
 
 const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000));
@@ -30,6 +73,7 @@ export async function authCommand(o: AuthOptions): Promise<number> {
   if (m === undefined || !hasOAuth2(m)) {
     throw new UsageError(`mailbox ${JSON.stringify(o.mailbox)} has no "oauth2" block: nothing to sign in (see the README, "OAuth 2 for Microsoft 365 and Gmail")`);
   }
+  if (o.browser === true && o.device === true) throw new UsageError('--browser and --device exclude each other');
   if (m.oauth2.flow !== 'delegated' || m.oauth2.refreshToken === undefined) {
     throw new UsageError(`mailbox ${JSON.stringify(m.id)} uses app-only access (client credentials): there is no sign-in; \`mail-ingest check --mailbox ${m.id}\` tests it`);
   }
@@ -45,21 +89,11 @@ export async function authCommand(o: AuthOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
   const say = (text: string) => { if (!o.json) process.stdout.write(`${text}\n`); };
   try {
-    const device = await startDeviceAuthorization(client, abort.signal);
-    say([
-      `Sign in to mailbox "${m.id}" (${m.user}) with ${profile.label}:`,
-      `  1. Open        ${device.verificationUri}`,
-      `  2. Enter code  ${device.userCode}`,
-      `  3. Sign in as ${m.user} and accept the permissions.`,
-      ...(device.verificationUriComplete === undefined ? [] : [`  (or open ${device.verificationUriComplete}, which has the code filled in)`]),
-      `メールボックス "${m.id}" のサインイン: 上の URL を開いてコード ${device.userCode} を入力し、${m.user} でサインインして権限を承認してください。`,
-      `Waiting for the sign-in; the code expires in ${minutes(device.expiresAt - Date.now())} min (Ctrl-C to cancel)... / サインインを待っています...`,
-    ].join('\n'));
-    // --json: the person still needs the URL and code, on stderr, while stdout stays one JSON document.
-    if (o.json) process.stderr.write(`open ${device.verificationUri} and enter the code ${device.userCode}\n`);
+    const who = { id: m.id, user: m.user, label: profile.label };
+    const browser = o.browser === true || (o.device !== true && profile.signIn === 'browser');
     let tokens;
     try {
-      tokens = await pollDeviceToken(client, device, { signal: abort.signal });
+      tokens = await (browser ? browserSignIn : deviceSignIn)(client, who, say, o.json === true, abort.signal);
     } catch (err) {
       if (abort.signal.aborted) throw new OAuth2Error('EOAUTH2_DENIED', 'sign-in cancelled; nothing was stored', { cause: err });
       throw err;
