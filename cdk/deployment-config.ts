@@ -42,6 +42,15 @@ export function validateDeploymentConfig(config: unknown): string[] {
         problems.push(`${where}: { "env": ${JSON.stringify((ref as { env: unknown }).env)} } cannot be resolved in Lambda; put the ${key} in AWS Secrets Manager and write { "secretId": "name-or-arn" }`);
       }
     }
+    const oauth2 = (mb as Record<string, unknown>)['oauth2'];
+    if (typeof oauth2 === 'object' && oauth2 !== null) {
+      // The client secret is only read; the refresh token is also written back on rotation: both in Secrets Manager.
+      for (const key of ['clientSecret', 'refreshToken'] as const) {
+        const ref = (oauth2 as Record<string, unknown>)[key];
+        if (ref === undefined || (typeof ref === 'object' && ref !== null && 'secretId' in ref)) continue;
+        problems.push(`config.mailboxes[${i}].oauth2.${key}: in a deployment it must be { "secretId": "name-or-arn" } (Lambda has no token file or environment variable to keep it in, and a literal would be stored in the template)`);
+      }
+    }
     if ((mb as Record<string, unknown>)['ca'] !== undefined && !String((mb as Record<string, unknown>)['ca']).includes('-----BEGIN')) {
       problems.push(`config.mailboxes[${i}].ca: ${JSON.stringify((mb as Record<string, unknown>)['ca'])} is a file path, which does not exist in Lambda; give the PEM text instead`);
     }
@@ -54,21 +63,29 @@ export function validateDeploymentConfig(config: unknown): string[] {
     if (!(err instanceof ConfigError)) throw err;
     for (const issue of err.issues) {
       // Credentials were reported above in words that fit a deployment.
-      if (CREDENTIAL_KEYS.some((k) => issue.path.endsWith(`.${k}`))) continue;
+      if ([...CREDENTIAL_KEYS, 'oauth2.clientSecret', 'oauth2.refreshToken'].some((k) => issue.path.endsWith(`.${k}`))) continue;
       problems.push(`${issue.path === '(root)' ? 'config' : `config.${issue.path}`}: ${issue.message}`);
     }
   }
   return problems;
 }
 
-/** Every Secrets Manager id (name or ARN) the mailboxes refer to, once each, in order. */
+const secretIdOf = (ref: unknown): string | undefined =>
+  (typeof ref === 'object' && ref !== null && 'secretId' in ref ? String((ref as { secretId: unknown }).secretId) : undefined);
+
+/** Every Secrets Manager id (name or ARN) the mailboxes refer to, once each, in order: what the poller reads. */
 export function secretIdsOf(config: MailIngestConfig): string[] {
   const out = new Set<string>();
   for (const mb of config.mailboxes) {
-    for (const key of CREDENTIAL_KEYS) {
-      const ref = mb[key];
-      if (typeof ref === 'object' && ref !== null && 'secretId' in ref) out.add(ref.secretId);
+    for (const ref of [...CREDENTIAL_KEYS.map((k) => mb[k]), mb.oauth2?.clientSecret, mb.oauth2?.refreshToken]) {
+      const id = secretIdOf(ref);
+      if (id !== undefined) out.add(id);
     }
   }
   return [...out];
+}
+
+/** The OAuth 2 refresh-token secrets: the only secrets the poller may also write (PutSecretValue on rotation). */
+export function refreshTokenSecretIdsOf(config: MailIngestConfig): string[] {
+  return [...new Set(config.mailboxes.flatMap((mb) => secretIdOf(mb.oauth2?.refreshToken) ?? []))];
 }

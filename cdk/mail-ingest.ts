@@ -19,7 +19,7 @@ import { IngestFunction } from './constructs/ingest-function.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Processor, type ProcessorOptions } from './constructs/processor.ts';
 import { QueueWithDeadLetter } from './constructs/queue-with-dead-letter.ts';
-import { secretIdsOf, type MailIngestConfig } from './deployment-config.ts';
+import { refreshTokenSecretIdsOf, secretIdsOf, type MailIngestConfig } from './deployment-config.ts';
 import { getObjects, listUnder, objectArns, putObjects, useKey } from './grants.ts';
 import { flattenReference, PrefixWildcardAcknowledgements } from './nag-acknowledgements.ts';
 import { HANDLER_ENTRIES } from './paths.ts';
@@ -239,6 +239,12 @@ export class MailIngest extends Construct {
           ? [secretPrefixArn]
           : secretIdsOf(props.config).flatMap((s) => secretResourceArns(this, s)),
       }),
+      // OAuth 2 rotation: a new version of exactly the refresh-token secrets, never any other (even with a prefix).
+      new iam.PolicyStatement({
+        sid: 'RotateRefreshTokens',
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: refreshTokenSecretIdsOf(props.config).flatMap((s) => secretResourceArns(this, s)),
+      }),
     ]) {
       if (statement.resources.length > 0) poller.role.addToPrincipalPolicy(statement);
     }
@@ -273,6 +279,7 @@ export class MailIngest extends Construct {
     });
     this.monitoring.monitorFunction('Dispatcher', this.dispatcher, true);
     this.monitoring.monitorFunction('Poller', this.poller, false);
+    if (props.config.mailboxes.some((m) => m.oauth2 !== undefined)) this.monitoring.monitorTokens();
     this.monitoring.monitorQueues('PollJobs', this.pollQueue, this.pollDeadLetterQueue, Duration.seconds(schedule.toSeconds() * 3));
 
     Aspects.of(this).add(new PrefixWildcardAcknowledgements(bucket, () => [

@@ -107,6 +107,27 @@ export class Monitoring extends Construct {
     });
   }
 
+  /**
+   * OAuth 2 mailboxes (the poller's TokenFailures and DaysSinceTokenRefresh metrics): any failure to get an access
+   * token, and a refresh token left unused for 30 days, a third of Entra ID's 90-day idle expiry.
+   */
+  monitorTokens(): void {
+    const p = this.#period;
+    const age = new cloudwatch.MathExpression({ expression: `SELECT MAX(DaysSinceTokenRefresh) FROM ${METRICS_NAMESPACE}`, usingMetrics: {}, label: 'days since the last refresh (max)', period: p });
+    this.#alarm('TokenFailures', {
+      metric: insights('TokenFailures', 'token failures', p),
+      description: 'An OAuth 2 mailbox could not get an access token. The poller\'s log line "getting an access token failed" names the mailbox, the code and the provider\'s (AADSTS...). EOAUTH2_GRANT: a person must sign in again with `mail-ingest auth`; EOAUTH2_UNAVAILABLE: the provider was down, retried next poll.',
+    });
+    this.#alarm('TokenRefreshAge', {
+      metric: age,
+      threshold: 30,
+      description: 'An OAuth 2 mailbox\'s refresh token has not been used for 30 days or more; Entra ID expires it after 90 days unused (Google after 180). Check that the mailbox is polled and its polls succeed.',
+    });
+    this.dashboard.addWidgets(new cloudwatch.GraphWidget({
+      title: 'OAuth 2 tokens', left: [insights('TokenFailures', 'token failures', p)], right: [age], width: 12,
+    }));
+  }
+
   /** DLQ depth above zero, and the oldest message older than `maxAge`. */
   monitorQueues(label: string, queue: sqs.IQueue, deadLetterQueue: sqs.IQueue, maxAge: Duration): void {
     this.#alarm(`${label}DeadLetters`, {
