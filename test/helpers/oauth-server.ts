@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider, { type KoaContext } from 'oidc-provider';
+import { Browser, xsrfOf } from './oauth-browser.ts';
+import { GOOGLE_STATUS, googleDescription, microsoftCode } from './oauth-error-shapes.ts';
+import { memoryAdapter, type Stored } from './oidc-memory-adapter.ts';
 
 /**
  * A real OAuth 2.0 authorization server on 127.0.0.1 for the tests: oidc-provider 9 with the device authorization
@@ -110,52 +113,6 @@ export interface OAuthServer {
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
-interface Stored { payload: Record<string, unknown>; expiresAt: number }
-
-/**
- * oidc-provider's storage interface over one Map per server (its built-in adapter is shared by every server in a
- * process). With `allowReuse`, consuming a refresh token is a no-op, so a rotated-out token stays valid.
- */
-function memoryAdapter(allowReuse: boolean, store: Map<string, Stored>) {
-  const byGrant = new Map<string, Set<string>>();
-  const live = (key: string) => {
-    const s = store.get(key);
-    if (s === undefined || s.expiresAt <= Date.now()) { store.delete(key); return undefined; }
-    return s.payload;
-  };
-  return class Adapter {
-    readonly name: string;
-    constructor(name: string) { this.name = name; }
-    key(id: string) { return `${this.name}:${id}`; }
-    async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
-      const key = this.key(id);
-      // Kept a minute past expiry, as the built-in adapter does: the models check expiry themselves, so that an
-      // expired refresh token is reported as expired, not as unknown.
-      store.set(key, { payload: { ...payload }, expiresAt: expiresIn === undefined ? Infinity : Date.now() + (expiresIn + 60) * 1000 });
-      if (typeof payload.grantId === 'string') {
-        const set = byGrant.get(payload.grantId) ?? new Set<string>();
-        set.add(key);
-        byGrant.set(payload.grantId, set);
-      }
-      if (typeof payload.userCode === 'string') store.set(`userCode:${payload.userCode}`, { payload: { id }, expiresAt: Infinity });
-      if (typeof payload.uid === 'string') store.set(`uid:${payload.uid}`, { payload: { id }, expiresAt: Infinity });
-    }
-    async find(id: string) { return live(this.key(id)); }
-    async findByUserCode(userCode: string) { const ref = live(`userCode:${userCode}`); return ref === undefined ? undefined : live(this.key(String(ref.id))); }
-    async findByUid(uid: string) { const ref = live(`uid:${uid}`); return ref === undefined ? undefined : live(this.key(String(ref.id))); }
-    async consume(id: string) {
-      if (allowReuse && this.name === 'RefreshToken') return;
-      const p = live(this.key(id));
-      if (p !== undefined) p.consumed = Math.floor(Date.now() / 1000);
-    }
-    async destroy(id: string) { store.delete(this.key(id)); }
-    async revokeByGrantId(grantId: string) {
-      for (const key of byGrant.get(grantId) ?? []) store.delete(key);
-      byGrant.delete(grantId);
-    }
-  };
-}
-
 function routesFor(flavor: OAuthFlavor, tenant: string): Record<string, string> {
   const common = { code_verification: '/activate', introspection: '/introspect', revocation: '/revoke' };
   if (flavor === 'microsoft') {
@@ -164,75 +121,6 @@ function routesFor(flavor: OAuthFlavor, tenant: string): Record<string, string> 
   if (flavor === 'google') return { ...common, token: '/token', device_authorization: '/device/code', authorization: '/o/oauth2/v2/auth' };
   return { ...common, token: '/token', device_authorization: '/device_authorization', authorization: '/authorize' };
 }
-
-/** Microsoft's error codes for what oidc-provider reports; the descriptions follow the wording Entra ID uses. */
-function microsoftCode(error: string, description: string): [number, string] {
-  if (error === 'invalid_grant' && /expired/.test(description)) return [700082, 'The refresh token has expired due to inactivity. The token was issued on 2024-01-01T00:00:00Z and was inactive for 90.00:00:00.'];
-  if (error === 'invalid_grant' && /already used/.test(description)) return [70000, 'The provided grant is invalid or malformed.'];
-  if (error === 'invalid_grant') return [50173, 'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.'];
-  if (error === 'invalid_client') return [7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.'];
-  if (error === 'authorization_pending') return [70016, 'OAuth 2.0 device flow error. Authorization is pending. Continue polling.'];
-  if (error === 'slow_down') return [70016, 'OAuth 2.0 device flow error. Polling too quickly.'];
-  if (error === 'expired_token') return [70020, 'The provided value for the input parameter \'device_code\' is not valid. This device code has expired.'];
-  if (error === 'access_denied') return [70000, 'The user declined the authorization request.'];
-  if (error === 'invalid_scope') return [70011, 'The provided value for the input parameter \'scope\' is not valid.'];
-  return [90014, description];
-}
-
-function googleDescription(error: string, fallback: string): string {
-  return ({
-    invalid_grant: 'Token has been expired or revoked.',
-    invalid_client: 'Unauthorized',
-    authorization_pending: 'Precondition Required',
-    slow_down: 'Forbidden',
-    access_denied: 'Forbidden',
-    expired_token: 'Bad Request',
-  } as Record<string, string>)[error] ?? fallback;
-}
-
-/** Google's device endpoint answers pending with 428 and slow_down / access_denied with 403. */
-const GOOGLE_STATUS: Record<string, number> = { authorization_pending: 428, slow_down: 403, access_denied: 403 };
-
-/** A cookie jar for one "browser" session against this server. */
-class Browser {
-  readonly #cookies = new Map<string, string>();
-  readonly #base: string;
-  constructor(base: string) { this.#base = base; }
-
-  async request(path: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ status: number; location: string | null; body: string }> {
-    const headers: Record<string, string> = { cookie: [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
-    let body: string | undefined;
-    if (init.form !== undefined) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(init.form).toString();
-    }
-    const res = await fetch(new URL(path, this.#base), { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      this.#cookies.set(pair!.slice(0, eq).trim(), pair!.slice(eq + 1).trim());
-    }
-    return { status: res.status, location: res.headers.get('location'), body: await res.text() };
-  }
-
-  /** Follows 30x redirects (GET) until a page is served, to this server or (a client's redirect URI) elsewhere. */
-  async follow(first: { status: number; location: string | null; body: string }): Promise<{ status: number; body: string; path: string }> {
-    let r = first;
-    let path = '';
-    for (let i = 0; i < 10 && r.status >= 300 && r.status < 400 && r.location !== null; i++) {
-      const next = new URL(r.location, this.#base);
-      path = next.origin === new URL(this.#base).origin ? next.pathname + next.search : next.href;
-      r = await this.request(path);
-    }
-    return { status: r.status, body: r.body, path };
-  }
-}
-
-const xsrfOf = (html: string): string => {
-  const m = /name="xsrf" value="([^"]+)"/.exec(html);
-  if (m === null) throw new Error(`no xsrf field in the page:\n${html.slice(0, 500)}`);
-  return m[1]!;
-};
 
 export async function startOAuthServer(options: OAuthServerOptions = {}): Promise<OAuthServer> {
   const flavor = options.flavor ?? 'generic';
