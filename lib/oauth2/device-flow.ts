@@ -3,6 +3,7 @@
  * refresh token. The person opens a URL on any device, enters a short code and signs in; meanwhile we poll.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { registerSecret } from '../redact.ts';
 import { OAuth2Error } from './errors.ts';
 import { errorFromAnswer, readErrorAnswer, readTokenAnswer, type TokenClient, type TokenResponse } from './token-client.ts';
 
@@ -43,6 +44,7 @@ export async function startDeviceAuthorization(client: TokenClient, signal?: Abo
   if (!printable(o.device_code, 4096) || !printable(o.user_code, 64) || !printable(uri, 2048) || !/^https?:\/\//i.test(uri)) {
     throw new OAuth2Error('EOAUTH2_RESPONSE', `${what}: the answer lacks device_code, user_code or verification_uri`);
   }
+  registerSecret(o.device_code);
   const expiresIn = typeof o.expires_in === 'number' ? o.expires_in : Number(o.expires_in);
   // RFC 8628 section 3.2: without an interval, poll every 5 seconds.
   const interval = typeof o.interval === 'number' ? o.interval : o.interval === undefined ? 5 : Number(o.interval);

@@ -2,6 +2,7 @@
  * The token endpoint (RFC 6749 section 3.2): the refresh_token and client_credentials grants, and reading its
  * answers, successful or not, as Microsoft, Google and a standard server give them.
  */
+import { registerSecret } from '../redact.ts';
 import { OAuth2Error, sanitizeProviderText, type OAuth2ErrorCode } from './errors.ts';
 import { endpointLabel, postForm as defaultPostForm, type HttpResponse, type PostForm } from './http.ts';
 import type { Endpoints, ProviderProfile } from './profiles.ts';
@@ -132,6 +133,9 @@ export function readTokenAnswer(profile: ProviderProfile, what: string, res: Htt
   if (refresh !== undefined && (typeof refresh !== 'string' || refresh === '' || refresh.length > MAX_TOKEN_CHARS || UNSAFE_TOKEN.test(refresh))) {
     throw bad('with a refresh_token that is not a usable token');
   }
+  // From here on no log line, error or state entry can carry them, whatever echoes them (lib/redact.ts).
+  registerSecret(token);
+  if (typeof refresh === 'string') registerSecret(refresh);
   return {
     accessToken: token,
     expiresAt: now + lifetimeMs,
@@ -179,6 +183,7 @@ export class TokenClient {
 
   /** One POST to the token endpoint; a refusal becomes an OAuth2Error with the provider's words. */
   async tokenRequest(what: string, fields: Record<string, string>, signal?: AbortSignal): Promise<TokenResponse> {
+    for (const key of ['refresh_token', 'code', 'device_code'] as const) if (fields[key] !== undefined) registerSecret(fields[key]);
     const res = await this.post(this.endpoints.tokenUrl, { ...fields, ...this.clientFields() }, signal);
     if (res.status !== 200) throw errorFromAnswer(this.profile, what, res, this.#signInHint);
     return readTokenAnswer(this.profile, what, res, this.#now());
