@@ -12,7 +12,8 @@ import type { SecretsManagerLike } from '../../lib/config/secrets.ts';
 import type { PollJob } from './poll-job.ts';
 import { errorFields } from './powertools.ts';
 import { CodedError } from '../../lib/coded-error.ts';
-import { hasOAuth2, oauth2Login, rawStoreTokenStatus, tokenHealth } from '../../lib/oauth2/index.ts';
+import { hasOAuth2, rawStoreTokenStatus, tokenHealth } from '../../lib/oauth2/index.ts';
+import { oauth2Login } from '../../lib/app/oauth2-login.ts';
 
 export interface PollDeps {
   readonly config: () => Promise<Config>;

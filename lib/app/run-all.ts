@@ -6,7 +6,8 @@ import type { MailboxRunSummary, RunMailboxOptions } from '../ingest/pipeline-ty
 import { classifyError } from '../ingest/errors.ts';
 import { runMailbox } from '../ingest/pipeline.ts';
 import { withMailboxLease } from './mailbox-lease.ts';
-import { oauth2Login, rawStoreTokenStatus } from '../oauth2/index.ts';
+import { rawStoreTokenStatus } from '../oauth2/index.ts';
+import { oauth2Login } from './oauth2-login.ts';
 
 export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'signal' | 'onProgress' | 'log'> {
   readonly config: Config;

@@ -4,7 +4,7 @@
  *
  * - `tokenSourceFor(mailbox, deps)`: access tokens, cached until shortly before expiry, refreshed from the stored
  *   refresh token (or by client credentials); a rotated refresh token is written back with compare-and-set.
- * - `connectWithTokenRenewal(source)`: a POP3 connect that renews a refused token once, never in a loop.
+ * - lib/app/oauth2-login.ts joins them to the POP3 session: a connect that renews a refused token once.
  * - `startDeviceAuthorization` / `pollDeviceToken`: the RFC 8628 sign-in behind `mail-ingest auth`;
  *   `startLoopbackSignIn`: the browser sign-in (RFC 8252, PKCE) for Google, whose device flow omits Gmail.
  * - `tokenHealth`: what `status` says about a mailbox's refresh token.
@@ -22,9 +22,8 @@ export type { OAuth2ErrorCode } from './errors.ts';
 export { FsTokenFile } from './fs-token-file.ts';
 export { postForm } from './http.ts';
 export type { PostForm } from './http.ts';
-export { hasOAuth2, oauth2Login, refreshTokenStore, signInCommand, tokenClientFor, tokenSourceFor } from './mailbox-tokens.ts';
-export type { OAuth2Deps, OAuth2Log, OAuth2Login } from './mailbox-tokens.ts';
-export { connectWithTokenRenewal } from './pop3-connect.ts';
+export { hasOAuth2, refreshTokenStore, signInCommand, tokenClientFor, tokenSourceFor } from './mailbox-tokens.ts';
+export type { OAuth2Deps, OAuth2Log } from './mailbox-tokens.ts';
 export { endpointsFor, PROFILES } from './profiles.ts';
 export type { ProviderProfile } from './profiles.ts';
 export { createAwsSecretsManagerTokenClient, SecretsManagerTokenStore } from './secret-token-store.ts';

@@ -3,12 +3,10 @@
  * refresh token, the rotation write-back, and the status record. The pipeline, the CLI and the poller use this.
  */
 import type { MailboxConfig, OAuth2Config, SecretRef, TokenRef } from '../config/types.ts';
-import type { Pop3Client, Pop3ConnectOptions } from '../pop3/types.ts';
 import { CachedTokenSource, type AccessTokenSource } from './access-tokens.ts';
 import { OAuth2Error } from './errors.ts';
 import { FsTokenFile } from './fs-token-file.ts';
 import type { PostForm } from './http.ts';
-import { connectWithTokenRenewal } from './pop3-connect.ts';
 import { endpointsFor, PROFILES } from './profiles.ts';
 import { createAwsSecretsManagerTokenClient, SecretsManagerTokenStore, type SecretsManagerTokenClient } from './secret-token-store.ts';
 import { TokenClient, type TokenResponse } from './token-client.ts';
@@ -181,16 +179,3 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
   return new CachedTokenSource({ key, mailbox: m.id, grant, now });
 }
 
-export interface OAuth2Login {
-  /** Where resolveCredentials gets the session's access token. */
-  readonly tokens?: AccessTokenSource;
-  /** The POP3 connect to use: it renews a refused token once. */
-  readonly connect?: (options: Pop3ConnectOptions) => Promise<Pop3Client>;
-}
-
-/** What one session of a mailbox needs for OAuth 2; nothing for a mailbox without an `oauth2` block. */
-export function oauth2Login(m: MailboxConfig, deps: OAuth2Deps): OAuth2Login {
-  if (!hasOAuth2(m)) return {};
-  const tokens = tokenSourceFor(m, deps);
-  return { tokens, connect: connectWithTokenRenewal(tokens) };
-}

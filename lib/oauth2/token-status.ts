@@ -4,7 +4,6 @@
  * and the Lambda metrics read it, and where a refresh token must never be.
  */
 import type { OAuth2Config } from '../config/types.ts';
-import type { RawStore } from '../store/types.ts';
 import { PROFILES } from './profiles.ts';
 
 export interface TokenStatusRecord {
@@ -31,8 +30,15 @@ export function tokenStatusKey(keyPrefix: string, mailbox: string): string {
   return [keyPrefix, 'state', 'oauth2', `${mailbox}.json`].filter((s) => s !== '').join('/');
 }
 
+/** The small-object part of the archive store (lib/store RawStore, fs or S3). */
+export interface SmallObjectStore {
+  readonly keyPrefix: string;
+  putObject(key: string, body: Buffer | string, contentType?: string): Promise<unknown>;
+  getObject(key: string): Promise<Buffer | null>;
+}
+
 /** The record as a small object in the archive store (fs or S3), next to the mailbox state. */
-export function rawStoreTokenStatus(store: Pick<RawStore, 'keyPrefix' | 'putObject' | 'getObject'>): TokenStatusStore {
+export function rawStoreTokenStatus(store: SmallObjectStore): TokenStatusStore {
   return {
     async read(mailbox) {
       const bytes = await store.getObject(tokenStatusKey(store.keyPrefix, mailbox));

@@ -7,7 +7,7 @@ import { selectMailboxes } from '../../app/run-all.ts';
 import { connectPop3, Pop3Error } from '../../pop3/index.ts';
 import type { PeerCertificateInfo } from '../../pop3/tls-failure.ts';
 import type { TlsInfo } from '../../pop3/types.ts';
-import { oauth2Login } from '../../oauth2/index.ts';
+import { oauth2Login } from '../../app/oauth2-login.ts';
 import { formatBytes, printable, printableFields, table } from '../format.ts';
 import { createLog, parseLogFormat } from '../log.ts';
 import { printJsonLine } from './shared.ts';

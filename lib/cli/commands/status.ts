@@ -44,10 +44,12 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
     printJsonLine({ type: 'status', ok, mailboxes: rows, processors });
   } else {
     const now = new Date();
-    process.stdout.write(`${table(['mailbox', 'ingested', 'kept on server', 'oversized', 'last run', 'result', 'token refreshed', 'last error'], rows.map((r) => [
+    // The token column only where a mailbox signs in with OAuth 2.
+    const tokens = rows.some((r) => r.oauth2 !== null);
+    process.stdout.write(`${table(['mailbox', 'ingested', 'kept on server', 'oversized', 'last run', 'result', ...(tokens ? ['token refreshed'] : []), 'last error'], rows.map((r) => [
       r.mailbox, r.ingested, r.onServer, r.oversized, r.lastRun === null ? 'never' : whenText(r.lastRun.finishedAt, now),
       r.lastRun === null ? '-' : r.lastRun.ok ? `ok (${r.lastRun.stored} stored, ${r.lastRun.deleted} deleted)` : 'FAILED',
-      r.oauth2 === null ? '-' : r.oauth2.lastRefreshAt === null ? 'never' : whenText(r.oauth2.lastRefreshAt, now),
+      ...(tokens ? [r.oauth2 === null ? '-' : r.oauth2.lastRefreshAt === null ? 'never' : whenText(r.oauth2.lastRefreshAt, now)] : []),
       r.lastError === null ? '-' : `${r.lastError.code} ${relativeTime(new Date(r.lastError.at), now)}: ${clip(r.lastError.message, 120)}`,
     ]))}\n`);
     for (const r of rows) if (r.oauth2?.warning) process.stdout.write(`${r.mailbox}: warning: ${r.oauth2.warning}\n`);

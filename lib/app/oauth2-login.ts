@@ -1,6 +1,10 @@
+/**
+ * Where OAuth 2 meets the POP3 session: the access token for resolveCredentials, and a connect that renews a
+ * refused token once. lib/oauth2 knows tokens, lib/pop3 knows sessions; the application joins them here.
+ */
+import type { MailboxConfig } from '../config/types.ts';
+import { hasOAuth2, OAuth2Error, tokenSourceFor, type AccessTokenSource, type OAuth2Deps } from '../oauth2/index.ts';
 import { connectPop3, Pop3Error, type Pop3Client, type Pop3ConnectOptions } from '../pop3/index.ts';
-import type { AccessTokenSource } from './access-tokens.ts';
-import { OAuth2Error } from './errors.ts';
 
 /**
  * A POP3 connect that logs in with the mailbox's access token and, when the server refuses it, gets a new token
@@ -29,4 +33,18 @@ export function connectWithTokenRenewal(
         { cause: err });
     }
   };
+}
+
+export interface OAuth2Login {
+  /** Where resolveCredentials gets the session's access token. */
+  readonly tokens?: AccessTokenSource;
+  /** The POP3 connect to use: it renews a refused token once. */
+  readonly connect?: (options: Pop3ConnectOptions) => Promise<Pop3Client>;
+}
+
+/** What one session of a mailbox needs for OAuth 2; nothing for a mailbox without an `oauth2` block. */
+export function oauth2Login(m: MailboxConfig, deps: OAuth2Deps): OAuth2Login {
+  if (!hasOAuth2(m)) return {};
+  const tokens = tokenSourceFor(m, deps);
+  return { tokens, connect: connectWithTokenRenewal(tokens) };
 }
