@@ -39,7 +39,7 @@ const EXIT_CODES = {
     ['2', 'usage or configuration error (e.g. the mailbox has no oauth2 block, or uses client credentials)'],
   ],
   init: [
-    ['0', 'the config was written and `check` passed'],
+    ['0', 'the config was written and `check` passed (OAuth 2: written; next, `mail-ingest auth`)'],
     ['1', 'the config was written but `check` failed (the file is kept: fix and run check again)'],
     ['2', 'usage error, a value the config would not accept, or the file exists (--force replaces it)'],
   ],
@@ -79,6 +79,8 @@ const EXAMPLES: Record<keyof typeof EXIT_CODES, ReadonlyArray<readonly [string, 
     ['mail-ingest init', 'on a terminal: asks for the provider, address and where to archive'],
     ['mail-ingest init --preset ocn --user taro@example.ocn.ne.jp --id support --out mail.json', 'no questions'],
     ['mail-ingest init --preset kagoya --user kagoya-account --out mail.json', 'KAGOYA logs in with the account name'],
+    ['mail-ingest init --preset microsoft365 --address info@contoso.co.jp --tenant contoso.onmicrosoft.com --client-id <app id>', 'OAuth 2; then mail-ingest auth'],
+    ['mail-ingest init --preset gmail --address info@example.jp --oauth --client-id <client id>', 'Gmail with OAuth 2 instead of an app password'],
     ['mail-ingest init --list-presets', 'the providers known, with host, port and login form'],
   ],
 };

@@ -24,8 +24,11 @@ export const presetSchema = z.strictObject({
   /** What the server expects as USER: the whole address, the part before @, or an account name it issued. */
   login: z.enum(['address', 'local-part', 'account']),
   loginExample: z.string().optional(),
-  /** Set when the provider refuses passwords: the mailbox gets this auth and an accessToken. */
-  auth: z.enum(['xoauth2']).optional(),
+  /**
+   * The provider's OAuth 2 sign-in: init writes an `oauth2` block (auth xoauth2, refresh token in a file) always
+   * when `required` (the provider refuses passwords), else when asked to (--oauth).
+   */
+  oauth2: z.strictObject({ provider: z.enum(['microsoft', 'google']), required: z.boolean() }).optional(),
   notes: text,
   sources: z.array(z.strictObject({ url: z.url(), says: z.string().min(1) })),
   /** The values are defaults, not a provider's facts: check compares nothing (the generic preset). */
@@ -77,8 +80,19 @@ export interface PresetDifference {
   readonly preset: string;
 }
 
+/** What presetDifferences reads of a mailbox: its parsed config has all of it. */
+export interface PresetComparable {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: string;
+  readonly user: string;
+  readonly auth: string;
+  readonly accessToken?: unknown;
+  readonly oauth2?: { readonly provider: string };
+}
+
 /** Where a mailbox's settings differ from its preset (a template host matches any address's domain). */
-export function presetDifferences(p: Preset, m: { host: string; port: number; tls: string; user: string; auth: string; accessToken?: unknown }): PresetDifference[] {
+export function presetDifferences(p: Preset, m: PresetComparable): PresetDifference[] {
   const out: PresetDifference[] = [];
   if (p.defaultsOnly === true) return out;
   if (p.host !== null) {
@@ -90,8 +104,14 @@ export function presetDifferences(p: Preset, m: { host: string; port: number; tl
   const hasAt = m.user.includes('@');
   if (p.login === 'address' && !hasAt) out.push({ field: 'user', value: m.user, preset: 'the whole mail address' });
   if (p.login !== 'address' && hasAt) out.push({ field: 'user', value: m.user, preset: p.login === 'account' ? `an account name such as ${p.loginExample ?? 'the one issued'}` : 'the part of the address before @' });
-  if (p.auth === 'xoauth2' && m.auth !== 'xoauth2' && !(m.auth === 'auto' && m.accessToken !== undefined)) {
-    out.push({ field: 'auth', value: m.auth, preset: 'xoauth2 with an accessToken (the provider refuses passwords)' });
+  // A token login is an oauth2 block (tokens refreshed) or a static accessToken; auto picks the token when given.
+  const token = m.oauth2 !== undefined || m.accessToken !== undefined;
+  const tokenLogin = token && (m.auth === 'xoauth2' || m.auth === 'oauthbearer' || m.auth === 'auto');
+  if (p.oauth2?.required === true && !tokenLogin) {
+    out.push({ field: 'auth', value: m.auth, preset: 'xoauth2 with an oauth2 block (the provider refuses passwords)' });
+  }
+  if (p.oauth2 !== undefined && m.oauth2 !== undefined && m.oauth2.provider !== p.oauth2.provider) {
+    out.push({ field: 'auth', value: `oauth2 provider ${m.oauth2.provider}`, preset: `oauth2 provider ${p.oauth2.provider}` });
   }
   return out;
 }

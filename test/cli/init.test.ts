@@ -79,13 +79,70 @@ describe('mail-ingest init', () => {
     assert.match(typo.stderr, /"preset": "ocm" is not a preset of this version/);
   });
 
-  it('Microsoft 365: an OAuth2 access token from the environment, no password; check names the variable it needs', async () => {
-    const r = await cli(['init', '--preset', 'microsoft365', '--address', 'info@contoso.example', '--out', 'm365.json'], { cwd: t.dir, env: { MAIL_INGEST_INFO_TOKEN: undefined } });
-    assert.equal(r.code, 1, 'written, but the check cannot log in without a token');
-    const [m] = JSON.parse(await readFile(path.join(t.dir, 'm365.json'), 'utf8')).mailboxes;
-    assert.deepEqual({ host: m.host, port: m.port, auth: m.auth, accessToken: m.accessToken, password: m.password },
-      { host: 'outlook.office365.com', port: 995, auth: 'xoauth2', accessToken: { env: 'MAIL_INGEST_INFO_TOKEN' }, password: undefined });
-    assert.match(r.stderr, /config error ESECRET: .*MAIL_INGEST_INFO_TOKEN/);
+  it('Microsoft 365: writes an oauth2 block (no secret), skips check and names mail-ingest auth as the next step', async () => {
+    const appId = '00000000-1111-2222-3333-444444444444';
+    const r = await cli(['init', '--preset', 'microsoft365', '--address', 'info@contoso.example', '--tenant', 'contoso.onmicrosoft.com', '--client-id', appId, '--out', 'm365.json'], { cwd: t.dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const text = await readFile(path.join(t.dir, 'm365.json'), 'utf8');
+    const [m] = JSON.parse(text).mailboxes;
+    assert.deepEqual({ host: m.host, port: m.port, auth: m.auth, oauth2: m.oauth2, accessToken: m.accessToken, password: m.password }, {
+      host: 'outlook.office365.com', port: 995, auth: 'xoauth2',
+      oauth2: { provider: 'microsoft', tenant: 'contoso.onmicrosoft.com', clientId: appId, refreshToken: { file: 'tokens/info.json' } },
+      accessToken: undefined, password: undefined,
+    });
+    assert.doesNotMatch(text, /"(?:password|accessToken|clientSecret|refreshToken)":\s*"/, 'no secret in the file, only references');
+    assert.match(r.stdout, /^ {2}mail-ingest auth --config m365\.json --mailbox info$/m);
+    assert.match(r.stdout, /Not checked: an OAuth 2 mailbox cannot log in before its first sign-in/);
+    assert.match(r.stdout, /未確認: OAuth 2のメールボックスは最初のサインインまでログインできません/);
+    assert.doesNotMatch(r.stdout, /mail-ingest check/, 'check cannot log in before auth');
+    assert.doesNotMatch(r.stderr, /check failed/, 'and was not run');
+    // check accepts the oauth2 form as the preset's: the login fails (no sign-in yet), the settings match.
+    const check = await cli(['check', '--config', path.join(t.dir, 'm365.json'), '--json']);
+    const [report] = JSON.parse(check.stdout).mailboxes;
+    assert.deepEqual({ differences: report.preset.differences, code: report.error.code }, { differences: [], code: 'EOAUTH2_STORE' });
+
+    const missing = await cli(['init', '--preset', 'microsoft365', '--address', 'info@contoso.example', '--out', 'm365b.json'], { cwd: t.dir });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /init needs --tenant .* and --client-id/);
+  });
+
+  it('Gmail: an app password by default; with --oauth an oauth2 block and its client secret from the environment', async () => {
+    const password = await cli(['init', '--preset', 'gmail', '--address', 'info@example.jp', '--id', 'gpass', '--out', 'gpass.json', '--no-check'], { cwd: t.dir });
+    assert.equal(password.code, 0, password.stderr);
+    const [p] = JSON.parse(await readFile(path.join(t.dir, 'gpass.json'), 'utf8')).mailboxes;
+    assert.deepEqual({ password: p.password, oauth2: p.oauth2, auth: p.auth }, { password: { env: 'MAIL_INGEST_GPASS_PASSWORD' }, oauth2: undefined, auth: undefined });
+    assert.match(password.stdout, /mail-ingest check -c gpass\.json/);
+
+    const oauth = await cli(['init', '--preset', 'gmail', '--address', 'info@example.jp', '--oauth', '--client-id', 'abc.apps.googleusercontent.com', '--id', 'goauth', '--out', 'goauth.json'], { cwd: t.dir });
+    assert.equal(oauth.code, 0, oauth.stderr);
+    const text = await readFile(path.join(t.dir, 'goauth.json'), 'utf8');
+    const [m] = JSON.parse(text).mailboxes;
+    assert.deepEqual({ auth: m.auth, oauth2: m.oauth2, password: m.password }, {
+      auth: 'xoauth2',
+      oauth2: { provider: 'google', clientId: 'abc.apps.googleusercontent.com', clientSecret: { env: 'MAIL_INGEST_GOAUTH_CLIENT_SECRET' }, refreshToken: { file: 'tokens/goauth.json' } },
+      password: undefined,
+    });
+    assert.doesNotMatch(text, /"(?:password|clientSecret|refreshToken)":\s*"/);
+    assert.match(oauth.stdout, /export MAIL_INGEST_GOAUTH_CLIENT_SECRET=\.\.\./);
+    assert.match(oauth.stdout, /mail-ingest auth --config goauth\.json --mailbox goauth/);
+
+    const contradicts = await cli(['init', '--preset', 'gmail', '--address', 'info@example.jp', '--oauth', '--client-id', 'c', '--password-env', 'X', '--out', 'gx.json'], { cwd: t.dir });
+    assert.equal(contradicts.code, 2);
+    assert.match(contradicts.stderr, /--password-env: .* OAuth 2 here, which needs no password/);
+  });
+
+  it('Gmail on a terminal: asks app password or OAuth 2, then for the client id and the secret\'s variable', async () => {
+    // Answers: address, id (default), store (default), OAuth? y, client id, client secret variable (default), out.
+    const answers = ['info@example.jp', 'gasked', '', 'y', 'abc.apps.googleusercontent.com', '', 'gasked.json', ''].join('\n');
+    const r = await cliWithInput(['init', '--interactive', '--preset', 'gmail'], answers, { cwd: t.dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /Sign in with OAuth 2 instead of an app password\? \(y\/n\)/);
+    assert.match(r.stderr, /OAuth client ID \/ クライアントID/);
+    const [m] = JSON.parse(await readFile(path.join(t.dir, 'gasked.json'), 'utf8')).mailboxes;
+    assert.deepEqual(m.oauth2, {
+      provider: 'google', clientId: 'abc.apps.googleusercontent.com', clientSecret: { env: 'MAIL_INGEST_GASKED_CLIENT_SECRET' }, refreshToken: { file: 'tokens/gasked.json' },
+    });
+    assert.match(r.stdout, /mail-ingest auth --config gasked\.json --mailbox gasked/);
   });
 
   it('without a terminal, what is missing is named by its flags (exit 2); an existing file is kept', async () => {
