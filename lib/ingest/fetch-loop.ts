@@ -1,31 +1,20 @@
 import type { MessageStream, Pop3Client } from '../pop3/types.ts';
 import type { RawStore } from '../store/types.ts';
 import type { Publisher } from '../publish/types.ts';
-import type { MetadataDocument } from '../document/metadata-schema.ts';
-import type { FaultPoint, MailboxJob, ProgressEvent } from './pipeline-types.ts';
+import type { FaultHooks, FaultPoint, MailboxJob, ProgressEvent } from './pipeline-types.ts';
 import type { ListedMessage } from './plan.ts';
 import type { StateTracker } from './state-tracker.ts';
 import { buildDocument } from '../document/document.ts';
+import { Pop3Error } from '../pop3/errors.ts';
+import { StoreError } from '../store/types.ts';
+import { Checkpointer } from './checkpointer.ts';
+import { CommitPool } from './commit-pool.ts';
 import { classifyError } from './errors.ts';
 import { duplicateKey } from './plan.ts';
 import { receiveMessage, type ReceivedMessage } from './receive-message.ts';
+import { ReceiveWindow, type Requested } from './receive-window.ts';
 
-/**
- * Messages requested ahead of the one being received: enough to fill a long link (at 150 ms RTT, 256 small
- * messages in flight keep the line busy), bounded in count and bytes.
- */
-export const LOOKAHEAD_MESSAGES = 256;
-const LOOKAHEAD_BYTES = 8 * 1024 * 1024;
-/** Commits (fsync, upload, verify) running while later messages are received, bounded in count and bytes. */
-const COMMITS_IN_FLIGHT = 32;
-const COMMIT_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
-/** A checkpoint publishes the documents gathered so far and then commits the state that covers them. */
-const CHECKPOINT_MESSAGES = 100;
-const CHECKPOINT_MS = 2_000;
-
-export interface FetchCounters {
-  stored: number; published: number; oversized: number; failed: number; bytes: number; skipped: number;
-}
+export { LOOKAHEAD_MESSAGES } from './receive-window.ts';
 
 export interface FetchContext {
   readonly client: Pop3Client;
@@ -33,142 +22,124 @@ export interface FetchContext {
   readonly store: RawStore;
   readonly publisher: Publisher;
   readonly tracker: StateTracker;
-  readonly counters: FetchCounters;
   readonly now: () => Date;
+  /** Epoch ms: no message is requested from then on. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
   readonly checkpointEvery?: number;
-  readonly faults?: Partial<Record<FaultPoint, (info: { uidl?: string }) => void | Promise<void>>>;
+  readonly faults?: FaultHooks;
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
-  readonly progress: (phase: ProgressEvent['phase'], done: number, total: number) => void;
+  readonly progress: (phase: ProgressEvent['phase'], done: number, total: number, bytes: number) => void;
+}
+
+/** What one session's fetch did, counted where it happened. */
+export interface FetchTally {
+  readonly stored: number;
+  readonly oversized: number;
+  readonly failed: number;
+  readonly bytes: number;
+  readonly published: number;
+  /** Messages of the plan never requested (deadline, abort, a session that failed). */
+  readonly notRequested: number;
 }
 
 export interface FetchOutcome {
   /** Message number -> state key, for messages this session retrieved and committed. */
-  readonly committed: Map<number, string>;
+  readonly committed: ReadonlyMap<number, string>;
   /** Some message was RETR'd but is not committed: the session must end without QUIT (EXPIRE 0 servers). */
   readonly unsafe: boolean;
   /** The first per-message failure, kept for the summary. */
   readonly firstFailure: ReturnType<typeof classifyError> | null;
+  readonly tally: FetchTally;
+  /** The error that ended the session early, after what was stored had been committed (when it could be). */
+  readonly fatal: { readonly error: unknown } | null;
 }
-
-interface Requested { readonly message: ListedMessage; readonly top: boolean; readonly response: Promise<MessageStream> }
 
 /** Errors that end the session; anything else is one message's failure, retried next run. */
 function isSessionFatal(err: unknown, client: Pop3Client): boolean {
-  const name = (err as { name?: string }).name;
-  if (name === 'StoreError') return client.closed;
   // A -ERR to one RETR (ECOMMAND, or [SYS/TEMP]) leaves the session usable; anything that broke it closed it.
-  if (name === 'Pop3Error') return client.closed;
+  if (err instanceof StoreError || err instanceof Pop3Error) return client.closed;
   return true;
 }
 
+/** Failures after which what is already stored is still worth committing: the stored bytes themselves are fine. */
+function isSalvageable(err: unknown): boolean {
+  return err instanceof Pop3Error || err instanceof StoreError;
+}
+
+/**
+ * Fetches `messages` (oldest first) over one session: a receive window of pipelined RETRs, a pool of commits
+ * overlapping with receiving, and checkpoints that publish and commit what is durable. Never throws: a failure
+ * that ends the session is returned as `fatal`, after the messages already stored have been committed.
+ */
 export async function fetchMessages(ctx: FetchContext, messages: readonly ListedMessage[], oversized: ReadonlySet<number>): Promise<FetchOutcome> {
-  const { client, tracker, counters } = ctx;
-  const committed = new Map<number, string>();
-  // Documents with their message numbers: commits finish in any order, but each checkpoint publishes in the
-  // mailbox's order (oldest first), which is what consumers such as ticket threading expect.
-  let pending: { docs: Array<[number, MetadataDocument]>; numbers: Array<[number, string]> } = { docs: [], numbers: [] };
-  let unsafe = 0; // RETR'd messages not yet committed
+  const { client, tracker } = ctx;
+  const tally = { stored: 0, oversized: 0, failed: 0, bytes: 0 };
   let firstFailure: FetchOutcome['firstFailure'] = null;
-  let fatal: unknown = null;
-  let lastCheckpoint = Date.now();
-  let next = 0;
-  let done = 0;
-  const window: Requested[] = [];
-  let windowBytes = 0;
-  const inflight = new Set<Promise<void>>();
-  let inflightBytes = 0;
+  const stopRequesting = (): boolean => ctx.signal?.aborted === true || (ctx.deadline !== undefined && Date.now() >= ctx.deadline);
+  const window = new ReceiveWindow(client, messages, oversized, stopRequesting);
+  const pool = new CommitPool();
+  const checkpointer = new Checkpointer({
+    publisher: ctx.publisher, tracker, log: ctx.log,
+    ...(ctx.faults === undefined ? {} : { faults: ctx.faults }),
+    ...(ctx.checkpointEvery === undefined ? {} : { every: ctx.checkpointEvery }),
+  });
   const fault = async (point: FaultPoint, uidl?: string): Promise<void> => { await ctx.faults?.[point]?.({ uidl }); };
-  const stopFetching = (): boolean => ctx.signal?.aborted === true || (ctx.deadline !== undefined && Date.now() >= ctx.deadline);
   const failMessage = (message: ListedMessage, err: unknown): void => {
-    counters.failed++;
+    tally.failed++;
     firstFailure ??= classifyError(err);
     ctx.log('error', 'message not stored; it stays on the server and is retried next run', { n: message.n, error: classifyError(err) });
   };
 
-  const fill = (): void => {
-    while (next < messages.length && window.length < LOOKAHEAD_MESSAGES && (window.length === 0 || windowBytes < LOOKAHEAD_BYTES) && !stopFetching()) {
-      const message = messages[next++];
-      const top = oversized.has(message.n);
-      const response = top ? client.top(message.n, 0) : client.retr(message.n);
-      // Awaited in turn below. Meanwhile neither a rejection nor an error on a stream nobody reads yet (the
-      // connection dropping while it waits in the window) may crash the process; pipeline() still sees the error.
-      response.then((m) => { m.stream.on('error', () => undefined); }, () => undefined);
-      window.push({ message, top, response });
-      windowBytes += top ? 0 : message.size;
-      if (!top) unsafe++;
-    }
-  };
-
-  /** Commit, verify, write the metadata: runs concurrently with receiving the next messages. */
-  const finish = async (message: ListedMessage, top: boolean, received: ReceivedMessage, ingestedAt: Date): Promise<void> => {
+  /** Commit, verify, write the metadata: runs in the pool, concurrently with receiving the next messages. */
+  const commitOne = async ({ message, top }: Requested, received: ReceivedMessage, ingestedAt: Date): Promise<void> => {
     try {
       const { ref, parsed } = await received.commit();
       await fault('after-store', message.uid);
       await fault('after-verify', message.uid);
       const key = message.duplicate ? duplicateKey(message.uid, ref.sha256) : message.uid;
       if (message.duplicate && Object.hasOwn(tracker.committed.uidls, key)) {
-        pending.numbers.push([message.n, key]); // the same copy under a shared UIDL, ingested before
+        checkpointer.add(message.n, key, null, !top); // the same copy under a shared UIDL, ingested before
         return;
       }
       const doc = buildDocument({ mailbox: ctx.job.id, uidl: message.uid, ingestedAt, ref, parsed, oversized: top });
       await ctx.store.putMetadata(doc);
-      pending.docs.push([message.n, doc]);
-      pending.numbers.push([message.n, key]);
       tracker.add(key, {
         id: doc.id, sha256: ref.sha256, key: ref.key, size: top ? message.size : ref.size, listedSize: message.size,
         ingestedAt: doc.ingestedAt, deletedAt: null, ...(top ? { oversized: true } : {}),
       });
-      if (top) counters.oversized++; else counters.stored++;
-      counters.bytes += ref.size;
+      checkpointer.add(message.n, key, doc, !top);
+      if (top) tally.oversized++; else tally.stored++;
+      tally.bytes += ref.size;
       if (parsed.parseError !== null) ctx.log('warn', 'message archived but not fully parsed', { id: doc.id, parseError: parsed.parseError });
     } catch (err) {
-      if (isSessionFatal(err, client)) fatal ??= err;
-      else failMessage(message, err);
+      if (isSessionFatal(err, client)) throw err;
+      failMessage(message, err);
     }
-  };
-
-  const settle = async (): Promise<void> => {
-    await Promise.all(inflight);
-    if (fatal !== null) throw fatal;
   };
 
   const checkpoint = async (): Promise<void> => {
-    await settle();
-    const batch = pending;
-    pending = { docs: [], numbers: [] };
-    if (batch.docs.length > 0) {
-      const result = await ctx.publisher.publish(batch.docs.sort((a, b) => a[0] - b[0]).map(([, doc]) => doc));
-      counters.published += batch.docs.length;
-      ctx.log('debug', 'published', { count: batch.docs.length, perTarget: result.perTarget });
-      await fault('after-publish');
-    }
-    await tracker.commit();
-    await fault('after-state-commit');
-    for (const [n, key] of batch.numbers) committed.set(n, key);
-    unsafe -= batch.numbers.filter(([n]) => !oversized.has(n)).length;
-    lastCheckpoint = Date.now();
+    await pool.settle();
+    await checkpointer.run();
   };
 
   /** The session died: what is already stored is still published and committed, so the next run does not fetch it again. */
   const salvage = async (cause: unknown): Promise<void> => {
-    const name = (cause as { name?: string }).name;
-    if (name !== 'Pop3Error' && name !== 'StoreError') return;
+    if (!isSalvageable(cause)) return;
     try {
-      fatal = null;
+      pool.clearFailure();
       await checkpoint();
     } catch (err) {
       ctx.log('warn', 'could not commit the messages stored before the session failed; they will be fetched again', { error: classifyError(err) });
     }
   };
 
-  fill();
+  let fatal: FetchOutcome['fatal'] = null;
+  let done = 0;
+  window.fill();
   try {
-    while (window.length > 0) {
-      const { message, top, response } = window.shift()!;
-      windowBytes -= top ? 0 : message.size;
-      fill();
+    for (let req = window.take(); req !== undefined; req = window.take()) {
+      const { message, top, response } = req;
       const ingestedAt = ctx.now();
       let received: ReceivedMessage;
       let body: MessageStream['stream'] | null = null;
@@ -188,23 +159,23 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
         await received.abort();
         throw err;
       }
-      const bytes = received.size;
-      const task = finish(message, top, received, ingestedAt).finally(() => { inflight.delete(task); inflightBytes -= bytes; });
-      inflight.add(task);
-      inflightBytes += bytes;
-      while (inflight.size >= COMMITS_IN_FLIGHT || (inflight.size > 1 && inflightBytes >= COMMIT_BYTES_IN_FLIGHT)) await Promise.race(inflight);
-      if (fatal !== null) throw fatal;
+      pool.add(received.size, () => commitOne(req, received, ingestedAt));
+      await pool.waitForRoom();
       done++;
-      ctx.progress('fetch', done, messages.length);
-      if (pending.numbers.length + inflight.size >= (ctx.checkpointEvery ?? CHECKPOINT_MESSAGES) || Date.now() - lastCheckpoint >= CHECKPOINT_MS) await checkpoint();
+      ctx.progress('fetch', done, messages.length, tally.bytes);
+      if (checkpointer.due(pool.size)) await checkpoint();
     }
     await checkpoint();
   } catch (err) {
-    await Promise.all(inflight);
+    await pool.drain();
     await salvage(err);
-    throw err;
-  } finally {
-    counters.skipped += messages.length - next;
+    fatal = { error: err };
   }
-  return { committed, unsafe: unsafe > 0, firstFailure };
+  return {
+    committed: checkpointer.committed,
+    unsafe: window.retrieved > checkpointer.retrievedCommitted,
+    firstFailure,
+    tally: { ...tally, published: checkpointer.published, notRequested: window.notRequested },
+    fatal,
+  };
 }

@@ -58,6 +58,8 @@ export interface ProgressEvent {
 export type FaultPoint =
   | 'after-retr' | 'after-store' | 'after-verify' | 'after-publish' | 'after-state-commit' | 'after-dele' | 'before-quit';
 
+export type FaultHooks = Partial<Record<FaultPoint, (info: { uidl?: string }) => void | Promise<void>>>;
+
 export interface RunMailboxOptions {
   readonly job: MailboxJob;
   readonly store: RawStore;
@@ -73,5 +75,5 @@ export interface RunMailboxOptions {
   readonly connect?: (options: Pop3ConnectOptions) => Promise<Pop3Client>;
   /** Publish and commit the state after this many messages (and at least every 2 s). @default 100 */
   readonly checkpointEvery?: number;
-  readonly faults?: Partial<Record<FaultPoint, (info: { uidl?: string }) => void | Promise<void>>>;
+  readonly faults?: FaultHooks;
 }

@@ -2,7 +2,7 @@ import type { Pop3Client, UidlEntry } from '../pop3/types.ts';
 import type { MailboxRunSummary, ProgressEvent, RunMailboxOptions } from './pipeline-types.ts';
 import { connectPop3 } from '../pop3/index.ts';
 import { classifyError, IngestError } from './errors.ts';
-import { fetchMessages, LOOKAHEAD_MESSAGES, type FetchCounters, type FetchOutcome } from './fetch-loop.ts';
+import { fetchMessages, LOOKAHEAD_MESSAGES, type FetchOutcome } from './fetch-loop.ts';
 import { detectUidlReset, joinListing, planFetch, retentionCandidates } from './plan.ts';
 import { StateTracker } from './state-tracker.ts';
 
@@ -31,11 +31,9 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
   const t0 = Date.now();
   const now = opts.now ?? (() => new Date());
   const log = opts.log ?? (() => undefined);
-  const counters: FetchCounters & { new: number; deleted: number } = {
-    new: 0, stored: 0, published: 0, deleted: 0, skipped: 0, oversized: 0, failed: 0, bytes: 0,
-  };
-  const progress = (phase: ProgressEvent['phase'], done: number, total: number): void => {
-    opts.onProgress?.({ mailbox: job.id, phase, done, total, bytes: counters.bytes });
+  const counters = { new: 0, stored: 0, published: 0, deleted: 0, skipped: 0, oversized: 0, failed: 0, bytes: 0 };
+  const progress = (phase: ProgressEvent['phase'], done: number, total: number, bytes = counters.bytes): void => {
+    opts.onProgress?.({ mailbox: job.id, phase, done, total, bytes });
   };
   const tracker = new StateTracker(opts.state, job.id);
   let client: Pop3Client | null = null;
@@ -66,9 +64,15 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
     log('info', 'listed', { messages: listing.length, new: plan.newCount, fetching: toFetch.length, deferred: plan.deferred });
 
     outcome = await fetchMessages({
-      client: session, job, store: opts.store, publisher: opts.publisher, tracker, counters, now,
+      client: session, job, store: opts.store, publisher: opts.publisher, tracker, now,
       deadline: opts.deadline, signal: opts.signal, faults: opts.faults, checkpointEvery: opts.checkpointEvery, log, progress,
     }, toFetch, new Set(plan.oversized.map((m) => m.n)));
+    const { tally } = outcome;
+    Object.assign(counters, {
+      stored: tally.stored, oversized: tally.oversized, failed: tally.failed, bytes: tally.bytes, published: tally.published,
+      skipped: counters.skipped + tally.notRequested,
+    });
+    if (outcome.fatal !== null) throw outcome.fatal.error;
     if (outcome.firstFailure !== null) error = outcome.firstFailure;
 
     if (outcome.unsafe) {
