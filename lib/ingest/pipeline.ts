@@ -1,20 +1,11 @@
-import type { Pop3Client, UidlEntry } from '../pop3/types.ts';
+import type { Pop3Client } from '../pop3/types.ts';
 import type { MailboxRunSummary, ProgressEvent, RunMailboxOptions } from './pipeline-types.ts';
 import { connectPop3 } from '../pop3/index.ts';
 import { classifyError, IngestError } from './errors.ts';
 import { fetchMessages, LOOKAHEAD_MESSAGES, type FetchOutcome } from './fetch-loop.ts';
-import { detectUidlReset, joinListing, planFetch, retentionCandidates } from './plan.ts';
+import { listMailbox, type ListedMessage } from './listing.ts';
+import { detectUidlReset, planFetch, retentionCandidates } from './plan.ts';
 import { StateTracker } from './state-tracker.ts';
-
-async function listUidls(client: Pop3Client): Promise<UidlEntry[]> {
-  try {
-    return await client.uidl();
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ECOMMAND') throw err;
-    throw new IngestError('ENOUIDL', 'protocol',
-      'the server does not support UIDL, so new mail cannot be told from mail already ingested; refusing to fetch the mailbox', { cause: err });
-  }
-}
 
 /**
  * One run over one mailbox: connect, list, fetch what is new (oldest first) into the store, publish, commit the
@@ -49,8 +40,7 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
     });
     client = session;
     progress('list', 0, 0);
-    const [uidls, sizes] = await Promise.all([listUidls(session), session.list()]);
-    const listing = joinListing(uidls, sizes);
+    const listing = await listMailbox(session);
     if (!job.acceptUidlReset && detectUidlReset(listing, tracker.committed)) {
       throw new IngestError('EUIDLRESET', 'protocol',
         `none of the ${listing.length} UIDLs on the server is known, but the messages look like those already ingested: ` +
@@ -123,7 +113,7 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
 
 async function applyRetention(
   opts: RunMailboxOptions, client: Pop3Client, tracker: StateTracker,
-  listing: ReturnType<typeof joinListing>, outcome: FetchOutcome, at: Date,
+  listing: readonly ListedMessage[], outcome: FetchOutcome, at: Date,
   log: NonNullable<RunMailboxOptions['log']>,
 ): Promise<ReturnType<typeof retentionCandidates>> {
   const candidates = retentionCandidates(listing, tracker.committed, opts.job, at, outcome.committed);

@@ -1,33 +1,13 @@
-import type { ListEntry, UidlEntry } from '../pop3/types.ts';
 import type { IngestedEntry, MailboxState } from '../store/types.ts';
 import type { MailboxJob, Retention } from './pipeline-types.ts';
-import { IngestError } from './errors.ts';
+import type { ListedMessage } from './listing.ts';
 
-export interface ListedMessage {
-  readonly n: number;
-  readonly uid: string;
-  readonly size: number;
-  /** The UIDL is shared with another message in this listing (RFC 1939 section 7 allows servers to misbehave). */
-  readonly duplicate: boolean;
-}
+export type { ListedMessage } from './listing.ts';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
 
 // A key that no real UIDL can equal (lib/store/state-format.ts).
 export { duplicateKey } from '../store/state-format.ts';
-
-/** Joins UIDL and LIST by message number, oldest (lowest number) first. */
-export function joinListing(uidls: readonly UidlEntry[], sizes: readonly ListEntry[]): ListedMessage[] {
-  const sizeOf = new Map(sizes.map((e) => [e.n, e.size]));
-  const count = new Map<string, number>();
-  for (const u of uidls) count.set(u.uid, (count.get(u.uid) ?? 0) + 1);
-  if (uidls.length !== sizes.length || uidls.some((u) => !sizeOf.has(u.n))) {
-    throw new IngestError('ELISTING', 'protocol', `UIDL lists ${uidls.length} messages but LIST lists ${sizes.length}; refusing to guess which is which`);
-  }
-  return [...uidls]
-    .sort((a, b) => a.n - b.n)
-    .map((u) => ({ n: u.n, uid: u.uid, size: sizeOf.get(u.n)!, duplicate: count.get(u.uid)! > 1 }));
-}
 
 function knownEntry(state: MailboxState, uid: string): IngestedEntry | undefined {
   return Object.hasOwn(state.uidls, uid) ? state.uidls[uid] : undefined;

@@ -1,0 +1,38 @@
+/**
+ * Named misbehaviours for the fake POP3 server (fake-pop3-server.ts): each returns a handler (or a set of them) to
+ * put in `handlers`, so a fault test reads as what the server does wrong, not as a wire-level lambda.
+ */
+import type { FakeSession, Handler } from './fake-pop3-server.ts';
+import { defaultHandlers } from './fake-pop3-server.ts';
+
+const defaults = defaultHandlers();
+
+/** A multi-line reply of exactly these lines, whatever the maildrop holds (a listing the server got wrong). */
+export function listingOf(lines: readonly string[]): Handler {
+  return (s) => s.multi(lines);
+}
+
+/** A single-line "+OK text" reply, whatever was asked. */
+export function okReply(text: string): Handler {
+  return (s) => s.ok(text);
+}
+
+/** `faulty` in the first `sessions` sessions (1 by default), the RFC 1939 default handler of `verb` afterwards. */
+export function inFirstSessions(verb: string, faulty: Handler, sessions = 1): Handler {
+  const fallback = defaults[verb.toUpperCase()]!;
+  return (s, args, line) => (s.id <= sessions ? faulty(s, args, line) : fallback(s, args, line));
+}
+
+/** SASL that never ends: every AUTH line and every answer to it ("*", a response) gets another "+ " challenge. */
+export function endlessSaslChallenges(): Record<string, Handler> {
+  const challenge: Handler = (s) => { s.write('+ \r\n'); };
+  return { AUTH: challenge, '*': challenge, '': challenge };
+}
+
+/** Writes `body` (already dot-stuffed wire bytes, terminator included) in pieces of `bytes`, one every `everyMs`. */
+export async function trickle(s: FakeSession, wire: Buffer, bytes: number, everyMs: number): Promise<void> {
+  for (let i = 0; i < wire.length && !s.socket.destroyed; i += bytes) {
+    s.write(wire.subarray(i, i + bytes));
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
