@@ -52,7 +52,7 @@ async function tokenExchange(conn: Pop3Connection, mechanism: string, response: 
     return failureReply;
   };
   try {
-    await conn.send(login(inline ? withIr : `AUTH ${mechanism}`, 'AUTH', { onContinuation }));
+    await conn.send(login(inline ? withIr : `AUTH ${mechanism}`, 'AUTH', { onContinuation: capRounds(onContinuation) }));
   } catch (err) {
     if (!(err instanceof Pop3Error) || status === undefined) throw err;
     throw new Pop3Error(err.code, `${err.message} (the server reported the token as ${status})`, {
@@ -76,6 +76,22 @@ function challengeStatus(challenge: string): string | undefined {
 const login = (line: string, verb: string, extra: Partial<CommandSpec<void>> = {}): CommandSpec<void> =>
   ({ line, verb, kind: 'single', errorCode: 'EAUTH', parse: () => undefined, ...extra });
 
+/**
+ * A SASL exchange of ours needs at most one challenge answered (the cancel or the empty reply that brings the
+ * -ERR). A server that keeps sending "+ " is looping, not authenticating: after a few rounds the session ends.
+ */
+export const MAX_SASL_ROUNDS = 3;
+
+function capRounds(answer: (challenge: string) => string): (challenge: string) => string {
+  let rounds = 0;
+  return (challenge) => {
+    if (++rounds > MAX_SASL_ROUNDS) {
+      throw new Pop3Error('EPROTOCOL', `AUTH: the server sent more than ${MAX_SASL_ROUNDS} continuation requests without an answer; giving up`, { command: 'AUTH' });
+    }
+    return answer(challenge);
+  };
+}
+
 /** APOP's timestamp: the msg-id in the greeting (RFC 1939 section 7). */
 function apopTimestamp(greeting: string): string | null {
   return /<[^<>\s]+>/.exec(greeting)?.[0] ?? null;
@@ -94,7 +110,7 @@ export async function authenticate(conn: Pop3Connection, o: ResolvedOptions, mec
       // RFC 5034: the initial response rides on the AUTH line. A challenge after it means the server did not take
       // it: cancel with "*" (RFC 5034 section 4) and let the -ERR speak.
       const ir = Buffer.from(`\0${user}\0${o.password!}`, 'utf8').toString('base64');
-      await conn.send(login(`AUTH PLAIN ${ir}`, 'AUTH', { onContinuation: () => '*' }));
+      await conn.send(login(`AUTH PLAIN ${ir}`, 'AUTH', { onContinuation: capRounds(() => '*') }));
       return;
     }
     case 'xoauth2': {
