@@ -33,11 +33,12 @@ export const ERROR_CODES = {
   ESYSPERM: row('protocol', 'pop3', false, 'a permanent server failure ([SYS/PERM])', 'ask the mail provider; the mailbox cannot be read as it is'),
   EPROTOCOL: row('protocol', 'pop3', false, 'the server broke the protocol (garbage, an overlong line, an absurd number, an unsolicited line)', 'nothing was deleted; report the server\'s behaviour to its provider'),
   ETOOLARGE: row('protocol', 'pop3', false, 'a message passed maxMessageBytes', 'its headers are archived and it is flagged oversized; raise maxMessageBytes to fetch it'),
+  ELISTINGLIMIT: row('protocol', 'pop3', false, 'a LIST, UIDL or CAPA listing passed maxListingEntries or maxListingBytes', 'a hostile server, or a maildrop that big: raise maxListingEntries / maxListingBytes for this mailbox if it really holds that many messages'),
   ECOMMAND: row('protocol', 'pop3', false, 'the server answered -ERR to an ordinary command', 'see the server\'s words in the message'),
   // The pipeline (lib/ingest/errors.ts)
   ENOUIDL: row('protocol', 'ingest', false, 'the server does not support UIDL, so new mail cannot be told from mail already ingested', 'use a server or account with UIDL; mail-ingest refuses to guess'),
   EUIDLRESET: row('protocol', 'ingest', false, 'every UIDL on the server is unknown but the messages look like those already ingested', 'the server renumbered its UIDLs; to re-ingest everything once, run with --accept-uidl-reset'),
-  ELISTING: row('protocol', 'ingest', false, 'the UIDL and LIST listings are inconsistent', 'nothing was fetched or deleted this session; report the server\'s behaviour'),
+  ELISTING: row('protocol', 'ingest', false, 'the listing does not add up: message numbers repeat, are 0, skip one, exceed STAT\'s count, or differ between UIDL and LIST', 'nothing was fetched, recorded or deleted this session; report the server\'s behaviour'),
   ESTATE: row('storage', 'ingest', true, 'the state kept changing under this run (another writer)', 'retried next run; check that no other process writes this mailbox\'s state'),
   // Stores (lib/store/types.ts) and the consumer helper (lib/publish/resolve-document.ts)
   ECONFLICT: row('storage', 'store', false, 'a different object already sits at a content-addressed key, or a compare-and-set lost', 'nothing was overwritten or deleted; run `mail-ingest verify` and look at the key'),

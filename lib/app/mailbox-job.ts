@@ -42,6 +42,9 @@ async function loadCa(m: MailboxConfig): Promise<string> {
   return pem;
 }
 
+/** A run of a mailbox from the CLI ends by then, however slow the server (Lambda also bounds it by the time left). */
+export const DEFAULT_MAX_SESSION_SECONDS = 900;
+
 /**
  * What the pipeline needs to run one mailbox: the connection options with the resolved credentials and the CA
  * read from disk, and the limits and retention (the mailbox's own, else `defaults`).
@@ -63,6 +66,10 @@ export async function toMailboxJob(m: MailboxConfig, creds: MailboxCredentials, 
     auth: m.auth,
     pipelining: m.pipelining,
     ...(m.timeouts === undefined ? {} : { timeouts: m.timeouts }),
+    ...definedOnly({
+      maxListingEntries: m.maxListingEntries ?? defaults?.maxListingEntries,
+      maxListingBytes: m.maxListingBytes ?? defaults?.maxListingBytes,
+    }),
   };
   const maxMessagesPerRun = m.maxMessagesPerRun ?? defaults?.maxMessagesPerRun;
   return {
@@ -73,5 +80,11 @@ export async function toMailboxJob(m: MailboxConfig, creds: MailboxCredentials, 
     deleteOversized: m.deleteOversized ?? defaults?.deleteOversized ?? false,
     ...(maxMessagesPerRun === undefined ? {} : { maxMessagesPerRun }),
     acceptUidlReset: m.acceptUidlReset ?? false,
+    maxSessionSeconds: m.maxSessionSeconds ?? defaults?.maxSessionSeconds ?? DEFAULT_MAX_SESSION_SECONDS,
   };
+}
+
+/** The POP3 client applies its own defaults to what is left out. */
+function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
 }

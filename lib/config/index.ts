@@ -8,6 +8,6 @@ export { configJsonSchema } from './json-schema.ts';
 export { configSchema } from './schema.ts';
 export { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES } from './types.ts';
 export type {
-  Config, FsStoreConfig, MailboxConfig, MailboxDefaults, PublishConfig, S3StoreConfig, SecretRef, StoreConfig,
+  Config, FsStoreConfig, MailboxConfig, MailboxDefaults, PublishConfig, S3StoreConfig, SecretRef, SessionLimits, StoreConfig,
   LocalProcessorConfig, TargetConfig, TargetFilter, OAuth2Config, OAuth2Flow, OAuth2Provider, TokenRef,
 } from './types.ts';

@@ -6,8 +6,8 @@ import { ConfigError } from './errors.ts';
 import type { ConfigIssue } from './errors.ts';
 import { configSchema, KEY_MESSAGE_SEPARATOR } from './schema.ts';
 import type { ConfigInput } from './schema.ts';
-import { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES } from './types.ts';
-import type { Config, MailboxConfig, MailboxDefaults, OAuth2Config, PublishConfig, StoreConfig } from './types.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES, SESSION_LIMIT_KEYS } from './types.ts';
+import type { Config, MailboxConfig, MailboxDefaults, OAuth2Config, PublishConfig, SessionLimits, StoreConfig } from './types.ts';
 import { crossFieldIssues } from './validate-rules.ts';
 import { findJsonSyntaxProblem, lineAndColumn } from './json-syntax.ts';
 
@@ -81,6 +81,13 @@ function isPem(value: string): boolean {
   return value.includes('-----BEGIN ');
 }
 
+/** The limits a mailbox or `defaults` sets itself, as written: inheritance and built-in defaults come later, once. */
+function sessionLimits(input: SessionLimits): SessionLimits {
+  const out: { -readonly [K in keyof SessionLimits]: SessionLimits[K] } = {};
+  for (const key of SESSION_LIMIT_KEYS) if (input[key] !== undefined) out[key] = input[key];
+  return out;
+}
+
 function normalize(input: ConfigInput, baseDir: string): Config {
   const base = resolve(baseDir);
   const store: StoreConfig = input.store.type === 'fs'
@@ -114,6 +121,7 @@ function normalize(input: ConfigInput, baseDir: string): Config {
     maxMessageBytes: d.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     deleteOversized: d.deleteOversized ?? false,
     ...(d.maxMessagesPerRun === undefined ? {} : { maxMessagesPerRun: d.maxMessagesPerRun }),
+    ...sessionLimits(d),
   };
   const mailboxes = input.mailboxes.map((m): MailboxConfig => {
     const tls = m.tls ?? 'implicit';
@@ -137,6 +145,7 @@ function normalize(input: ConfigInput, baseDir: string): Config {
       deleteOversized: m.deleteOversized ?? defaults.deleteOversized,
       ...(maxMessagesPerRun === undefined ? {} : { maxMessagesPerRun }),
       acceptUidlReset: m.acceptUidlReset ?? false,
+      ...sessionLimits(m),
       enabled: m.enabled ?? true,
       ...(m.timeouts === undefined ? {} : { timeouts: m.timeouts }),
       ...(m.preset === undefined ? {} : { preset: m.preset }),

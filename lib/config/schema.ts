@@ -187,11 +187,22 @@ export const publishSchema = z.discriminatedUnion('type', [
 
 const maxMessageBytes = positiveInt.max(Number.MAX_SAFE_INTEGER);
 
+/** Bounds on one run of a mailbox, whatever the server does; in the mailbox or in `defaults`. */
+const sessionLimits = {
+  maxSessionSeconds: positiveInt.max(86_400).optional()
+    .describe('A run of this mailbox ends by then, however slow the server: what is stored is committed (CLI default 900; Lambda: also the time left)'),
+  minBytesPerSecond: z.number().int().min(0).max(1_073_741_824).optional()
+    .describe('A transfer slower than this over 30 s of receiving ends the session (default 1024; 0: no minimum)'),
+  maxListingEntries: positiveInt.max(100_000_000).optional().describe('Entries a UIDL or LIST listing may hold (default 1000000)'),
+  maxListingBytes: positiveInt.max(Number.MAX_SAFE_INTEGER).optional().describe('Bytes a UIDL or LIST listing may take (default 67108864, 64 MiB)'),
+};
+
 export const defaultsSchema = strict({
   retention: retentionSchema.optional(),
   maxMessageBytes: maxMessageBytes.optional(),
   maxMessagesPerRun: positiveInt.optional(),
   deleteOversized: z.boolean().optional(),
+  ...sessionLimits,
 });
 
 const timeoutMs = positiveInt.max(3_600_000);
@@ -223,6 +234,7 @@ export const mailboxSchema = strict({
   deleteOversized: z.boolean().optional().describe('Let retention delete oversized messages too'),
   maxMessagesPerRun: positiveInt.optional(),
   acceptUidlReset: z.boolean().optional().describe('Proceed once when every UIDL looks new (server UIDL reset); re-ingests the mailbox'),
+  ...sessionLimits,
   enabled: z.boolean().optional(),
   preset: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, { error: 'must be a preset id such as "ocn" (mail-ingest init --list-presets)' }).optional()
     .describe('The provider preset the mailbox was made from (mail-ingest init); check says where host, port, tls or user differ from it'),

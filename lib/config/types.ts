@@ -91,8 +91,25 @@ export type PublishConfig =
   | { readonly type: 'local'; readonly processors?: readonly LocalProcessorConfig[] }
   | { readonly type: 'sqs'; readonly region?: string; readonly endpoint?: string; readonly targets: readonly TargetConfig[] };
 
+/**
+ * Bounds on one run of a mailbox. Unset here means "not configured": the mailbox's own value, else the one in
+ * `defaults`, else the built-in default, is chosen once, when the mailbox becomes a job (lib/app/mailbox-job.ts).
+ */
+export interface SessionLimits {
+  /** @default 900 for the CLI; in Lambda also bounded by the time left */
+  readonly maxSessionSeconds?: number;
+  /** @default 1024; 0 for no minimum */
+  readonly minBytesPerSecond?: number;
+  /** @default 1000000 */
+  readonly maxListingEntries?: number;
+  /** @default 67108864 (64 MiB) */
+  readonly maxListingBytes?: number;
+}
+
+export const SESSION_LIMIT_KEYS = ['maxSessionSeconds', 'minBytesPerSecond', 'maxListingEntries', 'maxListingBytes'] as const satisfies ReadonlyArray<keyof SessionLimits>;
+
 /** Values every mailbox inherits unless it sets its own. */
-export interface MailboxDefaults {
+export interface MailboxDefaults extends SessionLimits {
   /** @default 'keep' */
   readonly retention: Retention;
   /** @default 104857600 (100 MiB) */
@@ -104,7 +121,7 @@ export interface MailboxDefaults {
 }
 
 /** One mailbox, validated, with defaults applied and `ca` resolved to an absolute path (or PEM text). */
-export interface MailboxConfig {
+export interface MailboxConfig extends SessionLimits {
   readonly id: string;
   readonly host: string;
   /** 995 for implicit TLS, 110 otherwise, unless set. */

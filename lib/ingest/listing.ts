@@ -26,8 +26,11 @@ async function listUidls(client: Pop3Client): Promise<UidlEntry[]> {
  * messages the session holds; RFC 1939 section 5 numbers them 1 to that count, fixed for the session.
  */
 export async function listMailbox(client: Pop3Client): Promise<ListedMessage[]> {
-  const [stat, uidls, sizes] = await Promise.all([client.stat(), listUidls(client), client.list()]);
-  return joinListing(stat.count, uidls, sizes);
+  const [stat, uidls, sizes] = await Promise.allSettled([client.stat(), listUidls(client), client.list()]);
+  // The first failure in command order is the cause; the commands after it only saw the session close.
+  for (const r of [stat, uidls, sizes]) if (r.status === 'rejected') throw r.reason;
+  return joinListing((stat as PromiseFulfilledResult<{ count: number }>).value.count,
+    (uidls as PromiseFulfilledResult<UidlEntry[]>).value, (sizes as PromiseFulfilledResult<ListEntry[]>).value);
 }
 
 /**

@@ -20,6 +20,11 @@ export interface MailboxJob {
   readonly maxMessagesPerRun?: number;
   /** Proceed even when every UIDL on the server is unknown to a non-empty state (a UIDL reset). @default false */
   readonly acceptUidlReset?: boolean;
+  /**
+   * The run ends by then, however slow the server: requests stop early enough to drain, and at the limit the
+   * connection is dropped (what is stored is committed). @default no limit but `deadline` (the CLI sets 900)
+   */
+  readonly maxSessionSeconds?: number;
 }
 
 export type { FailureClass } from '../coded-error.ts';

@@ -11,8 +11,10 @@ export interface ConnectionOptions {
   readonly idleMs: number;
   readonly maxLineLength: number;
   readonly maxMessageBytes: number;
-  /** Listing lines (LIST, UIDL, CAPA) accepted in one response before the server counts as hostile. */
-  readonly maxListLines: number;
+  /** Lines of one listing (LIST, UIDL, CAPA) accepted before it is refused (ELISTINGLIMIT). */
+  readonly maxListingEntries: number;
+  /** Bytes of one listing accepted before it is refused: what a listing may cost in memory is bounded by both. */
+  readonly maxListingBytes: number;
   readonly streamHighWaterMark: number;
 }
 
@@ -42,6 +44,7 @@ export class Pop3Connection {
   private mode: Mode = 'status';
   private readonly lineReader: LineReader;
   private lines: string[] = [];
+  private listingBytes = 0;
   private decoder: DotDecoder | null = null;
   private buffer: Buffer | null = null; // received, not yet parsed (held while paused)
   private paused = false; // back-pressure from a body stream
@@ -260,7 +263,7 @@ export class Pop3Connection {
       if (!read) return chunk.length;
       offset = read.next;
       if (this.mode === 'status') this.onStatusLine(read.line);
-      else this.onListingLine(read.line);
+      else this.onListingLine(read.line, read.bytes);
     }
     return offset;
   }
@@ -318,6 +321,7 @@ export class Pop3Connection {
     if (head.spec.kind === 'lines') {
       this.mode = 'lines';
       this.lines = [];
+      this.listingBytes = 0;
       return;
     }
     if (head.spec.kind === 'body') {
@@ -336,7 +340,7 @@ export class Pop3Connection {
     this.complete(head, { text, lines: [], stream: null });
   }
 
-  private onListingLine(line: string): void {
+  private onListingLine(line: string, bytes: number): void {
     const head = this.inflight[0]!;
     if (line === '.') {
       this.inflight.shift();
@@ -346,8 +350,13 @@ export class Pop3Connection {
       this.complete(head, { text: '', lines, stream: null });
       return;
     }
-    if (this.lines.length >= this.opts.maxListLines) {
-      throw new Pop3Error('EPROTOCOL', `${head.spec.verb} listing longer than ${this.opts.maxListLines} lines`, { command: head.spec.verb });
+    // Checked before the line is kept: a server sending gigabytes of listing costs at most the caps in memory.
+    this.listingBytes += bytes;
+    if (this.lines.length >= this.opts.maxListingEntries || this.listingBytes > this.opts.maxListingBytes) {
+      const over = this.lines.length >= this.opts.maxListingEntries
+        ? `more than ${this.opts.maxListingEntries} entries (maxListingEntries)`
+        : `more than ${this.opts.maxListingBytes} bytes (maxListingBytes)`;
+      throw new Pop3Error('ELISTINGLIMIT', `${head.spec.verb} listing of ${over}: refused; raise the limit if the maildrop really holds that many messages`, { command: head.spec.verb });
     }
     this.lines.push(line.startsWith('.') ? line.slice(1) : line);
   }

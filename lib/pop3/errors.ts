@@ -20,13 +20,14 @@ import type { PeerCertificateInfo } from './tls-failure.ts';
  * | ESYSPERM     | [SYS/PERM]: permanent server failure (RFC 3206)                                | no        |
  * | EPROTOCOL    | the server broke the protocol: garbage, overlong line, absurd number, unsolicited line | no |
  * | ETOOLARGE    | a RETR/TOP body passed maxMessageBytes (the session is closed)                 | no        |
+ * | ELISTINGLIMIT | a LIST/UIDL/CAPA listing passed maxListingEntries or maxListingBytes (closed) | no        |
  * | ECLOSED      | the connection closed (by the server, close(), abort, or an earlier fatal error) | yes     |
  * | ECOMMAND     | -ERR to an ordinary command (RETR of a deleted message, a failed QUIT...)      | no        |
  * | ECONFIG      | invalid options (CR/LF/NUL in credentials, missing password, bad numbers)      | no        |
  */
 export type Pop3ErrorCode =
   | 'ECONNECTION' | 'ETIMEDOUT' | 'ETLS' | 'ESTLS' | 'EAUTH' | 'EINSECURE' | 'EINUSE' | 'ELOGINDELAY'
-  | 'ESYSTEMP' | 'ESYSPERM' | 'EPROTOCOL' | 'ETOOLARGE' | 'ECLOSED' | 'ECOMMAND' | 'ECONFIG';
+  | 'ESYSTEMP' | 'ESYSPERM' | 'EPROTOCOL' | 'ETOOLARGE' | 'ELISTINGLIMIT' | 'ECLOSED' | 'ECOMMAND' | 'ECONFIG';
 
 const RETRYABLE: ReadonlySet<Pop3ErrorCode> = new Set<Pop3ErrorCode>([
   'ECONNECTION', 'ETIMEDOUT', 'EINUSE', 'ELOGINDELAY', 'ESYSTEMP', 'ECLOSED',

@@ -20,10 +20,11 @@ export class LineReader {
   get pending(): number { return this.partLength; }
 
   /**
-   * Reads one line from `chunk` starting at `offset`. Returns the line (without its line ending) and the offset
-   * after it, or null when the chunk ended first (the partial line is kept for the next call).
+   * Reads one line from `chunk` starting at `offset`. Returns the line (without its line ending), the offset after
+   * it and the bytes it took on the wire (line ending included), or null when the chunk ended first (the partial
+   * line is kept for the next call).
    */
-  read(chunk: Buffer, offset: number, what: string): { line: string; next: number } | null {
+  read(chunk: Buffer, offset: number, what: string): { line: string; next: number; bytes: number } | null {
     const nl = chunk.indexOf(LF, offset);
     const end = nl === -1 ? chunk.length : nl;
     if (this.partLength + (end - offset) > this.maxLength + 1) {
@@ -38,6 +39,7 @@ export class LineReader {
       return null;
     }
     let bytes: Buffer;
+    const wire = this.partLength + (nl + 1 - offset);
     if (this.parts.length === 0) {
       bytes = chunk.subarray(offset, nl);
     } else {
@@ -47,6 +49,6 @@ export class LineReader {
       this.partLength = 0;
     }
     const length = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
-    return { line: bytes.toString('utf8', 0, length), next: nl + 1 };
+    return { line: bytes.toString('utf8', 0, length), next: nl + 1, bytes: wire };
   }
 }

@@ -16,6 +16,10 @@ export interface ResolvedOptions {
   readonly connection: ConnectionOptions;
 }
 
+/** What one listing (LIST, UIDL, CAPA) may cost: generous for any real maildrop, far below a process's memory. */
+export const DEFAULT_MAX_LISTING_ENTRIES = 1_000_000;
+export const DEFAULT_MAX_LISTING_BYTES = 64 * 1024 * 1024;
+
 const MECHANISMS: readonly AuthMechanism[] = ['auto', 'user', 'plain', 'xoauth2', 'oauthbearer', 'apop'];
 const MODES: readonly TlsMode[] = ['implicit', 'starttls', 'none'];
 
@@ -58,6 +62,8 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedOptions {
   const maxLineLength = positive(problems, 'maxLineLength', o.maxLineLength, 8192);
   if (maxLineLength < 512) problems.push(`maxLineLength must be at least 512 (RFC 2449), got ${maxLineLength}`);
   const maxMessageBytes = positive(problems, 'maxMessageBytes', o.maxMessageBytes, Number.MAX_SAFE_INTEGER);
+  const maxListingEntries = positive(problems, 'maxListingEntries', o.maxListingEntries, DEFAULT_MAX_LISTING_ENTRIES);
+  const maxListingBytes = positive(problems, 'maxListingBytes', o.maxListingBytes, DEFAULT_MAX_LISTING_BYTES);
   const extra = o.ca === undefined ? [] : (Array.isArray(o.ca) ? o.ca : [o.ca]) as ReadonlyArray<string | Buffer>;
   if (problems.length > 0) throw new Pop3Error('ECONFIG', `Invalid POP3 options: ${problems.join('; ')}`);
 
@@ -86,8 +92,7 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedOptions {
       signal: o.signal,
     },
     connection: {
-      greetingMs, responseMs, idleMs, maxLineLength, maxMessageBytes,
-      maxListLines: 5_000_000,
+      greetingMs, responseMs, idleMs, maxLineLength, maxMessageBytes, maxListingEntries, maxListingBytes,
       streamHighWaterMark: 256 * 1024,
     },
   };

@@ -47,6 +47,10 @@ export interface Pop3ConnectOptions {
   readonly maxLineLength?: number;
   /** RETR/TOP streams fail with ETOOLARGE past this many bytes (after unstuffing). @default no limit */
   readonly maxMessageBytes?: number;
+  /** Entries one listing (LIST, UIDL, CAPA) may hold before it fails with ELISTINGLIMIT. @default 1000000 */
+  readonly maxListingEntries?: number;
+  /** Bytes one listing may take on the wire before it fails with ELISTINGLIMIT. @default 67108864 (64 MiB) */
+  readonly maxListingBytes?: number;
   /** Aborts the session (socket destroyed, pending commands rejected with ECLOSED). */
   readonly signal?: AbortSignal;
 }

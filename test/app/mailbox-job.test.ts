@@ -27,7 +27,7 @@ describe('toMailboxJob', () => {
         ca: '-----BEGIN CERTIFICATE-----\nMIIBfixture0notarealcertificate0onlyforconfigtests\n-----END CERTIFICATE-----\n',
         allowInsecureAuth: false, user: 'support@example.jp', password: 'resolved', auth: 'auto', pipelining: true,
       },
-      retention: 'keep', maxMessageBytes: 104857600, deleteOversized: false, acceptUidlReset: false,
+      retention: 'keep', maxMessageBytes: 104857600, deleteOversized: false, acceptUidlReset: false, maxSessionSeconds: 900,
     });
   });
 
@@ -43,8 +43,21 @@ describe('toMailboxJob', () => {
     });
     assert.deepEqual({ ...job, connect: undefined }, {
       id: 'support', connect: undefined, retention: { deleteAfterDays: 7 }, maxMessageBytes: 1000, maxMessagesPerRun: 5,
-      deleteOversized: true, acceptUidlReset: true,
+      deleteOversized: true, acceptUidlReset: true, maxSessionSeconds: 900,
     });
+  });
+
+  it('takes the session limits from the mailbox, else from defaults, else the built-in ones (the client\'s own for listings)', async () => {
+    const own = await toMailboxJob(mailboxOf({ maxSessionSeconds: 60, maxListingEntries: 10, maxListingBytes: 1000 }), { password: 'p' });
+    assert.deepEqual({ session: own.maxSessionSeconds, entries: own.connect.maxListingEntries, bytes: own.connect.maxListingBytes }, { session: 60, entries: 10, bytes: 1000 });
+    const cfg = parseConfig({
+      store: { type: 'fs', dir: 'd' }, defaults: { maxSessionSeconds: 120, maxListingBytes: 5000 },
+      mailboxes: [{ id: 'a', host: 'h', user: 'u', password: 'p' }, { id: 'b', host: 'h', user: 'u', password: 'p', maxSessionSeconds: 30 }],
+    }, { baseDir: dir });
+    const [a, b] = await Promise.all(cfg.mailboxes.map((m) => toMailboxJob(m, { password: 'p' }, cfg.defaults)));
+    assert.deepEqual({ session: a!.maxSessionSeconds, bytes: a!.connect.maxListingBytes, entries: a!.connect.maxListingEntries }, { session: 120, bytes: 5000, entries: undefined });
+    assert.equal(b!.maxSessionSeconds, 30);
+    assert.ok(!('maxListingEntries' in a!.connect), 'left out, so the POP3 client applies its default');
   });
 
   it('accepts inline PEM text', async () => {

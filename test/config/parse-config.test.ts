@@ -115,7 +115,7 @@ describe('parseConfig: every problem reported at once, with its path', () => {
       publish: { type: 'sqs', targets: [{ name: 't', queueUrl: 'https://q.example/1', filter: { subject: 'x' } }] },
     });
     assert.deepEqual(issues.map((i) => i.path), ['defaults.foo', 'mailboxes[0].timeouts.connect', 'publish.targets[0].filter.subject']);
-    assert.match(issues[0]!.message, /unknown key \(allowed here: retention, maxMessageBytes, maxMessagesPerRun, deleteOversized\)/);
+    assert.match(issues[0]!.message, /unknown key \(allowed here: retention, maxMessageBytes, maxMessagesPerRun, deleteOversized, maxSessionSeconds, /);
     assert.match(issues[1]!.message, /did you mean "connectMs"/);
   });
 

@@ -36,3 +36,28 @@ export async function trickle(s: FakeSession, wire: Buffer, bytes: number, every
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** A listing that never ends: "+OK", then `line(i)` for i = 1, 2, ... until the client hangs up. Counts what it sent. */
+export function endlessListing(line: (i: number) => string): { readonly handler: Handler; sent(): number } {
+  let sent = 0;
+  const handler: Handler = async (s) => {
+    s.write('+OK listing follows\r\n');
+    let i = 1;
+    while (!s.socket.destroyed) {
+      let batch = '';
+      while (batch.length < 64 * 1024) batch += `${line(i++)}\r\n`;
+      sent += batch.length;
+      if (!s.write(batch)) await writable(s);
+    }
+  };
+  return { handler, sent: () => sent };
+}
+
+/** Resolves when the session's socket drains or closes (never leaves a listener behind). */
+export function writable(s: FakeSession): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => { s.socket.off('drain', done); s.socket.off('close', done); resolve(); };
+    s.socket.on('drain', done);
+    s.socket.on('close', done);
+  });
+}

@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_SASL_ROUNDS } from '../../lib/pop3/auth.ts';
 import { startFakePop3Server, type FakePop3Server, type FakeServerOptions } from '../helpers/fake-pop3-server.ts';
-import { endlessSaslChallenges } from '../helpers/fake-pop3-faults.ts';
+import { endlessListing, endlessSaslChallenges } from '../helpers/fake-pop3-faults.ts';
+import { DEFAULT_MAX_LISTING_BYTES, DEFAULT_MAX_LISTING_ENTRIES } from '../../lib/pop3/options.ts';
+import type { Pop3Error } from '../../lib/pop3/index.ts';
 import { connectFake } from './helpers.ts';
 
 async function withServer(options: FakeServerOptions, run: (server: FakePop3Server) => Promise<void>): Promise<void> {
@@ -22,4 +24,42 @@ describe('SASL continuation rounds are capped', () => {
       });
     });
   }
+});
+
+describe('what a listing may cost is capped', () => {
+  it('an endless UIDL listing fails with ELISTINGLIMIT at maxListingBytes, and the server cannot push much past it', async () => {
+    const endless = endlessListing((i) => `${i} uid-${String(i).padStart(20, '0')}`);
+    await withServer({ handlers: { UIDL: endless.handler } }, async (server) => {
+      const client = await connectFake(server, { maxListingBytes: 1 << 20 });
+      await assert.rejects(client.uidl(), (err: Pop3Error) => {
+        assert.equal(err.code, 'ELISTINGLIMIT');
+        assert.equal(err.command, 'UIDL');
+        assert.match(err.message, /more than 1048576 bytes \(maxListingBytes\)/);
+        return true;
+      });
+      assert.equal(client.closed, true);
+      assert.ok(endless.sent() < 8 << 20, `the server got ${endless.sent()} bytes out before the client hung up`);
+    });
+  });
+
+  it('a LIST of more entries than maxListingEntries fails with ELISTINGLIMIT', async () => {
+    const endless = endlessListing((i) => `${i} 100`);
+    await withServer({ handlers: { LIST: endless.handler } }, async (server) => {
+      const client = await connectFake(server, { maxListingEntries: 1000 });
+      await assert.rejects(client.list(), { code: 'ELISTINGLIMIT', command: 'LIST', message: /more than 1000 entries/ });
+    });
+  });
+
+  it('a listing at the limits is accepted', async () => {
+    const messages = Array.from({ length: 50 }, (_, i) => `message ${i}\r\n`);
+    await withServer({ messages }, async (server) => {
+      const client = await connectFake(server, { maxListingEntries: 50 });
+      assert.equal((await client.list()).length, 50);
+      await client.quit();
+    });
+  });
+
+  it('the defaults are generous: a million entries, 64 MiB', () => {
+    assert.deepEqual({ entries: DEFAULT_MAX_LISTING_ENTRIES, bytes: DEFAULT_MAX_LISTING_BYTES }, { entries: 1_000_000, bytes: 64 * 1024 * 1024 });
+  });
 });
