@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   ENOUIDL: row('protocol', 'ingest', false, 'the server does not support UIDL, so new mail cannot be told from mail already ingested', 'use a server or account with UIDL; mail-ingest refuses to guess'),
   EUIDLRESET: row('protocol', 'ingest', false, 'every UIDL on the server is unknown but the messages look like those already ingested', 'the server renumbered its UIDLs; to re-ingest everything once, run with --accept-uidl-reset'),
   ELISTING: row('protocol', 'ingest', false, 'the listing does not add up: message numbers repeat, are 0, skip one, exceed STAT\'s count, or differ between UIDL and LIST', 'nothing was fetched, recorded or deleted this session; report the server\'s behaviour'),
+  EOVERSIZED: row('protocol', 'ingest', false, 'a message sent more than maxMessageBytes although LIST said less (or a RETR that never ends)', 'nothing to do: reading stopped at the limit, its headers are archived flagged oversized, and the rest of the mailbox follows; raise maxMessageBytes to fetch it'),
   ESTATE: row('storage', 'ingest', true, 'the state kept changing under this run (another writer)', 'retried next run; check that no other process writes this mailbox\'s state'),
   // Stores (lib/store/types.ts) and the consumer helper (lib/publish/resolve-document.ts)
   ECONFLICT: row('storage', 'store', false, 'a different object already sits at a content-addressed key, or a compare-and-set lost', 'nothing was overwritten or deleted; run `mail-ingest verify` and look at the key'),

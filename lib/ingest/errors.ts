@@ -10,12 +10,33 @@ import { CodedError, type FailureClass } from '../coded-error.ts';
  * | ELISTING    | the listing does not add up: numbers repeat, are 0, skip, exceed STAT,   |
  * |             | or differ between UIDL and LIST; the session is refused                  |
  * | ESTATE      | the state could not be committed after repeated conflicts                |
+ * | EOVERSIZED  | a message sent more than maxMessageBytes although LIST said less: its     |
+ * |             | headers are archived, it is flagged oversized (never a run's error)      |
  */
-export type IngestErrorCode = 'ENOUIDL' | 'EUIDLRESET' | 'ELISTING' | 'ESTATE';
+export type IngestErrorCode = 'ENOUIDL' | 'EUIDLRESET' | 'ELISTING' | 'ESTATE' | 'EOVERSIZED';
 
 export class IngestError extends CodedError<IngestErrorCode> {
   constructor(code: IngestErrorCode, failureClass: FailureClass, message: string, options?: { cause?: unknown; retryable?: boolean }) {
     super('IngestError', code, message, { ...options, failureClass });
+  }
+}
+
+/**
+ * A message proved larger than maxMessageBytes while it was received (a server that understates sizes in LIST, or
+ * a body that never ends): reading stopped at the limit, before any byte past it reached the store.
+ */
+export class MessageOverLimitError extends IngestError {
+  /** The first bytes received (up to 64 KiB): the header block the message is archived under. */
+  readonly head: Buffer;
+  /** Bytes received (or announced) when reading stopped: more than the limit. */
+  readonly received: number;
+
+  constructor(limit: number, received: number, head: Buffer, announced: boolean) {
+    super('EOVERSIZED', 'protocol', announced
+      ? `the server announced ${received} octets, over maxMessageBytes (${limit}), although LIST said less`
+      : `the message passed maxMessageBytes (${limit}) although LIST said less: reading stopped at ${received} bytes`);
+    this.head = head;
+    this.received = received;
   }
 }
 

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { MessageStream, Pop3Client } from '../pop3/types.ts';
 import type { RawStore } from '../store/types.ts';
 import type { Publisher } from '../publish/types.ts';
@@ -9,8 +10,9 @@ import { Pop3Error } from '../pop3/errors.ts';
 import { StoreError } from '../store/types.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { CommitPool } from './commit-pool.ts';
-import { classifyError } from './errors.ts';
-import { duplicateKey } from './plan.ts';
+import { classifyError, MessageOverLimitError } from './errors.ts';
+import { headerPart } from './message-headers.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, duplicateKey } from './plan.ts';
 import { receiveMessage, type ReceivedMessage } from './receive-message.ts';
 import { ReceiveWindow, type Requested } from './receive-window.ts';
 
@@ -39,8 +41,8 @@ export interface FetchTally {
   readonly failed: number;
   readonly bytes: number;
   readonly published: number;
-  /** Messages of the plan never requested (deadline, abort, a session that failed). */
-  readonly notRequested: number;
+  /** Messages of the plan not received: never requested (deadline, abort) or left in the window (a session cut short). */
+  readonly notFetched: number;
 }
 
 export interface FetchOutcome {
@@ -53,6 +55,20 @@ export interface FetchOutcome {
   readonly tally: FetchTally;
   /** The error that ended the session early, after what was stored had been committed (when it could be). */
   readonly fatal: { readonly error: unknown } | null;
+  /**
+   * A message proved larger than maxMessageBytes while it was received: its headers are archived and flagged
+   * oversized, and the connection was dropped to stop the body (the only way to cut a POP3 response short).
+   */
+  readonly cut: ListedMessage | null;
+}
+
+/** How a message is archived: in full, or as its header block standing in for one over maxMessageBytes. */
+interface Receipt {
+  readonly message: ListedMessage;
+  /** It was RETR'd: until committed it makes a QUIT unsafe. */
+  readonly retrieved: boolean;
+  /** For a stand-in: the size it has on the server (LIST's, or the bytes it was seen to send). */
+  readonly oversizedSize: number | null;
 }
 
 /** Errors that end the session; anything else is one message's failure, retried next run. */
@@ -74,6 +90,7 @@ function isSalvageable(err: unknown): boolean {
  */
 export async function fetchMessages(ctx: FetchContext, messages: readonly ListedMessage[], oversized: ReadonlySet<number>): Promise<FetchOutcome> {
   const { client, tracker } = ctx;
+  const maxBytes = ctx.job.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const tally = { stored: 0, oversized: 0, failed: 0, bytes: 0 };
   let firstFailure: FetchOutcome['firstFailure'] = null;
   const stopRequesting = (): boolean => ctx.signal?.aborted === true || (ctx.deadline !== undefined && Date.now() >= ctx.deadline);
@@ -92,23 +109,24 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
   };
 
   /** Commit, verify, write the metadata: runs in the pool, concurrently with receiving the next messages. */
-  const commitOne = async ({ message, top }: Requested, received: ReceivedMessage, ingestedAt: Date): Promise<void> => {
+  const commitOne = async ({ message, retrieved, oversizedSize }: Receipt, received: ReceivedMessage, ingestedAt: Date): Promise<void> => {
+    const top = oversizedSize !== null;
     try {
       const { ref, parsed } = await received.commit();
       await fault('after-store', message.uid);
       await fault('after-verify', message.uid);
       const key = message.duplicate ? duplicateKey(message.uid, ref.sha256) : message.uid;
       if (message.duplicate && Object.hasOwn(tracker.committed.uidls, key)) {
-        checkpointer.add(message.n, key, null, !top); // the same copy under a shared UIDL, ingested before
+        checkpointer.add(message.n, key, null, retrieved); // the same copy under a shared UIDL, ingested before
         return;
       }
       const doc = buildDocument({ mailbox: ctx.job.id, uidl: message.uid, ingestedAt, ref, parsed, oversized: top });
       await ctx.store.putMetadata(doc);
       tracker.add(key, {
-        id: doc.id, sha256: ref.sha256, key: ref.key, size: top ? message.size : ref.size, listedSize: message.size,
+        id: doc.id, sha256: ref.sha256, key: ref.key, size: oversizedSize ?? ref.size, listedSize: message.size,
         ingestedAt: doc.ingestedAt, deletedAt: null, ...(top ? { oversized: true } : {}),
       });
-      checkpointer.add(message.n, key, doc, !top);
+      checkpointer.add(message.n, key, doc, retrieved);
       if (top) tally.oversized++; else tally.stored++;
       tally.bytes += ref.size;
       if (parsed.parseError !== null) ctx.log('warn', 'message archived but not fully parsed', { id: doc.id, parseError: parsed.parseError });
@@ -134,7 +152,29 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
     }
   };
 
+  /**
+   * The message passed maxMessageBytes on the wire: the connection is dropped (an unread body, never-ending
+   * perhaps, cannot be skipped any other way), and its header block is archived in its place, flagged oversized,
+   * so no run fetches it again until the limit is raised past what it sent. Nothing past the limit was stored.
+   */
+  const archiveHeadersOf = async (req: Requested, over: MessageOverLimitError, ingestedAt: Date): Promise<void> => {
+    client.close();
+    const { message } = req;
+    ctx.log('warn', 'message larger than maxMessageBytes although LIST said less: its headers are archived and it is flagged oversized; ' +
+      'the connection was dropped to stop it, so this session ends here', { n: message.n, listedSize: message.size, error: classifyError(over) });
+    const headers = headerPart(over.head);
+    let received: ReceivedMessage;
+    try {
+      received = await receiveMessage(Readable.from([headers]), { store: ctx.store, mailbox: ctx.job.id, uidl: message.uid, now: ingestedAt, sizeHint: headers.length, maxBytes: Number.MAX_SAFE_INTEGER });
+    } catch (err) {
+      failMessage(message, err);
+      return;
+    }
+    pool.add(received.size, () => commitOne({ message, retrieved: !req.top, oversizedSize: Math.max(over.received, message.size) }, received, ingestedAt));
+  };
+
   let fatal: FetchOutcome['fatal'] = null;
+  let cut: ListedMessage | null = null;
   let done = 0;
   window.fill();
   try {
@@ -144,9 +184,19 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       let received: ReceivedMessage;
       let body: MessageStream['stream'] | null = null;
       try {
-        body = (await response).stream;
-        received = await receiveMessage(body, { store: ctx.store, mailbox: ctx.job.id, uidl: message.uid, now: ingestedAt, sizeHint: top ? undefined : message.size });
+        const reply = await response;
+        body = reply.stream;
+        received = await receiveMessage(body, {
+          store: ctx.store, mailbox: ctx.job.id, uidl: message.uid, now: ingestedAt, maxBytes,
+          // TOP's "+OK" size, when given, is the whole message's, and the whole message is known to be too large.
+          ...(top ? {} : { sizeHint: message.size, announcedSize: reply.announcedSize }),
+        });
       } catch (err) {
+        if (err instanceof MessageOverLimitError) {
+          await archiveHeadersOf(req, err, ingestedAt);
+          cut = message;
+          break;
+        }
         if (isSessionFatal(err, client)) throw err;
         // Whatever failed, the body must not stay unread: it would hold back every pipelined response behind it.
         body?.destroy();
@@ -159,7 +209,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
         await received.abort();
         throw err;
       }
-      pool.add(received.size, () => commitOne(req, received, ingestedAt));
+      pool.add(received.size, () => commitOne({ message, retrieved: !top, oversizedSize: top ? message.size : null }, received, ingestedAt));
       await pool.waitForRoom();
       done++;
       ctx.progress('fetch', done, messages.length, tally.bytes);
@@ -175,7 +225,8 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
     committed: checkpointer.committed,
     unsafe: window.retrieved > checkpointer.retrievedCommitted,
     firstFailure,
-    tally: { ...tally, published: checkpointer.published, notRequested: window.notRequested },
+    tally: { ...tally, published: checkpointer.published, notFetched: window.notRequested + window.pending },
     fatal,
+    cut,
   };
 }

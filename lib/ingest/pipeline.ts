@@ -60,12 +60,14 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
     const { tally } = outcome;
     Object.assign(counters, {
       stored: tally.stored, oversized: tally.oversized, failed: tally.failed, bytes: tally.bytes, published: tally.published,
-      skipped: counters.skipped + tally.notRequested,
+      skipped: counters.skipped + tally.notFetched,
     });
     if (outcome.fatal !== null) throw outcome.fatal.error;
     if (outcome.firstFailure !== null) error = outcome.firstFailure;
 
-    if (outcome.unsafe) {
+    if (session.closed) {
+      log('info', 'the session ended early; what was stored is committed, the rest is fetched next run');
+    } else if (outcome.unsafe) {
       log('warn', 'a retrieved message is not safely stored: ending the session without QUIT so that nothing is deleted');
       session.close();
     } else {

@@ -64,8 +64,9 @@ export function planFetch(listing: readonly ListedMessage[], state: MailboxState
   let deferred = 0;
   for (const m of listing) {
     const entry = m.duplicate ? undefined : entryFor(state, m.uid, m);
-    // A message once too large is fetched in full when the limit has since been raised.
-    const isNew = entry === undefined || (entry.oversized === true && m.size <= maxBytes);
+    // A message once too large is fetched in full when the limit has since been raised past its size: the larger
+    // of LIST's and what it was seen to send (a server may understate sizes in LIST).
+    const isNew = entry === undefined || (entry.oversized === true && Math.max(m.size, entry.size) <= maxBytes);
     if (!isNew) continue;
     if (!m.duplicate) newCount++;
     if (fetch.length + oversized.length >= limit) { deferred++; continue; }

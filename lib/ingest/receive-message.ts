@@ -6,8 +6,8 @@ import type { ParsedMessage } from '../document/metadata-schema.ts';
 import { hashUidl, rawKey } from '../store/keys.ts';
 import { arrivalDate } from '../parse/arrival-date.ts';
 import { parseMessage } from '../parse/parse-message.ts';
-
-const HEAD_BYTES = 64 * 1024;
+import { MessageOverLimitError } from './errors.ts';
+import { HEAD_BYTES } from './message-headers.ts';
 
 /**
  * Hashes and measures the bytes on their way to the store, keeps the first 64 KiB (the headers that decide the
@@ -21,12 +21,14 @@ class Observer extends Transform {
   readonly #head: Buffer[] = [];
   #headBytes = 0;
   readonly branch: PassThrough;
+  readonly #maxBytes: number;
   #branchOpen = true;
   #flushed = false;
 
-  constructor(branch: PassThrough) {
+  constructor(branch: PassThrough, maxBytes: number) {
     super();
     this.branch = branch;
+    this.#maxBytes = maxBytes;
     const close = (): void => { this.#branchOpen = false; };
     branch.once('close', close);
     branch.once('error', close);
@@ -35,6 +37,11 @@ class Observer extends Transform {
   get head(): Buffer { return Buffer.concat(this.#head); }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    // Checked before the chunk goes on: the store never receives a byte past the limit.
+    if (this.size + chunk.length > this.#maxBytes) {
+      done(new MessageOverLimitError(this.#maxBytes, this.size + chunk.length, this.head, false));
+      return;
+    }
     this.hash.update(chunk);
     this.size += chunk.length;
     if (this.#headBytes < HEAD_BYTES) {
@@ -86,6 +93,14 @@ export interface ReceiveContext {
   readonly now: Date;
   /** The size LIST announced. Small messages are gathered into one buffer instead of streamed through a tee. */
   readonly sizeHint?: number;
+  /**
+   * maxMessageBytes, held against the bytes received: past it, reading stops with MessageOverLimitError (carrying
+   * the head), before any byte past it reaches the store. The source is then left unread: the caller ends the
+   * session, since an unread POP3 body can only be cut by dropping the connection.
+   */
+  readonly maxBytes: number;
+  /** The size RETR's "+OK <n> octets" announced, when it did: over maxBytes, only the head is read. */
+  readonly announcedSize?: number | null;
 }
 
 /**
@@ -128,8 +143,27 @@ async function receiveBuffered(bytes: Buffer, ctx: ReceiveContext): Promise<Rece
   };
 }
 
+/** The beginning of a body, up to its header block or HEAD_BYTES, read without consuming the rest. */
+async function readHead(it: AsyncIterator<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  while (size < HEAD_BYTES) {
+    const { value, done } = await it.next();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (value.includes('\r\n\r\n') || value.includes('\n\n')) break;
+  }
+  return Buffer.concat(chunks, size).subarray(0, HEAD_BYTES);
+}
+
 /** Receives one message: gathered in memory when LIST says it is small, streamed otherwise. */
 export async function receiveMessage(source: Readable, ctx: ReceiveContext): Promise<ReceivedMessage> {
+  if (ctx.announcedSize != null && ctx.announcedSize > ctx.maxBytes) {
+    // Over the limit by the server's own count: the headers are all that is wanted, and all that is read.
+    const head = await readHead(source[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
+    throw new MessageOverLimitError(ctx.maxBytes, ctx.announcedSize, head, true);
+  }
   if (ctx.sizeHint === undefined || ctx.sizeHint > BUFFERED_MAX) return receiveStreamed(source, ctx);
   const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
@@ -137,6 +171,9 @@ export async function receiveMessage(source: Readable, ctx: ReceiveContext): Pro
   for (;;) {
     const { value, done } = await it.next();
     if (done) return receiveBuffered(Buffer.concat(chunks, size), ctx);
+    if (size + value.length > ctx.maxBytes) {
+      throw new MessageOverLimitError(ctx.maxBytes, size + value.length, Buffer.concat([...chunks, value]).subarray(0, HEAD_BYTES), false);
+    }
     chunks.push(value);
     size += value.length;
     if (size > SPILL_AT) {
@@ -168,7 +205,7 @@ async function receiveStreamed(source: Readable, ctx: ReceiveContext): Promise<R
     throw err;
   }
   const branch = new PassThrough();
-  const observer = new Observer(branch);
+  const observer = new Observer(branch, ctx.maxBytes);
   const parsing = parseMessage(branch);
   const abort = async (): Promise<void> => {
     branch.destroy();

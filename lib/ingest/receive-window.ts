@@ -44,6 +44,9 @@ export class ReceiveWindow {
   /** Messages never requested in this session (a deadline, an abort, a session that failed). */
   get notRequested(): number { return this.#messages.length - this.#next; }
 
+  /** Requested and not taken yet: left unreceived when a session ends early. */
+  get pending(): number { return this.#queue.length; }
+
   /** Requests more until the window is full in count or bytes (always at least one when any is left). */
   fill(): void {
     while (this.#next < this.#messages.length && this.#queue.length < LOOKAHEAD_MESSAGES &&

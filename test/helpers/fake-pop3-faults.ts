@@ -61,3 +61,31 @@ export function writable(s: FakeSession): Promise<void> {
     s.socket.on('close', done);
   });
 }
+
+/** `handler` for the given message numbers, the RFC 1939 default handler of `verb` for the others. */
+export function forMessages(verb: string, numbers: readonly number[], handler: Handler): Handler {
+  const fallback = defaults[verb.toUpperCase()]!;
+  return (s, args, line) => (numbers.includes(Number(args[0])) ? handler(s, args, line) : fallback(s, args, line));
+}
+
+/** LIST as the maildrop holds it, except that it states these sizes (message number -> size): a server that lies. */
+export function listWithSizes(sizes: Readonly<Record<number, number>>): Handler {
+  return (s) => s.multi(s.server.messages.map((m, i) => `${i + 1} ${sizes[i + 1] ?? m.body.length}`));
+}
+
+/**
+ * A RETR body that never ends: "+OK" (with `status`, e.g. an octet count), the header block, then body lines until
+ * the client hangs up, honouring back-pressure. Counts what it sent.
+ */
+export function endlessBody(headers: string, status = ''): { readonly handler: Handler; sent(): number } {
+  let sent = 0;
+  const handler: Handler = async (s) => {
+    s.write(`+OK${status === '' ? '' : ` ${status}`}\r\n${headers}\r\n\r\n`);
+    const lines = 'an endless body line, sent until the client hangs up\r\n'.repeat(1024);
+    while (!s.socket.destroyed) {
+      sent += lines.length;
+      if (!s.write(lines)) await writable(s);
+    }
+  };
+  return { handler, sent: () => sent };
+}

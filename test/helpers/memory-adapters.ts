@@ -89,6 +89,8 @@ export class MemoryRawStore implements RawStore {
   readonly calls: Array<{ readonly op: FaultOp; readonly key?: string }> = [];
   /** Staged writes neither committed nor aborted. */
   readonly openStages = new Set<string>();
+  /** Bytes written to the largest single staged write so far, committed or not (what a store was asked to hold). */
+  largestStagedWrite = 0;
   /** When set, the next commit stores these bytes instead of the staged ones (silent corruption on the way to disk). */
   #corruptNext: Buffer | null = null;
 
@@ -138,11 +140,14 @@ export class MemoryRawStore implements RawStore {
     this.openStages.add(id);
     const chunks: Buffer[] = [];
     let done = false;
+    let written = 0;
     const writable = new Writable({
       write: (chunk: Buffer, _enc, cb) => {
         const fault = this.faults.take('write');
         if (fault !== undefined) return cb(fault.error);
         chunks.push(Buffer.from(chunk));
+        written += chunk.length;
+        this.largestStagedWrite = Math.max(this.largestStagedWrite, written);
         cb();
       },
     });

@@ -29,6 +29,8 @@ export class MemoryMaildrop {
   dropDuringRetrOf: string | null = null;
   failQuit = false;
   failConnect: Error | null = null;
+  /** RETR's "+OK" carries the octet count (RFC 1939 suggests it; not every server does). */
+  announceSizes = true;
   /** LIST answers these sizes instead of the real ones (a server that misstates sizes). */
   readonly listedSizes = new Map<string, number>();
   readonly log: string[] = [];
@@ -118,7 +120,7 @@ class MemorySession implements Pop3Client {
     // Served in 16 KiB pieces, as a TLS socket delivers them.
     const pieces: Buffer[] = [];
     for (let i = 0; i < m.bytes.length; i += 16384) pieces.push(m.bytes.subarray(i, i + 16384));
-    return { announcedSize: m.bytes.length, stream: Readable.from(pieces.length > 0 ? pieces : [m.bytes]) };
+    return { announcedSize: this.#drop.announceSizes ? m.bytes.length : null, stream: Readable.from(pieces.length > 0 ? pieces : [m.bytes]) };
   }
 
   async top(n: number, lines: number): Promise<MessageStream> {
