@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   // POP3 client (lib/pop3/errors.ts)
   ECONNECTION: row('network', 'pop3', true, 'the TCP connection failed, the socket broke, or the greeting was -ERR', 'check host and port and that the server is up; it is retried next run'),
   ETIMEDOUT: row('network', 'pop3', true, 'connect, TLS handshake, greeting or a response took too long', 'a slow or stalled server; it is retried next run (timeouts are in the mailbox config)'),
+  ESLOW: row('network', 'pop3', true, 'a response arrived slower than minBytesPerSecond over 30 s of receiving', 'a slow or hostile server, or a poor link; what was stored is committed and it is retried next run (minBytesPerSecond in the mailbox config, 0 for no minimum)'),
   ECLOSED: row('network', 'pop3', true, 'the connection closed before the session was done', 'retried next run; what was stored before is committed'),
   ETLS: row('tls', 'pop3', false, 'the TLS handshake failed: untrusted, expired or wrong-host certificate, or an old protocol', 'check host name, port and tls mode; for a private CA set "ca", for another certificate name "servername"'),
   ESTLS: row('tls', 'pop3', false, 'STLS was required but not offered, refused, or bytes were injected before the handshake', 'use port 995 with "tls": "implicit", or ask the provider for STLS'),
@@ -40,6 +41,7 @@ export const ERROR_CODES = {
   EUIDLRESET: row('protocol', 'ingest', false, 'every UIDL on the server is unknown but the messages look like those already ingested', 'the server renumbered its UIDLs; to re-ingest everything once, run with --accept-uidl-reset'),
   ELISTING: row('protocol', 'ingest', false, 'the listing does not add up: message numbers repeat, are 0, skip one, exceed STAT\'s count, or differ between UIDL and LIST', 'nothing was fetched, recorded or deleted this session; report the server\'s behaviour'),
   EOVERSIZED: row('protocol', 'ingest', false, 'a message sent more than maxMessageBytes although LIST said less (or a RETR that never ends)', 'nothing to do: reading stopped at the limit, its headers are archived flagged oversized, and the rest of the mailbox follows; raise maxMessageBytes to fetch it'),
+  EDEADLINE: row('network', 'ingest', true, 'the run\'s deadline (maxSessionSeconds, or the Lambda\'s time left) passed before any message was stored', 'the server is too slow for the deadline: raise maxSessionSeconds, or check the link to the server'),
   ESTATE: row('storage', 'ingest', true, 'the state kept changing under this run (another writer)', 'retried next run; check that no other process writes this mailbox\'s state'),
   // Stores (lib/store/types.ts) and the consumer helper (lib/publish/resolve-document.ts)
   ECONFLICT: row('storage', 'store', false, 'a different object already sits at a content-addressed key, or a compare-and-set lost', 'nothing was overwritten or deleted; run `mail-ingest verify` and look at the key'),

@@ -101,7 +101,10 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
       const login = oauth2Login(mailbox, { resolve: (ref) => resolveSecret(ref, { secretsManager: deps.secretsManager }), status: rawStoreTokenStatus(made.store), log });
       const creds = await credentials(mailbox, deps.secretsManager, login.tokens);
       const pipelineJob = await toMailboxJob(mailbox, creds, config.defaults);
-      const deadline = Date.now() + remainingMs - deps.safetyMarginMs;
+      // The smaller of the mailbox's maxSessionSeconds and the invocation's time left, less the margin that the
+      // final commit and the report need: the pipeline drops the connection at it, whatever the server does.
+      const started = Date.now();
+      const deadline = Math.min(started + pipelineJob.maxSessionSeconds! * 1000, started + remainingMs - deps.safetyMarginMs);
       summary = await withMailboxLease(made.leases, mailbox.id, { log }, (signal) => deps.runMailbox({
         job: pipelineJob, ...made, deadline, ...(signal === undefined ? {} : { signal }), log,
         ...(login.connect === undefined ? {} : { connect: login.connect }),

@@ -69,6 +69,7 @@ export async function toMailboxJob(m: MailboxConfig, creds: MailboxCredentials, 
     ...definedOnly({
       maxListingEntries: m.maxListingEntries ?? defaults?.maxListingEntries,
       maxListingBytes: m.maxListingBytes ?? defaults?.maxListingBytes,
+      minBytesPerSecond: m.minBytesPerSecond ?? defaults?.minBytesPerSecond,
     }),
   };
   const maxMessagesPerRun = m.maxMessagesPerRun ?? defaults?.maxMessagesPerRun;

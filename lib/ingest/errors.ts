@@ -12,8 +12,10 @@ import { CodedError, type FailureClass } from '../coded-error.ts';
  * | ESTATE      | the state could not be committed after repeated conflicts                |
  * | EOVERSIZED  | a message sent more than maxMessageBytes although LIST said less: its     |
  * |             | headers are archived, it is flagged oversized (never a run's error)      |
+ * | EDEADLINE   | the run's deadline (maxSessionSeconds, or the Lambda's time) passed       |
+ * |             | before any message was stored: the server is too slow for it             |
  */
-export type IngestErrorCode = 'ENOUIDL' | 'EUIDLRESET' | 'ELISTING' | 'ESTATE' | 'EOVERSIZED';
+export type IngestErrorCode = 'ENOUIDL' | 'EUIDLRESET' | 'ELISTING' | 'ESTATE' | 'EOVERSIZED' | 'EDEADLINE';
 
 export class IngestError extends CodedError<IngestErrorCode> {
   constructor(code: IngestErrorCode, failureClass: FailureClass, message: string, options?: { cause?: unknown; retryable?: boolean }) {

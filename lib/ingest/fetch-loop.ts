@@ -60,6 +60,8 @@ export interface FetchOutcome {
    * oversized, and the connection was dropped to stop the body (the only way to cut a POP3 response short).
    */
   readonly cut: ListedMessage | null;
+  /** UIDLs of the messages that failed: left on the server for the next run. */
+  readonly failedUids: readonly string[];
 }
 
 /** How a message is archived: in full, or as its header block standing in for one over maxMessageBytes. */
@@ -93,6 +95,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
   const maxBytes = ctx.job.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const tally = { stored: 0, oversized: 0, failed: 0, bytes: 0 };
   let firstFailure: FetchOutcome['firstFailure'] = null;
+  const failedUids: string[] = [];
   const stopRequesting = (): boolean => ctx.signal?.aborted === true || (ctx.deadline !== undefined && Date.now() >= ctx.deadline);
   const window = new ReceiveWindow(client, messages, oversized, stopRequesting);
   const pool = new CommitPool();
@@ -104,6 +107,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
   const fault = async (point: FaultPoint, uidl?: string): Promise<void> => { await ctx.faults?.[point]?.({ uidl }); };
   const failMessage = (message: ListedMessage, err: unknown): void => {
     tally.failed++;
+    failedUids.push(message.uid);
     firstFailure ??= classifyError(err);
     ctx.log('error', 'message not stored; it stays on the server and is retried next run', { n: message.n, error: classifyError(err) });
   };
@@ -176,9 +180,11 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
   let fatal: FetchOutcome['fatal'] = null;
   let cut: ListedMessage | null = null;
   let done = 0;
+  let receiving = 0; // the message taken from the window and not yet handed on: unfetched if the session dies now
   window.fill();
   try {
     for (let req = window.take(); req !== undefined; req = window.take()) {
+      receiving = 1;
       const { message, top, response } = req;
       const ingestedAt = ctx.now();
       let received: ReceivedMessage;
@@ -194,6 +200,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       } catch (err) {
         if (err instanceof MessageOverLimitError) {
           await archiveHeadersOf(req, err, ingestedAt);
+          receiving = 0;
           cut = message;
           break;
         }
@@ -201,6 +208,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
         // Whatever failed, the body must not stay unread: it would hold back every pipelined response behind it.
         body?.destroy();
         failMessage(message, err);
+        receiving = 0;
         continue;
       }
       try {
@@ -210,6 +218,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
         throw err;
       }
       pool.add(received.size, () => commitOne({ message, retrieved: !top, oversizedSize: top ? message.size : null }, received, ingestedAt));
+      receiving = 0;
       await pool.waitForRoom();
       done++;
       ctx.progress('fetch', done, messages.length, tally.bytes);
@@ -225,8 +234,9 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
     committed: checkpointer.committed,
     unsafe: window.retrieved > checkpointer.retrievedCommitted,
     firstFailure,
-    tally: { ...tally, published: checkpointer.published, notFetched: window.notRequested + window.pending },
+    tally: { ...tally, published: checkpointer.published, notFetched: window.notRequested + window.pending + receiving },
     fatal,
     cut,
+    failedUids,
   };
 }

@@ -70,7 +70,11 @@ export interface RunMailboxOptions {
   readonly store: RawStore;
   readonly state: StateStore;
   readonly publisher: Publisher;
-  /** Epoch ms: stop fetching before it, commit, QUIT. */
+  /**
+   * Epoch ms by which the run must be over (the earlier of it and `job.maxSessionSeconds` counts). Requests stop a
+   * tenth of the time before it (1 to 30 s) so the session can drain, commit and QUIT; at the deadline itself the
+   * connection is dropped, what is stored is committed, and nothing is deleted.
+   */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
   readonly now?: () => Date;

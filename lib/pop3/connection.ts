@@ -4,6 +4,7 @@ import type { CommandSpec, RawResponse } from './command.ts';
 import { DotDecoder } from './dot-unstuffer.ts';
 import { Pop3Error, errorFromResponse, sanitize } from './errors.ts';
 import { LineReader } from './line-reader.ts';
+import { RateGuard } from './rate-guard.ts';
 
 export interface ConnectionOptions {
   readonly greetingMs: number;
@@ -15,6 +16,9 @@ export interface ConnectionOptions {
   readonly maxListingEntries: number;
   /** Bytes of one listing accepted before it is refused: what a listing may cost in memory is bounded by both. */
   readonly maxListingBytes: number;
+  /** Below this over `minRateWindowMs` of receiving, the session fails with ESLOW; 0 for no minimum. */
+  readonly minBytesPerSecond: number;
+  readonly minRateWindowMs: number;
   readonly streamHighWaterMark: number;
 }
 
@@ -55,6 +59,9 @@ export class Pop3Connection {
   private eof = false;
   private timer: NodeJS.Timeout | null = null;
   private timerMs = 0;
+  private readonly rate: RateGuard | null;
+  private rateTimer: NodeJS.Timeout | null = null;
+  private pausedInTick = false;
   private fatalError: Pop3Error | null = null;
   readonly greeting: Promise<string>;
   /** Called once when the session ends, whatever the reason. */
@@ -73,6 +80,11 @@ export class Pop3Connection {
       this.inflight.push({ spec: GREETING, resolve: resolve as (v: unknown) => void, reject, stream: null });
     });
     this.greeting.catch(() => {}); // observed by the caller; never an unhandled rejection here
+    this.rate = opts.minBytesPerSecond > 0 ? new RateGuard(opts.minBytesPerSecond, opts.minRateWindowMs) : null;
+    if (this.rate !== null) {
+      this.rateTimer = setInterval(() => this.onRateTick(), this.rate.tickMs);
+      this.rateTimer.unref();
+    }
     this.attach(socket);
   }
 
@@ -106,6 +118,7 @@ export class Pop3Connection {
     if (this.fatalError) return;
     this.fatalError = error;
     this.clearTimer();
+    if (this.rateTimer !== null) clearInterval(this.rateTimer);
     this.detach(this.socket);
     this.socket.on('error', () => {}); // late errors of a destroyed socket are not news
     this.socket.destroy();
@@ -208,6 +221,7 @@ export class Pop3Connection {
       return;
     }
     this.timer?.refresh();
+    this.rate?.record(chunk.length);
     this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
     this.drain();
   }
@@ -281,7 +295,7 @@ export class Pop3Connection {
       if (!stream.write(piece)) wantsMore = false;
     });
     if (end === -1) {
-      if (!wantsMore && !stream.destroyed) this.paused = true;
+      if (!wantsMore && !stream.destroyed) this.paused = this.pausedInTick = true;
       return chunk.length;
     }
     // An ended Readable never calls _read again, so a finished body never pauses the socket: the next response
@@ -398,6 +412,26 @@ export class Pop3Connection {
     this.timerMs = ms;
     this.timer = setTimeout(() => this.onTimeout(), ms);
     this.timer.unref();
+  }
+
+  /**
+   * The server is mid-response and the socket is not paused by our consumer: what arrives now is up to the server.
+   * Waiting for a response to start is the response timeout's business, not this one's.
+   */
+  private receiving(): boolean {
+    const head = this.inflight[0];
+    return head !== undefined && !this.paused && !this.detached && (this.mode !== 'status' || this.lineReader.pending > 0);
+  }
+
+  private onRateTick(): void {
+    if (this.fatalError || this.rate === null) return;
+    const receiving = !this.pausedInTick && this.receiving();
+    this.pausedInTick = this.paused;
+    const total = this.rate.tick(receiving);
+    if (total === null) return;
+    const verb = this.inflight[0]?.spec.verb ?? 'response';
+    this.fail(new Pop3Error('ESLOW', `Transfer too slow: ${total} bytes in the last ${this.rate.windowMs / 1000} s of receiving the ${verb} response, ` +
+      `under the minimum of ${this.opts.minBytesPerSecond} bytes per second (minBytesPerSecond)`, { command: verb }));
   }
 
   private clearTimer(): void {

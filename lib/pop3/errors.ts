@@ -10,6 +10,7 @@ import type { PeerCertificateInfo } from './tls-failure.ts';
  * |--------------|--------------------------------------------------------------------------------|-----------|
  * | ECONNECTION  | TCP connect failed, socket error, or the greeting was -ERR                      | yes       |
  * | ETIMEDOUT    | connect, TLS handshake, greeting, response or multi-line idle timeout          | yes       |
+ * | ESLOW        | a response arrived slower than minBytesPerSecond over its window (closed)     | yes       |
  * | ETLS         | TLS handshake failed (untrusted, wrong host, expired certificate, old protocol) | no        |
  * | ESTLS        | STLS required but not advertised, refused, or bytes injected before the handshake | no      |
  * | EAUTH        | credentials rejected (-ERR to USER/PASS/AUTH/APOP, or [AUTH])                  | no        |
@@ -26,11 +27,11 @@ import type { PeerCertificateInfo } from './tls-failure.ts';
  * | ECONFIG      | invalid options (CR/LF/NUL in credentials, missing password, bad numbers)      | no        |
  */
 export type Pop3ErrorCode =
-  | 'ECONNECTION' | 'ETIMEDOUT' | 'ETLS' | 'ESTLS' | 'EAUTH' | 'EINSECURE' | 'EINUSE' | 'ELOGINDELAY'
+  | 'ECONNECTION' | 'ETIMEDOUT' | 'ESLOW' | 'ETLS' | 'ESTLS' | 'EAUTH' | 'EINSECURE' | 'EINUSE' | 'ELOGINDELAY'
   | 'ESYSTEMP' | 'ESYSPERM' | 'EPROTOCOL' | 'ETOOLARGE' | 'ELISTINGLIMIT' | 'ECLOSED' | 'ECOMMAND' | 'ECONFIG';
 
 const RETRYABLE: ReadonlySet<Pop3ErrorCode> = new Set<Pop3ErrorCode>([
-  'ECONNECTION', 'ETIMEDOUT', 'EINUSE', 'ELOGINDELAY', 'ESYSTEMP', 'ECLOSED',
+  'ECONNECTION', 'ETIMEDOUT', 'ESLOW', 'EINUSE', 'ELOGINDELAY', 'ESYSTEMP', 'ECLOSED',
 ]);
 
 export interface Pop3ErrorDetails {

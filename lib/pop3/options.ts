@@ -20,6 +20,10 @@ export interface ResolvedOptions {
 export const DEFAULT_MAX_LISTING_ENTRIES = 1_000_000;
 export const DEFAULT_MAX_LISTING_BYTES = 64 * 1024 * 1024;
 
+/** A server sending less than this while a response is under way ends the session (ESLOW); 0 for no minimum. */
+export const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
+export const DEFAULT_MIN_RATE_WINDOW_MS = 30_000;
+
 const MECHANISMS: readonly AuthMechanism[] = ['auto', 'user', 'plain', 'xoauth2', 'oauthbearer', 'apop'];
 const MODES: readonly TlsMode[] = ['implicit', 'starttls', 'none'];
 
@@ -64,6 +68,9 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedOptions {
   const maxMessageBytes = positive(problems, 'maxMessageBytes', o.maxMessageBytes, Number.MAX_SAFE_INTEGER);
   const maxListingEntries = positive(problems, 'maxListingEntries', o.maxListingEntries, DEFAULT_MAX_LISTING_ENTRIES);
   const maxListingBytes = positive(problems, 'maxListingBytes', o.maxListingBytes, DEFAULT_MAX_LISTING_BYTES);
+  const minBytesPerSecond = o.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
+  if (!Number.isSafeInteger(minBytesPerSecond) || minBytesPerSecond < 0) problems.push(`minBytesPerSecond must be an integer >= 0, got ${String(minBytesPerSecond)}`);
+  const minRateWindowMs = positive(problems, 'minRateWindowMs', o.minRateWindowMs, DEFAULT_MIN_RATE_WINDOW_MS);
   const extra = o.ca === undefined ? [] : (Array.isArray(o.ca) ? o.ca : [o.ca]) as ReadonlyArray<string | Buffer>;
   if (problems.length > 0) throw new Pop3Error('ECONFIG', `Invalid POP3 options: ${problems.join('; ')}`);
 
@@ -92,7 +99,7 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedOptions {
       signal: o.signal,
     },
     connection: {
-      greetingMs, responseMs, idleMs, maxLineLength, maxMessageBytes, maxListingEntries, maxListingBytes,
+      greetingMs, responseMs, idleMs, maxLineLength, maxMessageBytes, maxListingEntries, maxListingBytes, minBytesPerSecond, minRateWindowMs,
       streamHighWaterMark: 256 * 1024,
     },
   };

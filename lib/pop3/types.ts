@@ -51,6 +51,13 @@ export interface Pop3ConnectOptions {
   readonly maxListingEntries?: number;
   /** Bytes one listing may take on the wire before it fails with ELISTINGLIMIT. @default 67108864 (64 MiB) */
   readonly maxListingBytes?: number;
+  /**
+   * Minimum transfer rate while a response is being received (ESLOW below it, measured over `minRateWindowMs` of
+   * receiving; time our consumer holds the socket paused does not count). 0 for no minimum. @default 1024
+   */
+  readonly minBytesPerSecond?: number;
+  /** @default 30000 */
+  readonly minRateWindowMs?: number;
   /** Aborts the session (socket destroyed, pending commands rejected with ECLOSED). */
   readonly signal?: AbortSignal;
 }

@@ -63,6 +63,22 @@ describe('pollMailbox', () => {
     assert.ok(!JSON.stringify(lines).includes('pw-canary-91d2'));
   });
 
+  it('the deadline is the smaller of maxSessionSeconds and the time left less the margin', async () => {
+    const short = parseConfig({
+      store: { type: 's3', bucket: 'archive-bucket' },
+      publish: { type: 'sqs', targets: [{ name: 't', queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/t' }] },
+      defaults: { maxSessionSeconds: 60 }, mailboxes: [{ id: 'support', host: 'h', user: 'u', password: { secretId: 's' } }],
+    }, { baseDir: '/' });
+    let seen: RunMailboxOptions | undefined;
+    const { d } = deps(async (o) => { seen = o; return summary(); });
+    const withShort = { ...d, config: async () => short };
+    const before = Date.now();
+    await pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 600_000, withShort);
+    assert.ok(seen!.deadline! >= before + 60_000 && seen!.deadline! <= Date.now() + 60_000, 'maxSessionSeconds is the smaller');
+    await pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 40_000, withShort);
+    assert.ok(seen!.deadline! <= Date.now() + 10_000, 'the time left less the 30 s margin is the smaller');
+  });
+
   it('turns a failed run into a MailboxRunError (a batch item failure) and counts an auth failure', async () => {
     const { d, metrics, lines } = deps(async () => summary({ ok: false, stored: 0, error: { class: 'auth', code: 'EAUTH', message: 'login refused' } }));
     await assert.rejects(pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 300_000, d), (e: unknown) => e instanceof MailboxRunError && e.code === 'EAUTH');

@@ -3,7 +3,7 @@
  * put in `handlers`, so a fault test reads as what the server does wrong, not as a wire-level lambda.
  */
 import type { FakeSession, Handler } from './fake-pop3-server.ts';
-import { defaultHandlers } from './fake-pop3-server.ts';
+import { defaultHandlers, dotStuff } from './fake-pop3-server.ts';
 
 const defaults = defaultHandlers();
 
@@ -29,12 +29,33 @@ export function endlessSaslChallenges(): Record<string, Handler> {
   return { AUTH: challenge, '*': challenge, '': challenge };
 }
 
-/** Writes `body` (already dot-stuffed wire bytes, terminator included) in pieces of `bytes`, one every `everyMs`. */
+/** Writes `wire` (bytes as they go on the wire) in pieces of `bytes`, one every `everyMs`, until done or hung up. */
 export async function trickle(s: FakeSession, wire: Buffer, bytes: number, everyMs: number): Promise<void> {
   for (let i = 0; i < wire.length && !s.socket.destroyed; i += bytes) {
     s.write(wire.subarray(i, i + bytes));
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** "+OK" at once, then `body` dot-stuffed and trickled: `bytes` every `everyMs` (a slow or hostile server). */
+export function trickledReply(body: Buffer, bytes: number, everyMs: number): Handler {
+  return async (s) => {
+    s.write('+OK\r\n');
+    await trickle(s, dotStuff(body), bytes, everyMs);
+  };
+}
+
+/** A status line (without CRLF) trickled `bytes` every `everyMs`. */
+export function trickledStatus(text: string, bytes: number, everyMs: number): Handler {
+  return (s) => trickle(s, Buffer.from(`${text}\r\n`), bytes, everyMs);
+}
+
+/** `handler`, after `ms` of silence (a server that takes its time to start answering). */
+export function afterPause(ms: number, handler: Handler): Handler {
+  return async (s, args, line) => {
+    await new Promise((r) => setTimeout(r, ms));
+    await handler(s, args, line);
+  };
 }
 
 /** A listing that never ends: "+OK", then `line(i)` for i = 1, 2, ... until the client hangs up. Counts what it sent. */
@@ -62,15 +83,15 @@ export function writable(s: FakeSession): Promise<void> {
   });
 }
 
-/** `handler` for the given message numbers, the RFC 1939 default handler of `verb` for the others. */
-export function forMessages(verb: string, numbers: readonly number[], handler: Handler): Handler {
+/** `handler` for the messages with these UIDLs (whatever their number this session), the default for the others. */
+export function forUids(verb: string, uids: readonly string[], handler: Handler): Handler {
   const fallback = defaults[verb.toUpperCase()]!;
-  return (s, args, line) => (numbers.includes(Number(args[0])) ? handler(s, args, line) : fallback(s, args, line));
+  return (s, args, line) => (uids.includes(s.message(Number(args[0]))?.uid ?? '') ? handler(s, args, line) : fallback(s, args, line));
 }
 
-/** LIST as the maildrop holds it, except that it states these sizes (message number -> size): a server that lies. */
-export function listWithSizes(sizes: Readonly<Record<number, number>>): Handler {
-  return (s) => s.multi(s.server.messages.map((m, i) => `${i + 1} ${sizes[i + 1] ?? m.body.length}`));
+/** LIST as the maildrop holds it, except that it states these sizes (UIDL -> size): a server that lies. */
+export function listWithSizes(sizes: Readonly<Record<string, number>>): Handler {
+  return (s) => s.multi(s.server.messages.flatMap((m, i) => (s.deleted.has(i + 1) ? [] : [`${i + 1} ${sizes[m.uid] ?? m.body.length}`])));
 }
 
 /**

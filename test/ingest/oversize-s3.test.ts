@@ -4,7 +4,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { runMailbox } from '../../lib/ingest/pipeline.ts';
 import { S3RawStore } from '../../lib/store/s3-store.ts';
 import { answerS3Requests, startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
-import { endlessBody, forMessages, listWithSizes } from '../helpers/fake-pop3-faults.ts';
+import { endlessBody, forUids, listWithSizes } from '../helpers/fake-pop3-faults.ts';
 import { startFakePop3Server } from '../helpers/fake-pop3-server.ts';
 import { MemoryPublisher, MemoryStateStore } from '../helpers/memory-adapters.ts';
 import { sampleMessage } from '../helpers/memory-pop3.ts';
@@ -22,7 +22,7 @@ describe('an over-limit message against S3 (fauxqs)', () => {
     const endless = endlessBody(headers);
     const server = await startFakePop3Server({
       messages: [sampleMessage(1), Buffer.from(`${headers}\r\n\r\nx\r\n`)],
-      handlers: { LIST: listWithSizes({ 2: 1000 }), RETR: forMessages('RETR', [2], endless.handler) },
+      handlers: { LIST: listWithSizes({ 'uid-2': 1000 }), RETR: forUids('RETR', ['uid-2'], endless.handler) },
     });
     const client = aws.newS3Client();
     const sent: Array<{ command: string; bytes: number }> = [];

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sampleMessage } from '../helpers/memory-pop3.ts';
-import { dotStuff, type Handler } from '../helpers/fake-pop3-server.ts';
-import { endlessBody, forMessages, listWithSizes } from '../helpers/fake-pop3-faults.ts';
+import { DEFAULT_CAPABILITIES, dotStuff, type Handler } from '../helpers/fake-pop3-server.ts';
+import { endlessBody, forUids, listWithSizes } from '../helpers/fake-pop3-faults.ts';
 import { withFakeServer } from './fault-server-helpers.ts';
 import { world } from './pipeline-helpers.ts';
 
@@ -64,7 +64,7 @@ describe('maxMessageBytes against a hostile server (the real client)', () => {
   const others = [sampleMessage(1), Buffer.from(`${liarHeaders}\r\n\r\nplaceholder\r\n`), sampleMessage(3)];
 
   /** A maildrop whose message 2 is listed as 1000 bytes and served by `retr2`. */
-  const lyingAbout2 = (retr2: Handler) => ({ messages: others, handlers: { LIST: listWithSizes({ 2: 1000 }), RETR: forMessages('RETR', [2], retr2) } });
+  const lyingAbout2 = (retr2: Handler) => ({ messages: others, handlers: { LIST: listWithSizes({ 'uid-2': 1000 }), RETR: forUids('RETR', ['uid-2'], retr2) } });
 
   it('a RETR that never ends stops at the limit: the run ends, the headers are archived, the rest follows', async () => {
     const endless = endlessBody(liarHeaders);
@@ -77,10 +77,25 @@ describe('maxMessageBytes against a hostile server (the real client)', () => {
       assert.ok(w.store.largestStagedWrite <= 2 * MiB);
       const doc = w.publisher.published.find((d) => d.uidl === 'uid-2')!;
       assert.deepEqual({ oversized: doc.flags.oversized, subject: doc.subject }, { oversized: true, subject: 'huge attachment' });
-      const second = await w.run({ retention: 'delete', maxMessageBytes: 2 * MiB });
-      assert.equal(second.ok, true, JSON.stringify(second.error));
+      assert.equal(w.server.sessions.length, 2, 'a second session fetched the rest');
+      assert.deepEqual({ stored: s.stored, oversized: s.oversized, deleted: s.deleted, quitOk: s.quitOk }, { stored: 2, oversized: 1, deleted: 2, quitOk: true });
       assert.deepEqual(w.server.messages.map((m) => m.uid), ['uid-2'], 'only the oversized one stays');
       assert.equal(w.store.rawKeys().length, 3);
+      const retrs = w.server.verbs().filter((v) => v === 'RETR').length;
+      const second = await w.run({ retention: 'delete', maxMessageBytes: 2 * MiB });
+      assert.deepEqual({ ok: second.ok, stored: second.stored, oversized: second.oversized }, { ok: true, stored: 0, oversized: 0 });
+      assert.equal(w.server.verbs().filter((v) => v === 'RETR').length, retrs, 'never fetched again');
+    });
+  });
+
+  it('a server that asks for a LOGIN-DELAY is not logged into again: the rest waits for the next run', async () => {
+    const endless = endlessBody(liarHeaders);
+    await withFakeServer({ ...lyingAbout2(endless.handler), capabilities: [...DEFAULT_CAPABILITIES, 'LOGIN-DELAY 60'] }, async (w) => {
+      const s = await w.run({ retention: 'delete', maxMessageBytes: 2 * MiB });
+      assert.equal(s.ok, true, JSON.stringify(s.error));
+      assert.deepEqual({ sessions: w.server.sessions.length, stored: s.stored, oversized: s.oversized, deleted: s.deleted, skipped: s.skipped },
+        { sessions: 1, stored: 1, oversized: 1, deleted: 0, skipped: 1 });
+      assert.equal(w.server.messages.length, 3);
     });
   });
 

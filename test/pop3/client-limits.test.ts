@@ -2,10 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_SASL_ROUNDS } from '../../lib/pop3/auth.ts';
 import { startFakePop3Server, type FakePop3Server, type FakeServerOptions } from '../helpers/fake-pop3-server.ts';
-import { endlessListing, endlessSaslChallenges } from '../helpers/fake-pop3-faults.ts';
+import { afterPause, endlessListing, endlessSaslChallenges, trickledReply, trickledStatus } from '../helpers/fake-pop3-faults.ts';
+import { buffer } from 'node:stream/consumers';
 import { DEFAULT_MAX_LISTING_BYTES, DEFAULT_MAX_LISTING_ENTRIES } from '../../lib/pop3/options.ts';
 import type { Pop3Error } from '../../lib/pop3/index.ts';
-import { connectFake } from './helpers.ts';
+import { connectFake, sleep } from './helpers.ts';
 
 async function withServer(options: FakeServerOptions, run: (server: FakePop3Server) => Promise<void>): Promise<void> {
   const server = await startFakePop3Server(options);
@@ -61,5 +62,55 @@ describe('what a listing may cost is capped', () => {
 
   it('the defaults are generous: a million entries, 64 MiB', () => {
     assert.deepEqual({ entries: DEFAULT_MAX_LISTING_ENTRIES, bytes: DEFAULT_MAX_LISTING_BYTES }, { entries: 1_000_000, bytes: 64 * 1024 * 1024 });
+  });
+});
+
+describe('a minimum transfer rate (minBytesPerSecond over a window of receiving)', () => {
+  const body = Buffer.from(`Subject: slow\r\n\r\n${'line of text\r\n'.repeat(2000)}`);
+  const rate = { minBytesPerSecond: 1000, minRateWindowMs: 1000 };
+
+  it('a body trickled at 20 bytes a second ends the session with ESLOW, long before any idle timeout', async () => {
+    await withServer({ messages: [body], handlers: { RETR: trickledReply(body, 1, 50) } }, async (server) => {
+      const client = await connectFake(server, rate);
+      const started = Date.now();
+      const { stream } = await client.retr(1);
+      await assert.rejects(buffer(stream), { code: 'ESLOW', command: 'RETR', retryable: true, message: /minimum of 1000 bytes per second/ });
+      assert.ok(Date.now() - started < 5_000, `failed after ${Date.now() - started} ms`);
+      assert.equal(client.closed, true);
+    });
+  });
+
+  it('a status line trickled a byte at a time is receiving too: ESLOW', async () => {
+    await withServer({ handlers: { STAT: trickledStatus('+OK 1 100', 1, 100) } }, async (server) => {
+      const client = await connectFake(server, rate);
+      await assert.rejects(client.stat(), { code: 'ESLOW', command: 'STAT' });
+    });
+  });
+
+  it('a server slow to start answering is the response timeout\'s business, not a slow transfer', async () => {
+    await withServer({ messages: [body], handlers: { RETR: afterPause(1500, (s) => s.multi(body)) } }, async (server) => {
+      const client = await connectFake(server, rate);
+      assert.ok((await buffer((await client.retr(1)).stream)).equals(body));
+      await client.quit();
+    });
+  });
+
+  it('our consumer holding the socket paused is not the server being slow', async () => {
+    const big = Buffer.alloc(8 << 20, 0x61);
+    await withServer({ messages: [big] }, async (server) => {
+      const client = await connectFake(server, { minBytesPerSecond: 1 << 20, minRateWindowMs: 500 });
+      const { stream } = await client.retr(1);
+      await sleep(1500);
+      assert.equal((await buffer(stream)).length, (8 << 20) + 2);
+      await client.quit();
+    });
+  });
+
+  it('0 turns the minimum off', async () => {
+    await withServer({ messages: [body], handlers: { RETR: trickledReply(body.subarray(0, 100), 1, 20) } }, async (server) => {
+      const client = await connectFake(server, { minBytesPerSecond: 0, minRateWindowMs: 200, timeouts: { idleMs: 60_000 } });
+      const { stream } = await client.retr(1);
+      assert.equal((await buffer(stream)).length, 100 + 2);
+    });
   });
 });
