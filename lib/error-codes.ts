@@ -29,7 +29,8 @@ export const ERROR_CODES = {
   EINSECURE: row('tls', 'pop3', false, 'credentials would cross the network in clear (or APOP outside TLS)', 'use TLS; only for a trusted network set allowInsecureAuth'),
   EAUTH: row('auth', 'pop3', false, 'the server rejected the credentials', 'check the user name and the password (or secret) of this mailbox'),
   EINUSE: row('protocol', 'pop3', true, 'the maildrop is locked by another session ([IN-USE])', 'another client is reading this mailbox; it is retried next run'),
-  ELOGINDELAY: row('protocol', 'pop3', true, 'logged in too soon after the last session ([LOGIN-DELAY])', 'poll less often than the server\'s LOGIN-DELAY (mail-ingest check shows it)'),
+  // RFC 2449 LOGIN-DELAY is the schedule's doing, not the server breaking the protocol: a distinct outcome, retried later.
+  ELOGINDELAY: row('network', 'pop3', true, 'logged in too soon after the last session ([LOGIN-DELAY]); the run summary carries retryAfterSeconds when the server advertised its delay', 'poll less often than the server\'s LOGIN-DELAY (mail-ingest check --every <interval> shows it and warns); run --every waits it out'),
   ESYSTEMP: row('protocol', 'pop3', true, 'a transient server failure ([SYS/TEMP])', 'retried next run'),
   ESYSPERM: row('protocol', 'pop3', false, 'a permanent server failure ([SYS/PERM])', 'ask the mail provider; the mailbox cannot be read as it is'),
   EPROTOCOL: row('protocol', 'pop3', false, 'the server broke the protocol (garbage, an overlong line, an absurd number, an unsolicited line)', 'nothing was deleted; report the server\'s behaviour to its provider'),

@@ -39,7 +39,7 @@ export class MailboxRunError extends CodedError {
 
 export type PollOutcome =
   | { readonly status: 'ran'; readonly summary: MailboxRunSummary }
-  | { readonly status: 'skipped'; readonly reason: 'unknown-mailbox' | 'disabled' | 'leased' };
+  | { readonly status: 'skipped'; readonly reason: 'unknown-mailbox' | 'disabled' | 'leased' | 'login-delay'; readonly summary?: MailboxRunSummary };
 
 function credentials(m: MailboxConfig, secretsManager: SecretsManagerLike, tokens: Parameters<typeof resolveCredentials>[2]): Promise<MailboxCredentials> {
   return resolveCredentials(m, (ref) => resolveSecret(ref, { secretsManager }), tokens);
@@ -122,6 +122,12 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
     }
     emit(metrics, mailbox.id, summary, await tokenMetrics(mailbox, adapters, summary.error?.code));
     const { error, ...counts } = summary;
+    if (error?.retryAfterSeconds !== undefined) {
+      // RFC 2449 LOGIN-DELAY: a redrive would be refused the same way; the next scheduled poll is the retry.
+      logger.warn('login refused as too soon (LOGIN-DELAY): left for the next scheduled poll; schedule polls at least this far apart',
+        { ...counts, error, retryAfterSeconds: error.retryAfterSeconds, scheduledAt: job.scheduledAt });
+      return { status: 'skipped', reason: 'login-delay', summary };
+    }
     if (!summary.ok) {
       logger.error('mailbox run failed', { ...counts, error, scheduledAt: job.scheduledAt });
       throw new MailboxRunError(summary);

@@ -107,7 +107,12 @@ export function hintText(e: { readonly class: FailureClass; readonly code: strin
 }
 
 /** "auth error EAUTH: PASS failed: -ERR ... (what to do)". */
-export function errorText(e: ClassifiedError): string {
+export function errorText(e: ClassifiedError & { readonly retryAfterSeconds?: number }): string {
+  if (e.retryAfterSeconds !== undefined) {
+    // RFC 2449 LOGIN-DELAY: nothing is wrong but the schedule; say when the server takes the next login.
+    return `login refused as too soon (${e.code}), retry after ${e.retryAfterSeconds} s: ${e.message} ` +
+      `(the server allows one login every ${e.retryAfterSeconds} s: poll this mailbox at least that far apart)`;
+  }
   const hint = hintText(e);
   return `${e.class} error ${e.code}: ${e.message}${hint === null ? '' : ` (${hint})`}`;
 }

@@ -46,6 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('connect and log in to each mailbox; report TLS, capabilities and message count; change nothing')
     .addOption(config)
     .option('-m, --mailbox <id...>', 'only these mailboxes')
+    .option('--every <interval>', 'how often the mailboxes are polled (run --every, cron, the deployment\'s schedule): warns when the server\'s LOGIN-DELAY is longer')
     .option('--json', 'print the report as one JSON object on one line')
     .addOption(logFormat())
     .addHelpText('after', helpAfter('check'))

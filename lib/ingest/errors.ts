@@ -1,4 +1,6 @@
 import { CodedError, type FailureClass } from '../coded-error.ts';
+import { Pop3Error } from '../pop3/errors.ts';
+import type { RunError } from './pipeline-types.ts';
 
 /**
  * Codes of pipeline-level failures (the POP3 client and the stores have their own):
@@ -42,4 +44,13 @@ export class MessageOverLimitError extends IngestError {
   }
 }
 
-export { classifyError } from '../error-codes.ts';
+import { classifyError as classify } from '../error-codes.ts';
+
+/**
+ * Classifies any error thrown during a run (lib/error-codes.ts), keeping what a scheduler needs: when a server that
+ * refused the login as too soon (RFC 2449 [LOGIN-DELAY]) will take the next one.
+ */
+export function classifyError(err: unknown): RunError {
+  const c = classify(err);
+  return err instanceof Pop3Error && err.retryAfterSeconds !== undefined ? { ...c, retryAfterSeconds: err.retryAfterSeconds } : c;
+}

@@ -46,9 +46,18 @@ export interface MailboxRunSummary {
   readonly durationMs: number;
   /** True when QUIT succeeded, so DELE marks took effect. */
   readonly quitOk: boolean;
-  readonly error: { readonly class: FailureClass; readonly code: string; readonly message: string } | null;
+  readonly error: RunError | null;
   /** Set when the mailbox was not run because another run holds its lease (lib/app/mailbox-lease.ts): not a failure. */
   readonly leasedBy?: LeaseRecord;
+}
+
+/** Why a run failed: where to look (`class`), a stable code, what happened. */
+export interface RunError {
+  readonly class: FailureClass;
+  readonly code: string;
+  readonly message: string;
+  /** The server refused the login as too soon (RFC 2449 [LOGIN-DELAY]): when it will accept the next one. */
+  readonly retryAfterSeconds?: number;
 }
 
 export interface ProgressEvent {

@@ -20,6 +20,22 @@ async function readCapabilities(conn: Pop3Connection): Promise<Capabilities> {
 }
 
 /**
+ * RFC 2449 section 8.1.1: [LOGIN-DELAY] says the user logged in too recently; the CAPA seen before login says for
+ * how long logins are spaced (section 6.8). The refusal carries that figure, so a scheduler can wait it out.
+ */
+function withLoginDelay(error: unknown, caps: Capabilities): unknown {
+  if (!(error instanceof Pop3Error) || error.code !== 'ELOGINDELAY') return error;
+  const seconds = parseLoginDelay(caps);
+  if (seconds === null) return error;
+  return new Pop3Error('ELOGINDELAY', `${error.message} (the server allows one login every ${seconds} s)`, {
+    ...(error.command === undefined ? {} : { command: error.command }),
+    ...(error.response === undefined ? {} : { response: error.response }),
+    ...(error.responseCode === undefined ? {} : { responseCode: error.responseCode }),
+    retryAfterSeconds: seconds, cause: error,
+  });
+}
+
+/**
  * Opens a session and logs in: TCP, TLS (implicit) or STLS, greeting, CAPA, UTF8 when offered, login, CAPA again.
  * Resolves in the TRANSACTION state. On any failure the socket is closed and the promise rejects with a Pop3Error.
  */
@@ -52,7 +68,11 @@ export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Clie
     // RFC 6856: before login and after STLS, from the CAPA learned inside TLS (see utf8.ts).
     await enableUtf8(conn, caps);
     const mechanism = chooseMechanism(o, caps);
-    await authenticate(conn, o, mechanism, greeting, o.tls !== 'none');
+    try {
+      await authenticate(conn, o, mechanism, greeting, o.tls !== 'none');
+    } catch (error) {
+      throw withLoginDelay(error, caps);
+    }
     // RFC 2449 section 5: capabilities may change after login (per-user EXPIRE, LOGIN-DELAY, PIPELINING).
     const after = await readCapabilities(conn);
     if (after.size > 0) caps = after;

@@ -16,7 +16,8 @@ import type { PeerCertificateInfo } from './tls-failure.ts';
  * | EAUTH        | credentials rejected (-ERR to USER/PASS/AUTH/APOP, or [AUTH])                  | no        |
  * | EINSECURE    | credentials would cross the network in clear (or APOP outside TLS)             | no        |
  * | EINUSE       | [IN-USE]: the maildrop is locked by another session (RFC 2449)                 | yes       |
- * | ELOGINDELAY  | [LOGIN-DELAY]: logged in too soon after the last session (RFC 2449)            | yes       |
+ * | ELOGINDELAY  | [LOGIN-DELAY]: logged in too soon after the last session (RFC 2449); carries   | yes       |
+ * |              | retryAfterSeconds when CAPA advertised the delay                               |           |
  * | ESYSTEMP     | [SYS/TEMP]: transient server failure (RFC 3206)                                | yes       |
  * | ESYSPERM     | [SYS/PERM]: permanent server failure (RFC 3206)                                | no        |
  * | EPROTOCOL    | the server broke the protocol: garbage, overlong line, absurd number, unsolicited line | no |
@@ -45,6 +46,8 @@ export interface Pop3ErrorDetails {
   readonly cause?: unknown;
   /** ETLS: the certificate the server presented, when it presented one. */
   readonly certificate?: PeerCertificateInfo | null;
+  /** ELOGINDELAY: the minimum seconds between logins the server advertised (CAPA LOGIN-DELAY), when it did. */
+  readonly retryAfterSeconds?: number;
 }
 
 export class Pop3Error extends CodedError<Pop3ErrorCode> {
@@ -52,6 +55,7 @@ export class Pop3Error extends CodedError<Pop3ErrorCode> {
   readonly response: string | undefined;
   readonly responseCode: string | undefined;
   readonly certificate: PeerCertificateInfo | null;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: Pop3ErrorCode, message: string, details: Pop3ErrorDetails = {}) {
     super('Pop3Error', code, message, { cause: details.cause, retryable: details.retryable ?? RETRYABLE.has(code), failureClass: classOfCode(code) });
@@ -59,6 +63,7 @@ export class Pop3Error extends CodedError<Pop3ErrorCode> {
     this.response = details.response;
     this.responseCode = details.responseCode;
     this.certificate = details.certificate ?? null;
+    this.retryAfterSeconds = details.retryAfterSeconds;
   }
 }
 

@@ -124,6 +124,16 @@ describe('pollMailbox', () => {
     assert.deepEqual(events, ['acquire support', 'run (signal: true)', 'release']);
   });
 
+  it('a LOGIN-DELAY refusal is not redriven (it would be refused again): the next scheduled poll retries', async () => {
+    const refused = summary({ ok: false, stored: 0, error: { class: 'network', code: 'ELOGINDELAY', message: 'too soon', retryAfterSeconds: 300 } });
+    const { d, lines } = deps(async () => refused);
+    const out = await pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 300_000, d);
+    assert.deepEqual({ status: out.status, reason: out.status === 'skipped' ? out.reason : null }, { status: 'skipped', reason: 'login-delay' });
+    const warn = lines.find((l) => l.level === 'warn')!;
+    assert.match(warn.message, /LOGIN-DELAY/);
+    assert.equal(warn.fields.retryAfterSeconds, 300);
+  });
+
   it('drops jobs for unknown or disabled mailboxes without asking for a secret', async () => {
     const { d, secretsAsked } = deps(async () => assert.fail('must not run'));
     assert.deepEqual(await pollMailbox({ mailboxId: 'gone', scheduledAt: 't' }, 300_000, d), { status: 'skipped', reason: 'unknown-mailbox' });

@@ -110,3 +110,9 @@ export function endlessBody(headers: string, status = ''): { readonly handler: H
   };
   return { handler, sent: () => sent };
 }
+
+/** Refuses USER/PASS, AUTH and APOP with [LOGIN-DELAY] (RFC 2449 section 8.1.1): logged in too recently. */
+export function loginDelayRefusal(): Record<string, Handler> {
+  const refuse: Handler = (s) => s.err('[LOGIN-DELAY] you logged in too recently');
+  return { USER: refuse, AUTH: refuse, APOP: refuse };
+}

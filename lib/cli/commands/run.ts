@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runAll, selectMailboxes } from '../../app/run-all.ts';
+import { runAll, runEvery, selectMailboxes } from '../../app/run-all.ts';
 import type { MailboxRunSummary } from '../../ingest/pipeline-types.ts';
+import type { Publisher } from '../../publish/types.ts';
 import { summaryError, summaryTable } from '../format.ts';
 import { leasedMessage } from '../../app/mailbox-lease.ts';
 import { parseInterval } from '../interval.ts';
-import { createConsole, createLog, parseLogFormat, pipelineLog, type CliLog } from '../log.ts';
+import { createConsole, createLog, parseLogFormat, pipelineLog, type CliLog, type LogFormat } from '../log.ts';
 import { openConfig, printJsonLine } from './shared.ts';
 
 export interface RunOptions {
@@ -17,6 +18,44 @@ export interface RunOptions {
   readonly logFormat?: string;
 }
 
+/** The record of finished runs: a table or one JSON line on stdout, and each failure once on stderr. */
+function report(o: RunOptions, log: CliLog, summaries: readonly MailboxRunSummary[], startedAt: Date): void {
+  if (o.json) {
+    // One JSON object per line and per run (JSON Lines): `--every ... --json >> runs.jsonl` stays parseable.
+    printJsonLine({ type: 'run', ok: summaries.every((s) => s.ok), startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), mailboxes: summaries });
+  } else {
+    process.stdout.write(`${summaryTable(summaries)}\n`);
+  }
+  for (const s of summaries) {
+    if (!s.ok && !log.reported(s.mailbox, summaryError(s))) log.failure(s.mailbox, summaryError(s));
+    else if (s.leasedBy !== undefined) log.line('info', leasedMessage(s), { mailbox: s.mailbox });
+  }
+}
+
+/**
+ * One log per mailbox run: a failure is printed once per run (the pipeline's line or the summary's), and the next
+ * run of the same mailbox prints its own.
+ */
+function logsPerRun(format: LogFormat): { of(mailbox: string): CliLog; done(mailbox: string): void } {
+  const logs = new Map<string, CliLog>();
+  return {
+    of(mailbox) {
+      let log = logs.get(mailbox);
+      if (log === undefined) logs.set(mailbox, log = createLog({ format }));
+      return log;
+    },
+    done(mailbox) { logs.delete(mailbox); },
+  };
+}
+
+/** The local processors catch up with the event log and retry their dead letters once per interval. */
+async function drainEvery(publisher: Publisher, intervalMs: number, stop: AbortSignal, log: CliLog): Promise<void> {
+  while (!stop.aborted) {
+    await publisher.drain?.().catch((err: unknown) => log.line('warn', 'the local processors could not catch up with the event log', { error: String(err) }));
+    await sleep(intervalMs, undefined, { signal: stop }).catch(() => undefined);
+  }
+}
+
 export async function runCommand(o: RunOptions): Promise<number> {
   const interval = o.every === undefined ? null : parseInterval(o.every);
   const format = parseLogFormat(o.logFormat);
@@ -25,48 +64,47 @@ export async function runCommand(o: RunOptions): Promise<number> {
   let processorLog: CliLog = createLog({ format });
   const { config, adapters } = await openConfig(o.config, { log: (level, message, fields) => processorLog.line(level, message, fields) });
   selectMailboxes(config, o.mailbox);
-  // First signal: finish the current run, then stop. Second: abort the sessions (committed work stays committed).
+  // First signal: finish the runs under way, then stop. Second: abort the sessions (committed work stays committed).
   const abort = new AbortController();
   let stopping = false;
-  const wake = new AbortController();
+  const stop = new AbortController();
   const onSignal = (): void => {
     if (stopping) abort.abort();
     stopping = true;
-    wake.abort();
+    stop.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let summaries: MailboxRunSummary[] = [];
+  const common = { config, adapters, mailboxIds: o.mailbox, acceptUidlReset: o.acceptUidlReset, signal: abort.signal };
   try {
-    do {
+    if (interval === null) {
       const startedAt = new Date();
       // With --json, stdout is the record of the run; stderr carries only warnings and failures.
       const { log, progress } = createConsole(format, { progress: !o.json });
       processorLog = log;
       await adapters.publisher.drain?.();
-      summaries = await runAll({
-        config, adapters, mailboxIds: o.mailbox, acceptUidlReset: o.acceptUidlReset, signal: abort.signal,
-        onProgress: (e) => progress.update(e),
-        log: pipelineLog(log, o.verbose === true),
-      });
+      const summaries = await runAll({ ...common, onProgress: (e) => progress.update(e), log: pipelineLog(log, o.verbose === true) });
       progress.stop();
-      if (o.json) {
-        // One JSON object per line and per run (JSON Lines): `--every ... --json >> runs.jsonl` stays parseable.
-        printJsonLine({ type: 'run', ok: summaries.every((s) => s.ok), startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), mailboxes: summaries });
-      } else {
-        process.stdout.write(`${summaryTable(summaries)}\n`);
-      }
-      for (const s of summaries) {
-        if (!s.ok && !log.reported(s.mailbox, summaryError(s))) log.failure(s.mailbox, summaryError(s));
-        else if (s.leasedBy !== undefined) log.line('info', leasedMessage(s), { mailbox: s.mailbox });
-      }
-      if (interval === null || stopping) break;
-      await sleep(interval, undefined, { signal: wake.signal }).catch(() => undefined);
-    } while (!stopping);
+      report(o, log, summaries, startedAt);
+      return summaries.every((s) => s.ok) ? 0 : 1;
+    }
+    // Each mailbox on its own schedule, so a slow one never delays the others; each run is reported as it ends
+    // (no progress bars: runs of different mailboxes overlap).
+    const logs = logsPerRun(format);
+    const draining = drainEvery(adapters.publisher, interval, stop.signal, processorLog);
+    const last = await runEvery({
+      ...common, intervalMs: interval, stop: stop.signal,
+      log: (level, message, fields) => pipelineLog(logs.of(String(fields?.mailbox ?? '')), o.verbose === true)(level, message, fields),
+      onSummary: (s) => {
+        report(o, logs.of(s.mailbox), [s], new Date(Date.now() - s.durationMs));
+        logs.done(s.mailbox);
+      },
+    });
+    await draining;
+    return last.every((s) => s.ok) ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await adapters.publisher.close?.();
   }
-  return summaries.every((s) => s.ok) ? 0 : 1;
 }
