@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { MessageStream, Pop3Client } from '../pop3/types.ts';
-import type { RawStore } from '../store/types.ts';
+import type { IngestedEntry, RawStore } from '../store/types.ts';
 import type { Publisher } from '../publish/types.ts';
 import type { FaultHooks, FaultPoint, MailboxJob, ProgressEvent } from './pipeline-types.ts';
 import type { ListedMessage } from './plan.ts';
@@ -15,6 +15,7 @@ import { headerPart } from './message-headers.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, duplicateKey } from './plan.ts';
 import { receiveMessage, type ReceivedMessage } from './receive-message.ts';
 import { ReceiveWindow, type Requested } from './receive-window.ts';
+import type { Suspect } from './uidl-reuse.ts';
 
 export { LOOKAHEAD_MESSAGES } from './receive-window.ts';
 
@@ -29,6 +30,8 @@ export interface FetchContext {
   readonly deadline?: number;
   readonly signal?: AbortSignal;
   readonly checkpointEvery?: number;
+  /** Messages whose known UIDL may now name another message (uidl-reuse.ts), by message number. */
+  readonly suspects?: ReadonlyMap<number, Suspect>;
   readonly faults?: FaultHooks;
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   readonly progress: (phase: ProgressEvent['phase'], done: number, total: number, bytes: number) => void;
@@ -120,6 +123,16 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       await fault('after-store', message.uid);
       await fault('after-verify', message.uid);
       const key = message.duplicate ? duplicateKey(message.uid, ref.sha256) : message.uid;
+      const suspect = ctx.suspects?.get(message.n);
+      const headerSha256 = suspect?.headerSha256 ?? received.headerSha256;
+      const same = suspect === undefined ? undefined : sameMessage(suspect, ref.sha256);
+      if (same !== undefined) {
+        // Not a new message after all: the one ingested before (perhaps under the UIDL it had before the server
+        // renumbered), with the fingerprint TOP gives, so the next check matches.
+        tracker.add(key, { ...same, listedSize: message.size, deletedAt: null, headerSha256 });
+        checkpointer.add(message.n, key, null, retrieved);
+        return;
+      }
       if (message.duplicate && Object.hasOwn(tracker.committed.uidls, key)) {
         checkpointer.add(message.n, key, null, retrieved); // the same copy under a shared UIDL, ingested before
         return;
@@ -128,8 +141,9 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       await ctx.store.putMetadata(doc);
       tracker.add(key, {
         id: doc.id, sha256: ref.sha256, key: ref.key, size: oversizedSize ?? ref.size, listedSize: message.size,
-        ingestedAt: doc.ingestedAt, deletedAt: null, ...(top ? { oversized: true } : {}),
+        ingestedAt: doc.ingestedAt, deletedAt: null, headerSha256, ...(top ? { oversized: true } : {}),
       });
+      if (suspect !== undefined) ctx.log('warn', 'a known UIDL names another message now (the server reuses UIDLs): archived as new', { n: message.n, id: doc.id });
       checkpointer.add(message.n, key, doc, retrieved);
       if (top) tally.oversized++; else tally.stored++;
       tally.bytes += ref.size;
@@ -138,6 +152,12 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       if (isSessionFatal(err, client)) throw err;
       failMessage(message, err);
     }
+  };
+
+  /** The entry of a suspect's bytes if they were ingested before: under its UIDL, or under another one. */
+  const sameMessage = (suspect: Suspect, sha256: string): IngestedEntry | undefined => {
+    if (suspect.previous.sha256 === sha256) return suspect.previous;
+    return Object.values(tracker.committed.uidls).find((e) => e.sha256 === sha256);
   };
 
   const checkpoint = async (): Promise<void> => {

@@ -8,6 +8,7 @@ import { fetchMessages, LOOKAHEAD_MESSAGES, type FetchOutcome } from './fetch-lo
 import { listMailbox } from './listing.ts';
 import { detectUidlReset, planFetch } from './plan.ts';
 import { applyRetention } from './retention.ts';
+import { checkHeaders, looksPositional, type Suspect } from './uidl-reuse.ts';
 
 export interface SessionContext {
   readonly opts: RunMailboxOptions;
@@ -68,7 +69,19 @@ export async function runSession(ctx: SessionContext): Promise<SessionResult> {
         'the server has probably renumbered its UIDLs. Refusing a mass re-ingest; to accept it, set acceptUidlReset (CLI: --accept-uidl-reset)');
     }
     tracker.prune(new Set(listing.map((m) => m.uid)));
-    const plan = planFetch(listing, tracker.committed, job);
+    let suspects: ReadonlyMap<number, Suspect> = new Map();
+    if (looksPositional(listing, tracker.committed)) {
+      const check = await checkHeaders(session, listing, tracker.committed);
+      for (const { key, entry } of check.updates) tracker.add(key, entry);
+      suspects = check.suspects;
+      log('info', 'UIDLs look positional, so the server may reuse them: compared the header blocks of the known messages (TOP n 0)',
+        { checked: check.checked, suspects: suspects.size });
+      if (check.checked === 0 && check.updates.length === 0 && !session.capabilities.has('TOP')) {
+        log('warn', 'UIDLs look positional but the server offers no TOP: a new message reusing a UIDL with the same size cannot be told from the old one');
+      }
+    }
+    const suspectNumbers = new Set(suspects.keys());
+    const plan = planFetch(listing, tracker.committed, job, suspectNumbers);
     newCount = plan.newCount;
     deferred = plan.deferred;
     const toFetch = [...plan.fetch, ...plan.oversized].filter((m) => !ctx.exclude.has(m.uid)).sort((a, b) => a.n - b.n);
@@ -76,7 +89,7 @@ export async function runSession(ctx: SessionContext): Promise<SessionResult> {
 
     fetch = await fetchMessages({
       client: session, job, store: opts.store, publisher: opts.publisher, tracker, now: ctx.now,
-      deadline: deadline.stopAt, signal: deadline.signal, faults: opts.faults, checkpointEvery: opts.checkpointEvery, log,
+      deadline: deadline.stopAt, signal: deadline.signal, faults: opts.faults, checkpointEvery: opts.checkpointEvery, log, suspects,
       progress: ctx.progress,
     }, toFetch, new Set(plan.oversized.map((m) => m.n)));
     if (fetch.fatal !== null) throw fetch.fatal.error;
@@ -90,7 +103,7 @@ export async function runSession(ctx: SessionContext): Promise<SessionResult> {
       session.close();
     } else {
       ctx.progress('retention', 0, 0);
-      const marked = await applyRetention(opts, session, tracker, listing, fetch, ctx.now(), log);
+      const marked = await applyRetention(opts, session, tracker, listing, fetch, ctx.now(), log, suspectNumbers);
       await opts.faults?.['before-quit']?.({});
       await session.quit().then(() => { quitOk = true; }, (err: unknown) => {
         if (marked.length > 0) throw err;

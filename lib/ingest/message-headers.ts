@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { findHeaderEnd } from '../parse/header-block.ts';
 
 /** How much of a message's beginning is kept while it is received: the header block that dates and names it. */
@@ -14,4 +15,9 @@ export function headerPart(bytes: Buffer): Buffer {
   if (end >= 0) return head.subarray(0, end);
   const lastLine = head.lastIndexOf(0x0a);
   return lastLine >= 0 ? head.subarray(0, lastLine + 1) : head;
+}
+
+/** The fingerprint of a message's header block (see headerPart): the same from RETR's bytes as from TOP n 0's. */
+export function headerFingerprint(bytes: Buffer): string {
+  return createHash('sha256').update(headerPart(bytes)).digest('hex');
 }

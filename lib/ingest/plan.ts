@@ -9,7 +9,7 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
 // A key that no real UIDL can equal (lib/store/state-format.ts).
 export { duplicateKey } from '../store/state-format.ts';
 
-function knownEntry(state: MailboxState, uid: string): IngestedEntry | undefined {
+export function knownEntry(state: MailboxState, uid: string): IngestedEntry | undefined {
   return Object.hasOwn(state.uidls, uid) ? state.uidls[uid] : undefined;
 }
 
@@ -55,7 +55,11 @@ export interface FetchPlan {
   readonly newCount: number;
 }
 
-export function planFetch(listing: readonly ListedMessage[], state: MailboxState, job: MailboxJob): FetchPlan {
+/**
+ * `suspects`: message numbers whose known UIDL may now name another message (uidl-reuse.ts); they are fetched
+ * again like new ones.
+ */
+export function planFetch(listing: readonly ListedMessage[], state: MailboxState, job: MailboxJob, suspects: ReadonlySet<number> = new Set()): FetchPlan {
   const maxBytes = job.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const limit = job.maxMessagesPerRun ?? Number.POSITIVE_INFINITY;
   const fetch: ListedMessage[] = [];
@@ -63,7 +67,7 @@ export function planFetch(listing: readonly ListedMessage[], state: MailboxState
   let newCount = 0;
   let deferred = 0;
   for (const m of listing) {
-    const entry = m.duplicate ? undefined : entryFor(state, m.uid, m);
+    const entry = m.duplicate || suspects.has(m.n) ? undefined : entryFor(state, m.uid, m);
     // A message once too large is fetched in full when the limit has since been raised past its size: the larger
     // of LIST's and what it was seen to send (a server may understate sizes in LIST).
     const isNew = entry === undefined || (entry.oversized === true && Math.max(m.size, entry.size) <= maxBytes);
@@ -87,8 +91,9 @@ export function retentionDue(retention: Retention | undefined, entry: IngestedEn
 
 /**
  * Messages to DELE: every listed message whose state entry is committed and whose retention is due, including
- * messages ingested by an earlier run whose deletion never took effect. A duplicated UIDL is deleted only when
- * this very session retrieved that message number and committed it (`committedThisSession`: n -> state key).
+ * messages ingested by an earlier run whose deletion never took effect. A duplicated UIDL, or a suspect of a reused
+ * one, is deleted only when this very session retrieved that message number and committed it
+ * (`committedThisSession`: n -> state key).
  */
 export function retentionCandidates(
   listing: readonly ListedMessage[],
@@ -96,10 +101,12 @@ export function retentionCandidates(
   job: MailboxJob,
   now: Date,
   committedThisSession: ReadonlyMap<number, string>,
+  suspects: ReadonlySet<number> = new Set(),
 ): Array<{ message: ListedMessage; key: string; entry: IngestedEntry }> {
   const out: Array<{ message: ListedMessage; key: string; entry: IngestedEntry }> = [];
   for (const m of listing) {
-    const key = m.duplicate ? committedThisSession.get(m.n) : m.uid;
+    // A suspect's entry may describe the message its UIDL named before: only this session's commit speaks for it.
+    const key = m.duplicate || suspects.has(m.n) ? committedThisSession.get(m.n) : m.uid;
     if (key === undefined) continue;
     const entry = entryFor(state, key, m);
     if (entry === undefined || entry.deletedAt) continue;

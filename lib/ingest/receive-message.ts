@@ -7,7 +7,7 @@ import { hashUidl, rawKey } from '../store/keys.ts';
 import { arrivalDate } from '../parse/arrival-date.ts';
 import { parseMessage } from '../parse/parse-message.ts';
 import { MessageOverLimitError } from './errors.ts';
-import { HEAD_BYTES } from './message-headers.ts';
+import { HEAD_BYTES, headerFingerprint } from './message-headers.ts';
 
 /**
  * Hashes and measures the bytes on their way to the store, keeps the first 64 KiB (the headers that decide the
@@ -81,6 +81,8 @@ export interface StoredMessage {
 export interface ReceivedMessage {
   readonly sha256: string;
   readonly size: number;
+  /** SHA-256 of the header block (headerFingerprint). */
+  readonly headerSha256: string;
   /** Makes the bytes durable under their content-addressed key and verifies them; resolves with the parse. */
   commit(): Promise<StoredMessage>;
   abort(): Promise<void>;
@@ -128,7 +130,7 @@ async function receiveBuffered(bytes: Buffer, ctx: ReceiveContext): Promise<Rece
   const key = rawKey(ctx.mailbox, arrivalDate(bytes.subarray(0, HEAD_BYTES), ctx.now), sha256, ctx.store.keyPrefix);
   const abort = async (): Promise<void> => { await staged.abort().catch(() => undefined); };
   return {
-    sha256, size: bytes.length, abort,
+    sha256, size: bytes.length, abort, headerSha256: headerFingerprint(bytes),
     async commit() {
       const parsing = parseMessage(Readable.from([bytes]));
       try {
@@ -222,7 +224,7 @@ async function receiveStreamed(source: Readable, ctx: ReceiveContext): Promise<R
   const size = observer.size;
   const key = rawKey(ctx.mailbox, arrivalDate(observer.head, ctx.now), sha256, ctx.store.keyPrefix);
   return {
-    sha256, size, abort,
+    sha256, size, abort, headerSha256: headerFingerprint(observer.head),
     async commit() {
       try {
         const ref = await staged.commit(key, { sha256, size });

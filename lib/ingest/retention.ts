@@ -15,9 +15,9 @@ export type Deletion = ReturnType<typeof retentionCandidates>[number];
 export async function applyRetention(
   opts: RunMailboxOptions, client: Pop3Client, tracker: StateTracker,
   listing: readonly ListedMessage[], outcome: FetchOutcome, at: Date,
-  log: NonNullable<RunMailboxOptions['log']>,
+  log: NonNullable<RunMailboxOptions['log']>, suspects: ReadonlySet<number>,
 ): Promise<Deletion[]> {
-  const candidates = retentionCandidates(listing, tracker.committed, opts.job, at, outcome.committed);
+  const candidates = retentionCandidates(listing, tracker.committed, opts.job, at, outcome.committed, suspects);
   const confirmed: Deletion[] = [];
   for (const c of candidates) {
     // Stored by an earlier session: make sure the archive still holds it before the server copy goes.

@@ -81,6 +81,11 @@ export interface IngestedEntry {
   readonly deletedAt?: string | null;
   /** Too large to fetch (over maxMessageBytes): only its headers were stored, via TOP. */
   readonly oversized?: boolean;
+  /**
+   * SHA-256 of the message's header block (what `TOP n 0` sends): on servers whose UIDLs look positional, a later
+   * run compares it with TOP to tell a new message under a reused UIDL (and the same size) from the one ingested.
+   */
+  readonly headerSha256?: string;
 }
 
 export interface MailboxState {

@@ -10,6 +10,8 @@ export interface DovecotConfInput {
   gid: number;
   /** Also accept OAuth 2 bearer tokens (XOAUTH2, OAUTHBEARER), checked by `passdb oauth2` against this file. */
   oauth2ConfFile?: string;
+  /** @default '%08Xu%08Xv' (opaque, stable); '%u' gives UIDLs 1, 2, 3... that look positional */
+  uidlFormat?: string;
 }
 
 export interface DovecotOAuth2Options {
@@ -72,7 +74,7 @@ mail_location = maildir:${c.root}/mail/%n
 # Throw-away mailboxes: durability costs time and buys nothing here.
 mail_fsync = never
 # Stable across sessions and independent of file names: <uidvalidity><uid>, both hex.
-pop3_uidl_format = %08Xu%08Xv
+pop3_uidl_format = ${c.uidlFormat ?? '%08Xu%08Xv'}
 
 ${c.oauth2ConfFile === undefined ? '' : `passdb {
   driver = oauth2

@@ -156,7 +156,7 @@ function confPorts(conf: string): number[] {
   return [...readFileSync(conf, 'utf8').matchAll(/^\s*port = (\d+)$/gm)].map((m) => Number(m[1]));
 }
 
-export async function startDovecot(options: { users?: Array<DovecotUser>; oauth2?: DovecotOAuth2Options } = {}): Promise<DovecotServer> {
+export async function startDovecot(options: { users?: Array<DovecotUser>; oauth2?: DovecotOAuth2Options; uidlFormat?: string } = {}): Promise<DovecotServer> {
   const skip = dovecotSkipReason();
   if (skip) throw new Error(skip);
   const users = options.users ?? DEFAULT_USERS.map((u) => ({ ...u }));
@@ -199,7 +199,7 @@ export async function startDovecot(options: { users?: Array<DovecotUser>; oauth2
     plainPort = await freePort();
     tlsPort = await freePort();
     if (plainPort === tlsPort) continue;
-    writeFileSync(conf, dovecotConf({ root, instanceName, plainPort, tlsPort, certFile, keyFile, passwdFile, uid, gid, ...(oauth2ConfFile === undefined ? {} : { oauth2ConfFile }) }));
+    writeFileSync(conf, dovecotConf({ root, instanceName, plainPort, tlsPort, certFile, keyFile, passwdFile, uid, gid, ...(oauth2ConfFile === undefined ? {} : { oauth2ConfFile }), ...(options.uidlFormat === undefined ? {} : { uidlFormat: options.uidlFormat }) }));
     const r = await launch(root, conf);
     if (r.error === undefined) child = r.child;
     else {

@@ -116,3 +116,20 @@ export function loginDelayRefusal(): Record<string, Handler> {
   const refuse: Handler = (s) => s.err('[LOGIN-DELAY] you logged in too recently');
   return { USER: refuse, AUTH: refuse, APOP: refuse };
 }
+
+/**
+ * UIDL by position: message n's unique id is "n", whatever it holds (RFC 1939 section 7 forbids it; some servers do
+ * it), so once a message is gone the next mail gets a UIDL used before.
+ */
+export function positionalUidls(): Handler {
+  return (s, [n]) => {
+    if (!s.authed) { s.err('not logged in'); return; }
+    if (n !== undefined) { if (s.message(Number(n))) s.ok(`${n} ${n}`); else s.err('no such message'); return; }
+    s.multi(s.server.messages.flatMap((_, i) => (s.deleted.has(i + 1) ? [] : [`${i + 1} ${i + 1}`])));
+  };
+}
+
+/** QUIT answers +OK but deletes nothing: a server on which DELE never takes effect. */
+export function quitWithoutDeleting(): Handler {
+  return (s) => { s.ok('bye'); s.end(); };
+}
