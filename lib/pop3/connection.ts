@@ -4,6 +4,7 @@ import type { CommandSpec, RawResponse } from './command.ts';
 import { DotDecoder } from './dot-unstuffer.ts';
 import { Pop3Error, errorFromResponse, sanitize } from './errors.ts';
 import { LineReader } from './line-reader.ts';
+import { ListingBuffer } from './listing-buffer.ts';
 import { RateGuard } from './rate-guard.ts';
 
 export interface ConnectionOptions {
@@ -47,8 +48,7 @@ export class Pop3Connection {
   private unconsumed = 0; // bodies fully received but not yet read to the end: they hold memory, so they use the window
   private mode: Mode = 'status';
   private readonly lineReader: LineReader;
-  private lines: string[] = [];
-  private listingBytes = 0;
+  private readonly listing: ListingBuffer;
   private decoder: DotDecoder | null = null;
   private buffer: Buffer | null = null; // received, not yet parsed (held while paused)
   private paused = false; // back-pressure from a body stream
@@ -60,8 +60,7 @@ export class Pop3Connection {
   private timer: NodeJS.Timeout | null = null;
   private timerMs = 0;
   private readonly rate: RateGuard | null;
-  private rateTimer: NodeJS.Timeout | null = null;
-  private pausedInTick = false;
+  private pausedInTick = false; // our consumer paused the socket since the rate guard's last tick
   private fatalError: Pop3Error | null = null;
   readonly greeting: Promise<string>;
   /** Called once when the session ends, whatever the reason. */
@@ -76,15 +75,16 @@ export class Pop3Connection {
     this.socket = socket;
     this.opts = opts;
     this.lineReader = new LineReader(opts.maxLineLength);
+    this.listing = new ListingBuffer(opts.maxListingEntries, opts.maxListingBytes);
     this.greeting = new Promise<string>((resolve, reject) => {
       this.inflight.push({ spec: GREETING, resolve: resolve as (v: unknown) => void, reject, stream: null });
     });
     this.greeting.catch(() => {}); // observed by the caller; never an unhandled rejection here
-    this.rate = opts.minBytesPerSecond > 0 ? new RateGuard(opts.minBytesPerSecond, opts.minRateWindowMs) : null;
-    if (this.rate !== null) {
-      this.rateTimer = setInterval(() => this.onRateTick(), this.rate.tickMs);
-      this.rateTimer.unref();
-    }
+    this.rate = opts.minBytesPerSecond <= 0 ? null : new RateGuard(opts.minBytesPerSecond, opts.minRateWindowMs, {
+      receiving: () => this.receivingSinceTick(),
+      verb: () => this.inflight[0]?.spec.verb ?? 'response',
+      fail: (error) => this.fail(error),
+    });
     this.attach(socket);
   }
 
@@ -118,7 +118,7 @@ export class Pop3Connection {
     if (this.fatalError) return;
     this.fatalError = error;
     this.clearTimer();
-    if (this.rateTimer !== null) clearInterval(this.rateTimer);
+    this.rate?.stop();
     this.detach(this.socket);
     this.socket.on('error', () => {}); // late errors of a destroyed socket are not news
     this.socket.destroy();
@@ -334,8 +334,7 @@ export class Pop3Connection {
     }
     if (head.spec.kind === 'lines') {
       this.mode = 'lines';
-      this.lines = [];
-      this.listingBytes = 0;
+      this.listing.take();
       return;
     }
     if (head.spec.kind === 'body') {
@@ -359,20 +358,10 @@ export class Pop3Connection {
     if (line === '.') {
       this.inflight.shift();
       this.mode = 'status';
-      const lines = this.lines;
-      this.lines = [];
-      this.complete(head, { text: '', lines, stream: null });
+      this.complete(head, { text: '', lines: this.listing.take(), stream: null });
       return;
     }
-    // Checked before the line is kept: a server sending gigabytes of listing costs at most the caps in memory.
-    this.listingBytes += bytes;
-    if (this.lines.length >= this.opts.maxListingEntries || this.listingBytes > this.opts.maxListingBytes) {
-      const over = this.lines.length >= this.opts.maxListingEntries
-        ? `more than ${this.opts.maxListingEntries} entries (maxListingEntries)`
-        : `more than ${this.opts.maxListingBytes} bytes (maxListingBytes)`;
-      throw new Pop3Error('ELISTINGLIMIT', `${head.spec.verb} listing of ${over}: refused; raise the limit if the maildrop really holds that many messages`, { command: head.spec.verb });
-    }
-    this.lines.push(line.startsWith('.') ? line.slice(1) : line);
+    this.listing.add(line, bytes, head.spec.verb);
   }
 
   private complete(head: Pending, response: RawResponse): void {
@@ -415,23 +404,15 @@ export class Pop3Connection {
   }
 
   /**
-   * The server is mid-response and the socket is not paused by our consumer: what arrives now is up to the server.
-   * Waiting for a response to start is the response timeout's business, not this one's.
+   * Since the last tick the server was mid-response and our consumer never paused the socket: what arrived is up to
+   * the server. Waiting for a response to start is the response timeout's business, not the rate guard's.
    */
-  private receiving(): boolean {
-    const head = this.inflight[0];
-    return head !== undefined && !this.paused && !this.detached && (this.mode !== 'status' || this.lineReader.pending > 0);
-  }
-
-  private onRateTick(): void {
-    if (this.fatalError || this.rate === null) return;
-    const receiving = !this.pausedInTick && this.receiving();
+  private receivingSinceTick(): boolean {
+    const paused = this.pausedInTick;
     this.pausedInTick = this.paused;
-    const total = this.rate.tick(receiving);
-    if (total === null) return;
-    const verb = this.inflight[0]?.spec.verb ?? 'response';
-    this.fail(new Pop3Error('ESLOW', `Transfer too slow: ${total} bytes in the last ${this.rate.windowMs / 1000} s of receiving the ${verb} response, ` +
-      `under the minimum of ${this.opts.minBytesPerSecond} bytes per second (minBytesPerSecond)`, { command: verb }));
+    const head = this.inflight[0];
+    return !paused && head !== undefined && !this.paused && !this.detached && !this.fatalError &&
+      (this.mode !== 'status' || this.lineReader.pending > 0);
   }
 
   private clearTimer(): void {
