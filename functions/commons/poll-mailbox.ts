@@ -101,12 +101,15 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
       const login = oauth2Login(mailbox, { resolve: (ref) => resolveSecret(ref, { secretsManager: deps.secretsManager }), status: rawStoreTokenStatus(made.store), log });
       const creds = await credentials(mailbox, deps.secretsManager, login.tokens);
       const pipelineJob = await toMailboxJob(mailbox, creds, config.defaults);
-      // The smaller of the mailbox's maxSessionSeconds and the invocation's time left, less the margin that the
-      // final commit and the report need: the pipeline drops the connection at it, whatever the server does.
+      // The smaller of the mailbox's maxSessionSeconds and the invocation's time left less the margin: no message
+      // is requested after it. Half the margin later the connection is dropped, whatever the server does, so the
+      // final commit and the report still fit before Lambda stops the function.
       const started = Date.now();
-      const deadline = Math.min(started + pipelineJob.maxSessionSeconds! * 1000, started + remainingMs - deps.safetyMarginMs);
+      const session = started + pipelineJob.maxSessionSeconds! * 1000;
+      const deadline = Math.min(session, started + remainingMs - deps.safetyMarginMs);
+      const cutoff = Math.min(session, started + remainingMs - deps.safetyMarginMs / 2);
       summary = await withMailboxLease(made.leases, mailbox.id, { log }, (signal) => deps.runMailbox({
-        job: pipelineJob, ...made, deadline, ...(signal === undefined ? {} : { signal }), log,
+        job: pipelineJob, ...made, deadline, cutoff, ...(signal === undefined ? {} : { signal }), log,
         ...(login.connect === undefined ? {} : { connect: login.connect }),
       }));
     } catch (err) {

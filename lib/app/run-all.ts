@@ -10,7 +10,7 @@ import { withMailboxLease } from './mailbox-lease.ts';
 import { rawStoreTokenStatus } from '../oauth2/index.ts';
 import { oauth2Login } from './oauth2-login.ts';
 
-export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'signal' | 'onProgress' | 'log'> {
+export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'cutoff' | 'signal' | 'onProgress' | 'log'> {
   readonly config: Config;
   readonly adapters: Adapters;
   /** Only these mailboxes. @default every enabled mailbox */
@@ -44,7 +44,7 @@ async function runOne(opts: RunAllOptions, m: MailboxConfig): Promise<MailboxRun
     const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolve(ref), login.tokens), opts.config.defaults);
     return await withMailboxLease(opts.adapters.leases, m.id, { signal: opts.signal, log }, (signal) => runMailbox({
       job: opts.acceptUidlReset ? { ...job, acceptUidlReset: true } : job,
-      ...opts.adapters, deadline: opts.deadline, signal, onProgress: opts.onProgress, log,
+      ...opts.adapters, deadline: opts.deadline, cutoff: opts.cutoff, signal, onProgress: opts.onProgress, log,
       ...(login.connect === undefined ? {} : { connect: login.connect }),
     }));
   } catch (err) {

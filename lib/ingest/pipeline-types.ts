@@ -79,12 +79,14 @@ export interface RunMailboxOptions {
   readonly store: RawStore;
   readonly state: StateStore;
   readonly publisher: Publisher;
-  /**
-   * Epoch ms by which the run must be over (the earlier of it and `job.maxSessionSeconds` counts). Requests stop a
-   * tenth of the time before it (1 to 30 s) so the session can drain, commit and QUIT; at the deadline itself the
-   * connection is dropped, what is stored is committed, and nothing is deleted.
-   */
+  /** Epoch ms: no message is requested from then on; the session drains, commits and QUITs. */
   readonly deadline?: number;
+  /**
+   * Epoch ms by which the run must be over, however slow the server: if the session is still going then, the
+   * connection is dropped (what is stored is committed; nothing is deleted). `job.maxSessionSeconds` sets both this
+   * and `deadline` (a tenth of the time before, 1 to 30 s); the earliest of each counts.
+   */
+  readonly cutoff?: number;
   readonly signal?: AbortSignal;
   readonly now?: () => Date;
   readonly onProgress?: (event: ProgressEvent) => void;

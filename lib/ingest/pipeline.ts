@@ -48,7 +48,7 @@ function cutByDeadline(deadline: RunDeadline, err: unknown): boolean {
 
 /**
  * One run over one mailbox: one POP3 session (see runSession for its guarantees), and another when a message too
- * large had to be cut off, all within the run's deadline (`deadline`, `job.maxSessionSeconds`). At the deadline
+ * large had to be cut off, all within the run's time (`deadline`, `cutoff`, `job.maxSessionSeconds`). At the cutoff
  * the connection is dropped: what is stored is committed, the rest is left for the next run, and the run counts
  * as a failure (EDEADLINE) only when it stored nothing at all.
  */
@@ -63,7 +63,8 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
     opts.onProgress?.({ mailbox: job.id, phase, done, total, bytes: counts.bytes + (bytes ?? 0) });
   };
   const deadline = new RunDeadline({
-    ...(opts.deadline === undefined ? {} : { deadline: opts.deadline }),
+    ...(opts.deadline === undefined ? {} : { stopAt: opts.deadline }),
+    ...(opts.cutoff === undefined ? {} : { cutoff: opts.cutoff }),
     ...(job.maxSessionSeconds === undefined ? {} : { maxSessionSeconds: job.maxSessionSeconds }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   }, t0);

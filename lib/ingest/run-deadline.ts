@@ -10,25 +10,31 @@ export class RunDeadline {
   readonly hardAt: number | undefined;
   readonly stopAt: number | undefined;
   readonly #abort = new AbortController();
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timer: NodeJS.Timeout | undefined = undefined;
   readonly #signal: AbortSignal;
   #reached = false;
 
-  constructor(options: { deadline?: number; maxSessionSeconds?: number; signal?: AbortSignal }, now = Date.now()) {
-    const limits = [options.deadline, options.maxSessionSeconds === undefined ? undefined : now + options.maxSessionSeconds * 1000]
+  /**
+   * `stopAt`: the caller's own time to stop requesting (it keeps a margin after it); `cutoff`: the caller's own time
+   * to drop the connection; `maxSessionSeconds`: both, from the start of the run. The earliest of each counts.
+   */
+  constructor(options: { stopAt?: number; cutoff?: number; maxSessionSeconds?: number; signal?: AbortSignal }, now = Date.now()) {
+    const cutoffs = [options.cutoff, options.maxSessionSeconds === undefined ? undefined : now + options.maxSessionSeconds * 1000]
       .filter((t): t is number => t !== undefined);
-    this.hardAt = limits.length === 0 ? undefined : Math.min(...limits);
+    this.hardAt = cutoffs.length === 0 ? undefined : Math.min(...cutoffs);
+    const stops = [options.stopAt];
     if (this.hardAt !== undefined) {
       // A tenth of the session for the window to drain and QUIT: at least 1 s (half of a shorter one), at most 30 s.
       const total = Math.max(0, this.hardAt - now);
-      const drainMs = Math.min(30_000, Math.max(Math.min(1_000, total / 2), total / 10));
-      this.stopAt = this.hardAt - drainMs;
+      stops.push(this.hardAt - Math.min(30_000, Math.max(Math.min(1_000, total / 2), total / 10)));
       this.#timer = setTimeout(() => {
         this.#reached = true;
         this.#abort.abort(new Error('session deadline reached'));
-      }, Math.max(0, this.hardAt - now));
+      }, total);
       this.#timer.unref();
     }
+    const stop = stops.filter((t): t is number => t !== undefined);
+    this.stopAt = stop.length === 0 ? undefined : Math.min(...stop);
     this.#signal = options.signal === undefined ? this.#abort.signal : AbortSignal.any([options.signal, this.#abort.signal]);
   }
 

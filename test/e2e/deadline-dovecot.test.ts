@@ -29,7 +29,7 @@ describe('the run deadline against a real Dovecot behind a slow link', { skip: s
       assert.equal((await dovecot.maildirMessages('sam')).length, 200, 'nothing deleted');
       assert.equal((await events(t.dir)).length, s.stored, 'every stored message is published and committed');
 
-      const rest = await runInto(t.dir, job);
+      const rest = await runInto(t.dir, { ...job, maxSessionSeconds: 600 });
       assert.deepEqual({ ok: rest.ok, stored: rest.stored, deleted: rest.deleted }, { ok: true, stored: 200 - s.stored, deleted: 200 });
       assert.deepEqual(await storedShas(t.dir), msgs.map((m) => sha256(toCrlf(m))).sort());
       assert.equal((await dovecot.maildirMessages('sam')).length, 0);

@@ -75,8 +75,10 @@ describe('pollMailbox', () => {
     const before = Date.now();
     await pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 600_000, withShort);
     assert.ok(seen!.deadline! >= before + 60_000 && seen!.deadline! <= Date.now() + 60_000, 'maxSessionSeconds is the smaller');
+    assert.ok(seen!.cutoff! >= before + 60_000 && seen!.cutoff! <= Date.now() + 60_000, 'the connection is dropped at maxSessionSeconds');
     await pollMailbox({ mailboxId: 'support', scheduledAt: 't' }, 40_000, withShort);
     assert.ok(seen!.deadline! <= Date.now() + 10_000, 'the time left less the 30 s margin is the smaller');
+    assert.ok(seen!.cutoff! > seen!.deadline! && seen!.cutoff! <= Date.now() + 25_000, 'dropped half the margin later, still within the invocation');
   });
 
   it('turns a failed run into a MailboxRunError (a batch item failure) and counts an auth failure', async () => {

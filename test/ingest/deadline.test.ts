@@ -57,4 +57,13 @@ describe('a run deadline a slow server cannot stretch', () => {
       assert.deepEqual(Object.keys(w.state.get('support')!.uidls), ['uid-1']);
     });
   });
+
+  it('a caller\'s deadline only stops requests (the session still QUITs); its cutoff is where the connection drops', async () => {
+    await withFakeServer({ messages }, async (w) => {
+      const now = Date.now();
+      const s = await w.run({ retention: 'delete' }, { deadline: now, cutoff: now + 10_000 });
+      assert.deepEqual({ ok: s.ok, stored: s.stored, skipped: s.skipped, quitOk: s.quitOk }, { ok: true, stored: 0, skipped: 3, quitOk: true });
+      assert.ok(!w.server.verbs().includes('RETR'));
+    });
+  });
 });
