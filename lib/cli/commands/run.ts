@@ -40,8 +40,8 @@ function logsPerRun(format: LogFormat): { of(mailbox: string): CliLog; done(mail
   const logs = new Map<string, CliLog>();
   return {
     of(mailbox) {
-      let log = logs.get(mailbox);
-      if (log === undefined) logs.set(mailbox, log = createLog({ format }));
+      const log = logs.get(mailbox) ?? createLog({ format });
+      logs.set(mailbox, log);
       return log;
     },
     done(mailbox) { logs.delete(mailbox); },
