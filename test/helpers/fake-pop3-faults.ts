@@ -23,10 +23,13 @@ export function inFirstSessions(verb: string, faulty: Handler, sessions = 1): Ha
   return (s, args, line) => (s.id <= sessions ? faulty(s, args, line) : fallback(s, args, line));
 }
 
-/** SASL that never ends: every AUTH line and every answer to it ("*", a response) gets another "+ " challenge. */
+/**
+ * SASL that never ends: every AUTH line and every answer to it gets another "+ " challenge. The answers a client
+ * gives after an error challenge: "*" (cancel, PLAIN), "" (XOAUTH2), "AQ==" (a ^A, OAUTHBEARER, RFC 7628 3.2.3).
+ */
 export function endlessSaslChallenges(): Record<string, Handler> {
   const challenge: Handler = (s) => { s.write('+ \r\n'); };
-  return { AUTH: challenge, '*': challenge, '': challenge };
+  return { AUTH: challenge, '*': challenge, '': challenge, 'AQ==': challenge };
 }
 
 /** Writes `wire` (bytes as they go on the wire) in pieces of `bytes`, one every `everyMs`, until done or hung up. */
