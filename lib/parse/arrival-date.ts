@@ -22,9 +22,13 @@ export function headerValues(block: string, name: string): string[] {
   const lines = block.split(/\r?\n/);
   const prefix = `${name.toLowerCase()}:`;
   for (let i = 0; i < lines.length; i++) {
-    if (!lines[i].toLowerCase().startsWith(prefix)) continue;
-    let value = lines[i].slice(prefix.length);
-    while (i + 1 < lines.length && /^[ \t]/.test(lines[i + 1])) value += ` ${lines[++i].trim()}`;
+    const line = lines[i]!;
+    if (!line.toLowerCase().startsWith(prefix)) continue;
+    let value = line.slice(prefix.length);
+    for (let next = lines[i + 1]; next !== undefined && /^[ \t]/.test(next); next = lines[i + 1]) {
+      value += ` ${next.trim()}`;
+      i++;
+    }
     out.push(value.trim());
   }
   return out;

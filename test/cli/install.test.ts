@@ -57,7 +57,7 @@ describe('npm pack, npm install -g, run as an unprivileged user', { skip: skip ?
     chmodSync(t, 0o755);
     const pack = await run('npm', ['pack', '--pack-destination', t, '--json'], { cwd: ROOT, env: toolEnv });
     assert.equal(pack.code, 0, pack.stderr);
-    const [{ filename }] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as Array<{ filename: string }>;
+    const [{ filename }] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as [{ filename: string }];
     prefix = path.join(t, 'prefix');
     // --offline: the package needs nothing from a registry (its one optional dependency, Node itself, is skipped
     // when not cached); tests use loopback only.

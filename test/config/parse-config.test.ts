@@ -273,7 +273,7 @@ describe('queue URLs', () => {
   it('accepts AWS queue URLs and the host names local SQS servers use, which a WHATWG URL parser refuses', () => {
     for (const url of ['https://sqs.ap-northeast-1.amazonaws.com/123456789012/tickets', 'http://sqs.us-east-1.127.0.0.1:4566/000000000000/tickets']) {
       const config = parseConfig(sqs(url), { baseDir: '/cfg' });
-      assert.equal(config.publish.type === 'sqs' && config.publish.targets[0].queueUrl, url);
+      assert.equal(config.publish.type === 'sqs' && config.publish.targets[0]?.queueUrl, url);
     }
   });
   it('rejects anything that is not an http(s) URL', () => {

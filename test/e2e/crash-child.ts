@@ -6,7 +6,7 @@
 import type { FaultPoint, MailboxJob } from '../../lib/ingest/pipeline-types.ts';
 import { runInto } from './e2e-helpers.ts';
 
-const [jobJson, dir, point, nth] = process.argv.slice(2);
+const [jobJson = '', dir = '', point, nth] = process.argv.slice(2);
 const job = JSON.parse(jobJson) as MailboxJob;
 let calls = 0;
 const summary = await runInto(dir, job, {

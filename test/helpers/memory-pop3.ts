@@ -148,8 +148,8 @@ class MemorySession implements Pop3Client {
     this.#drop.quits++;
     this.#drop.log.push('QUIT');
     const gone = new Set<MemoryMessage>();
-    for (const n of this.#marked) gone.add(this.#snapshot[n - 1]);
-    if (this.expire === 0) for (const n of this.#retrieved) gone.add(this.#snapshot[n - 1]);
+    for (const n of this.#marked) gone.add(this.#snapshot[n - 1]!);
+    if (this.expire === 0) for (const n of this.#retrieved) gone.add(this.#snapshot[n - 1]!);
     this.#drop.messages = this.#drop.messages.filter((m) => !gone.has(m));
   }
 

@@ -33,9 +33,9 @@ describe('runMailbox', () => {
     const w = world();
     w.drop.add('a', sampleMessage(1, { date: 'Mon, 02 Mar 2026 23:30:00 -0800' }));
     await w.run();
-    const [doc] = w.publisher.published;
+    const doc = w.publisher.published[0]!;
     assert.match(doc.raw.key, /^raw\/support\/2026\/03\/03\/[0-9a-f]{64}\.eml$/);
-    assert.equal(doc.raw.sha256, sha(w.drop.messages[0].bytes));
+    assert.equal(doc.raw.sha256, sha(w.drop.messages[0]!.bytes));
     assert.equal(doc.mailbox, 'support');
     assert.equal(doc.uidl, 'a');
     assert.equal(doc.subject, 'message 1');
@@ -219,7 +219,7 @@ describe('runMailbox', () => {
     await w.run({ maxMessageBytes: 2000 });
     const s = await w.run({ maxMessageBytes: 10_000 });
     assert.equal(s.stored, 1);
-    assert.ok(w.store.rawKeys().some((k) => w.store.objects.get(k)!.equals(w.drop.messages[0].bytes)));
+    assert.ok(w.store.rawKeys().some((k) => w.store.objects.get(k)!.equals(w.drop.messages[0]!.bytes)));
   });
 
   it('archives a message byte for byte even when LIST understates its size (the in-memory fast path spills to streaming)', async () => {
@@ -229,7 +229,7 @@ describe('runMailbox', () => {
     w.drop.listedSizes.set('liar', 900);
     const s = await w.run();
     assert.equal(s.ok, true, JSON.stringify(s.error));
-    assert.deepEqual(storedShas(w.store).sort(), [sha(big), sha(w.drop.messages[1].bytes)].sort());
+    assert.deepEqual(storedShas(w.store).sort(), [sha(big), sha(w.drop.messages[1]!.bytes)].sort());
     const doc = w.publisher.published.find((d) => d.uidl === 'liar')!;
     assert.equal(doc.raw.size, big.length);
     assert.equal(doc.subject, 'message 1');

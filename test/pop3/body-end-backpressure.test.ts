@@ -31,7 +31,7 @@ describe('a body that ends under back-pressure', () => {
           size += (chunk as Buffer).length;
           if (i % 3 === 0) await tick(); // a slow consumer on some messages
         }
-        assert.equal(size, messages[i].length);
+        assert.equal(size, messages[i]!.length);
       }
       await client.quit();
     } finally {

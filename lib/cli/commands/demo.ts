@@ -50,8 +50,10 @@ export async function demoCommand(o: { dir: string }): Promise<number> {
 
     process.stdout.write(`mail-ingest demo: a POP3S server on 127.0.0.1:${server.port} (TLS, certificate checked against the demo CA) with ${server.messages.length} messages\n\n`);
     const { log, progress } = createConsole('text', { progress: true });
-    const [summary] = await runAll({ config, adapters, onProgress: (e) => progress.update(e), log: pipelineLog(log, false) });
+    const summaries = await runAll({ config, adapters, onProgress: (e) => progress.update(e), log: pipelineLog(log, false) });
     progress.stop();
+    const summary = summaries[0];
+    if (summary === undefined) throw new Error('the demo config has no mailbox');
     process.stdout.write(`${summaryTable([summary])}\n\n`);
     if (!summary.ok) {
       if (!log.reported(summary.mailbox, summaryError(summary))) log.failure(summary.mailbox, summaryError(summary), 'the demo run failed');

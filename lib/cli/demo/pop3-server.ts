@@ -45,7 +45,7 @@ export async function startDemoServer(options: { key: string; cert: string; user
     const send = (line: string | Buffer): void => { socket.write(line); };
     const get = (arg: string): Buffer | null => {
       const n = Number(arg);
-      return Number.isInteger(n) && n >= 1 && n <= snapshot.length && !deleted.has(n) ? snapshot[n - 1] : null;
+      return Number.isInteger(n) && n >= 1 && !deleted.has(n) ? snapshot[n - 1] ?? null : null;
     };
     const uid = (m: Buffer): string => createHash('sha256').update(m).digest('hex').slice(0, 32);
     const handle = (line: string): void => {
@@ -53,7 +53,7 @@ export async function startDemoServer(options: { key: string; cert: string; user
       const cmd = verb.toUpperCase();
       if (cmd === 'CAPA') return send('+OK\r\nUSER\r\nUIDL\r\nTOP\r\nPIPELINING\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n.\r\n');
       if (cmd === 'QUIT') {
-        if (authed) for (const n of [...deleted].sort((a, b) => b - a)) messages.splice(messages.indexOf(snapshot[n - 1]), 1);
+        if (authed) for (const n of [...deleted].sort((a, b) => b - a)) messages.splice(messages.indexOf(snapshot[n - 1]!), 1);
         send('+OK bye\r\n');
         socket.end();
         return;
