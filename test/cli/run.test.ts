@@ -34,7 +34,7 @@ describe('mail-ingest run / check / status / replay against Dovecot', { skip: sk
     const out = JSON.parse(r.stdout);
     const support = out.mailboxes.find((m: { mailbox: string }) => m.mailbox === 'support');
     const sales = out.mailboxes.find((m: { mailbox: string }) => m.mailbox === 'sales');
-    assert.deepEqual([support.ok, support.stored, support.published], [true, 3, 3]);
+    assert.deepEqual({ ok: support.ok, stored: support.stored, published: support.published }, { ok: true, stored: 3, published: 3 });
     assert.equal(sales.ok, false);
     assert.equal(sales.error.class, 'auth');
     assert.doesNotMatch(r.stdout + r.stderr, /wrong-password|secret-alice/, 'no password is ever printed');

@@ -118,7 +118,7 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
       const head = await aws.s3.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: key }));
       assert.equal(head.Metadata?.sha256, sha256(served));
       const meta = metadataDocumentSchema.parse(JSON.parse((await getObject(key.replace(/\.eml$/, '.json')))!.toString('utf8')));
-      assert.deepEqual([meta.raw.key, meta.raw.bucket, meta.raw.sha256, meta.raw.size], [key, aws.bucket, sha256(served), served.length]);
+      assert.deepEqual({ rawKey: meta.raw.key, rawBucket: meta.raw.bucket, rawSha256: meta.raw.sha256, rawSize: meta.raw.size }, { rawKey: key, rawBucket: aws.bucket, rawSha256: sha256(served), rawSize: served.length });
       assert.equal(meta.messageId, `<${m.messageId}>`);
       // Filed under the UTC day of the topmost Received header, so a message fetched again lands on the same key.
       const received = /^Received: [^;]*; (.+)$/m.exec(m.raw.toString('latin1'))![1]!;
@@ -126,7 +126,7 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
       firstDocs.set(meta.id, meta);
     }
     const state = JSON.parse((await getObject(`${PREFIX}/state/support.json`))!.toString('utf8'));
-    assert.deepEqual([state.version, state.mailbox, Object.keys(state.uidls).length], [2, 'support', 12]);
+    assert.deepEqual({ version: state.version, mailbox: state.mailbox, entries: Object.keys(state.uidls).length }, { version: 2, mailbox: 'support', entries: 12 });
     const lease = JSON.parse((await getObject(`${PREFIX}/state/leases/support.json`))!.toString('utf8'));
     assert.ok(Date.parse(lease.expiresAt) <= Date.now(), 'the run took the mailbox\'s lease and released it (written expired)');
     assert.equal([...keys.keys()].filter((k) => k.startsWith(`${PREFIX}/staging/`)).length, 0, 'no message was large enough to stage');
@@ -152,7 +152,7 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
     assert.equal(big.doc.cc.length, 300);
     assert.match(JSON.parse(big.message.Body!).claimCheck.key, new RegExp(`^${PREFIX}/claims/${big.doc.id}\\.json$`));
     const jp = allById.get('<jp-iso2022@example.co.jp>')!.doc;
-    assert.deepEqual([jp.subject, jp.from[0]?.name], ['お問い合わせ：請求書について', '山田太郎']);
+    assert.deepEqual({ subject: jp.subject, from0Name: jp.from[0]?.name }, { subject: 'お問い合わせ：請求書について', from0Name: '山田太郎' });
     assert.match(jp.snippet, /請求書の金額が①㈱の表記と異なります。/);
     assert.equal(allById.get('<sjis@example.jp>')!.doc.subject, '配送の遅れ');
     assert.equal(allById.get('<raw-utf8@example.jp>')!.doc.subject, '返品の手続き');
@@ -177,7 +177,7 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
     const before = await listKeys(aws.s3, aws.bucket, `${PREFIX}/`);
     const out = await runCli(['run', '--config', config, '--json']);
     const [summary] = out.mailboxes;
-    assert.deepEqual([summary.new, summary.stored, summary.published, summary.deleted], [0, 0, 0, 0]);
+    assert.deepEqual({ new: summary.new, stored: summary.stored, published: summary.published, deleted: summary.deleted }, { new: 0, stored: 0, published: 0, deleted: 0 });
     const afterKeys = await listKeys(aws.s3, aws.bucket, `${PREFIX}/`);
     // Only the state (its lastRun) and the mailbox's lease (taken and released) may be rewritten; nothing else.
     const rewritten = new Set([`${PREFIX}/state/support.json`, `${PREFIX}/state/leases/support.json`]);
@@ -205,7 +205,7 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
   it('replay --target fills only that queue', async () => {
     await drainAll();
     const out = await runCli(['replay', '--config', config, '--target', 'tickets', '--json']);
-    assert.deepEqual([out.replayed, out.perTarget], [12, { tickets: tickets().length }]);
+    assert.deepEqual({ replayed: out.replayed, perTarget: out.perTarget }, { replayed: 12, perTarget: { tickets: tickets().length } });
     const tk = await receive(queues.tickets);
     assert.deepEqual(tk.map((r) => r.doc.messageId).sort(), tickets().map((m) => `<${m.messageId}>`).sort());
     for (const r of tk) assert.deepEqual(r.doc, firstDocs.get(r.doc.id), 'same id, same document');
@@ -229,7 +229,7 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
       const r1 = await cli(['run', '--config', faulty, '--mailbox', 'sales', '--json'], { env, timeoutMs: 45_000 });
       assert.equal(r1.code, 1, r1.stderr);
       const [s1] = JSON.parse(r1.stdout).mailboxes;
-      assert.deepEqual([s1.ok, s1.stored, s1.failed, s1.deleted, s1.quitOk, s1.error?.class], [false, 4, 1, 0, false, 'storage']);
+      assert.deepEqual({ ok: s1.ok, stored: s1.stored, failed: s1.failed, deleted: s1.deleted, quitOk: s1.quitOk, errorClass: s1.error?.class }, { ok: false, stored: 4, failed: 1, deleted: 0, quitOk: false, errorClass: 'storage' });
       assert.ok(proxy.refused.length > 0 && proxy.refused.every((r) => r.includes(refusedSha)));
       assert.deepEqual(await dovecot.maildirMessages('bob'), sales.map((m) => m.raw), 'nothing deleted while one message is not archived');
       const archived1 = [...(await listKeys(aws.s3, aws.bucket, `${PREFIX}/raw/sales/`)).keys()].filter((k) => k.endsWith('.eml'));
@@ -239,7 +239,7 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
       const r2 = await runCli(['run', '--config', healthy, '--mailbox', 'sales', '--json']);
       const [s2] = r2.mailboxes;
       // The four archived before are deleted now too, with the one stored in this run.
-      assert.deepEqual([s2.ok, s2.new, s2.stored, s2.deleted, s2.quitOk], [true, 1, 1, 5, true]);
+      assert.deepEqual({ ok: s2.ok, new: s2.new, stored: s2.stored, deleted: s2.deleted, quitOk: s2.quitOk }, { ok: true, new: 1, stored: 1, deleted: 5, quitOk: true });
       assert.deepEqual(await dovecot.maildirMessages('bob'), [], 'the mailbox is empty');
       const keys = [...(await listKeys(aws.s3, aws.bucket, `${PREFIX}/raw/sales/`)).keys()].filter((k) => k.endsWith('.eml'));
       assert.equal(keys.length, 5);

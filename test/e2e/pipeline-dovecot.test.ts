@@ -23,15 +23,15 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       const job = dovecotJob(dovecot);
       const s1 = await runInto(t.dir, job);
       assert.equal(s1.ok, true, JSON.stringify(s1.error));
-      assert.deepEqual([s1.new, s1.stored, s1.published], [3, 3, 3]);
+      assert.deepEqual({ new: s1.new, stored: s1.stored, published: s1.published }, { new: 3, stored: 3, published: 3 });
       assert.deepEqual(await storedShas(t.dir), first.map((m) => sha256(toCrlf(m))).sort());
 
       const s2 = await runInto(t.dir, job);
-      assert.deepEqual([s2.new, s2.stored, s2.published], [0, 0, 0]);
+      assert.deepEqual({ new: s2.new, stored: s2.stored, published: s2.published }, { new: 0, stored: 0, published: 0 });
 
       await dovecot.seed('alice', [mail(4)]);
       const s3 = await runInto(t.dir, job);
-      assert.deepEqual([s3.new, s3.stored], [1, 1]);
+      assert.deepEqual({ new: s3.new, stored: s3.stored }, { new: 1, stored: 1 });
       const ev = await events(t.dir);
       assert.equal(ev.length, 4);
       assert.equal(new Set(ev.map((e) => e.id)).size, 4);
@@ -46,7 +46,7 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       await dovecot.seed('bob', msgs);
       const s = await runInto(t.dir, dovecotJob(dovecot, 'bob', { retention: 'delete' }));
       assert.equal(s.ok, true, JSON.stringify(s.error));
-      assert.deepEqual([s.stored, s.deleted, s.quitOk], [20, 20, true]);
+      assert.deepEqual({ stored: s.stored, deleted: s.deleted, quitOk: s.quitOk }, { stored: 20, deleted: 20, quitOk: true });
       assert.equal((await dovecot.maildirMessages('bob')).length, 0);
       assert.deepEqual(await storedShas(t.dir), msgs.map((m) => sha256(toCrlf(m))).sort());
     } finally { await t.remove(); }
@@ -97,10 +97,10 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       const s = await runMailbox({
         job: dovecotJob(local, 'erin', { retention: 'delete' }), store: flaky, state: new FsStateStore({ dir: t.dir }), publisher: new LocalPublisher({ dir: t.dir }),
       }).finally(() => clearTimeout(watchdog));
-      assert.deepEqual([s.stored, s.failed, s.deleted, s.quitOk], [2, 1, 0, false], JSON.stringify(s));
+      assert.deepEqual({ stored: s.stored, failed: s.failed, deleted: s.deleted, quitOk: s.quitOk }, { stored: 2, failed: 1, deleted: 0, quitOk: false }, JSON.stringify(s));
       assert.equal((await local.maildirMessages('erin')).length, 3, 'nothing deleted while a retrieved message is unsafe');
       const again = await runInto(t.dir, dovecotJob(local, 'erin', { retention: 'delete' }));
-      assert.deepEqual([again.ok, again.stored, again.deleted], [true, 1, 3]);
+      assert.deepEqual({ ok: again.ok, stored: again.stored, deleted: again.deleted }, { ok: true, stored: 1, deleted: 3 });
     } finally { await local.stop(); await t.remove(); }
   });
 

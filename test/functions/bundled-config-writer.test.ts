@@ -262,7 +262,7 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     const out = await invoke(event('Delete', properties(), CONFIG_KEY));
 
     assert.equal(out.ok, true);
-    assert.deepEqual([cfn.answers.length, cfn.answers[0]?.body.Status, cfn.answers[0]?.body.PhysicalResourceId], [1, 'SUCCESS', CONFIG_KEY]);
+    assert.deepEqual({ answersLength: cfn.answers.length, answers0BodyStatus: cfn.answers[0]?.body.Status, answers0BodyPhysicalResourceId: cfn.answers[0]?.body.PhysicalResourceId }, { answersLength: 1, answers0BodyStatus: 'SUCCESS', answers0BodyPhysicalResourceId: CONFIG_KEY });
     assert.equal(await readConfig(), before);
   });
 

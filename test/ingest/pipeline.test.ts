@@ -14,7 +14,7 @@ describe('runMailbox', () => {
     const w = world(5);
     const first = await w.run();
     assert.equal(first.ok, true);
-    assert.deepEqual([first.new, first.stored, first.published, first.deleted, first.failed], [5, 5, 5, 0, 0]);
+    assert.deepEqual({ new: first.new, stored: first.stored, published: first.published, deleted: first.deleted, failed: first.failed }, { new: 5, stored: 5, published: 5, deleted: 0, failed: 0 });
     assert.deepEqual(storedShas(w.store).sort(), w.drop.messages.map((m) => sha(m.bytes)).sort());
     for (const key of w.store.rawKeys()) {
       const bytes = w.store.objects.get(key)!;
@@ -24,7 +24,7 @@ describe('runMailbox', () => {
     assert.equal(w.drop.messages.length, 5, 'retention keep leaves the server untouched');
 
     const second = await w.run();
-    assert.deepEqual([second.new, second.stored, second.published], [0, 0, 0]);
+    assert.deepEqual({ new: second.new, stored: second.stored, published: second.published }, { new: 0, stored: 0, published: 0 });
     assert.equal(w.publisher.published.length, 5);
     assert.equal(w.drop.quits, 2, 'both sessions end with QUIT');
   });
@@ -102,7 +102,7 @@ describe('runMailbox', () => {
     assert.equal(w.drop.messages.length, 2, 'a failed QUIT deletes nothing');
     w.drop.failQuit = false;
     const s = await w.run({ retention: 'delete' });
-    assert.deepEqual([s.stored, s.deleted], [0, 2]);
+    assert.deepEqual({ stored: s.stored, deleted: s.deleted }, { stored: 0, deleted: 2 });
     assert.equal(w.drop.messages.length, 0);
   });
 
@@ -111,11 +111,11 @@ describe('runMailbox', () => {
     w.store.failNext('commit', new StoreError('EIO', 'disk full'));
     const s = await w.run({ retention: 'delete' });
     assert.equal(s.ok, false);
-    assert.deepEqual([s.stored, s.failed, s.deleted, s.quitOk], [2, 1, 0, false]);
+    assert.deepEqual({ stored: s.stored, failed: s.failed, deleted: s.deleted, quitOk: s.quitOk }, { stored: 2, failed: 1, deleted: 0, quitOk: false });
     assert.equal(s.error?.class, 'storage');
     assert.equal(w.drop.messages.length, 3, 'EXPIRE 0 must not remove the unsaved message: no QUIT');
     const again = await w.run({ retention: 'delete' });
-    assert.deepEqual([again.ok, again.stored, again.deleted], [true, 1, 3]);
+    assert.deepEqual({ ok: again.ok, stored: again.stored, deleted: again.deleted }, { ok: true, stored: 1, deleted: 3 });
     assert.equal(w.drop.messages.length, 0);
     assert.equal(storedShas(w.store).length, 3);
   });
@@ -124,7 +124,7 @@ describe('runMailbox', () => {
     const w = world(1);
     w.store.corruptNextCommit();
     const s = await w.run({ retention: 'delete' });
-    assert.deepEqual([s.stored, s.failed, s.deleted], [0, 1, 0]);
+    assert.deepEqual({ stored: s.stored, failed: s.failed, deleted: s.deleted }, { stored: 0, failed: 1, deleted: 0 });
     assert.equal(w.drop.messages.length, 1);
   });
 
@@ -202,7 +202,7 @@ describe('runMailbox', () => {
     const w = world(1);
     w.drop.add('big', sampleMessage(2, { body: 'x'.repeat(5000) }));
     const s = await w.run({ retention: 'delete', maxMessageBytes: 2000 });
-    assert.deepEqual([s.stored, s.oversized, s.deleted], [1, 1, 1]);
+    assert.deepEqual({ stored: s.stored, oversized: s.oversized, deleted: s.deleted }, { stored: 1, oversized: 1, deleted: 1 });
     assert.deepEqual(w.drop.uids(), ['big']);
     const doc = w.publisher.published.find((d) => d.uidl === 'big')!;
     assert.equal(doc.flags.oversized, true);
@@ -254,7 +254,7 @@ describe('runMailbox', () => {
   it('maxMessagesPerRun defers the rest to the next run', async () => {
     const w = world(5);
     const s = await w.run({ maxMessagesPerRun: 2 });
-    assert.deepEqual([s.new, s.stored, s.skipped], [5, 2, 3]);
+    assert.deepEqual({ new: s.new, stored: s.stored, skipped: s.skipped }, { new: 5, stored: 2, skipped: 3 });
     const t = await w.run({ maxMessagesPerRun: 10 });
     assert.equal(t.stored, 3);
   });
@@ -278,7 +278,7 @@ describe('runMailbox', () => {
     assert.equal(s.deleted, 0);
     assert.equal(w.drop.messages.length, 1);
     const t = await w.run({ retention: 'delete' });
-    assert.deepEqual([t.stored, t.deleted], [1, 1]);
+    assert.deepEqual({ stored: t.stored, deleted: t.deleted }, { stored: 1, deleted: 1 });
     assert.equal(w.store.rawKeys().length, 1);
   });
 

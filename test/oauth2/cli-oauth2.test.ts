@@ -123,7 +123,7 @@ describe('mail-ingest auth / run / check / status with OAuth 2 (Dovecot passdb o
       run(['check', '--config', config, '--mailbox', 'support', '--json']),
       run(['check', '--config', config, '--mailbox', 'support', '--json']),
     ]);
-    assert.deepEqual([a.code, b.code], [0, 0], a.stderr + b.stderr);
+    assert.deepEqual({ first: a.code, second: b.code }, { first: 0, second: 0 }, a.stderr + b.stderr);
     assert.equal(JSON.parse(a.stdout).mailboxes[0].auth, 'xoauth2');
     assert.equal(refreshes().filter((x) => x.status !== 200).length, failed0);
   });

@@ -56,7 +56,7 @@ describe('parseMessage: hostile messages never throw and say what went wrong', (
   it('an empty message', async () => {
     const m = await parseFixture('empty.eml');
     assert.equal(m.parseError, 'empty message');
-    assert.deepEqual([m.subject, m.messageId, m.date, m.snippet], [null, null, null, '']);
+    assert.deepEqual({ subject: m.subject, messageId: m.messageId, date: m.date, snippet: m.snippet }, { subject: null, messageId: null, date: null, snippet: '' });
   });
 
   it('NUL bytes in headers and body are dropped from display strings', async () => {

@@ -170,6 +170,6 @@ describe('S3RawStore conditional writes and S3 error answers', () => {
     await storeOnce(store, small, rawKey('support', DAY, sha256(small)));
     await store.putObject('claims/x.json', '{}', 'application/json');
     assert.deepEqual(seen.map((s) => s.name).sort(), ['CopyObjectCommand', 'CreateMultipartUploadCommand', 'PutObjectCommand', 'PutObjectCommand']);
-    for (const s of seen) assert.deepEqual([s.sse, s.kms], ['aws:kms', 'alias/mail'], s.name);
+    for (const s of seen) assert.deepEqual({ sse: s.sse, kms: s.kms }, { sse: 'aws:kms', kms: 'alias/mail' }, s.name);
   });
 });
