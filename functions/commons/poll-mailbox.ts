@@ -100,7 +100,7 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
       // OAuth 2: the access token, refreshed (and a rotated refresh token stored) when due; a refused one renewed once.
       const login = oauth2Login(mailbox, { resolve: (ref) => resolveSecret(ref, { secretsManager: deps.secretsManager }), status: rawStoreTokenStatus(made.store), log });
       const creds = await credentials(mailbox, deps.secretsManager, login.tokens);
-      const pipelineJob = await toMailboxJob(mailbox, creds, config.defaults);
+      const pipelineJob = await toMailboxJob(mailbox, creds);
       // The smaller of the mailbox's maxSessionSeconds and the invocation's time left less the margin: no message
       // is requested after it. Half the margin later the connection is dropped, whatever the server does, so the
       // final commit and the report still fit before Lambda stops the function.

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { MailboxJob } from '../ingest/pipeline-types.ts';
 import type { Pop3ConnectOptions } from '../pop3/types.ts';
 import { ConfigError } from '../config/errors.ts';
-import type { MailboxConfig, MailboxDefaults, SecretRef } from '../config/types.ts';
+import type { MailboxConfig, SecretRef } from '../config/types.ts';
 import type { AccessTokenSource } from '../oauth2/access-tokens.ts';
 
 export interface MailboxCredentials {
@@ -42,14 +42,12 @@ async function loadCa(m: MailboxConfig): Promise<string> {
   return pem;
 }
 
-/** A run of a mailbox from the CLI ends by then, however slow the server (Lambda also bounds it by the time left). */
-export const DEFAULT_MAX_SESSION_SECONDS = 900;
-
 /**
  * What the pipeline needs to run one mailbox: the connection options with the resolved credentials and the CA
- * read from disk, and the limits and retention (the mailbox's own, else `defaults`).
+ * read from disk, and the limits and retention. Every default was applied when the config was normalised
+ * (lib/config/parse-config.ts): this only maps.
  */
-export async function toMailboxJob(m: MailboxConfig, creds: MailboxCredentials, defaults?: Partial<MailboxDefaults>): Promise<MailboxJob> {
+export async function toMailboxJob(m: MailboxConfig, creds: MailboxCredentials): Promise<MailboxJob> {
   if (creds.password === undefined && creds.accessToken === undefined) {
     throw new ConfigError([{ path: `mailboxes(${m.id})`, message: `mailbox ${JSON.stringify(m.id)}: no password or access token resolved` }]);
   }
@@ -66,22 +64,17 @@ export async function toMailboxJob(m: MailboxConfig, creds: MailboxCredentials, 
     auth: m.auth,
     pipelining: m.pipelining,
     ...(m.timeouts === undefined ? {} : { timeouts: m.timeouts }),
-    ...definedOnly({
-      maxListingEntries: m.maxListingEntries ?? defaults?.maxListingEntries,
-      maxListingBytes: m.maxListingBytes ?? defaults?.maxListingBytes,
-      minBytesPerSecond: m.minBytesPerSecond ?? defaults?.minBytesPerSecond,
-    }),
+    ...definedOnly({ maxListingEntries: m.maxListingEntries, maxListingBytes: m.maxListingBytes, minBytesPerSecond: m.minBytesPerSecond }),
   };
-  const maxMessagesPerRun = m.maxMessagesPerRun ?? defaults?.maxMessagesPerRun;
   return {
     id: m.id,
     connect,
-    retention: m.retention ?? defaults?.retention ?? 'keep',
-    maxMessageBytes: m.maxMessageBytes ?? defaults?.maxMessageBytes ?? 100 * 1024 * 1024,
-    deleteOversized: m.deleteOversized ?? defaults?.deleteOversized ?? false,
-    ...(maxMessagesPerRun === undefined ? {} : { maxMessagesPerRun }),
-    acceptUidlReset: m.acceptUidlReset ?? false,
-    maxSessionSeconds: m.maxSessionSeconds ?? defaults?.maxSessionSeconds ?? DEFAULT_MAX_SESSION_SECONDS,
+    retention: m.retention,
+    maxMessageBytes: m.maxMessageBytes,
+    deleteOversized: m.deleteOversized,
+    ...(m.maxMessagesPerRun === undefined ? {} : { maxMessagesPerRun: m.maxMessagesPerRun }),
+    acceptUidlReset: m.acceptUidlReset,
+    maxSessionSeconds: m.maxSessionSeconds,
   };
 }
 

@@ -41,7 +41,7 @@ async function runOne(opts: RunAllOptions, m: MailboxConfig): Promise<MailboxRun
   try {
     const log: RunMailboxOptions['log'] = opts.log === undefined ? undefined : (level, message, fields) => opts.log!(level, message, { mailbox: m.id, ...fields });
     const login = oauth2Login(m, { resolve: (ref) => resolve(ref), status: rawStoreTokenStatus(opts.adapters.store), ...(log === undefined ? {} : { log }) });
-    const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolve(ref), login.tokens), opts.config.defaults);
+    const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolve(ref), login.tokens));
     return await withMailboxLease(opts.adapters.leases, m.id, { signal: opts.signal, log }, (signal) => runMailbox({
       job: opts.acceptUidlReset ? { ...job, acceptUidlReset: true } : job,
       ...opts.adapters, deadline: opts.deadline, cutoff: opts.cutoff, signal, onProgress: opts.onProgress, log,

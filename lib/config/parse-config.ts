@@ -6,7 +6,7 @@ import { ConfigError } from './errors.ts';
 import type { ConfigIssue } from './errors.ts';
 import { configSchema, KEY_MESSAGE_SEPARATOR } from './schema.ts';
 import type { ConfigInput } from './schema.ts';
-import { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES, SESSION_LIMIT_KEYS } from './types.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SESSION_SECONDS, SESSION_LIMIT_KEYS } from './types.ts';
 import type { Config, MailboxConfig, MailboxDefaults, OAuth2Config, PublishConfig, SessionLimits, StoreConfig } from './types.ts';
 import { crossFieldIssues } from './validate-rules.ts';
 import { findJsonSyntaxProblem, lineAndColumn } from './json-syntax.ts';
@@ -123,6 +123,7 @@ function normalize(input: ConfigInput, baseDir: string): Config {
     ...(d.maxMessagesPerRun === undefined ? {} : { maxMessagesPerRun: d.maxMessagesPerRun }),
     ...sessionLimits(d),
   };
+  const defaultLimits = sessionLimits(d);
   const mailboxes = input.mailboxes.map((m): MailboxConfig => {
     const tls = m.tls ?? 'implicit';
     const maxMessagesPerRun = m.maxMessagesPerRun ?? defaults.maxMessagesPerRun;
@@ -145,7 +146,8 @@ function normalize(input: ConfigInput, baseDir: string): Config {
       deleteOversized: m.deleteOversized ?? defaults.deleteOversized,
       ...(maxMessagesPerRun === undefined ? {} : { maxMessagesPerRun }),
       acceptUidlReset: m.acceptUidlReset ?? false,
-      ...sessionLimits(m),
+      ...sessionLimits({ ...defaultLimits, ...sessionLimits(m) }),
+      maxSessionSeconds: m.maxSessionSeconds ?? defaults.maxSessionSeconds ?? DEFAULT_MAX_SESSION_SECONDS,
       enabled: m.enabled ?? true,
       ...(m.timeouts === undefined ? {} : { timeouts: m.timeouts }),
       ...(m.preset === undefined ? {} : { preset: m.preset }),

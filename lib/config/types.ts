@@ -92,8 +92,9 @@ export type PublishConfig =
   | { readonly type: 'sqs'; readonly region?: string; readonly endpoint?: string; readonly targets: readonly TargetConfig[] };
 
 /**
- * Bounds on one run of a mailbox. Unset here means "not configured": the mailbox's own value, else the one in
- * `defaults`, else the built-in default, is chosen once, when the mailbox becomes a job (lib/app/mailbox-job.ts).
+ * Bounds on one run of a mailbox. The mailbox's own value, else the one in `defaults`, is chosen once, when the
+ * config is normalised (parse-config.ts); maxSessionSeconds then has its built-in default too, and the listing and
+ * rate bounds left unset get the POP3 client's own (lib/pop3/options.ts).
  */
 export interface SessionLimits {
   /** @default 900 for the CLI; in Lambda also bounded by the time left */
@@ -122,6 +123,8 @@ export interface MailboxDefaults extends SessionLimits {
 
 /** One mailbox, validated, with defaults applied and `ca` resolved to an absolute path (or PEM text). */
 export interface MailboxConfig extends SessionLimits {
+  /** The mailbox's own, else `defaults`, else 900. */
+  readonly maxSessionSeconds: number;
   readonly id: string;
   readonly host: string;
   /** 995 for implicit TLS, 110 otherwise, unless set. */
@@ -160,4 +163,6 @@ export interface Config {
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
+/** A run of a mailbox ends by then, however slow the server (Lambda also bounds it by the time left). */
+export const DEFAULT_MAX_SESSION_SECONDS = 900;
 export const DEFAULT_CONCURRENCY = 4;

@@ -12,7 +12,7 @@ import { Checkpointer } from './checkpointer.ts';
 import { CommitPool } from './commit-pool.ts';
 import { classifyError, MessageOverLimitError } from './errors.ts';
 import { headerPart } from './message-headers.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, duplicateKey } from './plan.ts';
+import { duplicateKey } from './plan.ts';
 import { receiveMessage, type ReceivedMessage } from './receive-message.ts';
 import { ReceiveWindow, type Requested } from './receive-window.ts';
 import type { Suspect } from './uidl-reuse.ts';
@@ -95,7 +95,7 @@ function isSalvageable(err: unknown): boolean {
  */
 export async function fetchMessages(ctx: FetchContext, messages: readonly ListedMessage[], oversized: ReadonlySet<number>): Promise<FetchOutcome> {
   const { client, tracker } = ctx;
-  const maxBytes = ctx.job.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxBytes = ctx.job.maxMessageBytes;
   const tally = { stored: 0, oversized: 0, failed: 0, bytes: 0 };
   let firstFailure: FetchOutcome['firstFailure'] = null;
   const failedUids: string[] = [];

@@ -6,25 +6,27 @@ import type { Retention } from '../config/types.ts';
 
 export type { Retention };
 
-/** One mailbox as the pipeline sees it: the validated config with the password already resolved. */
+/**
+ * One mailbox as the pipeline sees it: the validated config with the password already resolved. Every field is
+ * decided: the defaults were applied once, when the config was normalised (lib/config/parse-config.ts).
+ */
 export interface MailboxJob {
   readonly id: string;
   readonly connect: Omit<Pop3ConnectOptions, 'signal'>;
-  /** @default 'keep' */
-  readonly retention?: Retention;
-  /** Larger messages are not fetched: their headers are stored via TOP and they are reported. @default 100 MiB */
-  readonly maxMessageBytes?: number;
-  /** Delete oversized messages too when retention deletes. @default false */
-  readonly deleteOversized?: boolean;
-  /** @default unlimited */
+  readonly retention: Retention;
+  /** Larger messages are not fetched: their headers are stored via TOP and they are reported. */
+  readonly maxMessageBytes: number;
+  /** Delete oversized messages too when retention deletes. */
+  readonly deleteOversized: boolean;
+  /** Absent: unlimited. */
   readonly maxMessagesPerRun?: number;
-  /** Proceed even when every UIDL on the server is unknown to a non-empty state (a UIDL reset). @default false */
-  readonly acceptUidlReset?: boolean;
+  /** Proceed even when every UIDL on the server is unknown to a non-empty state (a UIDL reset). */
+  readonly acceptUidlReset: boolean;
   /**
    * The run ends by then, however slow the server: requests stop early enough to drain, and at the limit the
-   * connection is dropped (what is stored is committed). @default no limit but `deadline` (the CLI sets 900)
+   * connection is dropped (what is stored is committed).
    */
-  readonly maxSessionSeconds?: number;
+  readonly maxSessionSeconds: number;
 }
 
 export type { FailureClass } from '../coded-error.ts';

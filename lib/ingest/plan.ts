@@ -4,7 +4,6 @@ import type { ListedMessage } from './listing.ts';
 
 export type { ListedMessage } from './listing.ts';
 
-export const DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
 
 // A key that no real UIDL can equal (lib/store/state-format.ts).
 export { duplicateKey } from '../store/state-format.ts';
@@ -60,7 +59,7 @@ export interface FetchPlan {
  * again like new ones.
  */
 export function planFetch(listing: readonly ListedMessage[], state: MailboxState, job: MailboxJob, suspects: ReadonlySet<number> = new Set()): FetchPlan {
-  const maxBytes = job.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxBytes = job.maxMessageBytes;
   const limit = job.maxMessagesPerRun ?? Number.POSITIVE_INFINITY;
   const fetch: ListedMessage[] = [];
   const oversized: ListedMessage[] = [];

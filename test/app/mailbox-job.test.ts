@@ -19,7 +19,7 @@ const mailboxOf = (over: Record<string, unknown>, defaults?: Record<string, unkn
 describe('toMailboxJob', () => {
   it('maps the config and resolved credentials to connect options, reading the CA file', async () => {
     const cfg = await loadConfig(join(FIXTURES, 'minimal.json'));
-    const job = await toMailboxJob(cfg.mailboxes[0]!, { password: 'resolved' }, cfg.defaults);
+    const job = await toMailboxJob(cfg.mailboxes[0]!, { password: 'resolved' });
     assert.deepEqual(job, {
       id: 'support',
       connect: {
@@ -54,7 +54,7 @@ describe('toMailboxJob', () => {
       store: { type: 'fs', dir: 'd' }, defaults: { maxSessionSeconds: 120, maxListingBytes: 5000 },
       mailboxes: [{ id: 'a', host: 'h', user: 'u', password: 'p' }, { id: 'b', host: 'h', user: 'u', password: 'p', maxSessionSeconds: 30 }],
     }, { baseDir: dir });
-    const [a, b] = await Promise.all(cfg.mailboxes.map((m) => toMailboxJob(m, { password: 'p' }, cfg.defaults)));
+    const [a, b] = await Promise.all(cfg.mailboxes.map((m) => toMailboxJob(m, { password: 'p' })));
     assert.deepEqual({ session: a!.maxSessionSeconds, bytes: a!.connect.maxListingBytes, entries: a!.connect.maxListingEntries }, { session: 120, bytes: 5000, entries: undefined });
     assert.equal(b!.maxSessionSeconds, 30);
     assert.ok(!('maxListingEntries' in a!.connect), 'left out, so the POP3 client applies its default');

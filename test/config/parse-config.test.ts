@@ -32,7 +32,7 @@ describe('parseConfig: valid files', () => {
     assert.deepEqual(cfg.mailboxes, [{
       id: 'support', host: 'pop.example.jp', port: 995, tls: 'implicit', ca: join(FIXTURES, 'certs/extra-ca.pem'),
       user: 'support@example.jp', password: { env: 'SUPPORT_POP3_PASSWORD' }, auth: 'auto', allowInsecureAuth: false,
-      pipelining: true, retention: 'keep', maxMessageBytes: 104857600, deleteOversized: false, acceptUidlReset: false, enabled: true,
+      pipelining: true, retention: 'keep', maxMessageBytes: 104857600, deleteOversized: false, acceptUidlReset: false, maxSessionSeconds: 900, enabled: true,
     }]);
   });
 

@@ -8,12 +8,14 @@ import { FsRawStore } from '../../lib/store/fs-store.ts';
 import { FsStateStore } from '../../lib/store/fs-state.ts';
 import { LocalPublisher } from '../../lib/publish/local-publisher.ts';
 import type { DovecotServer } from '../helpers/dovecot.ts';
+import { JOB_DEFAULTS } from '../helpers/job.ts';
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 export function dovecotJob(dovecot: DovecotServer, user = 'alice', extra: Partial<MailboxJob> = {}): MailboxJob {
   const password = dovecot.users.find((u) => u.user === user)!.password;
   return {
+    ...JOB_DEFAULTS,
     id: `mbx-${user}`,
     connect: { host: '127.0.0.1', port: dovecot.tlsPort, tls: 'implicit', ca: dovecot.caPem, servername: 'localhost', user, password },
     ...extra,

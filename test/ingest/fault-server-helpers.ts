@@ -3,6 +3,7 @@ import { runMailbox } from '../../lib/ingest/pipeline.ts';
 import { makeTestCerts } from '../helpers/certs.ts';
 import { startFakePop3Server, type FakePop3Server, type FakeServerOptions } from '../helpers/fake-pop3-server.ts';
 import { MemoryPublisher, MemoryRawStore, MemoryStateStore } from '../helpers/memory-adapters.ts';
+import { JOB_DEFAULTS } from '../helpers/job.ts';
 
 /** The pipeline with the real POP3 client against the fake server, and in-memory store, state and publisher. */
 export interface FakeServerWorld {
@@ -15,6 +16,7 @@ export interface FakeServerWorld {
 
 export function fakeServerJob(server: FakePop3Server, job: Partial<MailboxJob> = {}): MailboxJob {
   return {
+    ...JOB_DEFAULTS,
     id: 'support',
     connect: { host: '127.0.0.1', port: server.port, tls: 'starttls', ca: makeTestCerts().caPem, user: 'alice', password: 'secret' },
     ...job,

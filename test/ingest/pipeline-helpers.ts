@@ -2,6 +2,7 @@ import type { MailboxJob, RunMailboxOptions } from '../../lib/ingest/pipeline-ty
 import { runMailbox } from '../../lib/ingest/pipeline.ts';
 import { MemoryPublisher, MemoryRawStore, MemoryStateStore } from '../helpers/memory-adapters.ts';
 import { MemoryMaildrop, sampleMessage } from '../helpers/memory-pop3.ts';
+import { JOB_DEFAULTS } from '../helpers/job.ts';
 
 export interface World {
   readonly drop: MemoryMaildrop;
@@ -20,7 +21,7 @@ export function world(messages = 0, options: ConstructorParameters<typeof Memory
   return {
     drop, store, state, publisher,
     run: (job = {}, extra = {}) => runMailbox({
-      job: { id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' }, ...job },
+      job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' }, ...job },
       store, state, publisher, connect: drop.connect, ...extra,
     }),
   };

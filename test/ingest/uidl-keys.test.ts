@@ -16,6 +16,7 @@ import { duplicateKey, emptyState } from '../../lib/store/state-format.ts';
 import type { IngestedEntry, MailboxState, StateStore } from '../../lib/store/types.ts';
 import { MemoryPublisher, MemoryRawStore, MemoryStateStore } from '../helpers/memory-adapters.ts';
 import { MemoryMaildrop, sampleMessage } from '../helpers/memory-pop3.ts';
+import { JOB_DEFAULTS } from '../helpers/job.ts';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -39,7 +40,7 @@ function setup(uids: readonly string[], state: StateStore) {
   const store = new MemoryRawStore();
   const publisher = new MemoryPublisher();
   const run = (retention: 'keep' | 'delete' = 'keep') => runMailbox({
-    job: { id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' }, retention }, store, state, publisher, connect: drop.connect,
+    job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' }, retention }, store, state, publisher, connect: drop.connect,
   });
   return { drop, store, publisher, run };
 }

@@ -14,6 +14,7 @@ import { LocalPublisher, type LocalProcessor } from '../../lib/publish/local-pub
 import { FsLeaseFiles } from '../../lib/store/fs-lease.ts';
 import { fakeMetadataDocument, MemoryRawStore, MemoryStateStore } from '../helpers/memory-adapters.ts';
 import { MemoryMaildrop, sampleMessage } from '../helpers/memory-pop3.ts';
+import { JOB_DEFAULTS } from '../helpers/job.ts';
 
 let root: string;
 before(async () => { root = await mkdtemp(join(tmpdir(), 'local-consumer-')); });
@@ -43,7 +44,7 @@ describe('local processors as event-log consumers', () => {
     const state = new MemoryStateStore();
     const publisher = new LocalPublisher({ dir, processors: [tickets] });
     const store = new MemoryRawStore();
-    const run = () => runMailbox({ job: { id: 'support', connect: { host: 'h', user: 'u', password: 'p' } }, store, state, publisher, connect: drop.connect });
+    const run = () => runMailbox({ job: { ...JOB_DEFAULTS, id: 'support', connect: { host: 'h', user: 'u', password: 'p' } }, store, state, publisher, connect: drop.connect });
     // Fails on the second message of the mailbox, whatever its id.
     const handle = tickets.handle;
     let calls = 0;

@@ -114,7 +114,7 @@ export async function authCommand(o: AuthOptions): Promise<number> {
     let login: { ok: boolean; mechanism?: string; messages?: number; error?: string } | null = null;
     if (o.check !== false) {
       try {
-        const job = await toMailboxJob(m, { accessToken: tokens.accessToken }, config.defaults);
+        const job = await toMailboxJob(m, { accessToken: tokens.accessToken });
         const pop3 = await connectPop3(job.connect);
         const stat = await pop3.stat();
         await pop3.quit().catch(() => undefined);

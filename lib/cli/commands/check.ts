@@ -70,7 +70,7 @@ export async function checkCommand(o: CheckOptions): Promise<number> {
     };
     try {
       const login = oauth2Login(m, { resolve: (ref) => resolveSecret(ref) });
-      const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolveSecret(ref), login.tokens), config.defaults);
+      const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolveSecret(ref), login.tokens));
       const client = await (login.connect ?? connectPop3)(job.connect);
       try {
         const stat = await client.stat();
