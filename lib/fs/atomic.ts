@@ -1,7 +1,7 @@
 /** Durable file-system primitives shared by the fs store, the fs state store and the local publisher. */
 import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { StoreError } from '../store/types.ts';
@@ -147,6 +147,33 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, t
     throw err;
   }
   await fsyncDir(dirname(path));
+}
+
+/**
+ * Creates `path` with `data` unless it exists: like writeFileAtomic (temp file, fsync, directory fsync), but placed
+ * with link(2), which fails on an existing name instead of replacing it. Resolves with null when it wrote, or with
+ * the bytes already at `path` (nothing written).
+ */
+export async function createFileExclusive(path: string, data: string | Uint8Array, tmpDir: string): Promise<Buffer | null> {
+  const tmp = join(tmpDir, `${randomUUID()}.tmp`);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const fh = await inDir(tmpDir, () => open(tmp, 'wx', FILE_MODE));
+  try {
+    try {
+      await writeFully(fh, bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await inDir(dirname(path), () => link(tmp, path));
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return await readFile(path);
+    throw err;
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+  await fsyncDir(dirname(path));
+  return null;
 }
 
 export function isErrno(err: unknown, code: string): boolean {

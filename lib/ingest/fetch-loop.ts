@@ -162,6 +162,7 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
 
   const checkpoint = async (): Promise<void> => {
     await pool.settle();
+    await ctx.store.flush(); // the documents and directory entries of this checkpoint, durable before the state says so
     await checkpointer.run();
   };
 

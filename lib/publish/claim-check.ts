@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { SCHEMA_VERSION } from '../document/metadata-schema.ts';
+import { metadataDocumentSchema, SCHEMA_VERSION } from '../document/metadata-schema.ts';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
 import type { RawStore } from '../store/types.ts';
 import { ARCHIVE_LAYOUT } from '../store/layout.ts';
@@ -38,12 +38,19 @@ export function claimCheckKey(prefix: string, id: string): string {
 }
 
 /**
- * Stores the document's JSON (overwriting an earlier copy of the same document, which is identical by id) and
- * returns the pointer message. The hash is of the exact bytes stored.
+ * Stores the document's JSON unless it is there already, and returns the pointer message; the hash is of the exact
+ * bytes stored. Written only if absent: a document published again (a retried batch, a replay, a re-ingest with
+ * another `ingestedAt`) must not upload it again nor replace the first copy, which every pointer sent so far names.
+ * A copy that is not this document (damaged, or of another id) is replaced.
  */
 export async function storeClaimCheck(store: RawStore, prefix: string, doc: MetadataDocument): Promise<ClaimCheckMessage> {
-  const body = Buffer.from(JSON.stringify(doc), 'utf8');
-  const ref = await store.putObject(claimCheckKey(prefix, doc.id), body, 'application/json');
+  const key = claimCheckKey(prefix, doc.id);
+  let body: Buffer = Buffer.from(JSON.stringify(doc), 'utf8');
+  let ref = await store.putObject(key, body, 'application/json', { ifAbsent: true });
+  if (ref.existing !== undefined) {
+    if (isCopyOf(ref.existing, doc)) body = ref.existing;
+    else ref = await store.putObject(key, body, 'application/json');
+  }
   return {
     claimCheck: {
       ...(ref.bucket === undefined ? {} : { bucket: ref.bucket }),
@@ -55,4 +62,16 @@ export async function storeClaimCheck(store: RawStore, prefix: string, doc: Meta
     mailbox: doc.mailbox,
     schemaVersion: SCHEMA_VERSION,
   };
+}
+
+/** A stored claim is reused only if it is a valid document with the same id and mailbox. */
+function isCopyOf(stored: Buffer, doc: MetadataDocument): boolean {
+  let json: unknown;
+  try {
+    json = JSON.parse(stored.toString('utf8'));
+  } catch {
+    return false;
+  }
+  const parsed = metadataDocumentSchema.safeParse(json);
+  return parsed.success && parsed.data.id === doc.id && parsed.data.mailbox === doc.mailbox;
 }

@@ -4,7 +4,7 @@
  * (and a writer outside these prefixes gets AccessDenied in AWS, not silent success).
  */
 export const ARCHIVE_LAYOUT = {
-  /** `raw/<mailbox>/<yyyy>/<mm>/<dd>/<sha256>.eml` and its metadata document beside it. */
+  /** `raw/<mailbox>/<yyyy>/<mm>/<dd>/<sha256>.eml`, and the packs of metadata documents of that day beside them. */
   raw: 'raw/',
   /** Multipart uploads in progress, copied to `raw/` once verified; expired by a lifecycle rule. */
   staging: 'staging/',

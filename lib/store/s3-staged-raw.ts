@@ -24,6 +24,8 @@ export interface S3WriteContext {
   readonly multipartThreshold: number;
   readonly partSize: number;
   readonly queueSize: number;
+  /** A commit created `objectKey` (nothing was there): the store files its document without looking for an older one. */
+  created?(objectKey: string): void;
 }
 
 export interface StageOptions {
@@ -162,6 +164,7 @@ export class S3StagedRaw implements StagedRaw {
     // On failure the staged bytes stay (in memory, or in the staging object), so a commit may be tried again.
     const existed = this.#upload === null ? await this.#putSmall(objectKey, ours) : await this.#copyLarge(objectKey, ours);
     this.#phase = 'committed';
+    if (!existed) this.#ctx.created?.(objectKey);
     this.#chunks = [];
     return { key: objectKey, bucket: this.#ctx.bucket, size: ours.size, sha256: ours.sha256Hex, existed };
   }

@@ -1,26 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import {
-  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { metadataDocumentSchema } from '../document/metadata-schema.ts';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
-import { assertMailboxId, metadataKeyFor, normalizePrefix, parseRawKey } from './keys.ts';
+import { assertMailboxId, normalizePrefix } from './keys.ts';
+import { MetadataBuffer } from './metadata-buffer.ts';
 import { isNotFound, toStoreError } from './s3-client.ts';
+import { S3Documents } from './s3-documents.ts';
 import { S3StagedRaw } from './s3-staged-raw.ts';
-import { ARCHIVE_LAYOUT } from './layout.ts';
 import type { S3WriteContext, StageOptions } from './s3-staged-raw.ts';
 import { StoreError } from './types.ts';
-import type { MetadataQuery, RawStore, StagedRaw } from './types.ts';
+import type { MetadataQuery, PutObjectOptions, PutObjectResult, RawStore, StagedRaw } from './types.ts';
 
 const MiB = 1024 * 1024;
 /** S3's smallest multipart part (except the last). */
 const MIN_PART_SIZE = 5 * MiB;
 /** Top-level folders of the layout: a prefix starting with one would make store keys and object keys ambiguous. */
 const LAYOUT_ROOTS = new Set(['raw', 'staging', 'state', 'claims']);
-/** Metadata documents fetched ahead while listing, in order. */
-const LIST_PREFETCH = 8;
 
 export interface S3RawStoreOptions {
   readonly client: S3Client;
@@ -54,7 +50,9 @@ export class S3RawStore implements RawStore {
   readonly #client: S3Client;
   readonly #ctx: S3WriteContext;
   readonly #sseParams: S3WriteContext['sseParams'];
-  readonly #listPageSize: number | undefined;
+  readonly #documents: S3Documents;
+  readonly #buffer: MetadataBuffer;
+  #flushTail: Promise<void> = Promise.resolve();
 
   constructor(options: S3RawStoreOptions) {
     if (options.bucket === '') throw new TypeError('S3RawStore: bucket is required');
@@ -74,7 +72,6 @@ export class S3RawStore implements RawStore {
     this.bucket = options.bucket;
     this.location = options.bucket;
     this.keyPrefix = prefix;
-    this.#listPageSize = options.listPageSize;
     this.#sseParams = {
       ...(options.sse === undefined ? {} : { ServerSideEncryption: options.sse }),
       ...(options.kmsKeyId === undefined ? {} : { SSEKMSKeyId: options.kmsKeyId }),
@@ -87,7 +84,18 @@ export class S3RawStore implements RawStore {
       multipartThreshold,
       partSize,
       queueSize: options.queueSize ?? 3,
+      // Nothing was at the key: no document can refer to it yet, so its document needs no look-up before it is filed.
+      created: (objectKey) => this.#buffer.markFresh(objectKey),
     };
+    this.#documents = new S3Documents({
+      client: options.client,
+      bucket: options.bucket,
+      objectKey: (key) => this.objectKey(key),
+      put: async (objectKey, body, contentType, o) => { await this.#put(objectKey, body, contentType, o.metadata, o.ifNoneMatch); },
+      get: (objectKey) => this.#get(objectKey),
+      ...(options.listPageSize === undefined ? {} : { listPageSize: options.listPageSize }),
+    });
+    this.#buffer = new MetadataBuffer(this.#documents);
   }
 
   /** The full object key of a store key: the prefix is added unless already there. */
@@ -127,55 +135,45 @@ export class S3RawStore implements RawStore {
   }
 
   async putMetadata(doc: MetadataDocument): Promise<void> {
-    await this.#put(metadataKeyFor(doc.raw.key), JSON.stringify(doc), 'application/json', { mailbox: doc.mailbox });
+    this.objectKey(doc.raw.key);
+    this.#buffer.add(doc);
   }
 
-  async getMetadata(rawKey: string): Promise<MetadataDocument | null> {
-    const objectKey = this.objectKey(metadataKeyFor(rawKey));
-    const body = await this.#get(objectKey);
-    return body === null ? null : this.#parseMetadata(objectKey, body);
+  /** Writes the pending documents: one PutObject per date partition (and per 1,000 documents). */
+  flush(): Promise<void> {
+    const run = this.#flushTail.catch(() => undefined).then(() => this.#buffer.flush());
+    this.#flushTail = run;
+    return run;
+  }
+
+  getMetadata(rawKey: string, id?: string): Promise<MetadataDocument | null> {
+    return this.#documents.get(rawKey, id);
+  }
+
+  listMetadata(query: MetadataQuery = {}): AsyncIterable<MetadataDocument> {
+    return this.#documents.list(query);
   }
 
   /**
-   * Walks `raw/<mailbox>/` with ListObjectsV2 (mailboxes in key order, then date partitions oldest first, as the
-   * fs store walks its folders). `since` starts each mailbox's listing after the partitions before that day.
+   * `ifAbsent` looks first and then writes with `If-None-Match: *`: S3 itself refuses to replace an object that
+   * appeared in between (412), and a look-up first keeps S3-compatible servers that ignore the condition honest.
    */
-  async *listMetadata(query: MetadataQuery = {}): AsyncIterable<MetadataDocument> {
-    const since = query.since === undefined
-      ? null
-      : new Date(Date.UTC(query.since.getUTCFullYear(), query.since.getUTCMonth(), query.since.getUTCDate()));
-    const mailboxes = query.mailbox === undefined ? await this.#listMailboxes() : [query.mailbox];
-    for (const mailbox of mailboxes) {
-      assertMailboxId(mailbox);
-      const base = `${this.objectKey(`${ARCHIVE_LAYOUT.raw}${mailbox}`)}/`;
-      const startAfter = since === null
-        ? undefined
-        // Everything in the partition of `since` sorts after its folder name without the trailing slash.
-        : `${base}${String(since.getUTCFullYear()).padStart(4, '0')}/${String(since.getUTCMonth() + 1).padStart(2, '0')}/${String(since.getUTCDate()).padStart(2, '0')}`;
-      const pending: Array<Promise<MetadataDocument | null>> = [];
-      for await (const key of this.#listKeys(base, startAfter)) {
-        if (!key.endsWith('.json')) continue;
-        const parsed = parseRawKey(`${key.slice(0, -'.json'.length)}.eml`);
-        if (parsed === null || parsed.mailbox !== mailbox) continue;
-        if (since !== null && parsed.date.getTime() < since.getTime()) continue;
-        const next = this.#get(key).then((body) => (body === null ? null : this.#parseMetadata(key, body)));
-        // A consumer that stops early leaves prefetched reads behind: they must not become unhandled rejections.
-        next.catch(() => undefined);
-        pending.push(next);
-        if (pending.length >= LIST_PREFETCH) {
-          const doc = await pending.shift()!;
-          if (doc !== null) yield doc;
-        }
+  async putObject(key: string, body: Buffer | string, contentType?: string, options: PutObjectOptions = {}): Promise<PutObjectResult> {
+    const objectKey = this.objectKey(key);
+    if (options.ifAbsent === true) {
+      const existing = await this.#get(objectKey);
+      if (existing !== null) return { key: objectKey, bucket: this.bucket, existing };
+      try {
+        await this.#put(key, body, contentType ?? 'application/octet-stream', undefined, true);
+      } catch (err) {
+        if (!(err instanceof StoreError) || err.code !== 'ECONFLICT') throw err;
+        const raced = await this.#get(objectKey);
+        if (raced === null) throw err;
+        return { key: objectKey, bucket: this.bucket, existing: raced };
       }
-      while (pending.length > 0) {
-        const doc = await pending.shift()!;
-        if (doc !== null) yield doc;
-      }
+      return { key: objectKey, bucket: this.bucket };
     }
-  }
-
-  async putObject(key: string, body: Buffer | string, contentType?: string): Promise<{ readonly key: string; readonly bucket?: string }> {
-    const objectKey = await this.#put(key, body, contentType ?? 'application/octet-stream');
+    await this.#put(key, body, contentType ?? 'application/octet-stream');
     return { key: objectKey, bucket: this.bucket };
   }
 
@@ -187,7 +185,7 @@ export class S3RawStore implements RawStore {
     return this.#get(this.objectKey(key));
   }
 
-  async #put(key: string, body: Buffer | string, contentType: string, metadata?: Record<string, string>): Promise<string> {
+  async #put(key: string, body: Buffer | string, contentType: string, metadata?: Record<string, string>, ifNoneMatch = false): Promise<string> {
     const objectKey = this.objectKey(key);
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const sha256 = createHash('sha256').update(bytes).digest();
@@ -200,6 +198,7 @@ export class S3RawStore implements RawStore {
         ContentType: contentType,
         ChecksumSHA256: sha256.toString('base64'),
         Metadata: { ...metadata, sha256: sha256.toString('hex') },
+        ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
         ...this.#sseParams,
       }));
       if (res.ChecksumSHA256 !== undefined && res.ChecksumSHA256 !== sha256.toString('base64')) {
@@ -219,53 +218,5 @@ export class S3RawStore implements RawStore {
       if (isNotFound(err)) return null;
       throw toStoreError(err, 'GetObject', objectKey);
     }
-  }
-
-  #parseMetadata(objectKey: string, body: Buffer): MetadataDocument {
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw new StoreError('EVERIFY', `metadata at ${objectKey} is not JSON`, { cause: err, retryable: false });
-    }
-    const parsed = metadataDocumentSchema.safeParse(json);
-    if (!parsed.success) throw new StoreError('EVERIFY', `metadata at ${objectKey} is not a valid document: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { retryable: false });
-    return parsed.data;
-  }
-
-  async #listMailboxes(): Promise<string[]> {
-    const base = `${this.objectKey('raw')}/`;
-    const out: string[] = [];
-    let token: string | undefined;
-    do {
-      let res;
-      try {
-        res = await this.#client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: '/', ContinuationToken: token, MaxKeys: this.#listPageSize }));
-      } catch (err) {
-        throw toStoreError(err, 'ListObjectsV2', base);
-      }
-      for (const p of res.CommonPrefixes ?? []) {
-        const name = p.Prefix?.slice(base.length, -1);
-        if (name !== undefined && name !== '') out.push(name);
-      }
-      token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
-    } while (token !== undefined);
-    return out.sort();
-  }
-
-  async *#listKeys(prefix: string, startAfter: string | undefined): AsyncIterable<string> {
-    let token: string | undefined;
-    do {
-      let res;
-      try {
-        res = await this.#client.send(new ListObjectsV2Command({
-          Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.#listPageSize, ...(token === undefined && startAfter !== undefined ? { StartAfter: startAfter } : {}),
-        }));
-      } catch (err) {
-        throw toStoreError(err, 'ListObjectsV2', prefix);
-      }
-      for (const o of res.Contents ?? []) if (o.Key !== undefined) yield o.Key;
-      token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
-    } while (token !== undefined);
   }
 }

@@ -23,10 +23,11 @@ export interface CommitResult extends RawRef {
 export interface StagedRaw {
   readonly writable: Writable;
   /**
-   * Call after `writable` has finished. Makes the bytes durable under `key` and verifies them: resolves only when
-   * the stored object's sha256 and size equal `expected` (fs: fsync + rename, then re-read; S3: the checksum S3
-   * returns). An object already at `key` with the same sha256 gives `existed: true`; with another sha256 a
-   * StoreError with code 'ECONFLICT' (never overwritten). Any failure: StoreError, and nothing is at `key`.
+   * Call after `writable` has finished. Makes the bytes durable under `key`: resolves only when the bytes the store
+   * hashed while writing them equal `expected` and are durable (fs: fsync + link; the new directory entry is
+   * durable after the store's next `flush()`; S3: the checksum S3 returns). An object already at `key` with the same
+   * sha256 gives `existed: true`; with another sha256 a StoreError with code 'ECONFLICT' (never overwritten). Any
+   * failure: StoreError, and nothing is at `key`.
    */
   commit(key: string, expected: { readonly sha256: string; readonly size: number }): Promise<CommitResult>;
   /** Drops the staged bytes. Safe to call more than once, and after a failed commit. */
@@ -39,7 +40,19 @@ export interface MetadataQuery {
   readonly since?: Date;
 }
 
-/** The raw archive: raw messages, the metadata JSON beside each, and small blobs (claim checks, processor output). */
+export interface PutObjectOptions {
+  /** Write only if nothing is at the key yet. @default false */
+  readonly ifAbsent?: boolean;
+}
+
+export interface PutObjectResult {
+  readonly key: string;
+  readonly bucket?: string;
+  /** With `ifAbsent`, the bytes already at the key: nothing was written. */
+  readonly existing?: Buffer;
+}
+
+/** The raw archive: raw messages, their metadata documents (lib/store/document-packs.ts), and small blobs (claim checks, processor output). */
 export interface RawStore {
   readonly kind: 'fs' | 's3';
   /** Bucket name (s3) or absolute directory (fs), for messages and `raw.bucket`. */
@@ -53,13 +66,29 @@ export interface RawStore {
   stage(mailbox: string, options?: { readonly uidlHash?: string }): Promise<StagedRaw>;
   exists(key: string): Promise<boolean>;
   getRaw(key: string): Promise<Readable>;
-  /** Writes `doc` beside its raw message (`doc.raw.key` with `.eml` replaced by `.json`), replacing any earlier one. */
+  /**
+   * Files `doc` in its raw message's date partition, unless a document with its id is stored already: the first
+   * one stands (a re-ingest must not give an archived message a second version with another `ingestedAt`). Every
+   * UIDL has its own document, even when two UIDLs share the same bytes. Buffered: the document is durable, and
+   * visible to getMetadata and listMetadata, after the next `flush()`.
+   */
   putMetadata(doc: MetadataDocument): Promise<void>;
-  getMetadata(rawKey: string): Promise<MetadataDocument | null>;
-  /** Every stored metadata document matching the query, oldest partition first. */
+  /**
+   * Makes everything committed and put before the call durable: the documents put since the last flush (written
+   * together, one object or file per date partition) and, on fs, the directory entries of committed messages (one
+   * fsync per directory). The pipeline calls it at each checkpoint, before it commits the state. A failure is a
+   * StoreError; what was not written is tried again at the next flush.
+   */
+  flush(): Promise<void>;
+  /** The document of one UIDL (`id`) of the raw message at `rawKey`; without `id`, the first one stored for it. */
+  getMetadata(rawKey: string, id?: string): Promise<MetadataDocument | null>;
+  /** Every stored metadata document matching the query (one per id), oldest partition first. */
   listMetadata(query?: MetadataQuery): AsyncIterable<MetadataDocument>;
-  /** A small object (claim-checked documents, processor output). Overwrites. */
-  putObject(key: string, body: Buffer | string, contentType?: string): Promise<{ readonly key: string; readonly bucket?: string }>;
+  /**
+   * A small object (claim-checked documents, processor output). Overwrites, unless `ifAbsent`: then an object
+   * already at the key stays, and its bytes come back as `existing` (nothing written).
+   */
+  putObject(key: string, body: Buffer | string, contentType?: string, options?: PutObjectOptions): Promise<PutObjectResult>;
   getObject(key: string): Promise<Buffer | null>;
 }
 

@@ -13,6 +13,7 @@ import { metadataDocumentSchema } from '../../lib/document/metadata-schema.ts';
 import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 import { resolveDocument } from '../../lib/publish/resolve-document.ts';
 import { parseRawKey } from '../../lib/store/keys.ts';
+import { S3RawStore } from '../../lib/store/s3-store.ts';
 import { cli } from '../cli/cli-helpers.ts';
 import { dovecotSkipReason, startDovecot, toCrlf } from '../helpers/dovecot.ts';
 import type { DovecotServer } from '../helpers/dovecot.ts';
@@ -105,7 +106,9 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
       [true, 'support', 12, 12, 12, 0, 0],
     );
 
-    // The archive: one .eml per message, exactly the bytes Dovecot serves, with its metadata .json beside it.
+    // The archive: one .eml per message, exactly the bytes Dovecot serves, with its metadata document beside it (in
+    // the partition's pack, read through the store as every consumer does).
+    const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: PREFIX });
     const keys = await listKeys(aws.s3, aws.bucket, `${PREFIX}/`);
     const emls = [...keys.keys()].filter((k) => k.endsWith('.eml'));
     assert.equal(emls.length, seededMail.length);
@@ -117,7 +120,7 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
       assert.deepEqual(await getObject(key), served, `<${m.messageId}> archived byte for byte`);
       const head = await aws.s3.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: key }));
       assert.equal(head.Metadata?.sha256, sha256(served));
-      const meta = metadataDocumentSchema.parse(JSON.parse((await getObject(key.replace(/\.eml$/, '.json')))!.toString('utf8')));
+      const meta = metadataDocumentSchema.parse(await store.getMetadata(key));
       assert.deepEqual({ rawKey: meta.raw.key, rawBucket: meta.raw.bucket, rawSha256: meta.raw.sha256, rawSize: meta.raw.size }, { rawKey: key, rawBucket: aws.bucket, rawSha256: sha256(served), rawSize: served.length });
       assert.equal(meta.messageId, `<${m.messageId}>`);
       // Filed under the UTC day of the topmost Received header, so a message fetched again lands on the same key.

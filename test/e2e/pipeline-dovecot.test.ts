@@ -85,14 +85,13 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       // Over the in-memory threshold, so each message streams straight from the socket into the store.
       const msgs = [1, 2, 3].map((i) => mail(500 + i, { size: 600_000 }));
       await local.seed('erin', msgs);
-      const fs = new FsRawStore({ dir: t.dir });
       let failed = 0;
-      const flaky = Object.create(fs, {
-        stage: { value: async (mailbox: string) => {
+      const flaky = new (class extends FsRawStore {
+        override async stage(mailbox: string) {
           if (failed++ === 0) throw new StoreError('EIO', 'injected: disk unavailable');
-          return fs.stage(mailbox);
-        } },
-      }) as FsRawStore;
+          return super.stage(mailbox);
+        }
+      })({ dir: t.dir });
       const watchdog = setTimeout(() => undefined, 60_000); // a stall shows as a test timeout, not a silent exit
       const s = await runMailbox({
         job: dovecotJob(local, 'erin', { retention: 'delete' }), store: flaky, state: new FsStateStore({ dir: t.dir }), publisher: new LocalPublisher({ dir: t.dir }),

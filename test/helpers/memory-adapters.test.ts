@@ -72,14 +72,18 @@ describe('MemoryRawStore', () => {
     assert.equal(store.faults.pending(), 0);
   });
 
-  it('stores metadata beside the raw key and lists it by mailbox and since', async () => {
+  it('stores metadata at the flush, the first document of an id standing, and lists it by mailbox and since', async () => {
     const store = new MemoryRawStore();
     const k1 = rawKey('support', new Date('2025-01-01T10:00:00Z'), 'a'.repeat(64));
     const k2 = rawKey('support', new Date('2025-01-03T10:00:00Z'), 'b'.repeat(64));
     const k3 = rawKey('sales', new Date('2025-01-03T10:00:00Z'), 'c'.repeat(64));
     for (const [id, k] of [['2', k2], ['1', k1], ['3', k3]] as const) await store.putMetadata(fakeMetadataDocument({ id, raw: { key: k, size: 1, sha256: '0'.repeat(64) } }));
-    assert.ok(store.objects.has(k1.replace(/\.eml$/, '.json')));
+    assert.equal(await store.getMetadata(k1), null, 'not before the flush');
+    await store.flush();
+    await store.putMetadata(fakeMetadataDocument({ id: '1', snippet: 'later', raw: { key: k1, size: 1, sha256: '0'.repeat(64) } }));
+    await store.flush();
     assert.equal((await store.getMetadata(k1))?.id, '1');
+    assert.equal((await store.getMetadata(k1, '1'))?.snippet, '', 'the first document stands');
     assert.equal(await store.getMetadata(rawKey('support', new Date(), 'd'.repeat(64))), null);
     const ids = async (q?: Parameters<MemoryRawStore['listMetadata']>[0]) => {
       const out: string[] = [];

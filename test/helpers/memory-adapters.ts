@@ -8,15 +8,15 @@ import { Readable, Writable } from 'node:stream';
 import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 import { PublishError } from '../../lib/publish/types.ts';
 import type { Publisher, PublishResult } from '../../lib/publish/types.ts';
-import { metadataKeyFor, parseRawKey } from '../../lib/store/keys.ts';
+import { parseRawKey } from '../../lib/store/keys.ts';
 import { emptyState } from '../../lib/store/state-format.ts';
 import { StoreError } from '../../lib/store/types.ts';
 import type {
-  CommitResult, MailboxState, MetadataQuery, RawStore, StagedRaw, StateStore, VersionedState,
+  CommitResult, MailboxState, MetadataQuery, PutObjectOptions, PutObjectResult, RawStore, StagedRaw, StateStore, VersionedState,
 } from '../../lib/store/types.ts';
 
 export type FaultOp =
-  | 'stage' | 'write' | 'commit' | 'abort' | 'exists' | 'getRaw' | 'putMetadata' | 'getMetadata' | 'putObject'
+  | 'stage' | 'write' | 'commit' | 'abort' | 'exists' | 'getRaw' | 'putMetadata' | 'flush' | 'getMetadata' | 'putObject'
   | 'stateRead' | 'stateWrite' | 'publish';
 
 export interface FaultOptions {
@@ -75,8 +75,8 @@ export interface MemoryRawStoreOptions {
 }
 
 /**
- * `objects` holds every committed object by key: raw messages (.eml), metadata documents (.json, as the JSON
- * bytes a real store would hold) and putObject blobs.
+ * `objects` holds every committed object by key: raw messages (.eml) and putObject blobs. `documents` holds the
+ * flushed metadata documents (as the JSON a real store would hold), one per id, the first one put standing.
  */
 export class MemoryRawStore implements RawStore {
   readonly kind: 'fs' | 's3';
@@ -84,6 +84,10 @@ export class MemoryRawStore implements RawStore {
   readonly bucket: string | undefined;
   readonly keyPrefix: string;
   readonly objects = new Map<string, Buffer>();
+  /** Flushed metadata documents by id, as JSON, in the order stored. */
+  readonly documents = new Map<string, string>();
+  /** Documents put since the last flush. */
+  readonly pendingDocuments: MetadataDocument[] = [];
   readonly faults = new FaultQueue();
   /** Every call, in order, for assertions on the sequence of operations. */
   readonly calls: Array<{ readonly op: FaultOp; readonly key?: string }> = [];
@@ -117,13 +121,12 @@ export class MemoryRawStore implements RawStore {
     return [...this.objects.keys()].filter((k) => k.endsWith('.eml')).sort();
   }
 
-  /** Metadata documents currently stored, by raw key. */
+  /** Metadata documents currently stored, by raw key (the first stored for each). */
   metadata(): Map<string, MetadataDocument> {
     const out = new Map<string, MetadataDocument>();
-    for (const [key, body] of this.objects) {
-      if (key.endsWith('.json') && parseRawKey(key.slice(0, -'.json'.length) + '.eml') !== null) {
-        out.set(key.slice(0, -'.json'.length) + '.eml', JSON.parse(body.toString('utf8')) as MetadataDocument);
-      }
+    for (const json of this.documents.values()) {
+      const doc = JSON.parse(json) as MetadataDocument;
+      if (!out.has(doc.raw.key)) out.set(doc.raw.key, doc);
     }
     return out;
   }
@@ -209,39 +212,54 @@ export class MemoryRawStore implements RawStore {
     this.calls.push({ op: 'putMetadata', key: doc.raw.key });
     const fault = this.faults.take('putMetadata');
     if (fault !== undefined && !fault.afterEffect) throw fault.error;
-    this.objects.set(metadataKeyFor(doc.raw.key), Buffer.from(JSON.stringify(doc), 'utf8'));
+    this.pendingDocuments.push(JSON.parse(JSON.stringify(doc)) as MetadataDocument);
     if (fault !== undefined) throw fault.error;
   }
 
-  async getMetadata(rawKey: string): Promise<MetadataDocument | null> {
+  async flush(): Promise<void> {
+    this.calls.push({ op: 'flush' });
+    const fault = this.faults.take('flush');
+    if (fault !== undefined && !fault.afterEffect) throw fault.error;
+    for (const doc of this.pendingDocuments.splice(0)) if (!this.documents.has(doc.id)) this.documents.set(doc.id, JSON.stringify(doc));
+    if (fault !== undefined) throw fault.error;
+  }
+
+  async getMetadata(rawKey: string, id?: string): Promise<MetadataDocument | null> {
     this.#check('getMetadata', rawKey);
-    const body = this.objects.get(metadataKeyFor(rawKey));
-    return body === undefined ? null : (JSON.parse(body.toString('utf8')) as MetadataDocument);
+    for (const json of this.documents.values()) {
+      const doc = JSON.parse(json) as MetadataDocument;
+      if (doc.raw.key === rawKey && (id === undefined || doc.id === id)) return doc;
+    }
+    return null;
   }
 
   async *listMetadata(query: MetadataQuery = {}): AsyncIterable<MetadataDocument> {
     const since = query.since === undefined
       ? null
       : Date.UTC(query.since.getUTCFullYear(), query.since.getUTCMonth(), query.since.getUTCDate());
-    const entries = [...this.metadata()]
-      .map(([rawKey, doc]) => ({ parsed: parseRawKey(rawKey)!, rawKey, doc }))
-      .filter((e) => e.parsed.prefix === this.keyPrefix
+    const entries = [...this.documents.values()]
+      .map((json) => JSON.parse(json) as MetadataDocument)
+      .map((doc, order) => ({ parsed: parseRawKey(doc.raw.key)!, doc, order }))
+      .filter((e) => e.parsed !== null && e.parsed.prefix === this.keyPrefix
         && (query.mailbox === undefined || e.parsed.mailbox === query.mailbox)
         && (since === null || e.parsed.date.getTime() >= since))
-      // The fs layout walks mailbox, then date partitions, then names: the same order here.
+      // The fs layout walks mailbox, then date partitions, then documents in the order stored: the same order here.
       .sort((a, b) => (a.parsed.mailbox < b.parsed.mailbox ? -1 : a.parsed.mailbox > b.parsed.mailbox ? 1 : 0)
         || a.parsed.date.getTime() - b.parsed.date.getTime()
-        || (a.rawKey < b.rawKey ? -1 : a.rawKey > b.rawKey ? 1 : 0));
+        || a.order - b.order);
     for (const e of entries) yield e.doc;
   }
 
-  async putObject(key: string, body: Buffer | string): Promise<{ key: string; bucket?: string }> {
+  async putObject(key: string, body: Buffer | string, _contentType?: string, options: PutObjectOptions = {}): Promise<PutObjectResult> {
     this.calls.push({ op: 'putObject', key });
     const fault = this.faults.take('putObject');
     if (fault !== undefined && !fault.afterEffect) throw fault.error;
+    const where = this.bucket === undefined ? { key } : { key, bucket: this.bucket };
+    const existing = this.objects.get(key);
+    if (options.ifAbsent === true && existing !== undefined) return { ...where, existing: Buffer.from(existing) };
     this.objects.set(key, Buffer.isBuffer(body) ? Buffer.from(body) : Buffer.from(body, 'utf8'));
     if (fault !== undefined) throw fault.error;
-    return this.bucket === undefined ? { key } : { key, bucket: this.bucket };
+    return where;
   }
 
   async getObject(key: string): Promise<Buffer | null> {

@@ -11,6 +11,7 @@ import type { FsCommitStep } from '../../lib/store/fs-store.ts';
 import { rawKey } from '../../lib/store/keys.ts';
 import { StoreError } from '../../lib/store/types.ts';
 import { fakeMetadataDocument } from '../helpers/memory-adapters.ts';
+import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const DAY = new Date('2025-03-04T05:06:07Z');
@@ -93,18 +94,7 @@ describe('FsRawStore staging and commit', () => {
     await assert.rejects(staged.commit(rawKey('support', DAY, sha(bytes)), { sha256: sha(bytes), size: bytes.length + 1 }), { code: 'EVERIFY' });
   });
 
-  it('catches corruption between write and read-back (EVERIFY) and removes what it wrote', async () => {
-    const store = await freshStore({
-      beforeCommitStep: async (step, paths) => {
-        if (step === 'verify') await writeFile(paths.final, Buffer.from('bit rot'));
-      },
-    });
-    const key = rawKey('support', DAY, sha(bytes));
-    await assert.rejects(put(store, bytes, key), { code: 'EVERIFY' });
-    assert.equal(await store.exists(key), false);
-  });
-
-  for (const step of ['fsync', 'mkdir', 'link', 'fsync-dir', 'verify'] as FsCommitStep[]) {
+  for (const step of ['fsync', 'mkdir', 'link'] as FsCommitStep[]) {
     it(`leaves nothing at the key nor in tmp when the "${step}" step fails`, async () => {
       const store = await freshStore({
         beforeCommitStep: (s) => { if (s === step) throw Object.assign(new Error(`disk said no at ${s}`), { code: 'EIO' }); },
@@ -120,13 +110,17 @@ describe('FsRawStore staging and commit', () => {
     });
   }
 
-  it('finding an identical object at the key returns existed without touching it (no later step runs)', async () => {
+  it('finding an identical object at the key returns existed and leaves the next flush nothing to sync', async () => {
     const store = await freshStore();
     const key = rawKey('support', DAY, sha(bytes));
     await put(store, bytes, key);
-    const failing = new FsRawStore({ dir: store.location, beforeCommitStep: (s) => { if (s === 'fsync-dir') throw new Error('x'); } });
-    // The link step finds the file and returns before fsync-dir, whose failure would otherwise surface.
-    assert.equal((await put(failing, bytes, key)).existed, true);
+    await store.flush();
+    const steps: string[] = [];
+    const again = new FsRawStore({ dir: store.location, beforeCommitStep: (s) => { steps.push(s); if (s === 'fsync-dir') throw new Error('x'); } });
+    assert.equal((await put(again, bytes, key)).existed, true);
+    // The link step finds the file: no directory got an entry, so the failing fsync-dir is never reached.
+    await again.flush();
+    assert.deepEqual(steps, ['fsync', 'mkdir', 'link']);
     assert.deepEqual(await readFile(join(store.location, key)), bytes);
   });
 
@@ -191,6 +185,62 @@ describe('FsRawStore staging and commit', () => {
   });
 });
 
+describe('FsRawStore flush: one directory fsync per checkpoint', () => {
+  const message = (i: number) => Buffer.from(`Subject: message ${i}\r\n\r\nbody ${i}\r\n`);
+
+  it('commits of one checkpoint share one fsync of their directory, taken at the flush', async () => {
+    const steps: Array<{ step: string; final: string }> = [];
+    const store = await freshStore({ beforeCommitStep: (step, paths) => { steps.push({ step, final: paths.final }); } });
+    const refs = await Promise.all(Array.from({ length: 10 }, (_, i) => put(store, message(i))));
+    assert.equal(steps.filter((s) => s.step === 'fsync-dir').length, 0, 'no directory fsync per message');
+    assert.equal(steps.filter((s) => s.step === 'fsync').length, 10, 'each message\'s bytes are fsynced before commit resolves');
+    await store.flush();
+    const dirSyncs = steps.filter((s) => s.step === 'fsync-dir').map((s) => s.final);
+    assert.deepEqual(dirSyncs, [join(store.location, 'raw/support/2025/03/04')]);
+    assert.ok(refs.every((r) => !r.existed));
+    await store.flush();
+    assert.equal(steps.filter((s) => s.step === 'fsync-dir').length, 1, 'nothing new: a second flush syncs nothing');
+  });
+
+  it('a failed flush keeps its work: the next one writes the documents and syncs the directories', async () => {
+    let failing: string | null = 'pack';
+    const steps: string[] = [];
+    const store = await freshStore({
+      beforeCommitStep: (step) => {
+        steps.push(step);
+        if (step === failing) throw Object.assign(new Error(`disk said no at ${step}`), { code: 'EIO' });
+      },
+    });
+    const ref = await put(store, message(1));
+    await store.putMetadata(fakeMetadataDocument({ id: 'doc-1', raw: { key: ref.key, size: ref.size, sha256: ref.sha256 } }));
+    await assert.rejects(store.flush(), (e: unknown) => e instanceof StoreError && e.code === 'EIO' && e.retryable);
+    assert.equal(await store.getMetadata(ref.key), null, 'not written');
+    failing = 'fsync-dir';
+    await assert.rejects(store.flush(), (e: unknown) => e instanceof StoreError && e.code === 'EIO');
+    assert.equal((await store.getMetadata(ref.key))?.id, 'doc-1', 'the pack is written; only the directory sync failed');
+    failing = null;
+    steps.length = 0;
+    await store.flush();
+    assert.deepEqual(steps, ['fsync-dir'], 'the directory is synced at the next flush; the document is not written twice');
+    const ids: string[] = [];
+    for await (const d of store.listMetadata()) ids.push(d.id);
+    assert.deepEqual(ids, ['doc-1']);
+    assert.deepEqual(await tmpFiles(store), []);
+  });
+
+  it('a flush covers what was committed before it was called, even while another flush runs', async () => {
+    const store = await freshStore();
+    const a = await put(store, message(1));
+    await store.putMetadata(fakeMetadataDocument({ id: 'a', raw: { key: a.key, size: a.size, sha256: a.sha256 } }));
+    const first = store.flush();
+    const b = await put(store, message(2));
+    await store.putMetadata(fakeMetadataDocument({ id: 'b', raw: { key: b.key, size: b.size, sha256: b.sha256 } }));
+    await Promise.all([first, store.flush()]);
+    assert.equal((await store.getMetadata(a.key))?.id, 'a');
+    assert.equal((await store.getMetadata(b.key))?.id, 'b');
+  });
+});
+
 describe('FsRawStore stale temp cleanup', () => {
   it('removes temp files older than the threshold on the first stage, and keeps young ones', async () => {
     const warnings: string[] = [];
@@ -209,20 +259,58 @@ describe('FsRawStore stale temp cleanup', () => {
 
 describe('FsRawStore metadata and objects', () => {
   const k = (mailbox: string, iso: string, c: string) => rawKey(mailbox, new Date(iso), c.repeat(64));
-  const doc = (id: string, key: string) => fakeMetadataDocument({ id, raw: { key, size: 1, sha256: '0'.repeat(64) } });
+  const doc = (id: string, key: string, extra: Partial<MetadataDocument> = {}) =>
+    fakeMetadataDocument({ id, raw: { key, size: 1, sha256: key.slice(-68, -4) }, ...extra });
+  const files = async (store: FsRawStore, partition: string) => (await readdir(join(store.location, partition))).sort();
 
-  it('writes metadata beside the raw key, replaces it, and reads it back', async () => {
+  it('files each document in a pack of its partition, visible after the flush; one pack per partition and flush', async () => {
     const store = await freshStore();
     const key = k('support', '2025-01-02T00:00:00Z', 'a');
-    assert.equal(await store.getMetadata(key), null);
-    await store.putMetadata(doc('first', key));
-    await store.putMetadata(doc('second', key));
-    assert.equal((await store.getMetadata(key))?.id, 'second');
-    assert.ok((await readFile(join(store.location, key.replace(/\.eml$/, '.json')), 'utf8')).includes('"id": "second"'));
+    await store.putMetadata(doc('uidl-1', key));
+    await store.putMetadata(doc('uidl-2', key));
+    assert.equal(await store.getMetadata(key), null, 'buffered until the flush');
+    await store.flush();
+    const names = await files(store, 'raw/support/2025/01/02');
+    assert.equal(names.length, 1);
+    assert.match(names[0]!, /^docs-\d{8}T\d{9}Z-[0-9a-f]{12}\.jsonl$/);
+    const lines = (await readFile(join(store.location, 'raw/support/2025/01/02', names[0]!), 'utf8')).trimEnd().split('\n');
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as MetadataDocument).id), ['uidl-1', 'uidl-2']);
+    assert.equal((await stat(join(store.location, 'raw/support/2025/01/02', names[0]!))).mode & 0o777, 0o600);
+    assert.equal((await store.getMetadata(key))?.id, 'uidl-1', 'without an id: the first document of the raw message');
+    assert.equal((await store.getMetadata(key, 'uidl-2'))?.id, 'uidl-2', 'with an id: that UIDL\'s document');
+    assert.equal(await store.getMetadata(key, 'uidl-3'), null);
     assert.deepEqual(await tmpFiles(store), []);
   });
 
-  it('lists in mailbox, then partition, then name order; filters by mailbox and since (by partition)', async () => {
+  it('keeps the first document of an id: a later one (another ingestedAt) is not written, in this process or the next', async () => {
+    const store = await freshStore();
+    const key = k('support', '2025-01-02T00:00:00Z', 'a');
+    await store.putMetadata(doc('same', key, { ingestedAt: '2025-01-02T00:00:00.000Z' }));
+    await store.flush();
+    const before = await files(store, 'raw/support/2025/01/02');
+    await store.putMetadata(doc('same', key, { ingestedAt: '2026-06-01T00:00:00.000Z' }));
+    await store.flush();
+    const restarted = new FsRawStore({ dir: store.location });
+    await restarted.putMetadata(doc('same', key, { ingestedAt: '2027-06-01T00:00:00.000Z' }));
+    await restarted.flush();
+    assert.deepEqual(await files(store, 'raw/support/2025/01/02'), before, 'no second pack');
+    assert.equal((await restarted.getMetadata(key, 'same'))?.ingestedAt, '2025-01-02T00:00:00.000Z');
+  });
+
+  it('reads legacy <sha256>.json documents first, and does not write a document they already hold', async () => {
+    const store = await freshStore();
+    const key = k('support', '2025-01-02T00:00:00Z', 'a');
+    await store.putObject(key.replace(/\.eml$/, '.json'), JSON.stringify(doc('legacy', key, { ingestedAt: '2020-01-01T00:00:00.000Z' })));
+    await store.putMetadata(doc('legacy', key, { ingestedAt: '2025-01-01T00:00:00.000Z' }));
+    await store.putMetadata(doc('other-uidl', key));
+    await store.flush();
+    const out: MetadataDocument[] = [];
+    for await (const d of store.listMetadata()) out.push(d);
+    assert.deepEqual(out.map((d) => [d.id, d.ingestedAt]), [['legacy', '2020-01-01T00:00:00.000Z'], ['other-uidl', out[1]!.ingestedAt]]);
+    assert.equal((await store.getMetadata(key))?.id, 'legacy');
+  });
+
+  it('lists in mailbox, then partition, then written order; filters by mailbox and since (by partition)', async () => {
     const warnings: Array<Record<string, unknown> | undefined> = [];
     const store = await freshStore({ warn: (_m, f) => warnings.push(f) });
     const docs = [
@@ -233,6 +321,7 @@ describe('FsRawStore metadata and objects', () => {
       doc('a-0102', k('abc', '2025-01-02T00:00:00Z', 'e')),
     ];
     for (const d of docs) await store.putMetadata(d);
+    await store.flush();
     // Noise the walk must skip: a raw .eml, a stray file, a non-partition directory, and a corrupt JSON.
     await writeFile(join(store.location, 'raw/support/2025/01/02', 'f'.repeat(64) + '.eml'), 'raw');
     await writeFile(join(store.location, 'raw/support/2025/01/02', 'notes.txt'), 'x');
@@ -243,15 +332,31 @@ describe('FsRawStore metadata and objects', () => {
       for await (const d of store.listMetadata(q)) out.push(d.id);
       return out;
     };
-    assert.deepEqual(await ids(), ['a-0102', 's-1231', 's-0102-a', 's-0102-b', 's-0201']);
+    assert.deepEqual(await ids(), ['a-0102', 's-1231', 's-0102-b', 's-0102-a', 's-0201']);
     assert.equal(warnings.length, 1);
     assert.match(String(warnings[0]?.key), /9{64}\.json$/);
-    assert.deepEqual(await ids({ mailbox: 'support', since: new Date('2025-01-02T18:00:00Z') }), ['s-0102-a', 's-0102-b', 's-0201']);
+    assert.deepEqual(await ids({ mailbox: 'support', since: new Date('2025-01-02T18:00:00Z') }), ['s-0102-b', 's-0102-a', 's-0201']);
     assert.deepEqual(await ids({ since: new Date('2025-01-03T00:00:00Z') }), ['s-0201']);
     assert.deepEqual(await ids({ mailbox: 'nobody' }), []);
   });
 
-  it('getMetadata of a corrupt file is a clear non-retryable error', async () => {
+  it('skips a damaged line of a pack with a warning, and keeps the other documents of the pack', async () => {
+    const warnings: string[] = [];
+    const store = await freshStore({ warn: (m) => warnings.push(m) });
+    const key = k('support', '2025-01-02T00:00:00Z', 'a');
+    for (const id of ['one', 'two']) await store.putMetadata(doc(id, key));
+    await store.flush();
+    const [pack] = await files(store, 'raw/support/2025/01/02');
+    const path = join(store.location, 'raw/support/2025/01/02', pack!);
+    const [first, second] = (await readFile(path, 'utf8')).trimEnd().split('\n');
+    await writeFile(path, `${first!.slice(0, 20)}\n${second}\n`);
+    const ids: string[] = [];
+    for await (const d of store.listMetadata()) ids.push(d.id);
+    assert.deepEqual(ids, ['two']);
+    assert.deepEqual(warnings, ['skipping corrupt metadata line']);
+  });
+
+  it('getMetadata of a corrupt legacy file is a clear non-retryable error', async () => {
     const store = await freshStore();
     const key = k('support', '2025-01-02T00:00:00Z', 'a');
     await store.putObject(key.replace(/\.eml$/, '.json'), '{oops');
@@ -264,6 +369,15 @@ describe('FsRawStore metadata and objects', () => {
     assert.deepEqual(await store.putObject('claims/x.json', 'one'), { key: 'claims/x.json' });
     await store.putObject('claims/x.json', Buffer.from('two'));
     assert.deepEqual(await store.getObject('claims/x.json'), Buffer.from('two'));
+    assert.deepEqual(await tmpFiles(store), []);
+  });
+
+  it('putObject with ifAbsent never replaces: it returns what is there', async () => {
+    const store = await freshStore();
+    assert.deepEqual(await store.putObject('claims/y.json', 'first', 'application/json', { ifAbsent: true }), { key: 'claims/y.json' });
+    const again = await store.putObject('claims/y.json', 'second', 'application/json', { ifAbsent: true });
+    assert.deepEqual(again.existing, Buffer.from('first'));
+    assert.deepEqual(await store.getObject('claims/y.json'), Buffer.from('first'));
     assert.deepEqual(await tmpFiles(store), []);
   });
 });

@@ -68,7 +68,7 @@ export async function demoCommand(o: { dir: string }): Promise<number> {
     const fresh = docs.filter((d) => !before.has(d.id)).length;
     process.stdout.write([
       fresh === 0 ? 'Nothing new this time: every message was already ingested (the state remembers UIDLs).' : `${fresh} messages ingested.`,
-      `Raw messages, byte for byte:  ${path.join(dir, 'raw', 'demo')}/<yyyy>/<mm>/<dd>/<sha256>.eml (metadata .json beside each)`,
+      `Raw messages, byte for byte:  ${path.join(dir, 'raw', 'demo')}/<yyyy>/<mm>/<dd>/<sha256>.eml (their metadata documents beside them, docs-*.jsonl)`,
       `Event log (the local queue):  ${path.join(dir, 'events.jsonl')}`,
       `Processors:                   ${await processorSummary(dir)}`,
       `State by UIDL:                ${path.join(dir, 'state', 'demo.json')}`,

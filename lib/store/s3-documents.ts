@@ -1,0 +1,219 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { metadataDocumentSchema } from '../document/metadata-schema.ts';
+import type { MetadataDocument } from '../document/metadata-schema.ts';
+import { decodePack, isLegacyDocumentName, isPackName, orderPartitionNames } from './document-packs.ts';
+import { assertMailboxId, metadataKeyFor, parseRawKey } from './keys.ts';
+import { ARCHIVE_LAYOUT } from './layout.ts';
+import type { DocumentIo, PartitionIndex } from './metadata-buffer.ts';
+import { toStoreError } from './s3-client.ts';
+import { StoreError } from './types.ts';
+import type { MetadataQuery } from './types.ts';
+
+/** Document objects fetched ahead while listing, in order. */
+const LIST_PREFETCH = 8;
+/** Packs read by getMetadata, kept parsed: packs never change once written. */
+const PACKS_CACHED = 64;
+
+/** What the documents need from their store. Keys given to these functions are full object keys. */
+export interface S3DocumentsContext {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Full object key of a store key. */
+  objectKey(key: string): string;
+  put(objectKey: string, body: Buffer, contentType: string, options: { readonly metadata?: Record<string, string>; readonly ifNoneMatch?: boolean }): Promise<void>;
+  get(objectKey: string): Promise<Buffer | null>;
+  readonly listPageSize?: number;
+}
+
+/** The metadata documents of the S3 store: packs and legacy objects beside the raw messages (lib/store/document-packs.ts). */
+export class S3Documents implements DocumentIo {
+  readonly #ctx: S3DocumentsContext;
+  readonly #packs = new Map<string, MetadataDocument[]>();
+
+  constructor(ctx: S3DocumentsContext) {
+    this.#ctx = ctx;
+  }
+
+  async indexPartition(partition: string): Promise<PartitionIndex> {
+    const names = await this.#names(partition);
+    const { legacy, packs } = orderPartitionNames(names);
+    const packIds = new Set<string>();
+    for (const name of packs) for (const doc of await this.#readPack(`${partition}${name}`)) packIds.add(doc.id);
+    return { packIds, legacy: new Set(legacy.map((n) => n.slice(0, 64))) };
+  }
+
+  async legacyId(rawKey: string): Promise<string | null> {
+    try {
+      return (await this.#readLegacy(metadataKeyFor(rawKey)))?.id ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  async writePack(partition: string, name: string, body: Buffer): Promise<void> {
+    const parsed = parseRawKey(`${partition}${'0'.repeat(64)}.eml`);
+    await this.#ctx.put(`${partition}${name}`, body, 'application/x-ndjson', {
+      // The name is new: a conditional create makes sure no earlier pack is ever replaced.
+      ifNoneMatch: true,
+      ...(parsed === null ? {} : { metadata: { mailbox: parsed.mailbox } }),
+    });
+  }
+
+  async get(rawKey: string, id?: string): Promise<MetadataDocument | null> {
+    const objectKey = this.#ctx.objectKey(rawKey);
+    const legacy = await this.#readLegacy(metadataKeyFor(objectKey));
+    if (legacy !== null && (id === undefined || legacy.id === id)) return legacy;
+    const partition = objectKey.slice(0, objectKey.lastIndexOf('/') + 1);
+    for (const name of orderPartitionNames(await this.#names(partition, 'docs-')).packs) {
+      const key = `${partition}${name}`;
+      let docs = this.#packs.get(key);
+      if (docs === undefined) {
+        docs = await this.#readPack(key);
+        if (this.#packs.size >= PACKS_CACHED) this.#packs.delete(this.#packs.keys().next().value!);
+        this.#packs.set(key, docs);
+      }
+      const found = docs.find((d) => d.raw.key === objectKey && (id === undefined || d.id === id));
+      if (found !== undefined) return found;
+    }
+    return null;
+  }
+
+  /**
+   * Walks `raw/<mailbox>/` with ListObjectsV2 (mailboxes in key order, then date partitions oldest first, as the
+   * fs store walks its folders); in each partition the legacy documents, then the packs in the order written, each
+   * id once. `since` starts each mailbox's listing after the partitions before that day.
+   */
+  async *list(query: MetadataQuery = {}): AsyncIterable<MetadataDocument> {
+    const since = query.since === undefined
+      ? null
+      : new Date(Date.UTC(query.since.getUTCFullYear(), query.since.getUTCMonth(), query.since.getUTCDate()));
+    const mailboxes = query.mailbox === undefined ? await this.#listMailboxes() : [query.mailbox];
+    for (const mailbox of mailboxes) {
+      assertMailboxId(mailbox);
+      const base = `${this.#ctx.objectKey(`${ARCHIVE_LAYOUT.raw}${mailbox}`)}/`;
+      const startAfter = since === null
+        ? undefined
+        // Everything in the partition of `since` sorts after its folder name without the trailing slash.
+        : `${base}${String(since.getUTCFullYear()).padStart(4, '0')}/${String(since.getUTCMonth() + 1).padStart(2, '0')}/${String(since.getUTCDate()).padStart(2, '0')}`;
+      let partition: string | null = null;
+      let names: string[] = [];
+      for await (const key of this.#listKeys(base, startAfter)) {
+        const slash = key.lastIndexOf('/');
+        const name = key.slice(slash + 1);
+        if (!isPackName(name) && !isLegacyDocumentName(name)) continue;
+        const here = key.slice(0, slash + 1);
+        const parsed = parseRawKey(`${here}${'0'.repeat(64)}.eml`);
+        if (parsed === null || parsed.mailbox !== mailbox) continue;
+        if (since !== null && parsed.date.getTime() < since.getTime()) continue;
+        if (here !== partition) {
+          if (partition !== null) yield* this.#readPartition(partition, names);
+          partition = here;
+          names = [];
+        }
+        names.push(name);
+      }
+      if (partition !== null) yield* this.#readPartition(partition, names);
+    }
+  }
+
+  async *#readPartition(partition: string, names: readonly string[]): AsyncIterable<MetadataDocument> {
+    const { legacy, packs } = orderPartitionNames(names);
+    const reads = [
+      ...legacy.map((n) => () => this.#readLegacy(`${partition}${n}`).then((d) => (d === null ? [] : [d]))),
+      ...packs.map((n) => () => this.#readPack(`${partition}${n}`)),
+    ];
+    const pending: Array<Promise<MetadataDocument[]>> = [];
+    const seen = new Set<string>();
+    let next = 0;
+    const refill = (): void => {
+      while (next < reads.length && pending.length < LIST_PREFETCH) {
+        const p = reads[next++]!();
+        // A consumer that stops early leaves prefetched reads behind: they must not become unhandled rejections.
+        p.catch(() => undefined);
+        pending.push(p);
+      }
+    };
+    refill();
+    while (pending.length > 0) {
+      const docs = await pending.shift()!;
+      refill();
+      for (const doc of docs) {
+        if (seen.has(doc.id)) continue;
+        seen.add(doc.id);
+        yield doc;
+      }
+    }
+  }
+
+  async #readLegacy(objectKey: string): Promise<MetadataDocument | null> {
+    const body = await this.#ctx.get(objectKey);
+    if (body === null) return null;
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new StoreError('EVERIFY', `metadata at ${objectKey} is not JSON`, { cause: err, retryable: false });
+    }
+    return validate(objectKey, json);
+  }
+
+  /** Every line must be a valid document: a damaged pack is refused (EVERIFY), not skipped in silence. */
+  async #readPack(objectKey: string): Promise<MetadataDocument[]> {
+    const body = await this.#ctx.get(objectKey);
+    if (body === null) return [];
+    const values = decodePack(body, (line, err) => {
+      throw new StoreError('EVERIFY', `metadata pack ${objectKey} line ${line} is not JSON`, { cause: err, retryable: false });
+    });
+    return values.map((v, i) => validate(`${objectKey} (document ${i + 1})`, v));
+  }
+
+  /** Names in one partition (all of them, or those starting with `startsWith`). */
+  async #names(partition: string, startsWith = ''): Promise<string[]> {
+    const out: string[] = [];
+    for await (const key of this.#listKeys(`${partition}${startsWith}`, undefined)) out.push(key.slice(partition.length));
+    return out.filter((n) => !n.includes('/'));
+  }
+
+  async #listMailboxes(): Promise<string[]> {
+    const base = `${this.#ctx.objectKey(ARCHIVE_LAYOUT.raw.slice(0, -1))}/`;
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      let res;
+      try {
+        res = await this.#ctx.client.send(new ListObjectsV2Command({ Bucket: this.#ctx.bucket, Prefix: base, Delimiter: '/', ContinuationToken: token, MaxKeys: this.#ctx.listPageSize }));
+      } catch (err) {
+        throw toStoreError(err, 'ListObjectsV2', base);
+      }
+      for (const p of res.CommonPrefixes ?? []) {
+        const name = p.Prefix?.slice(base.length, -1);
+        if (name !== undefined && name !== '') out.push(name);
+      }
+      token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return out.sort();
+  }
+
+  async *#listKeys(prefix: string, startAfter: string | undefined): AsyncIterable<string> {
+    let token: string | undefined;
+    do {
+      let res;
+      try {
+        res = await this.#ctx.client.send(new ListObjectsV2Command({
+          Bucket: this.#ctx.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.#ctx.listPageSize, ...(token === undefined && startAfter !== undefined ? { StartAfter: startAfter } : {}),
+        }));
+      } catch (err) {
+        throw toStoreError(err, 'ListObjectsV2', prefix);
+      }
+      for (const o of res.Contents ?? []) if (o.Key !== undefined) yield o.Key;
+      token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+}
+
+function validate(where: string, json: unknown): MetadataDocument {
+  const parsed = metadataDocumentSchema.safeParse(json);
+  if (!parsed.success) throw new StoreError('EVERIFY', `metadata at ${where} is not a valid document: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { retryable: false });
+  return parsed.data;
+}
