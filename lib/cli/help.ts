@@ -28,6 +28,11 @@ const EXIT_CODES = {
     ['1', 'publishing failed'],
     ['2', 'usage or configuration error'],
   ],
+  verify: [
+    ['0', 'the archive matches the state and the documents'],
+    ['1', 'something does not match (or could not be read): each problem is one line with its kind and key'],
+    ['2', 'usage or configuration error'],
+  ],
   demo: [
     ['0', 'the demo ran (with --serve: the server was stopped by Ctrl-C or SIGTERM)'],
     ['1', 'the demo run failed'],
@@ -64,6 +69,10 @@ const EXAMPLES: Record<keyof typeof EXIT_CODES, ReadonlyArray<readonly [string, 
   replay: [
     ['mail-ingest replay -c mail.json --since 2026-11-01', 'publish again what was filed since that day'],
     ['mail-ingest replay -c mail.json --target tickets', 'fill one new processor from the archive'],
+  ],
+  verify: [
+    ['mail-ingest verify -c mail.json', 'read every archived message back and check it (an audit)'],
+    ['mail-ingest verify -c mail.json -m support --json', 'the problems as one JSON object'],
   ],
   demo: [
     ['mail-ingest demo', 'the whole pipeline once, into ./demo-data'],

@@ -7,6 +7,7 @@ import { demoCommand } from './commands/demo.ts';
 import { demoServeCommand } from './commands/demo-serve.ts';
 import { initCommand } from './commands/init.ts';
 import { replayCommand } from './commands/replay.ts';
+import { verifyCommand } from './commands/verify.ts';
 import { helpAfter } from './help.ts';
 import { packageVersion } from './paths.ts';
 import { redact } from '../redact.ts';
@@ -101,6 +102,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'print the result as one JSON object on one line (the URL and code go to stderr)')
     .addHelpText('after', helpAfter('auth'))
     .action(async (o) => setExit(await authCommand(o)));
+  program.command('verify')
+    .description('re-read the archive and check every raw message against the state and the metadata documents; change nothing')
+    .addOption(config)
+    .option('-m, --mailbox <id...>', 'only these mailboxes')
+    .option('--json', 'print the report as one JSON object on one line')
+    .addHelpText('after', helpAfter('verify'))
+    .action(async (o) => setExit(await verifyCommand(o)));
   program.command('demo')
     .description('run the whole pipeline against a built-in POP3S server with a sample mailbox')
     .option('--dir <dir>', 'where the demo archive goes', 'demo-data')
