@@ -19,9 +19,9 @@ if (major < 24) {
   process.exit(2);
 }
 
-// Every fs call (write, fsync, link) runs on libuv's threadpool, 4 threads by default; with commits overlapping,
-// durable storage of small messages is bound by it. Must be set before the pool first starts.
-process.env.UV_THREADPOOL_SIZE ??= '64';
+// fsyncs run on libuv's thread pool, 4 threads by default; commits overlap and concurrent fsyncs share a journal
+// commit. Why 16: lib/cli/threadpool.ts (the same setting for `node lib/cli/bin.ts`). Set before the pool starts.
+process.env.UV_THREADPOOL_SIZE ??= '16';
 
 const LIB = path.resolve(import.meta.dirname, '..');
 const ROOT = path.dirname(LIB);

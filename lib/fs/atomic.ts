@@ -73,12 +73,18 @@ export async function mkdirDurable(dir: string): Promise<void> {
 
 /** Directories this process has made (or found) and made durable: a mkdir -p per message is measurable overhead. */
 const knownDirs = new Set<string>();
+/** The mkdirDurable in progress per directory: the first commits of a run arrive together and share it. */
+const makingDirs = new Map<string, Promise<void>>();
 
 /** mkdirDurable once per directory per process. */
 export async function ensureDir(dir: string): Promise<void> {
   if (knownDirs.has(dir)) return;
-  await mkdirDurable(dir);
-  knownDirs.add(dir);
+  let making = makingDirs.get(dir);
+  if (making === undefined) {
+    making = mkdirDurable(dir).then(() => { knownDirs.add(dir); }).finally(() => makingDirs.delete(dir));
+    makingDirs.set(dir, making);
+  }
+  await making;
 }
 
 /**

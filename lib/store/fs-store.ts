@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { lstat, open, readdir, readFile, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
-import { createFileExclusive, FILE_MODE, fsyncDir, inDir, isErrno, keyToPath, toStoreError, writeFileAtomic } from '../fs/atomic.ts';
+import { createFileExclusive, fsyncDir, isErrno, keyToPath, toStoreError, writeFileAtomic } from '../fs/atomic.ts';
 import { FsDocuments, type Warn } from './fs-documents.ts';
 import { FsStaged, type BeforeStep } from './fs-staged.ts';
 import { assertMailboxId } from './keys.ts';
@@ -99,21 +98,15 @@ export class FsRawStore implements RawStore {
     this.#cleanup ??= this.cleanupStaleTemp().catch((err: unknown) => {
       this.#warn('stale temp cleanup failed', { error: err instanceof Error ? err.message : String(err) });
     });
-    let fh: FileHandle;
-    const temp = join(this.tmpDir, `${mailbox}.${randomUUID()}.part`);
-    try {
-      fh = await inDir(this.tmpDir, () => open(temp, 'wx', FILE_MODE));
-    } catch (err) {
-      throw toStoreError(err, 'creating a staging file');
-    }
     return new FsStaged({
       location: this.location,
+      tmpDir: this.tmpDir,
       ...(this.#beforeStep === undefined ? {} : { beforeStep: this.#beforeStep }),
       created: (key, dir) => {
         this.#dirty.add(dir);
         this.#buffer.markFresh(key);
       },
-    }, fh, temp);
+    }, join(this.tmpDir, `${mailbox}.${randomUUID()}.part`));
   }
 
   async exists(key: string): Promise<boolean> {
