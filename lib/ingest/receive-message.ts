@@ -8,6 +8,7 @@ import { arrivalDate } from '../parse/arrival-date.ts';
 import { parseMessage } from '../parse/parse-message.ts';
 import { MessageOverLimitError } from './errors.ts';
 import { HEAD_BYTES, headerFingerprint } from './message-headers.ts';
+import { parsePool } from './parse-pool.ts';
 
 /**
  * Hashes and measures the bytes on their way to the store, keeps the first 64 KiB (the headers that decide the
@@ -132,7 +133,7 @@ async function receiveBuffered(bytes: Buffer, ctx: ReceiveContext): Promise<Rece
   return {
     sha256, size: bytes.length, abort, headerSha256: headerFingerprint(bytes),
     async commit() {
-      const parsing = parseMessage(Readable.from([bytes]));
+      const parsing = parsePool().parse(bytes);
       try {
         const ref = await staged.commit(key, { sha256, size: bytes.length });
         return { ref, parsed: await parsing };
