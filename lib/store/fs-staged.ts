@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { link, lstat, open, rename } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, fsync, linkSync, open, unlinkSync, writeSync, writev } from 'node:fs';
+import { link, lstat, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
-import { ensureDir, FILE_MODE, hashFile, inDir, isErrno, keyToPath, mkdirDurable, toStoreError } from '../fs/atomic.ts';
+import { ensureDir, FILE_MODE, hashFile, inDir, isErrno, keyToPath, toStoreError } from '../fs/atomic.ts';
 import { StoreError } from './types.ts';
 import type { CommitResult, StagedRaw } from './types.ts';
 
@@ -29,6 +28,8 @@ export interface FsStagedContext {
  */
 const IN_MEMORY_MAX = 256 * 1024;
 const fsyncFd = promisify(fsync);
+const openFd = promisify(open) as (path: string, flags: string, mode: number) => Promise<number>;
+const writevFd = promisify(writev);
 
 /**
  * One staged message: bytes are hashed as they are taken and go to a private temp file in tmp/ on the same file
@@ -37,9 +38,11 @@ const fsyncFd = promisify(fsync);
  * hash the page cache, not the disk; the hash taken while writing is the check (`mail-ingest verify` re-reads the
  * archive for audits).
  *
- * A small message is written at commit, and the calls that only touch the page cache (open, write, close, link,
- * unlink: microseconds on a local disk) are made directly, so that the one call that waits for the disk, fsync, is
- * the message's only trip through the thread pool: six round trips per message cost more than the disk does.
+ * The temp file is opened through the thread pool as soon as the message is staged (creating an inode waits for the
+ * file system's journal, which concurrent fsyncs hold), so it is ready by commit. A small message is written at
+ * commit, and the calls that only touch the page cache (write, close, link, unlink: microseconds) are made directly,
+ * so that besides the open the one call that waits for the disk, fsync, is the message's only trip through the pool:
+ * six round trips per message cost more than the disk does.
  */
 export class FsStaged implements StagedRaw {
   readonly writable: Writable;
@@ -48,15 +51,20 @@ export class FsStaged implements StagedRaw {
   readonly #hash = createHash('sha256');
   #chunks: Buffer[] = [];
   #size = 0;
-  /** Set once the message outgrew memory and streams to its temp file. */
-  #fh: FileHandle | null = null;
+  /** The temp file's descriptor, opening since the message was staged. */
+  readonly #fd: Promise<number>;
   #created = false;
+  /** Set once the message outgrew memory and streams to its temp file. */
+  #streaming = false;
   #closed = false;
   #done = false;
 
   constructor(ctx: FsStagedContext, temp: string) {
     this.#ctx = ctx;
     this.#temp = temp;
+    this.#fd = inDir(ctx.tmpDir, () => openFd(temp, 'wx', FILE_MODE)).then((fd) => { this.#created = true; return fd; });
+    // Observed by the first write, commit or abort; never an unhandled rejection on its own.
+    this.#fd.catch(() => undefined);
     this.writable = new Writable({
       highWaterMark: 1 << 20,
       // Chunks go to the file as they are (writev): no copy of a large message into bigger buffers on the way.
@@ -72,26 +80,30 @@ export class FsStaged implements StagedRaw {
   async #append(bufs: Buffer[]): Promise<void> {
     if (this.#done) throw new StoreError('EIO', 'staged write already committed or aborted');
     const size = bufs.reduce((n, b) => n + b.length, 0);
-    if (this.#fh === null && this.#size + size <= IN_MEMORY_MAX) {
+    if (!this.#streaming && this.#size + size <= IN_MEMORY_MAX) {
       this.#chunks.push(...bufs);
     } else {
-      if (this.#fh === null) {
-        this.#fh = await inDir(this.#ctx.tmpDir, () => open(this.#temp, 'wx', FILE_MODE));
-        this.#created = true;
-        await writeAll(this.#fh, this.#chunks);
+      const fd = await this.#fd;
+      if (!this.#streaming) {
+        this.#streaming = true;
+        await writeAll(fd, this.#chunks);
         this.#chunks = [];
       }
-      await writeAll(this.#fh, bufs);
+      await writeAll(fd, bufs);
     }
     // Hash only what was taken: the store's own account of the bytes, independent of the caller's.
     for (const b of bufs) this.#hash.update(b);
     this.#size += size;
   }
 
+  /** Closes the temp file (if it was opened at all); safe to call more than once. */
   async #close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#fh?.close().catch(() => {});
+    const fd = await this.#fd.catch(() => null);
+    if (fd !== null) {
+      try { closeSync(fd); } catch { /* already closed */ }
+    }
   }
 
   async #step(step: FsCommitStep, final: string): Promise<void> {
@@ -112,8 +124,9 @@ export class FsStaged implements StagedRaw {
         throw new StoreError('EVERIFY', `staged bytes do not match: expected ${expected.size} bytes sha256 ${expected.sha256}, wrote ${own.size} bytes sha256 ${own.sha256}`);
       }
       await this.#step('fsync', final);
-      if (this.#fh === null) await this.#writeSmall();
-      else await this.#fh.sync();
+      const fd = await this.#fd;
+      if (!this.#streaming) writeChunks(fd, this.#chunks);
+      await fsyncFd(fd);
       await this.#close();
       await this.#step('mkdir', final);
       const dir = dirname(final);
@@ -132,29 +145,6 @@ export class FsStaged implements StagedRaw {
       this.#chunks = [];
       await this.#close();
       this.#removeTemp();
-    }
-  }
-
-  /** The in-memory bytes to the temp file, fsynced; only the fsync goes through the thread pool. */
-  async #writeSmall(): Promise<void> {
-    await ensureDir(this.#ctx.tmpDir);
-    let fd: number;
-    try {
-      fd = openSync(this.#temp, 'wx', FILE_MODE);
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
-      // tmp/ was removed under a long-running process: make it again (inDir does the same for the async calls).
-      await mkdirDurable(this.#ctx.tmpDir);
-      fd = openSync(this.#temp, 'wx', FILE_MODE);
-    }
-    this.#created = true;
-    try {
-      for (const chunk of this.#chunks) {
-        for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
-      }
-      await fsyncFd(fd);
-    } finally {
-      closeSync(fd);
     }
   }
 
@@ -185,6 +175,7 @@ export class FsStaged implements StagedRaw {
     return null;
   }
 
+  /** After #close, which waits for the open to settle: `#created` then says whether there is a file to remove. */
   #removeTemp(): void {
     if (!this.#created) return;
     this.#created = false;
@@ -206,11 +197,18 @@ export class FsStaged implements StagedRaw {
   }
 }
 
+/** The in-memory chunks to the file, directly: page-cache writes of a few KB. */
+function writeChunks(fd: number, chunks: readonly Buffer[]): void {
+  for (const chunk of chunks) {
+    for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
+  }
+}
+
 /** writev until every byte is written (a single writev(2) may be partial). */
-async function writeAll(fh: FileHandle, bufs: readonly Buffer[]): Promise<void> {
+async function writeAll(fd: number, bufs: readonly Buffer[]): Promise<void> {
   let rest = bufs.filter((b) => b.length > 0);
   while (rest.length > 0) {
-    let { bytesWritten } = await fh.writev(rest);
+    let { bytesWritten } = await writevFd(fd, rest);
     const next: Buffer[] = [];
     for (const b of rest) {
       if (bytesWritten >= b.length) { bytesWritten -= b.length; continue; }
