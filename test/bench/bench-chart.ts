@@ -1,20 +1,24 @@
 import type { BenchResults } from './bench-types.ts';
-import { summarize, cellFor } from './bench-report.ts';
+import { summarize, cellFor, speedVsLead, LEAD } from './bench-report.ts';
 
 const COLORS: Record<string, string> = {
-  'mail-ingest': '#d62728', fetchmail: '#1f77b4', getmail6: '#2ca02c', 'node-pop3': '#9467bd', openssl: '#7f7f7f', floor: '#000000',
+  'mail-ingest': '#d62728', mpop: '#ff7f0e', fetchmail: '#1f77b4', getmail6: '#2ca02c', 'node-pop3': '#9467bd', openssl: '#7f7f7f', floor: '#000000',
 };
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Time against RTT, one panel per workload, log-scale seconds. Hollow markers: timed out (extrapolated). */
+/**
+ * Two rows of panels, one panel per workload: time against RTT (log-scale seconds), and below it each contender's
+ * speed relative to mpop (mpop's time over its own, log scale, 1 = as fast as mpop). Hollow markers: timed out
+ * (extrapolated).
+ */
 export function svgChart(res: BenchResults): string {
   const W = 340;
   const H = 300;
   const pad = { l: 58, r: 14, t: 34, b: 44 };
   const legendH = 60;
   const width = W * Math.max(1, res.workloads.length);
-  const height = H + legendH;
+  const height = 2 * H + legendH;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
   parts.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
@@ -66,12 +70,14 @@ export function svgChart(res: BenchResults): string {
     }
   });
 
+  res.workloads.forEach((w, wi) => ratioPanel(parts, res, w.id, w.title, wi * W, H, W, H, pad, contenders));
+
   const ids = [...contenders, ...(res.floors.length ? ['floor'] : [])];
   ids.forEach((id, i) => {
     const col = i % 3;
     const row = Math.floor(i / 3);
     const x = 20 + col * 260;
-    const y = H + 14 + row * 18;
+    const y = 2 * H + 14 + row * 18;
     const color = COLORS[id] ?? '#ff7f0e';
     parts.push(`<line x1="${x}" x2="${x + 24}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"${id === 'floor' ? ' stroke-dasharray="5,4"' : ''}/>`);
     parts.push(`<text x="${x + 30}" y="${y + 4}">${esc(id === 'floor' ? 'link floor (computed)' : labels.get(id) ?? id)}</text>`);
@@ -80,3 +86,43 @@ export function svgChart(res: BenchResults): string {
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
+
+/** Speed relative to mpop against RTT for one workload, at (x0, y0). */
+function ratioPanel(
+  parts: string[], res: BenchResults, workload: string, title: string, x0: number, y0: number, W: number, H: number,
+  pad: { l: number; r: number; t: number; b: number }, contenders: string[],
+): void {
+  const series = contenders.filter((id) => id !== LEAD).map((id) => ({
+    id,
+    pts: res.rtts.map((rtt) => {
+      const c = cellFor(res, workload, rtt, id);
+      const v = c ? speedVsLead(res, c) : undefined;
+      return v !== undefined && v.ratio > 0 ? { r: v.ratio, est: v.lowerBound } : undefined;
+    }),
+  }));
+  const all = series.flatMap((s) => s.pts.filter((p) => p !== undefined).map((p) => p.r));
+  if (all.length === 0) return;
+  const lo = Math.pow(10, Math.floor(Math.log10(Math.min(1, ...all))));
+  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(1, ...all) * 1.01)));
+  const px = (i: number) => x0 + pad.l + (res.rtts.length === 1 ? 0.5 : i / (res.rtts.length - 1)) * (W - pad.l - pad.r);
+  const py = (r: number) => y0 + pad.t + (1 - (Math.log10(r) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - pad.t - pad.b);
+  parts.push(`<text x="${x0 + W / 2}" y="${y0 + 18}" text-anchor="middle" font-size="13" font-weight="bold">${esc(title)}: speed × mpop</text>`);
+  for (let d = lo; d <= hi * 1.0001; d *= 10) {
+    parts.push(`<line x1="${x0 + pad.l}" x2="${x0 + W - pad.r}" y1="${py(d)}" y2="${py(d)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${x0 + pad.l - 6}" y="${py(d) + 4}" text-anchor="end">${d >= 1 ? d : d.toPrecision(1)}×</text>`);
+  }
+  parts.push(`<line x1="${x0 + pad.l}" x2="${x0 + W - pad.r}" y1="${py(1)}" y2="${py(1)}" stroke="${COLORS[LEAD]}" stroke-width="2" stroke-dasharray="5,4"/>`);
+  res.rtts.forEach((rtt, i) => {
+    parts.push(`<line x1="${px(i)}" x2="${px(i)}" y1="${y0 + pad.t}" y2="${y0 + H - pad.b}" stroke="#eee"/>`);
+    parts.push(`<text x="${px(i)}" y="${y0 + H - pad.b + 16}" text-anchor="middle">${rtt} ms</text>`);
+  });
+  parts.push(`<text x="${x0 + pad.l + (W - pad.l - pad.r) / 2}" y="${y0 + H - 8}" text-anchor="middle">round-trip time (above the dashed line: faster than mpop)</text>`);
+  parts.push(`<rect x="${x0 + pad.l}" y="${y0 + pad.t}" width="${W - pad.l - pad.r}" height="${H - pad.t - pad.b}" fill="none" stroke="#888"/>`);
+  for (const s of series) {
+    const color = COLORS[s.id] ?? '#8c564b';
+    const drawn = s.pts.map((p, i) => (p ? { x: px(i), y: py(p.r), est: p.est } : undefined)).filter((p) => p !== undefined);
+    if (drawn.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${drawn.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ')}"/>`);
+    for (const p of drawn) parts.push(`<circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="4" fill="${p.est ? '#fff' : color}" stroke="${color}" stroke-width="2"/>`);
+  }
+}
+

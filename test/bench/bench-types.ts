@@ -52,4 +52,6 @@ export interface BenchResults {
   cells: Cell[];
   floors: LinkFloor[];
   notes: string[];
+  /** The 1-minute load average sampled through the run: the machine is shared, and times depend on it. */
+  load?: { cores: number; samples: number[] };
 }

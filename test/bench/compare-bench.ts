@@ -1,10 +1,11 @@
 // npm run bench [-- --quick] [--runs N] [--rtts 0,50,150] [--workloads small,medium,large]
-//   [--contenders mail-ingest,fetchmail,getmail6,node-pop3,openssl] [--timeout SECONDS] [--budget MINUTES] [--scale X]
-// Compares mail-ingest with fetchmail, getmail6 and node-pop3 against a throw-away Dovecot, through a delay proxy.
+//   [--contenders mpop,mail-ingest,fetchmail,getmail6,node-pop3,openssl] [--timeout SECONDS] [--budget MINUTES] [--scale X]
+// Compares mail-ingest with mpop (the lead: the fastest peer), fetchmail, getmail6 and node-pop3 against a throw-away
+// Dovecot, through a delay proxy. The peers run as an unprivileged user; every delivered message is checked by sha256.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:tls';
-import { cpus, totalmem, tmpdir, release } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dovecotSkipReason, startDovecot, toCrlf, type DovecotServer } from '../helpers/dovecot.ts';
@@ -14,11 +15,12 @@ import { measure, logTail } from './bench-measure.ts';
 import { ensureBenchUser, chownTree, type BenchUser } from './bench-user.ts';
 import { sha256 } from './bench-files.ts';
 import { fmtSeconds } from './bench-stats.ts';
-import { markdownReport, markdownTable, targets } from './bench-report.ts';
+import { markdownReport, markdownTable, targets, targetsVsMpop } from './bench-report.ts';
 import { svgChart } from './bench-chart.ts';
 import type { BenchResults, Cell, LinkFloor, RunResult } from './bench-types.ts';
 import type { Contender, Mailbox } from './contenders/contender.ts';
 import { mailIngest } from './contenders/mail-ingest.ts';
+import { mpop } from './contenders/mpop.ts';
 import { fetchmail } from './contenders/fetchmail.ts';
 import { getmail } from './contenders/getmail.ts';
 import { nodePop3 } from './contenders/node-pop3.ts';
@@ -44,13 +46,13 @@ const opt = {
   runs: Number(flags.runs ?? env.BENCH_RUNS ?? (quick ? 2 : 3)),
   rtts: (flags.rtts ?? env.BENCH_RTTS ?? (quick ? '0,50' : '0,50,150')).split(',').map(Number),
   workloads: (flags.workloads ?? env.BENCH_WORKLOADS ?? 'small,medium,large').split(','),
-  contenders: (flags.contenders ?? env.BENCH_CONTENDERS ?? 'mail-ingest,fetchmail,getmail6,node-pop3,openssl').split(','),
+  contenders: (flags.contenders ?? env.BENCH_CONTENDERS ?? 'mpop,mail-ingest,fetchmail,getmail6,node-pop3,openssl').split(','),
   timeoutMs: 1000 * Number(flags.timeout ?? env.BENCH_TIMEOUT ?? (quick ? 20 : 60)),
   budgetMs: 60_000 * Number(flags.budget ?? env.BENCH_BUDGET ?? (quick ? 8 : 30)),
   scale: Number(flags.scale ?? env.BENCH_SCALE ?? (quick ? 0.1 : 1)),
   out: flags.out ?? join(import.meta.dirname, 'results'),
 };
-const ALL: Contender[] = [mailIngest, fetchmail, getmail, nodePop3, opensslFloor];
+const ALL: Contender[] = [mpop, mailIngest, fetchmail, getmail, nodePop3, opensslFloor];
 const contenders = ALL.filter((c) => opt.contenders.includes(c.id));
 const t0 = Date.now();
 const log = (s: string) => process.stderr.write(`[bench ${fmtSeconds(Date.now() - t0).padStart(7)} s] ${s}\n`);
@@ -177,11 +179,16 @@ async function main(): Promise<void> {
     machine: {
       cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, memory: `${Math.round(totalmem() / 2 ** 30)} GB`, kernel: release(),
       node: process.version, dovecot: version('dovecot', ['--version'], /^(\S+)/),
+      mpop: version('mpop', ['--version'], /mpop version (\S+)/),
       fetchmail: version('fetchmail', ['--version'], /fetchmail release ([0-9.]+)/), getmail6: version('getmail', ['--version'], /getmail (\S+)/),
       openssl: version('openssl', ['version'], /OpenSSL (\S+)/),
     },
     workloads: [], cells: [], floors: [], notes: [],
+    load: { cores: cpus().length, samples: [loadavg()[0]!] },
   };
+  // The machine may be shared: the load through the run goes into the report beside the times.
+  const sampler = setInterval(() => res.load!.samples.push(loadavg()[0]!), 30_000);
+  sampler.unref();
   for (const c of contenders) if (c.unavailable()) res.notes.push(c.unavailable()!);
   try {
     for (const wid of opt.workloads) {
@@ -231,6 +238,8 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    clearInterval(sampler);
+    res.load!.samples.push(loadavg()[0]!);
     // --keep: leave every run's stdout/stderr (<workload>-<rtt>-<run>.<contender>.out/.err) for inspection.
     if (flags.keep) log(`logs kept in ${scratch}`);
     else rmSync(scratch, { recursive: true, force: true });
@@ -240,7 +249,7 @@ async function main(): Promise<void> {
   writeFileSync(join(opt.out, `${base}.json`), JSON.stringify(res, null, 2) + '\n');
   writeFileSync(join(opt.out, `${base}.svg`), svgChart(res));
   writeFileSync(join(opt.out, `${base}.md`), markdownReport(res, `${base}.svg`));
-  process.stdout.write(`\n${markdownTable(res)}\n\n${targets(res).join('\n')}\n${res.notes.map((n) => `note: ${n}`).join('\n')}\n`);
+  process.stdout.write(`\n${markdownTable(res)}\n\n${targetsVsMpop(res).join('\n')}\n${targets(res).join('\n')}\n${res.notes.map((n) => `note: ${n}`).join('\n')}\n`);
   log(`wrote ${join(opt.out, `${base}.md`)} and ${base}.svg`);
 }
 

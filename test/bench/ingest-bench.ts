@@ -3,11 +3,12 @@
  * The whole pipeline (POP3S from a local Dovecot, store, parse, publish) on 2,000 messages of about 5 KB and on one
  * 200 MB message, into the fs store with the local event log (the real `mail-ingest run`, wall time including its
  * start-up), and into S3 + SQS on a local fauxqs. Each measured run is a fresh process (peak RSS is its own) into
- * an empty store. Prints messages/s, MB/s, peak RSS and, for
- * S3/SQS, requests per message. A script that prints figures, not a test.
+ * an empty store. Prints messages/s, MB/s, peak RSS, for S3/SQS requests per message, and, where strace is
+ * installed, system calls per message (one more run under `strace -f -c`, not timed). A script that prints figures,
+ * not a test.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,9 @@ const RUNS = quick ? 1 : 3;
 const CHILD = path.join(import.meta.dirname, 'ingest-child.ts');
 const CLI = path.resolve(import.meta.dirname, '../../lib/cli/bin.mjs');
 const HWM = path.join(import.meta.dirname, 'report-hwm.mjs');
+const STRACE = ['/usr/bin/strace', '/bin/strace'].find((p) => existsSync(p)) ?? null;
+/** The calls shown by name; the total counts every call of every thread. */
+const SHOWN_CALLS = ['fsync', 'fdatasync', 'openat', 'link', 'unlink', 'rename', 'write', 'writev', 'read', 'futex', 'epoll_pwait'];
 
 /** Runs a child to completion without blocking this process: fauxqs, serving the S3 runs, lives here. */
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -47,11 +51,40 @@ async function measure(storeType: string, file: string, dir: string, countReques
     if (child.status !== 0) throw new Error(`run failed (${child.status}): ${child.stderr}`);
     return JSON.parse(child.stdout);
   }
+  // Untimed: the CLI's bundle is built (another checkout sharing node_modules may have replaced it).
+  execFileSync(process.execPath, [CLI, '--help'], { stdio: 'ignore' });
   const t0 = performance.now();
   const child = await run(['--import', HWM, CLI, 'run', '--config', file, '--json'], env);
   const ms = performance.now() - t0;
   if (child.status !== 0) throw new Error(`run failed (${child.status}): ${child.stderr}`);
   return { summaries: JSON.parse(child.stdout).mailboxes, ms, maxRssBytes: Number(readFileSync(path.join(dir, 'hwm'), 'utf8')), requests: {} };
+}
+
+/** System calls of one CLI run, from `strace -f -c` (every thread): calls by name. */
+async function countSyscalls(file: string, dir: string): Promise<Record<string, number> | null> {
+  if (STRACE === null) return null;
+  const out = path.join(dir, 'strace.txt');
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+  const child = await new Promise<number | null>((resolve, reject) => {
+    const c = spawn(STRACE, ['-f', '-c', '-o', out, process.execPath, CLI, 'run', '--config', file, '--json'], { env, stdio: 'ignore' });
+    c.on('error', reject);
+    c.on('close', resolve);
+  });
+  if (child !== 0 || !existsSync(out)) return null; // e.g. ptrace not permitted in this container
+  const calls: Record<string, number> = {};
+  for (const line of readFileSync(out, 'utf8').split('\n')) {
+    // % time  seconds  usecs/call  calls  [errors]  syscall
+    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(line);
+    if (m && m[2] !== 'total') calls[m[2]!] = Number(m[1]);
+  }
+  return calls;
+}
+
+function perMessageCalls(calls: Record<string, number> | null, messages: number): string {
+  if (calls === null) return STRACE === null ? 'strace not installed' : 'strace failed';
+  const total = Object.values(calls).reduce((a, b) => a + b, 0);
+  const f = (n: number) => (n / messages).toFixed(n / messages >= 10 ? 0 : n / messages >= 1 ? 1 : 2);
+  return [`${f(total)} in all`, ...SHOWN_CALLS.filter((c) => calls[c] !== undefined).map((c) => `${f(calls[c]!)} ${c}`)].join(', ');
 }
 
 function bigMessage(bytes: number): Buffer {
@@ -82,6 +115,7 @@ try {
       const rss: number[] = [];
       let bytes = 0;
       let requests: Record<string, number> = {};
+      let syscalls: Record<string, number> | null = null;
       for (let run = 0; run < RUNS; run++) {
         const dir = await mkdtemp(path.join(tmpdir(), 'bench-ingest-'));
         try {
@@ -106,6 +140,15 @@ try {
             await writeFile(file, JSON.stringify(counted));
             requests = (await measure(storeType, file, dir, true)).requests;
           }
+          if (run === RUNS - 1) {
+            // One more run under strace into a fresh store (S3: a fresh prefix), not timed.
+            const traced = JSON.parse(JSON.stringify(config));
+            if (storeType === 'fs') traced.store.dir = path.join(dir, 'traced');
+            else traced.store.prefix = `${traced.store.prefix}-strace`;
+            const tracedFile = path.join(dir, 'traced-config.json');
+            await writeFile(tracedFile, JSON.stringify(traced));
+            syscalls = await countSyscalls(tracedFile, dir);
+          }
           const s = out.summaries[0];
           if (!s.ok || s.stored !== w.messages) throw new Error(`run did not ingest everything: ${JSON.stringify(s)}`);
           times.push(out.ms);
@@ -118,7 +161,8 @@ try {
       const t = median(times) / 1000;
       const perMessage = Object.entries(requests).map(([k, v]) => `${k} ${(v / w.messages).toFixed(2)}`).join(', ');
       rows.push([storeType === 'fs' ? 'fs + event log' : 'S3 + SQS (fauxqs)', w.name, `${t.toFixed(2)} s`, `${(w.messages / t).toFixed(0)}`, mb(bytes / t),
-        `${mb(median(rss))} MB`, `${(Math.min(...times) / 1000).toFixed(2)}-${(Math.max(...times) / 1000).toFixed(2)} s`, perMessage || '-']);
+        `${mb(median(rss))} MB`, `${(Math.min(...times) / 1000).toFixed(2)}-${(Math.max(...times) / 1000).toFixed(2)} s`, perMessage || '-',
+        perMessageCalls(syscalls, w.messages)]);
       process.stderr.write(`done: ${rows.at(-1)!.join(' | ')}\n`);
     }
   }
@@ -126,7 +170,8 @@ try {
   await aws?.stop();
   await dovecot.stop();
 }
-const header = ['store', 'workload', 'median time', 'msg/s', 'MB/s', 'peak RSS', `spread (${RUNS} runs)`, 'requests per message'];
+const header = ['store', 'workload', 'median time', 'msg/s', 'MB/s', 'peak RSS', `spread (${RUNS} runs)`, 'requests per message', 'system calls per message (strace -f -c)'];
 console.log(`\n| ${header.join(' | ')} |\n| ${header.map(() => '---').join(' | ')} |`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-console.log(`\nNode ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? '?'} x${(await import('node:os')).cpus().length}, Dovecot on loopback, no added latency.`);
+const os = await import('node:os');
+console.log(`\nNode ${process.version}, ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, Dovecot on loopback, no added latency; 1-minute load average at the end ${os.loadavg()[0]!.toFixed(1)}.`);
