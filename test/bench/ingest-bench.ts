@@ -51,7 +51,7 @@ async function measure(storeType: string, file: string, dir: string, countReques
     if (child.status !== 0) throw new Error(`run failed (${child.status}): ${child.stderr}`);
     return JSON.parse(child.stdout);
   }
-  // Untimed: the CLI's bundle is built (another checkout sharing node_modules may have replaced it).
+  // Untimed: the CLI's bundle is built (the launcher rebuilds it whenever a source changed).
   execFileSync(process.execPath, [CLI, '--help'], { stdio: 'ignore' });
   const t0 = performance.now();
   const child = await run(['--import', HWM, CLI, 'run', '--config', file, '--json'], env);

@@ -26,7 +26,7 @@ export const mailIngest: Contender = {
     };
     const file = join(work, 'config.json');
     await writeFile(file, JSON.stringify(config, null, 2), { mode: 0o600 });
-    // Untimed: make sure the CLI's bundle is built (another checkout sharing node_modules may have replaced it), so
+    // Untimed: make sure the CLI's bundle is built (the launcher rebuilds it whenever a source changed), so
     // the timed run starts as a user's second run does.
     execFileSync(process.execPath, [BIN, '--help'], { cwd: ROOT, stdio: 'ignore' });
     return { command: process.execPath, args: [BIN, 'run', '--config', file, '--json'], cwd: ROOT, unprivileged: false };
