@@ -22,7 +22,8 @@ export function svgChart(res: BenchResults): string {
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
   parts.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
-  const contenders = [...new Set(res.cells.map((c) => c.contender))];
+  // A contender not installed on this machine has no points: it stays out of the legend too.
+  const contenders = [...new Set(res.cells.filter((c) => !c.unavailable).map((c) => c.contender))];
   const labels = new Map(res.cells.map((c) => [c.contender, c.label]));
 
   res.workloads.forEach((w, wi) => {
