@@ -122,14 +122,13 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
     try {
       const msgs = [1, 2, 3].map((i) => mail(500 + i));
       await local.seed('erin', msgs);
-      const fs = new FsRawStore({ dir: t.dir });
       let calls = 0;
-      const flaky = Object.create(fs, {
-        stage: { value: async (mailbox: string) => {
+      const flaky = new (class extends FsRawStore {
+        override async stage(mailbox: string) {
           if (calls++ === 1) throw new StoreError('EIO', 'injected: disk unavailable');
-          return fs.stage(mailbox);
-        } },
-      }) as FsRawStore;
+          return super.stage(mailbox);
+        }
+      })({ dir: t.dir });
       const s = await runMailbox({
         job: courierJob(local, 'erin', { retention: 'delete' }), store: flaky, state: new FsStateStore({ dir: t.dir }), publisher: new LocalPublisher({ dir: t.dir }),
       });
