@@ -19,6 +19,7 @@ import type { RawStore } from '../../lib/store/types.ts';
 import { cli } from '../cli/cli-helpers.ts';
 import { enforceConditionalWrites, startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { fakeMetadataDocument, MemoryPublisher, MemoryStateStore } from '../helpers/memory-adapters.ts';
+import { JOB_DEFAULTS } from '../helpers/job.ts';
 import { MemoryMaildrop, sampleMessage } from '../helpers/memory-pop3.ts';
 
 const T1 = new Date('2026-11-26T01:00:00.000Z');
@@ -36,7 +37,7 @@ function maildrop(): MemoryMaildrop {
 
 async function ingest(store: RawStore, drop: MemoryMaildrop, now: Date, publisher: Publisher = new MemoryPublisher()) {
   const summary = await runMailbox({
-    job: { id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' } },
+    job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' } },
     store, state: new MemoryStateStore(), publisher, connect: drop.connect, now: () => now,
   });
   assert.equal(summary.ok, true, JSON.stringify(summary.error));

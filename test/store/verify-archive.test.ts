@@ -10,6 +10,7 @@ import { FsRawStore } from '../../lib/store/fs-store.ts';
 import { FsStateStore } from '../../lib/store/fs-state.ts';
 import { verifyMailbox } from '../../lib/store/verify-archive.ts';
 import { cli } from '../cli/cli-helpers.ts';
+import { JOB_DEFAULTS } from '../helpers/job.ts';
 import { MemoryMaildrop, sampleMessage } from '../helpers/memory-pop3.ts';
 
 async function ingestInto(dir: string): Promise<MetadataDocument[]> {
@@ -20,7 +21,7 @@ async function ingestInto(dir: string): Promise<MetadataDocument[]> {
   drop.add('uid-3', sampleMessage(3));
   const store = new FsRawStore({ dir });
   const summary = await runMailbox({
-    job: { id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' } },
+    job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' } },
     store, state: new FsStateStore({ dir }), publisher: new LocalPublisher({ dir }), connect: drop.connect,
   });
   assert.equal(summary.stored, 4);
