@@ -29,6 +29,7 @@ globalThis.__MAIL_INGEST_LIB__ = LIB;
 
 const SHIPPED = path.join(ROOT, 'dist', 'cli');
 
+/** @param {string} dir */
 function builtFrom(dir) {
   try { return JSON.parse(readFileSync(path.join(dir, 'build-info.json'), 'utf8')).fingerprint; } catch { return null; }
 }

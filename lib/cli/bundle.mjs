@@ -16,6 +16,7 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** Changes whenever a source file, the lockfile or package.json changes (by size and mtime: a stat per file). */
 export function sourceFingerprint(root = ROOT) {
   const hash = createHash('sha256');
+  /** @param {string} dir */
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(dir, e.name);
@@ -38,9 +39,14 @@ export function sourceFingerprint(root = ROOT) {
  * so a reader never sees half a bundle. Everything is bundled, the AWS SDK included: the installed package needs no
  * dependency at run time, and code splitting keeps the SDK in chunks loaded only for an S3 store or SQS publishing.
  */
+/**
+ * @param {string} outDir
+ * @param {{ root?: string, fingerprint?: string }} [options]
+ */
 export async function buildCli(outDir, { root = ROOT, fingerprint = sourceFingerprint(root) } = {}) {
   const esbuild = await import('esbuild');
   const tmp = `${outDir}.${process.pid}.tmp`;
+  /** @param {string} name */
   const alias = (name) => `./node_modules/${name}/dist/cjs/${name}.js`;
   rmSync(tmp, { recursive: true, force: true });
   await esbuild.build({
@@ -68,12 +74,13 @@ export async function buildCli(outDir, { root = ROOT, fingerprint = sourceFinger
   // The old build is moved aside, not deleted first: a CLI starting meanwhile finds one build or the other. Chunk
   // names are content hashes, so a process still running the old build loads the same chunks from the new one.
   const old = `${outDir}.${process.pid}.old`;
-  try { renameSync(outDir, old); } catch (err) { if (err.code !== 'ENOENT') throw err; }
+  try { renameSync(outDir, old); } catch (err) { if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'ENOENT') throw err; }
   try {
     renameSync(tmp, outDir);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err; // else another process put the same build there
+    const code = /** @type {NodeJS.ErrnoException} */ (err).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err; // else another process put the same build there
   } finally {
     rmSync(old, { recursive: true, force: true });
   }

@@ -17,7 +17,7 @@ import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { mail } from '../e2e/e2e-helpers.ts';
 
 const quick = process.argv.includes('--quick');
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] ?? null : null;
 const RUNS = quick ? 1 : 3;
 const CHILD = path.join(import.meta.dirname, 'ingest-child.ts');
 const CLI = path.resolve(import.meta.dirname, '../../lib/cli/bin.mjs');
@@ -93,7 +93,7 @@ function bigMessage(bytes: number): Buffer {
   return Buffer.concat([head, Buffer.alloc(Math.ceil(bytes / line.length) * line.length).fill(line)]);
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const mb = (n: number): string => (n / 1e6).toFixed(1);
 
 const dovecot = await startDovecot({ users: [{ user: 'small', password: 'pw-small' }, { user: 'large', password: 'pw-large' }] });
@@ -150,7 +150,7 @@ try {
             syscalls = await countSyscalls(tracedFile, dir);
           }
           const s = out.summaries[0];
-          if (!s.ok || s.stored !== w.messages) throw new Error(`run did not ingest everything: ${JSON.stringify(s)}`);
+          if (s === undefined || !s.ok || s.stored !== w.messages) throw new Error(`run did not ingest everything: ${JSON.stringify(s)}`);
           times.push(out.ms);
           rss.push(out.maxRssBytes);
           bytes = s.bytes;

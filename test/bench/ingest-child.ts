@@ -7,7 +7,9 @@ import { loadConfig } from '../../lib/config/index.ts';
 import { createAdapters } from '../../lib/app/adapters.ts';
 import { runAll } from '../../lib/app/run-all.ts';
 
-const config = await loadConfig(process.argv[2]);
+const configFile = process.argv[2];
+if (configFile === undefined) throw new Error('usage: ingest-child.ts CONFIG');
+const config = await loadConfig(configFile);
 const requests: Record<string, number> = {};
 function counted<T extends { middlewareStack: { add: (...a: never[]) => void } }>(client: T): T {
   (client.middlewareStack as unknown as { add: (fn: unknown, o: unknown) => void }).add(

@@ -52,7 +52,7 @@ describe('mail-ingest verify: the archive re-read against the state and the docu
     // Bit rot in one raw message (same size), another one gone, and the document of a third removed from its pack.
     const rotten = join(dir, byUidl('uid-2').raw.key);
     const bytes = await readFile(rotten);
-    bytes[bytes.length - 3] ^= 0x20;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 3) ^ 0x20, bytes.length - 3);
     await writeFile(rotten, bytes);
     await unlink(join(dir, byUidl('uid-1').raw.key));
     const partition = join(dir, byUidl('uid-3').raw.key, '..');
