@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
 import { PreconditionFailedError, type ObjectStore, type PutOptions, type RawOpener, type StoredObject } from './object-store.ts';
 

@@ -43,8 +43,8 @@ export function svgChart(res: BenchResults): string {
       parts.push(`<text x="${x0 + W / 2}" y="${H / 2}" text-anchor="middle">${esc(w.title)}: no data</text>`);
       return;
     }
-    const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...all))));
-    const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...all) * 1.01)));
+    const lo = 10 ** Math.floor(Math.log10(Math.min(...all)));
+    const hi = 10 ** Math.ceil(Math.log10(Math.max(...all) * 1.01));
     const px = (i: number) => x0 + pad.l + (res.rtts.length === 1 ? 0.5 : i / (res.rtts.length - 1)) * (W - pad.l - pad.r);
     const py = (s: number) => pad.t + (1 - (Math.log10(s) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - pad.t - pad.b);
     parts.push(`<text x="${x0 + W / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(w.title)}</text>`);
@@ -85,7 +85,7 @@ export function svgChart(res: BenchResults): string {
   });
   parts.push(`<text x="${width - 10}" y="${height - 6}" text-anchor="end" fill="#666">hollow marker: timed out, extrapolated</text>`);
   parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }
 
 /** Speed relative to mpop against RTT for one workload, at (x0, y0). */
@@ -103,8 +103,8 @@ function ratioPanel(
   }));
   const all = series.flatMap((s) => s.pts.filter((p) => p !== undefined).map((p) => p.r));
   if (all.length === 0) return;
-  const lo = Math.pow(10, Math.floor(Math.log10(Math.min(1, ...all))));
-  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(1, ...all) * 1.01)));
+  const lo = 10 ** Math.floor(Math.log10(Math.min(1, ...all)));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(1, ...all) * 1.01));
   const px = (i: number) => x0 + pad.l + (res.rtts.length === 1 ? 0.5 : i / (res.rtts.length - 1)) * (W - pad.l - pad.r);
   const py = (r: number) => y0 + pad.t + (1 - (Math.log10(r) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - pad.t - pad.b);
   parts.push(`<text x="${x0 + W / 2}" y="${y0 + 18}" text-anchor="middle" font-size="13" font-weight="bold">${esc(title)}: speed × mpop</text>`);

@@ -35,7 +35,7 @@ function sentence(rnd: () => number, words: number): string {
   const out: string[] = [];
   for (let i = 0; i < words; i++) out.push(WORDS[Math.floor(rnd() * WORDS.length)]!);
   const s = out.join(' ');
-  return s.charAt(0).toUpperCase() + s.slice(1) + '.';
+  return `${s.charAt(0).toUpperCase() + s.slice(1)}.`;
 }
 
 /** Wrapped prose of about `bytes` bytes; now and then a line starts with a dot, so dot-stuffing is exercised. */
@@ -46,7 +46,7 @@ function prose(rnd: () => number, bytes: number): string {
   while (size < bytes) {
     const s = sentence(rnd, 4 + Math.floor(rnd() * 12));
     if (line.length + s.length + 1 > 72) {
-      if (rnd() < 0.03) line = '.' + line;
+      if (rnd() < 0.03) line = `.${line}`;
       lines.push(line);
       size += line.length + 1;
       line = '';
@@ -55,7 +55,7 @@ function prose(rnd: () => number, bytes: number): string {
     line = line ? `${line} ${s}` : s;
   }
   if (line) lines.push(line);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Base64 of `n` pseudo-random bytes in 76-column lines, written straight into one buffer. */
@@ -81,10 +81,10 @@ function base64Lines(rnd: () => number, n: number): Buffer {
 function headers(i: number, rnd: () => number, subject: string, contentType: string, extra: string[] = []): string {
   const from = NAMES[i % NAMES.length]!;
   const to = NAMES[(i + 3) % NAMES.length]!;
-  const addr = (n: string) => n.toLowerCase().replace(' ', '.') + '@example.co.jp';
+  const addr = (n: string) => `${n.toLowerCase().replace(' ', '.')}@example.co.jp`;
   const date = new Date(Date.UTC(2024, 4, 1, 9, 0, 0) + i * 61_000).toUTCString().replace('GMT', '+0000');
   const hop = (n: number) => `Received: from mx${n}.example.net (mx${n}.example.net [192.0.2.${10 + n}])\n\tby pop.example.co.jp (Postfix) with ESMTPS id ${(rnd() * 1e12).toFixed(0)}\n\tfor <${addr(to)}>; ${date}`;
-  return [
+  return `${[
     `Return-Path: <${addr(from)}>`, hop(1), hop(2),
     `Date: ${date}`,
     `From: ${from} <${addr(from)}>`,
@@ -94,7 +94,7 @@ function headers(i: number, rnd: () => number, subject: string, contentType: str
     'MIME-Version: 1.0',
     `Content-Type: ${contentType}`,
     ...extra,
-  ].join('\n') + '\n\n';
+  ].join('\n')}\n\n`;
 }
 
 /** About 5 KB: plain text, every fourth one multipart/alternative, Japanese subjects here and there. */

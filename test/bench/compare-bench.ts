@@ -246,7 +246,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(opt.out, { recursive: true });
   const base = quick ? 'quick' : 'latest';
-  writeFileSync(join(opt.out, `${base}.json`), JSON.stringify(res, null, 2) + '\n');
+  writeFileSync(join(opt.out, `${base}.json`), `${JSON.stringify(res, null, 2)}\n`);
   writeFileSync(join(opt.out, `${base}.svg`), svgChart(res));
   writeFileSync(join(opt.out, `${base}.md`), markdownReport(res, `${base}.svg`));
   process.stdout.write(`\n${markdownTable(res)}\n\n${targetsVsMpop(res).join('\n')}\n${targets(res).join('\n')}\n${res.notes.map((n) => `note: ${n}`).join('\n')}\n`);

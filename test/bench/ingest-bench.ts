@@ -44,7 +44,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number |
  * Time and peak RSS are the real CLI's (the bundled bin a user gets). For S3 + SQS one more run, in a child that
  * instruments the SDK clients, counts the requests per message.
  */
-async function measure(storeType: string, file: string, dir: string, countRequests: boolean): Promise<{ summaries: Array<{ ok: boolean; stored: number; bytes: number }>; ms: number; maxRssBytes: number; requests: Record<string, number> }> {
+async function measure(_storeType: string, file: string, dir: string, countRequests: boolean): Promise<{ summaries: Array<{ ok: boolean; stored: number; bytes: number }>; ms: number; maxRssBytes: number; requests: Record<string, number> }> {
   const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', MAIL_INGEST_HWM_FILE: path.join(dir, 'hwm') };
   if (countRequests) {
     const child = await run([CHILD, file], env);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import type { MailIngestConfig } from '../../cdk/deployment-config.ts';
 import { HANDLER_ENTRIES } from '../../cdk/paths.ts';
 

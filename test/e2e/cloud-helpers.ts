@@ -64,10 +64,10 @@ export function variedMail(): SeededMail[] {
       '--b1', 'Content-Type: application/pdf; name="invoice.pdf"', 'Content-Disposition: attachment; filename="invoice.pdf"',
       'Content-Transfer-Encoding: base64', '', b64(Buffer.alloc(3000, 0x25)).replace(/.{76}/g, '$&\n'), '--b1--', '',
     ].join('\n'), { ticket: true, hasAttachments: true }),
-    seeded('oof@example.com', headers('oof@example.com', [
+    seeded('oof@example.com', `${headers('oof@example.com', [
       'From: Away <away@example.com>', 'To: support@example.jp', 'Subject: Out of office', 'Auto-Submitted: auto-replied',
       'Content-Type: text/plain; charset=utf-8',
-    ]) + 'I am away until Monday.\n', { autoReply: true }),
+    ])}I am away until Monday.\n`, { autoReply: true }),
     seeded('dsn@mx.example.jp', headers('dsn@mx.example.jp', [
       'Return-Path: <>', 'From: Mail Delivery System <MAILER-DAEMON@mx.example.jp>', 'To: support@example.jp',
       'Subject: Undelivered Mail Returned to Sender',
@@ -82,26 +82,26 @@ export function variedMail(): SeededMail[] {
       .replace('To: support@example.jp', 'To: Partner <partner@example.net>\nCc: Support <support@example.jp>')
       .replace('<req-7@example.com>', '<cc-support@example.com>'), { ticket: true }),
     seeded('upper@example.com', mail(8).toString().replace('To: support@example.jp', 'To: SUPPORT@Example.JP').replace('<req-8@example.com>', '<upper@example.com>'), { ticket: true }),
-    seeded('list@lists.example.org', headers('list@lists.example.org', [
+    seeded('list@lists.example.org', `${headers('list@lists.example.org', [
       'From: Announce <announce@lists.example.org>', 'To: support@example.jp', 'Subject: [announce] maintenance tonight',
       'List-Id: Announcements <announce.lists.example.org>', 'List-Unsubscribe: <mailto:leave@lists.example.org>', 'Precedence: list',
       'Content-Type: text/plain; charset=utf-8',
-    ]) + 'Maintenance from 01:00 JST.\n', { ticket: true }),
-    seeded('big-cc@example.com', headers('big-cc@example.com', [
+    ])}Maintenance from 01:00 JST.\n`, { ticket: true }),
+    seeded('big-cc@example.com', `${headers('big-cc@example.com', [
       'From: Organizer <organizer@example.com>', 'To: support@example.jp', `Cc: ${cc}`, 'Subject: everyone in copy',
       'Content-Type: text/plain; charset=utf-8',
-    ]) + 'Hello all.\n', { ticket: true, large: true }),
+    ])}Hello all.\n`, { ticket: true, large: true }),
     seeded('sjis@example.jp', Buffer.concat([
       Buffer.from(headers('sjis@example.jp', [
-        'From: =?UTF-8?B?' + b64('佐藤花子') + '?= <sato@example.jp>', 'To: support@example.jp',
+        `From: =?UTF-8?B?${b64('佐藤花子')}?= <sato@example.jp>`, 'To: support@example.jp',
         `Subject: =?UTF-8?B?${b64('配送の遅れ')}?=`, 'Content-Type: text/plain; charset=Shift_JIS', 'Content-Transfer-Encoding: 8bit',
       ])),
       sjis('商品がまだ届いていません。\n..先頭のドット\n.\n'),
     ]), { ticket: true }),
     // Raw 8-bit UTF-8 in the headers and no line break at the very end (Dovecot adds CRLF before the dot).
-    seeded('raw-utf8@example.jp', Buffer.from(headers('raw-utf8@example.jp', [
+    seeded('raw-utf8@example.jp', Buffer.from(`${headers('raw-utf8@example.jp', [
       'From: 鈴木 <suzuki@example.jp>', 'To: support@example.jp', 'Subject: 返品の手続き', 'Content-Type: text/plain; charset=utf-8',
-    ]) + '返品したいです。', 'utf8'), { ticket: true }),
+    ])}返品したいです。`, 'utf8'), { ticket: true }),
   ];
 }
 

@@ -64,7 +64,7 @@ describe('bundled dispatcher (scheduled event → FIFO poll queue)', () => {
     }
     const emf = first.emf.find((e) => 'PollJobsSent' in e);
     assert.equal(emf?.PollJobsSent, 12);
-    assert.equal((emf?._aws as { CloudWatchMetrics: Array<{ Namespace: string }> }).CloudWatchMetrics[0]!.Namespace, 'MailIngest');
+    assert.equal((emf!._aws as { CloudWatchMetrics: Array<{ Namespace: string }> }).CloudWatchMetrics[0]!.Namespace, 'MailIngest');
   });
 
   it('sends a new round for the next tick', async () => {

@@ -109,7 +109,7 @@ describe('bundled poller (SQS FIFO batch → Dovecot → S3 + SQS)', { skip: ski
     assert.equal(metric(out.emf, 'PollFailures', 'bob'), 1);
     const failed = out.logs.find((l) => l.message === 'mailbox run failed');
     assert.equal(failed?.mailbox, 'bob');
-    assert.equal((failed?.error as { class: string }).class, 'auth');
+    assert.equal((failed!.error as { class: string }).class, 'auth');
     assert.ok(!`${out.stdout}${out.stderr}`.includes('WRONG-canary-7f3a'), 'the password appears in no log line');
   });
 

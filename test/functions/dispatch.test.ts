@@ -35,7 +35,7 @@ describe('dispatcher: poll jobs', () => {
   });
 
   it('retries only the entries SQS lists as Failed', async () => {
-    const sqs = fakeSqs((batch, call) => (call === 1 ? { failIds: ['j3', 'j7'] } : {}));
+    const sqs = fakeSqs((_batch, call) => (call === 1 ? { failIds: ['j3', 'j7'] } : {}));
     const out = await dispatchPollJobs(sqs.client, QUEUE, boxes(10), TICK, { backoff: noWait });
     assert.equal(out.sent, 10);
     assert.deepEqual(sqs.calls.map((c) => c.Entries.map((e) => e.Id)), [

@@ -23,7 +23,6 @@ class Crash extends Error { constructor(point: string) { super(`crash at ${point
 
 describe('a crash at any step', () => {
   for (const [point, nth] of CASES) {
-    {
       it(`${point} (call ${nth}; 4 messages, a checkpoint every 2) loses nothing and duplicates nothing`, async () => {
         const w = world(4);
         const everything = new Map(w.drop.messages.map((m) => [m.uid, sha(m.bytes)]));
@@ -45,6 +44,5 @@ describe('a crash at any step', () => {
         for (const d of w.publisher.published) idsByUid.set(d.uidl, (idsByUid.get(d.uidl) ?? new Set()).add(d.id));
         for (const uid of everything.keys()) assert.equal(idsByUid.get(uid)?.size, 1, `${uid} published at least once, under one id`);
       });
-    }
   }
 });

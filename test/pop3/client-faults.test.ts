@@ -4,7 +4,7 @@ import net from 'node:net';
 import { buffer } from 'node:stream/consumers';
 import { finished } from 'node:stream/promises';
 import { describe, it } from 'node:test';
-import { connectPop3, Pop3Error } from '../../lib/pop3/index.ts';
+import { connectPop3, type Pop3Error } from '../../lib/pop3/index.ts';
 import { startFakePop3Server, dotStuff } from '../helpers/fake-pop3-server.ts';
 import type { FakePop3Server, FakeServerOptions } from '../helpers/fake-pop3-server.ts';
 import { connectFake, sleep } from './helpers.ts';

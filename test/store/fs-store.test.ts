@@ -323,10 +323,10 @@ describe('FsRawStore metadata and objects', () => {
     for (const d of docs) await store.putMetadata(d);
     await store.flush();
     // Noise the walk must skip: a raw .eml, a stray file, a non-partition directory, and a corrupt JSON.
-    await writeFile(join(store.location, 'raw/support/2025/01/02', 'f'.repeat(64) + '.eml'), 'raw');
+    await writeFile(join(store.location, 'raw/support/2025/01/02', `${'f'.repeat(64)}.eml`), 'raw');
     await writeFile(join(store.location, 'raw/support/2025/01/02', 'notes.txt'), 'x');
     await mkdir(join(store.location, 'raw/support/latest'), { recursive: true });
-    await writeFile(join(store.location, 'raw/support/2025/01/02', '9'.repeat(64) + '.json'), '{"truncated":');
+    await writeFile(join(store.location, 'raw/support/2025/01/02', `${'9'.repeat(64)}.json`), '{"truncated":');
     const ids = async (q?: Parameters<FsRawStore['listMetadata']>[0]) => {
       const out: string[] = [];
       for await (const d of store.listMetadata(q)) out.push(d.id);

@@ -174,7 +174,7 @@ describe('S3RawStore metadata and small objects', () => {
     assert.equal((await store.getObject(ref.key))?.toString('utf8'), '{}');
     assert.equal(await store.getObject('claims/missing.json'), null);
     await assert.rejects(store.getObject(ref.key, 'another-bucket'), (e: unknown) => e instanceof StoreError && e.code === 'EACCESS');
-    await assert.rejects(store.getRaw('raw/support/2025/01/01/' + 'f'.repeat(64) + '.eml'), (e: unknown) => e instanceof StoreError && e.code === 'ENOTFOUND');
+    await assert.rejects(store.getRaw(`raw/support/2025/01/01/${'f'.repeat(64)}.eml`), (e: unknown) => e instanceof StoreError && e.code === 'ENOTFOUND');
     assert.throws(() => store.objectKey('claims/../../etc'), (e: unknown) => e instanceof StoreError);
   });
 

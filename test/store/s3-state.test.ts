@@ -60,6 +60,7 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
     const { state } = await a.read(mb);
     assert.deepEqual(Object.keys(state.uidls).sort(), [...keys].sort());
     assert.equal(Object.getPrototypeOf(state.uidls), null);
+    // biome-ignore lint/suspicious/noProto: a UIDL named __proto__ is the case under test, not the accessor
     assert.deepEqual(state.uidls['__proto__'], entry(1));
   });
 

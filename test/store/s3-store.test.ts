@@ -67,7 +67,7 @@ describe('S3RawStore on a local S3 (fauxqs)', () => {
       assert.equal(h.ContentType, 'message/rfc822');
       assert.deepEqual(h.Metadata, { mailbox: 'support', sha256: sha256(bytes), 'uidl-hash': 'a'.repeat(64) });
       assert.equal(await store.exists(key), true);
-      assert.equal(await store.exists('raw/support/2025/03/04/' + '0'.repeat(64) + '.eml'), false);
+      assert.equal(await store.exists(`raw/support/2025/03/04/${'0'.repeat(64)}.eml`), false);
     });
 
     it('accepts keys relative to the prefix and hands out full object keys', async () => {
