@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
+import { writeFileAtomic } from '../fs/atomic.ts';
 import { PreconditionFailedError, type ObjectStore, type PutOptions, type RawOpener, type StoredObject } from './object-store.ts';
 
 const etagOf = (body: Buffer) => `"${createHash('sha256').update(body).digest('hex')}"`;
@@ -54,15 +55,9 @@ export class FsObjectStore implements ObjectStore {
       if (options.ifNoneMatch === '*' && current !== null) throw new PreconditionFailedError(key);
       if (options.ifMatch !== undefined && current?.etag !== options.ifMatch) throw new PreconditionFailedError(key);
     }
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = join(dirname(path), `.tmp-${randomUUID()}`);
-    try {
-      await writeFile(tmp, buf, { flush: true });
-      await rename(tmp, path);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    // The same durable write as the archive's own files (lib/fs): a private temp file in the same folder, fsynced,
+    // renamed into place, the folder fsynced; mode 0600, as extracted attachments are mail content.
+    await writeFileAtomic(path, buf, dirname(path));
     return { etag: etagOf(buf) };
   }
 }

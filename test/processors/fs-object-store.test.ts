@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsObjectStore, fsRawOpener } from '../../lib/processors/fs-object-store.ts';
@@ -21,6 +21,13 @@ describe('FsObjectStore (processors from the CLI)', () => {
     assert.equal((await store.get('a/b.json'))!.body.toString(), '{"v":2}');
     assert.equal(await store.get('missing.json'), null);
     assert.equal(await store.exists('a/b.json'), true);
+  });
+
+  it('writes extracted content privately (mode 0600), leaving no temp file behind, like the archive\'s own files', async () => {
+    const store = new FsObjectStore(dir);
+    await store.put('attachments/sha256/abc', Buffer.from('attachment bytes'));
+    assert.equal(statSync(join(dir, 'attachments/sha256/abc')).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(join(dir, 'attachments/sha256')), ['abc']);
   });
 
   it('refuses keys that escape the folder', async () => {
