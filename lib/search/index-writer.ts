@@ -1,0 +1,114 @@
+import type { Address, Flags, MetadataDocument } from '../document/metadata-schema.ts';
+import { normaliseMessageId } from '../processors/ticket-index.ts';
+import { normaliseSubject } from '../processors/subject.ts';
+import { BODY, type SearchDb } from './search-db.ts';
+
+/** Bits of `messages.flags`, one per document flag. */
+export const FLAG_BITS: Readonly<Record<keyof Flags, number>> = {
+  autoReply: 1, bounce: 2, list: 4, bulk: 8, spam: 16, oversized: 32,
+};
+
+/** Body text kept per message, in characters. Longer bodies are searched on their first part only. */
+export const MAX_BODY_CHARS = 16_384;
+/** References kept per message for threading: a long References header is sender-controlled. */
+const MAX_REFS = 50;
+const DAY_MS = 86_400_000;
+
+function flagBits(flags: Flags): number {
+  let bits = 0;
+  for (const [name, bit] of Object.entries(FLAG_BITS)) if (flags[name as keyof Flags]) bits |= bit;
+  return bits;
+}
+
+function people(list: readonly Address[]): string {
+  return list.map((a) => (a.name === '' ? a.address : `${a.name} <${a.address}>`)).join('\n');
+}
+
+/**
+ * The time a message is sorted and filtered by: its Date header, unless absent, unparseable or later than a day
+ * after we received it (a sender's clock, or a spammer putting mail on top, must not reorder the archive).
+ */
+export function sortTime(doc: MetadataDocument): string {
+  const ingested = Date.parse(doc.ingestedAt);
+  const sent = doc.date === null ? Number.NaN : Date.parse(doc.date);
+  const t = Number.isFinite(sent) && (!Number.isFinite(ingested) || sent <= ingested + DAY_MS) ? sent : ingested;
+  return new Date(Number.isFinite(t) ? t : 0).toISOString();
+}
+
+export function threadRefs(doc: MetadataDocument): string[] {
+  const ids = [doc.messageId, doc.inReplyTo, ...doc.references.slice(-MAX_REFS)]
+    .filter((x): x is string => typeof x === 'string')
+    .map(normaliseMessageId)
+    .filter((x) => x !== '' && x.length <= 998);
+  return [...new Set(ids)];
+}
+
+/**
+ * Adds or replaces documents in one transaction; unchanged documents (a replay, the same event read twice) are
+ * skipped. Returns how many rows were written. `bodyOf` may give the body text when the caller has it already.
+ */
+export function upsertDocuments(index: SearchDb, docs: readonly MetadataDocument[], bodyOf?: (doc: MetadataDocument) => string | null): number {
+  let written = 0;
+  for (const doc of docs) {
+    const json = JSON.stringify(doc);
+    const existing = index.get<{ rowid: number; doc: string }>('SELECT rowid, doc FROM messages WHERE id = ?', doc.id);
+    if (existing !== undefined && existing.doc === json) continue;
+    const subject = normaliseSubject(doc.subject);
+    const given = bodyOf?.(doc) ?? null;
+    const bodyState = given !== null ? BODY.indexed : doc.flags.oversized ? BODY.unavailable : BODY.pending;
+    const row = index.get<{ rowid: number }>(
+      `INSERT INTO messages (id, mailbox, sort_at, ingested_at, ingested_day, size, flags, attachments, raw_key, subject_key, is_reply, body_state, doc)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET mailbox = excluded.mailbox, sort_at = excluded.sort_at, ingested_at = excluded.ingested_at, ingested_day = excluded.ingested_day,
+         size = excluded.size, flags = excluded.flags, attachments = excluded.attachments, raw_key = excluded.raw_key,
+         subject_key = excluded.subject_key, is_reply = excluded.is_reply, body_state = excluded.body_state, doc = excluded.doc
+       RETURNING rowid`,
+      doc.id, doc.mailbox, sortTime(doc), doc.ingestedAt, doc.ingestedAt.slice(0, 10), doc.raw.size, flagBits(doc.flags), doc.attachments.length,
+      doc.raw.key, subject.key, subject.hadMarker || doc.inReplyTo !== null || doc.references.length > 0 ? 1 : 0, bodyState, json,
+    )!;
+    index.run('DELETE FROM text WHERE rowid = ?', row.rowid);
+    index.run(
+      'INSERT INTO text (rowid, subject, sender, recipients, attachments, body) VALUES (?, ?, ?, ?, ?, ?)',
+      row.rowid, doc.subject ?? '', people(doc.from), people([...doc.to, ...doc.cc]),
+      doc.attachments.map((a) => a.filename ?? '').filter((n) => n !== '').join('\n'),
+      (given ?? doc.snippet).slice(0, MAX_BODY_CHARS),
+    );
+    index.run('DELETE FROM refs WHERE msg = ?', row.rowid);
+    for (const ref of threadRefs(doc)) index.run('INSERT OR IGNORE INTO refs (ref, msg) VALUES (?, ?)', ref, row.rowid);
+    written++;
+  }
+  return written;
+}
+
+export interface PendingBody {
+  readonly rowid: number;
+  readonly doc: MetadataDocument;
+}
+
+/** Messages whose body text has not been read yet, oldest rows first. */
+export function pendingBodies(index: SearchDb, limit: number): PendingBody[] {
+  return index.all<{ rowid: number; doc: string }>('SELECT rowid, doc FROM messages WHERE body_state = 0 ORDER BY rowid LIMIT ?', limit)
+    .map((r) => ({ rowid: r.rowid, doc: JSON.parse(r.doc) as MetadataDocument }));
+}
+
+/** Stores bodies read from the raw messages; null marks one that could not be read (the snippet stays searchable). */
+export function setBodies(index: SearchDb, bodies: ReadonlyArray<{ rowid: number; id: string; body: string | null }>): void {
+  index.transaction(() => {
+    for (const b of bodies) {
+      // The row may have been replaced (or the index rebuilt) while the body was read: only fill the same document.
+      const row = index.get<{ rowid: number }>('SELECT rowid FROM messages WHERE rowid = ? AND id = ? AND body_state = 0', b.rowid, b.id);
+      if (row === undefined) continue;
+      if (b.body === null) {
+        index.run('UPDATE messages SET body_state = ? WHERE rowid = ?', BODY.unavailable, b.rowid);
+      } else {
+        index.run('UPDATE text SET body = ? WHERE rowid = ?', b.body.slice(0, MAX_BODY_CHARS), b.rowid);
+        index.run('UPDATE messages SET body_state = ? WHERE rowid = ?', BODY.indexed, b.rowid);
+      }
+    }
+  });
+}
+
+/** Empties the index (a rebuild), inside the caller's transaction. */
+export function clearIndex(index: SearchDb): void {
+  index.db.exec("DELETE FROM text; DELETE FROM refs; DELETE FROM messages; DELETE FROM meta WHERE key <> 'schema';");
+}

@@ -1,0 +1,179 @@
+import type { SQLInputValue } from 'node:sqlite';
+import type { Address, Flags, MetadataDocument } from '../document/metadata-schema.ts';
+import { FLAG_BITS } from './index-writer.ts';
+import type { SearchDb } from './search-db.ts';
+import type { SearchQuery } from './search-query.ts';
+
+/** The trigram tokenizer indexes runs of three characters: shorter terms are matched by LIKE instead. */
+const TRIGRAM = 3;
+/** Terms shorter than a trigram are looked for in this many newest candidate messages at most. */
+export const SHORT_TERM_SCAN = 5_000;
+/** Totals are counted up to this; past it the page says "10,000+". */
+export const COUNT_CAP = 10_000;
+
+export interface SearchHit {
+  readonly id: string;
+  readonly mailbox: string;
+  /** ISO 8601: the Date header (or the time it was received, when that is missing or implausible). */
+  readonly date: string;
+  readonly from: readonly Address[];
+  readonly subject: string | null;
+  readonly flags: Flags;
+  readonly attachments: number;
+  readonly snippet: string;
+}
+
+export interface SearchResult {
+  readonly total: number;
+  /** True when there are more than `total` matches (counting stopped at COUNT_CAP). */
+  readonly totalIsLowerBound: boolean;
+  /** True when a term shorter than three characters was looked for only in the newest SHORT_TERM_SCAN candidates. */
+  readonly scanLimited: boolean;
+  readonly page: number;
+  readonly pageSize: number;
+  readonly hits: readonly SearchHit[];
+}
+
+/** A term as an FTS5 string: double quotes doubled, so no query syntax (NEAR, column filters, *) can be injected. */
+function ftsString(term: string): string {
+  return `"${term.replaceAll('"', '""')}"`;
+}
+
+/** A LIKE pattern matching the term anywhere; `\` escapes the wildcards. */
+function likePattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function chars(term: string): number {
+  return [...term].length;
+}
+
+const ALL_COLUMNS = ['subject', 'sender', 'recipients', 'attachments', 'body'] as const;
+
+interface Built {
+  readonly cheap: string[];
+  readonly cheapParams: SQLInputValue[];
+  readonly short: string[];
+  readonly shortParams: SQLInputValue[];
+}
+
+function build(q: SearchQuery): Built {
+  const cheap: string[] = [];
+  const cheapParams: SQLInputValue[] = [];
+  const short: string[] = [];
+  const shortParams: SQLInputValue[] = [];
+  const match: string[] = [];
+  const term = (text: string, columns: readonly string[]): void => {
+    if (chars(text) >= TRIGRAM) {
+      match.push(columns.length === ALL_COLUMNS.length ? ftsString(text) : `{${columns.join(' ')}} : ${ftsString(text)}`);
+    } else {
+      short.push(`(${columns.map((c) => `t.${c} LIKE ? ESCAPE '\\'`).join(' OR ')})`);
+      for (let i = 0; i < columns.length; i++) shortParams.push(likePattern(text));
+    }
+  };
+  for (const t of q.terms) term(t, ALL_COLUMNS);
+  if (q.from !== undefined) term(q.from, ['sender']);
+  if (q.to !== undefined) term(q.to, ['recipients']);
+  if (match.length > 0) {
+    cheap.push('m.rowid IN (SELECT rowid FROM text WHERE text MATCH ?)');
+    cheapParams.push(match.join(' AND '));
+  }
+  if (q.mailbox !== undefined) { cheap.push('m.mailbox = ?'); cheapParams.push(q.mailbox); }
+  if (q.since !== undefined) { cheap.push('m.sort_at >= ?'); cheapParams.push(`${q.since}T00:00:00.000Z`); }
+  if (q.until !== undefined) {
+    const end = new Date(Date.parse(`${q.until}T00:00:00.000Z`) + 86_400_000).toISOString();
+    cheap.push('m.sort_at < ?');
+    cheapParams.push(end);
+  }
+  if (q.flags.length > 0) {
+    const bits = q.flags.reduce((b, f) => b | FLAG_BITS[f], 0);
+    cheap.push('(m.flags & ?) = ?');
+    cheapParams.push(bits, bits);
+  }
+  if (q.attachment !== undefined) cheap.push(q.attachment ? 'm.attachments > 0' : 'm.attachments = 0');
+  return { cheap, cheapParams, short, shortParams };
+}
+
+function hitOf(doc: MetadataDocument, sortAt: string): SearchHit {
+  return {
+    id: doc.id, mailbox: doc.mailbox, date: sortAt, from: doc.from, subject: doc.subject, flags: doc.flags,
+    attachments: doc.attachments.length, snippet: doc.snippet,
+  };
+}
+
+/** Runs a search: newest first, one page, with a total counted up to COUNT_CAP. */
+export function search(index: SearchDb, q: SearchQuery): SearchResult {
+  const b = build(q);
+  const where = b.cheap.length === 0 ? '' : `WHERE ${b.cheap.join(' AND ')}`;
+  const order = 'ORDER BY m.sort_at DESC, m.rowid DESC';
+  let source: string;
+  let params: SQLInputValue[];
+  let scanLimited = false;
+  if (b.short.length === 0) {
+    source = `SELECT m.rowid, m.sort_at, m.doc FROM messages m ${where}`;
+    params = b.cheapParams;
+  } else {
+    // Short terms have no index to use: they are checked on a bounded set of the newest candidates.
+    const candidates = `SELECT m.rowid, m.sort_at, m.doc FROM messages m ${where} ${order} LIMIT ${SHORT_TERM_SCAN}`;
+    const n = index.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM messages m ${where} LIMIT ${SHORT_TERM_SCAN + 1})`, ...b.cheapParams)!.n;
+    scanLimited = n > SHORT_TERM_SCAN;
+    source = `SELECT m.rowid, m.sort_at, m.doc FROM (${candidates}) m WHERE EXISTS (SELECT 1 FROM text t WHERE t.rowid = m.rowid AND ${b.short.join(' AND ')})`;
+    params = [...b.cheapParams, ...b.shortParams];
+  }
+  const counted = index.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM (${source}) LIMIT ${COUNT_CAP + 1})`, ...params)!.n;
+  const offset = (q.page - 1) * q.pageSize;
+  const rows = index.all<{ sort_at: string; doc: string }>(`SELECT sort_at, doc FROM (${source}) m ${order} LIMIT ? OFFSET ?`, ...params, q.pageSize, offset);
+  return {
+    total: Math.min(counted, COUNT_CAP),
+    totalIsLowerBound: counted > COUNT_CAP,
+    scanLimited,
+    page: q.page,
+    pageSize: q.pageSize,
+    hits: rows.map((r) => hitOf(JSON.parse(r.doc) as MetadataDocument, r.sort_at)),
+  };
+}
+
+/** Every matching document, newest first, without paging (the export). */
+export function* searchAll(index: SearchDb, q: SearchQuery): Iterable<MetadataDocument> {
+  const pageSize = 500;
+  for (let page = 1; ; page++) {
+    const r = search(index, { ...q, page, pageSize });
+    for (const h of r.hits) {
+      const doc = getDocument(index, h.id);
+      if (doc !== null) yield doc;
+    }
+    if (r.hits.length < pageSize) return;
+  }
+}
+
+const ID = /^[0-9a-f]{64}$/;
+
+export function isDocumentId(id: string): boolean {
+  return ID.test(id);
+}
+
+export function getDocument(index: SearchDb, id: string): MetadataDocument | null {
+  if (!isDocumentId(id)) return null;
+  const row = index.get<{ doc: string }>('SELECT doc FROM messages WHERE id = ?', id);
+  return row === undefined ? null : (JSON.parse(row.doc) as MetadataDocument);
+}
+
+export interface DayStat {
+  readonly mailbox: string;
+  /** `YYYY-MM-DD` (UTC) the messages were ingested. */
+  readonly day: string;
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+/** Messages and bytes ingested per mailbox per day, from `sinceDay` on. */
+export function dailyStats(index: SearchDb, sinceDay: string): DayStat[] {
+  return index.all<DayStat>(
+    'SELECT mailbox, ingested_day AS day, count(*) AS messages, sum(size) AS bytes FROM messages WHERE ingested_day >= ? GROUP BY mailbox, ingested_day ORDER BY mailbox, ingested_day',
+    sinceDay,
+  );
+}
+
+export function mailboxTotals(index: SearchDb): Array<{ mailbox: string; messages: number; bytes: number; lastIngestedAt: string | null }> {
+  return index.all('SELECT mailbox, count(*) AS messages, sum(size) AS bytes, max(ingested_at) AS lastIngestedAt FROM messages GROUP BY mailbox ORDER BY mailbox');
+}
