@@ -101,49 +101,51 @@ function hitOf(doc: MetadataDocument, sortAt: string): SearchHit {
   };
 }
 
-/** Runs a search: newest first, one page, with a total counted up to COUNT_CAP. */
-export function search(index: SearchDb, q: SearchQuery): SearchResult {
+interface Source {
+  readonly sql: string;
+  readonly params: SQLInputValue[];
+  readonly scanLimited: boolean;
+}
+
+const ORDER = 'ORDER BY m.sort_at DESC, m.rowid DESC';
+
+function sourceOf(index: SearchDb, q: SearchQuery): Source {
   const b = build(q);
   const where = b.cheap.length === 0 ? '' : `WHERE ${b.cheap.join(' AND ')}`;
-  const order = 'ORDER BY m.sort_at DESC, m.rowid DESC';
-  let source: string;
-  let params: SQLInputValue[];
-  let scanLimited = false;
-  if (b.short.length === 0) {
-    source = `SELECT m.rowid, m.sort_at, m.doc FROM messages m ${where}`;
-    params = b.cheapParams;
-  } else {
-    // Short terms have no index to use: they are checked on a bounded set of the newest candidates.
-    const candidates = `SELECT m.rowid, m.sort_at, m.doc FROM messages m ${where} ${order} LIMIT ${SHORT_TERM_SCAN}`;
-    const n = index.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM messages m ${where} LIMIT ${SHORT_TERM_SCAN + 1})`, ...b.cheapParams)!.n;
-    scanLimited = n > SHORT_TERM_SCAN;
-    source = `SELECT m.rowid, m.sort_at, m.doc FROM (${candidates}) m WHERE EXISTS (SELECT 1 FROM text t WHERE t.rowid = m.rowid AND ${b.short.join(' AND ')})`;
-    params = [...b.cheapParams, ...b.shortParams];
-  }
-  const counted = index.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM (${source}) LIMIT ${COUNT_CAP + 1})`, ...params)!.n;
+  if (b.short.length === 0) return { sql: `SELECT m.rowid, m.id, m.sort_at, m.doc FROM messages m ${where}`, params: b.cheapParams, scanLimited: false };
+  // Short terms have no index to use: they are checked on a bounded set of the newest candidates.
+  const candidates = `SELECT m.rowid, m.id, m.sort_at, m.doc FROM messages m ${where} ${ORDER} LIMIT ${SHORT_TERM_SCAN}`;
+  const n = index.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM messages m ${where} LIMIT ${SHORT_TERM_SCAN + 1})`, ...b.cheapParams)!.n;
+  return {
+    sql: `SELECT m.rowid, m.id, m.sort_at, m.doc FROM (${candidates}) m WHERE EXISTS (SELECT 1 FROM text t WHERE t.rowid = m.rowid AND ${b.short.join(' AND ')})`,
+    params: [...b.cheapParams, ...b.shortParams],
+    scanLimited: n > SHORT_TERM_SCAN,
+  };
+}
+
+/** Runs a search: newest first, one page, with a total counted up to COUNT_CAP. */
+export function search(index: SearchDb, q: SearchQuery): SearchResult {
+  const src = sourceOf(index, q);
+  const counted = index.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM (${src.sql}) LIMIT ${COUNT_CAP + 1})`, ...src.params)!.n;
   const offset = (q.page - 1) * q.pageSize;
-  const rows = index.all<{ sort_at: string; doc: string }>(`SELECT sort_at, doc FROM (${source}) m ${order} LIMIT ? OFFSET ?`, ...params, q.pageSize, offset);
+  const rows = index.all<{ sort_at: string; doc: string }>(`SELECT sort_at, doc FROM (${src.sql}) m ${ORDER} LIMIT ? OFFSET ?`, ...src.params, q.pageSize, offset);
   return {
     total: Math.min(counted, COUNT_CAP),
     totalIsLowerBound: counted > COUNT_CAP,
-    scanLimited,
+    scanLimited: src.scanLimited,
     page: q.page,
     pageSize: q.pageSize,
     hits: rows.map((r) => hitOf(JSON.parse(r.doc) as MetadataDocument, r.sort_at)),
   };
 }
 
-/** Every matching document, newest first, without paging (the export). */
-export function* searchAll(index: SearchDb, q: SearchQuery): Iterable<MetadataDocument> {
-  const pageSize = 500;
-  for (let page = 1; ; page++) {
-    const r = search(index, { ...q, page, pageSize });
-    for (const h of r.hits) {
-      const doc = getDocument(index, h.id);
-      if (doc !== null) yield doc;
-    }
-    if (r.hits.length < pageSize) return;
-  }
+/**
+ * The ids of every match, newest first, read in one statement: a consistent list for an export, however the
+ * index changes while the messages are written out.
+ */
+export function matchingIds(index: SearchDb, q: SearchQuery): string[] {
+  const src = sourceOf(index, q);
+  return index.all<{ id: string }>(`SELECT id FROM (${src.sql}) m ${ORDER}`, ...src.params).map((r) => r.id);
 }
 
 const ID = /^[0-9a-f]{64}$/;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Encoding from 'encoding-japanese';
 import { runMailbox } from '../../lib/ingest/pipeline.ts';
+import type { MailboxJob, MailboxRunSummary } from '../../lib/ingest/pipeline-types.ts';
 import { FsRawStore } from '../../lib/store/fs-store.ts';
 import { FsStateStore } from '../../lib/store/fs-state.ts';
 import { LocalPublisher } from '../../lib/publish/local-publisher.ts';
@@ -157,27 +158,40 @@ export interface Archive {
   remove(): Promise<void>;
 }
 
+export interface IngestOptions {
+  /** The pipeline's clock: documents are ingested "at" this time (a history of several days). */
+  readonly now?: Date;
+  readonly job?: Partial<MailboxJob>;
+  /** The server refuses the connection with this error: the run fails and the state records it. */
+  readonly failConnect?: Error;
+}
+
 /** Runs the real pipeline (memory POP3 maildrops behind the Pop3Client interface) into an fs store with the event log. */
-export async function ingestInto(storeDir: string, mailbox: string, messages: readonly Buffer[], firstUid = 1): Promise<void> {
+export async function ingestInto(storeDir: string, mailbox: string, messages: readonly Buffer[], firstUid = 1, options: IngestOptions = {}): Promise<MailboxRunSummary> {
   const drop = new MemoryMaildrop();
   messages.forEach((m, i) => drop.add(`uid-${mailbox}-${firstUid + i}`, m));
+  if (options.failConnect !== undefined) drop.failConnect = options.failConnect;
   const summary = await runMailbox({
-    job: { id: mailbox, connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' } },
+    job: { id: mailbox, connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' }, ...options.job },
     store: new FsRawStore({ dir: storeDir }), state: new FsStateStore({ dir: storeDir }), publisher: new LocalPublisher({ dir: storeDir }),
     connect: drop.connect,
+    ...(options.now === undefined ? {} : { now: () => options.now! }),
   });
-  if (!summary.ok) throw new Error(`fixture ingest of ${mailbox} failed: ${JSON.stringify(summary.error)}`);
+  if (!summary.ok && options.failConnect === undefined) throw new Error(`fixture ingest of ${mailbox} failed: ${JSON.stringify(summary.error)}`);
+  return summary;
 }
 
 /** A temp folder with an fs archive of the given mailboxes and a config file naming them. */
-export async function makeArchive(mailboxes: Record<string, readonly Buffer[]>, configExtra: Record<string, unknown> = {}): Promise<Archive> {
+export async function makeArchive(
+  mailboxes: Record<string, readonly Buffer[]>, configExtra: Record<string, unknown> = {}, mailboxExtra: Record<string, Record<string, unknown>> = {},
+): Promise<Archive> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mi-archive-'));
   const storeDir = path.join(dir, 'data');
   for (const [id, messages] of Object.entries(mailboxes)) await ingestInto(storeDir, id, messages);
   const configPath = path.join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify({
     store: { type: 'fs', dir: './data' },
-    mailboxes: Object.keys(mailboxes).map((id) => ({ id, host: '127.0.0.1', user: id, password: { env: 'UNUSED_PASSWORD' } })),
+    mailboxes: Object.keys(mailboxes).map((id) => ({ id, host: '127.0.0.1', user: id, password: { env: 'UNUSED_PASSWORD' }, ...mailboxExtra[id] })),
     ...configExtra,
   }, null, 2));
   return { dir, storeDir, configPath, remove: () => rm(dir, { recursive: true, force: true }) };
