@@ -175,7 +175,7 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     await frame.locator('#logo').waitFor();
     const logoSrc = (await frame.locator('#logo').getAttribute('src')) ?? '';
     assert.equal(logoSrc, `data:image/png;base64,${LOGO_PNG.toString('base64')}`, 'the cid: part is embedded');
-    assert.equal(await frame.locator('#logo').evaluate((img: HTMLImageElement) => img.naturalWidth), 1);
+    assert.equal(await frame.locator('#logo').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), 1);
     await page.waitForTimeout(300);
     assert.deepEqual(witness.requests.slice(before), []);
     await page.click('#load-remote');
