@@ -64,10 +64,12 @@ export async function catchUp(index: SearchDb, config: Config, store: RawStore, 
 }
 
 export function counts(index: SearchDb): { documents: number; pendingBodies: number } {
-  const r = index.get<{ documents: number; pending: number }>(
-    'SELECT count(*) AS documents, coalesce(sum(body_state = 0), 0) AS pending FROM messages',
-  )!;
-  return { documents: r.documents, pendingBodies: r.pending };
+  return { documents: index.get<{ n: number }>('SELECT count(*) AS n FROM messages')!.n, pendingBodies: pendingCount(index) };
+}
+
+/** Messages whose body text is still to be read (the partial index on body_state = 0 answers it). */
+export function pendingCount(index: SearchDb): number {
+  return index.get<{ n: number }>('SELECT count(*) AS n FROM messages WHERE body_state = 0')!.n;
 }
 
 /**

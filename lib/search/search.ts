@@ -102,6 +102,7 @@ function hitOf(doc: MetadataDocument, sortAt: string): SearchHit {
 }
 
 interface Source {
+  /** Selects `rowid` and `sort_at` of every match (no order). */
   readonly sql: string;
   readonly params: SQLInputValue[];
   readonly scanLimited: boolean;
@@ -109,33 +110,55 @@ interface Source {
 
 const ORDER = 'ORDER BY m.sort_at DESC, m.rowid DESC';
 
+/**
+ * The matching rows as (rowid, sort_at) only: sorting and counting never carry the stored documents, which are
+ * read for the one page shown.
+ */
 function sourceOf(index: SearchDb, q: SearchQuery): Source {
   const b = build(q);
   const where = b.cheap.length === 0 ? '' : `WHERE ${b.cheap.join(' AND ')}`;
-  if (b.short.length === 0) return { sql: `SELECT m.rowid, m.id, m.sort_at, m.doc FROM messages m ${where}`, params: b.cheapParams, scanLimited: false };
+  if (b.short.length === 0) return { sql: `SELECT m.rowid, m.sort_at FROM messages m ${where}`, params: b.cheapParams, scanLimited: false };
   // Short terms have no index to use: they are checked on a bounded set of the newest candidates.
-  const candidates = `SELECT m.rowid, m.id, m.sort_at, m.doc FROM messages m ${where} ${ORDER} LIMIT ${SHORT_TERM_SCAN}`;
+  const candidates = `SELECT m.rowid, m.sort_at FROM messages m ${where} ${ORDER} LIMIT ${SHORT_TERM_SCAN}`;
   const n = index.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM messages m ${where} LIMIT ${SHORT_TERM_SCAN + 1})`, ...b.cheapParams)!.n;
   return {
-    sql: `SELECT m.rowid, m.id, m.sort_at, m.doc FROM (${candidates}) m WHERE EXISTS (SELECT 1 FROM text t WHERE t.rowid = m.rowid AND ${b.short.join(' AND ')})`,
+    sql: `SELECT m.rowid, m.sort_at FROM (${candidates}) m WHERE EXISTS (SELECT 1 FROM text t WHERE t.rowid = m.rowid AND ${b.short.join(' AND ')})`,
     params: [...b.cheapParams, ...b.shortParams],
     scanLimited: n > SHORT_TERM_SCAN,
   };
 }
 
-/** Runs a search: newest first, one page, with a total counted up to COUNT_CAP. */
+function documentsOf(index: SearchDb, rowids: readonly number[]): Map<number, { sort_at: string; doc: string; id: string }> {
+  const rows = index.all<{ rowid: number; sort_at: string; doc: string; id: string }>(
+    'SELECT rowid, sort_at, doc, id FROM messages WHERE rowid IN (SELECT value FROM json_each(?))', JSON.stringify(rowids),
+  );
+  return new Map(rows.map((r) => [r.rowid, r]));
+}
+
+/**
+ * Runs a search: newest first, one page. One statement finds the ordered matches (up to COUNT_CAP + 1, which
+ * also gives the total), a second reads the page's documents.
+ */
 export function search(index: SearchDb, q: SearchQuery): SearchResult {
   const src = sourceOf(index, q);
-  const counted = index.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM (${src.sql}) LIMIT ${COUNT_CAP + 1})`, ...src.params)!.n;
+  const matches = index.all<{ rowid: number }>(`SELECT m.rowid FROM (${src.sql}) m ${ORDER} LIMIT ${COUNT_CAP + 1}`, ...src.params);
   const offset = (q.page - 1) * q.pageSize;
-  const rows = index.all<{ sort_at: string; doc: string }>(`SELECT sort_at, doc FROM (${src.sql}) m ${ORDER} LIMIT ? OFFSET ?`, ...src.params, q.pageSize, offset);
+  const page = matches.slice(offset, offset + q.pageSize).map((r) => r.rowid);
+  // A page past the cap (page 201 of 50) is read by offset, as the cap does not hold it.
+  const ids = page.length > 0 || offset < matches.length
+    ? page
+    : index.all<{ rowid: number }>(`SELECT m.rowid FROM (${src.sql}) m ${ORDER} LIMIT ? OFFSET ?`, ...src.params, q.pageSize, offset).map((r) => r.rowid);
+  const docs = documentsOf(index, ids);
   return {
-    total: Math.min(counted, COUNT_CAP),
-    totalIsLowerBound: counted > COUNT_CAP,
+    total: Math.min(matches.length, COUNT_CAP),
+    totalIsLowerBound: matches.length > COUNT_CAP,
     scanLimited: src.scanLimited,
     page: q.page,
     pageSize: q.pageSize,
-    hits: rows.map((r) => hitOf(JSON.parse(r.doc) as MetadataDocument, r.sort_at)),
+    hits: ids.flatMap((rowid) => {
+      const d = docs.get(rowid);
+      return d === undefined ? [] : [hitOf(JSON.parse(d.doc) as MetadataDocument, d.sort_at)];
+    }),
   };
 }
 
@@ -145,7 +168,7 @@ export function search(index: SearchDb, q: SearchQuery): SearchResult {
  */
 export function matchingIds(index: SearchDb, q: SearchQuery): string[] {
   const src = sourceOf(index, q);
-  return index.all<{ id: string }>(`SELECT id FROM (${src.sql}) m ${ORDER}`, ...src.params).map((r) => r.id);
+  return index.all<{ id: string }>(`SELECT m.id FROM messages m WHERE m.rowid IN (SELECT rowid FROM (${src.sql})) ${ORDER}`, ...src.params).map((r) => r.id);
 }
 
 const ID = /^[0-9a-f]{64}$/;

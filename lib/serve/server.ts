@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/types.ts';
 import { EXPORT_FORMATS, writeExport, type ExportFormat } from '../export/export.ts';
-import { counts } from '../search/catch-up.ts';
+import { counts, pendingCount } from '../search/catch-up.ts';
 import { QueryError, SearchError } from '../search/errors.ts';
 import type { SearchDb } from '../search/search-db.ts';
 import { parseSearchQuery } from '../search/search-query.ts';
@@ -82,7 +82,7 @@ async function route(ctx: ServeContext, r: Request): Promise<void> {
   if (path === '/search' || path === '/api/search') {
     const query = parseSearchQuery(r.url.searchParams, { strict: r.api });
     const model = {
-      query, result: search(ctx.index, query), mailboxes: ctx.config.mailboxes.map((m) => m.id), pendingBodies: counts(ctx.index).pendingBodies,
+      query, result: search(ctx.index, query), mailboxes: ctx.config.mailboxes.map((m) => m.id), pendingBodies: pendingCount(ctx.index),
     };
     if (r.api) sendJson(r.res, 200, searchJson(model));
     else sendHtml(r.res, 200, renderSearch(model, r.lang, r.t));

@@ -1,4 +1,4 @@
-import { formatDate, type Lang, type Translate } from '../i18n.ts';
+import { formatDate, formatNumber, type Lang, type Translate } from '../i18n.ts';
 import { formatBytes, html, layout } from '../html.ts';
 import { dayChart } from '../chart.ts';
 import { CHART_DAYS, type MailboxHealth, type ProcessorHealth } from '../mailbox-health.ts';
@@ -25,7 +25,7 @@ export function renderMailboxes(m: MailboxesModel, lang: Lang, t: Translate): st
 <tr><th>${t('lastSuccess')}</th><td>${when(b.lastSuccess)}</td></tr>
 <tr><th>${t('lastError')}</th><td class="error">${b.lastError === null ? t('none') : html`<span class="class">${b.lastError.class}</span> <code>${b.lastError.code}</code> ${b.lastError.message} <span class="date">${when(b.lastError.at)}</span>`}${b.stateError === null ? '' : html` <span class="failed">${b.stateError}</span>`}</td></tr>
 <tr><th>${t('keptOnServer')}</th><td>${t('keptOnServerValue', { kept: b.keptOnServer, ingested: b.ingested, retention: b.retention })}${b.oversized > 0 ? html`, ${t('oversizedCount', { count: b.oversized })}` : ''}</td></tr>
-<tr><th>${t('archived')}</th><td>${t('archivedValue', { messages: b.archived.messages.toLocaleString(lang), bytes: formatBytes(b.archived.bytes) })}</td></tr>
+<tr><th>${t('archived')}</th><td>${t('archivedValue', { messages: formatNumber(b.archived.messages, lang), bytes: formatBytes(b.archived.bytes) })}</td></tr>
 </table>
 <figure><figcaption>${t('perDay', { days: CHART_DAYS })}</figcaption>${dayChart(b.perDay, CHART_DAYS, m.now, { messages: t('messages'), bytes: t('bytes') })}</figure>
 </section>`;

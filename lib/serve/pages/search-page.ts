@@ -1,7 +1,7 @@
 import type { Address, Flags } from '../../document/metadata-schema.ts';
 import { FLAG_PARAMS, queryParams, type SearchQuery } from '../../search/search-query.ts';
 import type { SearchHit, SearchResult } from '../../search/search.ts';
-import { formatDate, type Lang, type MessageKey, type Translate } from '../i18n.ts';
+import { formatDate, formatNumber, type Lang, type MessageKey, type Translate } from '../i18n.ts';
 import { html, layout, SafeHtml } from '../html.ts';
 
 export const FLAG_LABELS: Readonly<Record<keyof Flags, MessageKey>> = {
@@ -83,11 +83,11 @@ export function renderSearch(m: SearchModel, lang: Lang, t: Translate): string {
 </tr>`);
   const body = html`<h1>${t('navSearch')}</h1>
 ${searchForm(m.query, m.mailboxes, t)}
-<div class="summary"><span id="result-count">${r.totalIsLowerBound ? t('resultsMore', { count: r.total.toLocaleString(lang) }) : t('results', { count: r.total.toLocaleString(lang) })}</span>
+<div class="summary"><span id="result-count">${r.totalIsLowerBound ? t('resultsMore', { count: formatNumber(r.total, lang) }) : t('results', { count: formatNumber(r.total, lang) })}</span>
 <span class="exports"><a class="button" href="/export?${queryParams(m.query, { format: 'mbox' }).toString()}" download>${t('exportMbox')}</a>
 <a class="button" href="/export?${queryParams(m.query, { format: 'eml-zip' }).toString()}" download>${t('exportZip')}</a></span></div>
 ${r.scanLimited ? html`<p class="note">${t('scanLimited', { count: '5,000' })}</p>` : ''}
-${m.pendingBodies > 0 ? html`<p class="note">${t('bodiesPending', { count: m.pendingBodies.toLocaleString(lang) })}</p>` : ''}
+${m.pendingBodies > 0 ? html`<p class="note">${t('bodiesPending', { count: formatNumber(m.pendingBodies, lang) })}</p>` : ''}
 ${r.hits.length === 0 ? html`<p class="empty">${t('noResults')}</p>` : html`<table class="results">
 <thead><tr><th>${t('colDate')}</th><th>${t('colFrom')}</th><th>${t('colSubject')}</th><th>${t('colMailbox')}</th><th>${t('colFlags')}</th><th>${t('colAttachments')}</th></tr></thead>
 <tbody>${rows}</tbody></table>`}
