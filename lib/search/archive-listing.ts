@@ -20,7 +20,7 @@ async function dirs(dir: string, pattern: RegExp): Promise<string[]> {
   }
 }
 
-/** Raw keys of every message with a metadata document in an fs archive: names only, no file is read. */
+/** Raw keys of every archived message in an fs archive: names only, no file is read. */
 async function* fsRawKeys(dir: string): AsyncIterable<string> {
   const root = join(dir, 'raw');
   for (const mailbox of await dirs(root, /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)) {
@@ -30,19 +30,19 @@ async function* fsRawKeys(dir: string): AsyncIterable<string> {
         for (const d of await dirs(join(root, mailbox, y, m), /^\d{2}$/)) {
           let names: string[];
           try {
-            names = (await readdir(join(root, mailbox, y, m, d))).filter((n) => n.endsWith('.json')).sort();
+            names = (await readdir(join(root, mailbox, y, m, d))).filter((n) => n.endsWith('.eml')).sort();
           } catch (err) {
             if ((err as { code?: string }).code === 'ENOENT') continue;
             throw err;
           }
-          for (const name of names) yield `raw/${mailbox}/${y}/${m}/${d}/${name.slice(0, -'.json'.length)}.eml`;
+          for (const name of names) yield `raw/${mailbox}/${y}/${m}/${d}/${name}`;
         }
       }
     }
   }
 }
 
-/** Raw keys (full object keys) of every message with a metadata document in an S3 archive, by ListObjectsV2. */
+/** Raw keys (full object keys) of every archived message in an S3 archive, by ListObjectsV2 (1,000 keys a request). */
 async function* s3RawKeys(config: Extract<StoreConfig, { type: 's3' }>): AsyncIterable<string> {
   const [{ ListObjectsV2Command }, { createS3Client, toStoreError }] = await Promise.all([
     import('@aws-sdk/client-s3'), import('../store/s3-client.ts'),
@@ -58,7 +58,7 @@ async function* s3RawKeys(config: Extract<StoreConfig, { type: 's3' }>): AsyncIt
       } catch (err) {
         throw toStoreError(err, 'ListObjectsV2', prefix);
       }
-      for (const o of res.Contents ?? []) if (o.Key?.endsWith('.json')) yield `${o.Key.slice(0, -'.json'.length)}.eml`;
+      for (const o of res.Contents ?? []) if (o.Key?.endsWith('.eml')) yield o.Key;
       token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
     } while (token !== undefined);
   } finally {
@@ -79,9 +79,11 @@ export interface ListingCatchUp {
 }
 
 /**
- * Indexes the documents of the archive that the index does not hold yet, found by listing (S3, or an fs store
- * that publishes elsewhere than the local event log): a message is archived once and its document written with
- * it, so a key already indexed needs no second read. With `all`, every document is read (a rebuild).
+ * Indexes the documents of the archive that the index does not hold yet, found by listing the raw messages (S3,
+ * or an fs store that publishes elsewhere than the local event log): a message is archived once and its
+ * document written with it, so a raw key already indexed needs no second read, and a new one is read through
+ * the store's own getMetadata, whatever layout the store keeps documents in. A message whose document is not
+ * there yet is looked for again next time. With `all`, every document the store lists is read (a rebuild).
  */
 export async function catchUpListing(
   index: SearchDb, store: RawStore, config: StoreConfig,
@@ -114,12 +116,20 @@ export async function catchUpListing(
     else { read++; batch.push(parsed.data); }
     if (batch.length >= BATCH) flush();
   };
-  for await (const rawKey of archiveRawKeys(config)) {
-    if (options.signal?.aborted) break;
-    if (known.has(rawKey) || parseRawKey(rawKey) === null) continue;
-    const next = store.getMetadata(rawKey).catch(() => null);
-    pending.push(next);
-    if (pending.length >= FETCH_AHEAD) await take();
+  if (options.all) {
+    for await (const doc of store.listMetadata()) {
+      if (options.signal?.aborted) break;
+      pending.push(Promise.resolve(doc));
+      await take();
+    }
+  } else {
+    for await (const rawKey of archiveRawKeys(config)) {
+      if (options.signal?.aborted) break;
+      if (known.has(rawKey) || parseRawKey(rawKey) === null) continue;
+      const next = store.getMetadata(rawKey).catch(() => null);
+      pending.push(next);
+      if (pending.length >= FETCH_AHEAD) await take();
+    }
   }
   while (pending.length > 0) await take();
   flush();

@@ -66,14 +66,13 @@ export function upsertDocuments(index: SearchDb, docs: readonly MetadataDocument
       doc.id, doc.mailbox, sortTime(doc), doc.ingestedAt, doc.ingestedAt.slice(0, 10), doc.raw.size, flagBits(doc.flags), doc.attachments.length,
       doc.raw.key, subject.key, subject.hadMarker || doc.inReplyTo !== null || doc.references.length > 0 ? 1 : 0, bodyState, json,
     )!;
-    index.run('DELETE FROM text WHERE rowid = ?', row.rowid);
+    if (existing !== undefined) index.run('DELETE FROM refs WHERE msg = ?', row.rowid);
     index.run(
-      'INSERT INTO text (rowid, subject, sender, recipients, attachments, body) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO text (rowid, subject, sender, recipients, attachments, body) VALUES (?, ?, ?, ?, ?, ?)',
       row.rowid, doc.subject ?? '', people(doc.from), people([...doc.to, ...doc.cc]),
       doc.attachments.map((a) => a.filename ?? '').filter((n) => n !== '').join('\n'),
       (given ?? doc.snippet).slice(0, MAX_BODY_CHARS),
     );
-    index.run('DELETE FROM refs WHERE msg = ?', row.rowid);
     for (const ref of threadRefs(doc)) index.run('INSERT OR IGNORE INTO refs (ref, msg) VALUES (?, ?)', ref, row.rowid);
     written++;
   }

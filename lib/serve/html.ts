@@ -1,7 +1,5 @@
 import type { Lang, Translate } from './i18n.ts';
 
-export { formatBytes } from '../cli/format.ts';
-
 /** Markup we wrote ourselves (or that the sanitizer produced): inserted as is. Everything else is escaped. */
 export class SafeHtml {
   readonly value: string;
@@ -59,4 +57,14 @@ ${o.body}
 </main>
 </body>
 </html>`.value}\n`;
+}
+
+/** Sizes as the pages show them (binary units, as the CLI's tables do). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }

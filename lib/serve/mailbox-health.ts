@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FailureClass } from '../coded-error.ts';
 import type { Config, Retention } from '../config/types.ts';
@@ -85,26 +85,47 @@ export async function mailboxHealth(config: Config, state: StateStore, index: Se
 }
 
 /**
- * Each configured local processor, with its recorded position and failures when the processor keeps a cursor
- * (`<store>/processors/<name>/cursor.json`); absent or unreadable, it is shown without them.
+ * Each configured local processor, with its position in the event log and its failures when the processor
+ * consumes the log with a cursor of its own (`<store>/processors/<name>.cursor.json` holding `{ offset }`, and the
+ * journal `<name>.dead-letters.jsonl` of `failed` / `done` records by offset); without those files it is shown
+ * without them. Read only.
  */
 export async function processorHealth(config: Config): Promise<ProcessorHealth[]> {
   if (config.publish.type !== 'local' || config.store.type !== 'fs') return [];
+  const dir = join(config.store.dir, 'processors');
+  let logBytes: number | null = null;
+  try { logBytes = (await stat(join(config.store.dir, 'events.jsonl'))).size; } catch { /* no log yet */ }
   const out: ProcessorHealth[] = [];
   for (const p of config.publish.processors ?? []) {
-    let cursor: Record<string, unknown> | null = null;
+    let offset: number | null = null;
+    let updatedAt: string | null = null;
     try {
-      const parsed: unknown = JSON.parse(await readFile(join(config.store.dir, 'processors', p.name, 'cursor.json'), 'utf8'));
-      if (parsed !== null && typeof parsed === 'object') cursor = parsed as Record<string, unknown>;
+      const path = join(dir, `${p.name}.cursor.json`);
+      const v = JSON.parse(await readFile(path, 'utf8')) as { offset?: unknown };
+      if (typeof v.offset === 'number' && Number.isSafeInteger(v.offset)) offset = v.offset;
+      updatedAt = (await stat(path)).mtime.toISOString();
     } catch { /* no cursor recorded */ }
-    const position = cursor?.position ?? cursor?.offset ?? cursor?.lastId ?? null;
-    const failures = cursor?.failures;
+    let failures: number | null = null;
+    try {
+      const live = new Set<number>();
+      for (const line of (await readFile(join(dir, `${p.name}.dead-letters.jsonl`), 'utf8')).split('\n')) {
+        try {
+          const r = JSON.parse(line) as { op?: string; offset?: number };
+          if (typeof r.offset !== 'number') continue;
+          if (r.op === 'done') live.delete(r.offset);
+          else if (r.op === 'failed') live.add(r.offset);
+        } catch { /* a torn line */ }
+      }
+      failures = live.size;
+    } catch {
+      if (offset !== null) failures = 0;
+    }
     out.push({
       name: p.name,
       kind: p.kind,
-      position: position === null ? null : String(position),
-      failures: typeof failures === 'number' ? failures : Array.isArray(failures) ? failures.length : null,
-      updatedAt: typeof cursor?.updatedAt === 'string' ? cursor.updatedAt : null,
+      position: offset === null ? null : logBytes === null ? `${offset} bytes` : `${offset} / ${logBytes} bytes`,
+      failures,
+      updatedAt,
     });
   }
   return out;

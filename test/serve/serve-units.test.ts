@@ -49,3 +49,34 @@ describe('serve building blocks', () => {
     assert.notEqual(new AccessGate().token, new AccessGate().token, 'a new random token per start');
   });
 });
+
+describe('processor health on the Mailboxes page', () => {
+  it('reads each processor\'s cursor and live dead letters, and tolerates their absence', async () => {
+    const { mkdtemp, mkdir, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { parseConfig } = await import('../../lib/config/index.ts');
+    const { processorHealth } = await import('../../lib/serve/mailbox-health.ts');
+    const dir = await mkdtemp(path.join(tmpdir(), 'mi-proc-'));
+    try {
+      await mkdir(path.join(dir, 'processors'), { recursive: true });
+      await writeFile(path.join(dir, 'events.jsonl'), 'x'.repeat(1000));
+      await writeFile(path.join(dir, 'processors', 'tickets.cursor.json'), JSON.stringify({ offset: 600 }));
+      await writeFile(path.join(dir, 'processors', 'tickets.dead-letters.jsonl'), [
+        { op: 'failed', offset: 10 }, { op: 'failed', offset: 20 }, { op: 'done', offset: 10 },
+      ].map((r) => JSON.stringify(r)).join('\n') + '\n{"op":"fai');
+      const config = parseConfig({
+        store: { type: 'fs', dir },
+        publish: { type: 'local', processors: [{ name: 'tickets', kind: 'ticket-intake' }, { name: 'index', kind: 'archive-index' }] },
+        mailboxes: [{ id: 'support', host: 'pop.example.jp', user: 'u', password: { env: 'P' } }],
+      }, { baseDir: dir });
+      const health = await processorHealth(config);
+      assert.deepEqual(health.map((h) => ({ name: h.name, position: h.position, failures: h.failures })), [
+        { name: 'tickets', position: '600 / 1000 bytes', failures: 1 },
+        { name: 'index', position: null, failures: null },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
