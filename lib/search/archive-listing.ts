@@ -95,8 +95,8 @@ export async function catchUpListing(
     readonly onProgress?: (read: number) => void;
   } = {},
 ): Promise<ListingCatchUp> {
-  const known = new Set<string>();
-  if (!options.all) for (const r of index.all<{ raw_key: string }>('SELECT raw_key FROM messages')) known.add(r.raw_key);
+  // One indexed look-up per listed key rather than a set of every key: memory stays flat however large the archive.
+  const known = (rawKey: string): boolean => index.get('SELECT 1 AS x FROM messages WHERE raw_key = ? LIMIT 1', rawKey) !== undefined;
   let read = 0;
   let written = 0;
   let skipped = 0;
@@ -125,7 +125,7 @@ export async function catchUpListing(
   } else {
     for await (const rawKey of archiveRawKeys(config)) {
       if (options.signal?.aborted) break;
-      if (known.has(rawKey) || parseRawKey(rawKey) === null) continue;
+      if (parseRawKey(rawKey) === null || known(rawKey)) continue;
       const next = store.getMetadata(rawKey).catch(() => null);
       pending.push(next);
       if (pending.length >= FETCH_AHEAD) await take();

@@ -35,6 +35,31 @@ export function sortTime(doc: MetadataDocument): string {
   return new Date(Number.isFinite(t) ? t : 0).toISOString();
 }
 
+/** Row ids per millisecond of sort time: messages sent in the same millisecond take the next free one. */
+const ROWIDS_PER_MS = 1024;
+
+/** The sort time as a row id: the inverse of rowid / ROWIDS_PER_MS, for range filters on dates. */
+export function rowidAt(iso: string): number {
+  return Date.parse(iso) * ROWIDS_PER_MS;
+}
+
+/**
+ * A message's row id is its sort time (milliseconds * 1024, plus a counter), so that the primary key is the
+ * archive's order: newest first is ORDER BY rowid DESC, which the full-text index (FTS5 shares the row id)
+ * walks lazily and stops at the page's end instead of sorting every match, and a date range is a row id range.
+ */
+function freeRowid(index: SearchDb, sortAt: string): number {
+  const base = rowidAt(sortAt);
+  const taken = index.all<{ rowid: number }>('SELECT rowid FROM messages WHERE rowid >= ? AND rowid < ?', base, base + ROWIDS_PER_MS);
+  if (taken.length < ROWIDS_PER_MS) {
+    const used = new Set(taken.map((r) => r.rowid));
+    for (let k = 0; k < ROWIDS_PER_MS; k++) if (!used.has(base + k)) return base + k;
+  }
+  // More than 1,024 messages in one millisecond (a forged Date header): the lowest free id below them.
+  const below = index.get<{ rowid: number | null }>('SELECT min(rowid) AS rowid FROM messages')!.rowid ?? base;
+  return below - 1;
+}
+
 export function threadRefs(doc: MetadataDocument): string[] {
   const ids = [doc.messageId, doc.inReplyTo, ...doc.references.slice(-MAX_REFS)]
     .filter((x): x is string => typeof x === 'string')
@@ -53,20 +78,23 @@ export function upsertDocuments(index: SearchDb, docs: readonly MetadataDocument
     const json = JSON.stringify(doc);
     const existing = index.get<{ rowid: number; doc: string }>('SELECT rowid, doc FROM messages WHERE id = ?', doc.id);
     if (existing !== undefined && existing.doc === json) continue;
+    if (existing !== undefined) {
+      // Its time may have changed, and with it its row id: the old rows go, the document is added afresh.
+      index.run('DELETE FROM messages WHERE rowid = ?', existing.rowid);
+      index.run('DELETE FROM text WHERE rowid = ?', existing.rowid);
+      index.run('DELETE FROM refs WHERE msg = ?', existing.rowid);
+    }
     const subject = normaliseSubject(doc.subject);
     const given = bodyOf?.(doc) ?? null;
     const bodyState = given !== null ? BODY.indexed : doc.flags.oversized ? BODY.unavailable : BODY.pending;
-    const row = index.get<{ rowid: number }>(
-      `INSERT INTO messages (id, mailbox, sort_at, ingested_at, ingested_day, size, flags, attachments, raw_key, subject_key, is_reply, body_state, doc)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET mailbox = excluded.mailbox, sort_at = excluded.sort_at, ingested_at = excluded.ingested_at, ingested_day = excluded.ingested_day,
-         size = excluded.size, flags = excluded.flags, attachments = excluded.attachments, raw_key = excluded.raw_key,
-         subject_key = excluded.subject_key, is_reply = excluded.is_reply, body_state = excluded.body_state, doc = excluded.doc
-       RETURNING rowid`,
-      doc.id, doc.mailbox, sortTime(doc), doc.ingestedAt, doc.ingestedAt.slice(0, 10), doc.raw.size, flagBits(doc.flags), doc.attachments.length,
+    const sortAt = sortTime(doc);
+    const row = { rowid: freeRowid(index, sortAt) };
+    index.run(
+      `INSERT INTO messages (rowid, id, mailbox, sort_at, ingested_at, ingested_day, size, flags, attachments, raw_key, subject_key, is_reply, body_state, doc)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      row.rowid, doc.id, doc.mailbox, sortAt, doc.ingestedAt, doc.ingestedAt.slice(0, 10), doc.raw.size, flagBits(doc.flags), doc.attachments.length,
       doc.raw.key, subject.key, subject.hadMarker || doc.inReplyTo !== null || doc.references.length > 0 ? 1 : 0, bodyState, json,
-    )!;
-    if (existing !== undefined) index.run('DELETE FROM refs WHERE msg = ?', row.rowid);
+    );
     index.run(
       'INSERT OR REPLACE INTO text (rowid, subject, sender, recipients, attachments, body) VALUES (?, ?, ?, ?, ?, ?)',
       row.rowid, doc.subject ?? '', people(doc.from), people([...doc.to, ...doc.cc]),
@@ -84,9 +112,10 @@ export interface PendingBody {
   readonly doc: MetadataDocument;
 }
 
-/** Messages whose body text has not been read yet, oldest rows first. */
+/** Messages whose body text has not been read yet. */
 export function pendingBodies(index: SearchDb, limit: number): PendingBody[] {
-  return index.all<{ rowid: number; doc: string }>('SELECT rowid, doc FROM messages WHERE body_state = 0 ORDER BY rowid LIMIT ?', limit)
+  // Newest first: the mail people look for soonest gets its body text first.
+  return index.all<{ rowid: number; doc: string }>('SELECT rowid, doc FROM messages WHERE body_state = 0 ORDER BY rowid DESC LIMIT ?', limit)
     .map((r) => ({ rowid: r.rowid, doc: JSON.parse(r.doc) as MetadataDocument }));
 }
 

@@ -9,6 +9,7 @@ export const INDEX_SCHEMA_VERSION = '1';
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS messages (
+  -- The sort time (ms * 1024 + n): the primary key is the archive's order (lib/search/index-writer.ts).
   rowid INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
   mailbox TEXT NOT NULL,
@@ -24,8 +25,7 @@ CREATE TABLE IF NOT EXISTS messages (
   body_state INTEGER NOT NULL,
   doc TEXT NOT NULL
 ) STRICT;
-CREATE INDEX IF NOT EXISTS messages_sort ON messages (sort_at DESC, rowid DESC);
-CREATE INDEX IF NOT EXISTS messages_mailbox_sort ON messages (mailbox, sort_at DESC, rowid DESC);
+CREATE INDEX IF NOT EXISTS messages_mailbox ON messages (mailbox);
 CREATE INDEX IF NOT EXISTS messages_raw_key ON messages (raw_key);
 CREATE INDEX IF NOT EXISTS messages_day ON messages (mailbox, ingested_day);
 CREATE INDEX IF NOT EXISTS messages_subject ON messages (mailbox, subject_key);

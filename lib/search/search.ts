@@ -1,6 +1,6 @@
 import type { SQLInputValue } from 'node:sqlite';
 import type { Address, Flags, MetadataDocument } from '../document/metadata-schema.ts';
-import { FLAG_BITS } from './index-writer.ts';
+import { FLAG_BITS, rowidAt } from './index-writer.ts';
 import type { SearchDb } from './search-db.ts';
 import type { SearchQuery } from './search-query.ts';
 
@@ -8,8 +8,8 @@ import type { SearchQuery } from './search-query.ts';
 const TRIGRAM = 3;
 /** Terms shorter than a trigram are looked for in this many newest candidate messages at most. */
 export const SHORT_TERM_SCAN = 5_000;
-/** Totals are counted up to this; past it the page says "10,000+". */
-export const COUNT_CAP = 10_000;
+/** Totals are counted up to this; past it the page says "more than 1,000". */
+export const COUNT_CAP = 1_000;
 
 export interface SearchHit {
   readonly id: string;
@@ -51,6 +51,8 @@ function chars(term: string): number {
 const ALL_COLUMNS = ['subject', 'sender', 'recipients', 'attachments', 'body'] as const;
 
 interface Built {
+  /** An FTS5 expression every match satisfies, or null. */
+  readonly match: string | null;
   readonly cheap: string[];
   readonly cheapParams: SQLInputValue[];
   readonly short: string[];
@@ -74,24 +76,17 @@ function build(q: SearchQuery): Built {
   for (const t of q.terms) term(t, ALL_COLUMNS);
   if (q.from !== undefined) term(q.from, ['sender']);
   if (q.to !== undefined) term(q.to, ['recipients']);
-  if (match.length > 0) {
-    cheap.push('m.rowid IN (SELECT rowid FROM text WHERE text MATCH ?)');
-    cheapParams.push(match.join(' AND '));
-  }
+  // Dates are row id ranges (the row id is the sort time): the full-text index applies them itself.
+  if (q.since !== undefined) { cheap.push('m.rowid >= ?'); cheapParams.push(rowidAt(`${q.since}T00:00:00.000Z`)); }
+  if (q.until !== undefined) { cheap.push('m.rowid < ?'); cheapParams.push(rowidAt(`${q.until}T00:00:00.000Z`) + 86_400_000 * 1024); }
   if (q.mailbox !== undefined) { cheap.push('m.mailbox = ?'); cheapParams.push(q.mailbox); }
-  if (q.since !== undefined) { cheap.push('m.sort_at >= ?'); cheapParams.push(`${q.since}T00:00:00.000Z`); }
-  if (q.until !== undefined) {
-    const end = new Date(Date.parse(`${q.until}T00:00:00.000Z`) + 86_400_000).toISOString();
-    cheap.push('m.sort_at < ?');
-    cheapParams.push(end);
-  }
   if (q.flags.length > 0) {
     const bits = q.flags.reduce((b, f) => b | FLAG_BITS[f], 0);
     cheap.push('(m.flags & ?) = ?');
     cheapParams.push(bits, bits);
   }
   if (q.attachment !== undefined) cheap.push(q.attachment ? 'm.attachments > 0' : 'm.attachments = 0');
-  return { cheap, cheapParams, short, shortParams };
+  return { match: match.length === 0 ? null : match.join(' AND '), cheap, cheapParams, short, shortParams };
 }
 
 function hitOf(doc: MetadataDocument, sortAt: string): SearchHit {
@@ -102,56 +97,51 @@ function hitOf(doc: MetadataDocument, sortAt: string): SearchHit {
 }
 
 interface Source {
-  /** Selects `rowid` and `sort_at` of every match (no order). */
+  /** Selects the `rowid` of every match, newest first. */
   readonly sql: string;
   readonly params: SQLInputValue[];
   readonly scanLimited: boolean;
 }
 
-const ORDER = 'ORDER BY m.sort_at DESC, m.rowid DESC';
-
 /**
- * The matching rows as (rowid, sort_at) only: sorting and counting never carry the stored documents, which are
- * read for the one page shown.
+ * The matches as row ids, newest first. With free text, the full-text index drives: it yields its matches in
+ * descending row id order (which is the sort order), each checked against the other filters, so LIMIT stops
+ * the walk early instead of collecting and sorting every match.
  */
 function sourceOf(index: SearchDb, q: SearchQuery): Source {
   const b = build(q);
-  const where = b.cheap.length === 0 ? '' : `WHERE ${b.cheap.join(' AND ')}`;
-  if (b.short.length === 0) return { sql: `SELECT m.rowid, m.sort_at FROM messages m ${where}`, params: b.cheapParams, scanLimited: false };
+  const conds = b.match === null ? b.cheap : ['text MATCH ?', ...b.cheap.map((c) => c.replace(/\bm\.rowid\b/g, 't.rowid'))];
+  const params = b.match === null ? b.cheapParams : [b.match, ...b.cheapParams];
+  const where = conds.length === 0 ? '' : `WHERE ${conds.join(' AND ')}`;
+  const from = b.match === null ? 'messages m' : 'text t JOIN messages m ON m.rowid = t.rowid';
+  const order = b.match === null ? 'ORDER BY m.rowid DESC' : 'ORDER BY t.rowid DESC';
+  const base = `SELECT m.rowid AS rowid FROM ${from} ${where} ${order}`;
+  if (b.short.length === 0) return { sql: base, params, scanLimited: false };
   // Short terms have no index to use: they are checked on a bounded set of the newest candidates.
-  const candidates = `SELECT m.rowid, m.sort_at FROM messages m ${where} ${ORDER} LIMIT ${SHORT_TERM_SCAN}`;
-  const n = index.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM messages m ${where} LIMIT ${SHORT_TERM_SCAN + 1})`, ...b.cheapParams)!.n;
+  const n = index.get<{ n: number }>(`SELECT count(*) AS n FROM (${base} LIMIT ${SHORT_TERM_SCAN + 1})`, ...params)!.n;
   return {
-    sql: `SELECT m.rowid, m.sort_at FROM (${candidates}) m WHERE EXISTS (SELECT 1 FROM text t WHERE t.rowid = m.rowid AND ${b.short.join(' AND ')})`,
-    params: [...b.cheapParams, ...b.shortParams],
+    sql: `SELECT c.rowid AS rowid FROM (${base} LIMIT ${SHORT_TERM_SCAN}) c WHERE EXISTS (SELECT 1 FROM text t WHERE t.rowid = c.rowid AND ${b.short.join(' AND ')}) ORDER BY c.rowid DESC`,
+    params: [...params, ...b.shortParams],
     scanLimited: n > SHORT_TERM_SCAN,
   };
 }
 
-function documentsOf(index: SearchDb, rowids: readonly number[]): Map<number, { sort_at: string; doc: string; id: string }> {
-  const rows = index.all<{ rowid: number; sort_at: string; doc: string; id: string }>(
-    'SELECT rowid, sort_at, doc, id FROM messages WHERE rowid IN (SELECT value FROM json_each(?))', JSON.stringify(rowids),
+function documentsOf(index: SearchDb, rowids: readonly number[]): Map<number, { sort_at: string; doc: string }> {
+  const rows = index.all<{ rowid: number; sort_at: string; doc: string }>(
+    'SELECT rowid, sort_at, doc FROM messages WHERE rowid IN (SELECT value FROM json_each(?))', JSON.stringify(rowids),
   );
   return new Map(rows.map((r) => [r.rowid, r]));
 }
 
-/**
- * Runs a search: newest first, one page. One statement finds the ordered matches (up to COUNT_CAP + 1, which
- * also gives the total), a second reads the page's documents.
- */
+/** Runs a search: newest first, one page, with a total counted up to COUNT_CAP. */
 export function search(index: SearchDb, q: SearchQuery): SearchResult {
   const src = sourceOf(index, q);
-  const matches = index.all<{ rowid: number }>(`SELECT m.rowid FROM (${src.sql}) m ${ORDER} LIMIT ${COUNT_CAP + 1}`, ...src.params);
-  const offset = (q.page - 1) * q.pageSize;
-  const page = matches.slice(offset, offset + q.pageSize).map((r) => r.rowid);
-  // A page past the cap (page 201 of 50) is read by offset, as the cap does not hold it.
-  const ids = page.length > 0 || offset < matches.length
-    ? page
-    : index.all<{ rowid: number }>(`SELECT m.rowid FROM (${src.sql}) m ${ORDER} LIMIT ? OFFSET ?`, ...src.params, q.pageSize, offset).map((r) => r.rowid);
+  const counted = index.get<{ n: number }>(`SELECT count(*) AS n FROM (${src.sql} LIMIT ${COUNT_CAP + 1})`, ...src.params)!.n;
+  const ids = index.all<{ rowid: number }>(`${src.sql} LIMIT ? OFFSET ?`, ...src.params, q.pageSize, (q.page - 1) * q.pageSize).map((r) => r.rowid);
   const docs = documentsOf(index, ids);
   return {
-    total: Math.min(matches.length, COUNT_CAP),
-    totalIsLowerBound: matches.length > COUNT_CAP,
+    total: Math.min(counted, COUNT_CAP),
+    totalIsLowerBound: counted > COUNT_CAP,
     scanLimited: src.scanLimited,
     page: q.page,
     pageSize: q.pageSize,
@@ -168,7 +158,7 @@ export function search(index: SearchDb, q: SearchQuery): SearchResult {
  */
 export function matchingIds(index: SearchDb, q: SearchQuery): string[] {
   const src = sourceOf(index, q);
-  return index.all<{ id: string }>(`SELECT m.id FROM messages m WHERE m.rowid IN (SELECT rowid FROM (${src.sql})) ${ORDER}`, ...src.params).map((r) => r.id);
+  return index.all<{ id: string }>(`SELECT x.id AS id FROM (${src.sql}) r JOIN messages x ON x.rowid = r.rowid ORDER BY x.rowid DESC`, ...src.params).map((r) => r.id);
 }
 
 const ID = /^[0-9a-f]{64}$/;

@@ -58,7 +58,7 @@ export function threadOf(index: SearchDb, id: string): ThreadEntry[] {
     }
   }
   const rows = index.all<{ rowid: number; id: string; sort_at: string }>(
-    'SELECT rowid, id, sort_at FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY sort_at, rowid', JSON.stringify([...via.keys()]),
+    'SELECT rowid, id, sort_at FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid', JSON.stringify([...via.keys()]),
   );
   const out: ThreadEntry[] = [];
   for (const r of rows) {
