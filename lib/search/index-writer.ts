@@ -1,6 +1,5 @@
 import type { Address, Flags, MetadataDocument } from '../document/metadata-schema.ts';
-import { normaliseMessageId } from '../processors/ticket-index.ts';
-import { normaliseSubject } from '../processors/subject.ts';
+import { normaliseMessageId, normaliseSubject } from '../parse/thread-keys.ts';
 import { BODY, type SearchDb } from './search-db.ts';
 
 /** Bits of `messages.flags`, one per document flag. */
