@@ -34,6 +34,22 @@ export function sortTime(doc: MetadataDocument): string {
   return new Date(Number.isFinite(t) ? t : 0).toISOString();
 }
 
+/** A filter as a tag: `<mb:sales>`, `<flag:spam>`, `<att:yes>`; the brackets make each one match whole. */
+export function tag(kind: 'mb' | 'flag' | 'att', value: string): string {
+  return `<${kind}:${value}>`;
+}
+
+/**
+ * The document's filters as text in the full-text index's `tags` column. A search for words in one mailbox, or
+ * with a flag, is then an intersection of doclists inside FTS5, however rare the filter, instead of a walk over
+ * every word match checking the filter row by row. Free text never searches this column.
+ */
+export function tagsOf(doc: MetadataDocument): string {
+  const tags = [tag('mb', doc.mailbox), tag('att', doc.attachments.length > 0 ? 'yes' : 'no')];
+  for (const name of Object.keys(FLAG_BITS) as Array<keyof Flags>) if (doc.flags[name]) tags.push(tag('flag', name.toLowerCase()));
+  return tags.join(' ');
+}
+
 /** Row ids per millisecond of sort time: messages sent in the same millisecond take the next free one. */
 const ROWIDS_PER_MS = 1024;
 
@@ -95,10 +111,10 @@ export function upsertDocuments(index: SearchDb, docs: readonly MetadataDocument
       doc.raw.key, subject.key, subject.hadMarker || doc.inReplyTo !== null || doc.references.length > 0 ? 1 : 0, bodyState, json,
     );
     index.run(
-      'INSERT OR REPLACE INTO text (rowid, subject, sender, recipients, attachments, body) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO text (rowid, subject, sender, recipients, attachments, body, tags) VALUES (?, ?, ?, ?, ?, ?, ?)',
       row.rowid, doc.subject ?? '', people(doc.from), people([...doc.to, ...doc.cc]),
       doc.attachments.map((a) => a.filename ?? '').filter((n) => n !== '').join('\n'),
-      (given ?? doc.snippet).slice(0, MAX_BODY_CHARS),
+      (given ?? doc.snippet).slice(0, MAX_BODY_CHARS), tagsOf(doc),
     );
     for (const ref of threadRefs(doc)) index.run('INSERT OR IGNORE INTO refs (ref, msg) VALUES (?, ?)', ref, row.rowid);
     written++;

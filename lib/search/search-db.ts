@@ -4,7 +4,7 @@ import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { SearchError } from './errors.ts';
 
 /** Bumped when the tables change: an index of another version is dropped and rebuilt (it is a cache of the archive). */
-export const INDEX_SCHEMA_VERSION = '1';
+export const INDEX_SCHEMA_VERSION = '2';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -32,7 +32,9 @@ CREATE INDEX IF NOT EXISTS messages_subject ON messages (mailbox, subject_key);
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (body_state) WHERE body_state = 0;
 CREATE TABLE IF NOT EXISTS refs (ref TEXT NOT NULL, msg INTEGER NOT NULL, PRIMARY KEY (ref, msg)) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS refs_msg ON refs (msg);
-CREATE VIRTUAL TABLE IF NOT EXISTS text USING fts5(subject, sender, recipients, attachments, body, tokenize = 'trigram remove_diacritics 1');
+-- tags: the filters (mailbox, flags, attachments) as text, so that a search with both words and filters is one
+-- intersection inside the full-text index (lib/search/index-writer.ts tagsOf).
+CREATE VIRTUAL TABLE IF NOT EXISTS text USING fts5(subject, sender, recipients, attachments, body, tags, tokenize = 'trigram remove_diacritics 1');
 `;
 
 /** What body_state means: the body column holds the snippet until the message's own text has been read. */

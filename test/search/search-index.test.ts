@@ -47,6 +47,10 @@ describe('search index: free text and filters', () => {
     assert.deepEqual(subjects(index, { to: 'サポ' }), ['件名 見']);
     assert.deepEqual(subjects(index, { since: '2025-03-02', until: '2025-03-02' }), ['Invoice March']);
     assert.deepEqual(subjects(index, { flag: 'spam' }), ['WIN BIG']);
+    assert.deepEqual(subjects(index, { q: 'WIN', flag: 'spam', mailbox: 'sales' }), ['WIN BIG']);
+    assert.deepEqual(subjects(index, { q: 'WIN', mailbox: 'support' }), []);
+    assert.deepEqual(subjects(index, { q: 'March', attachment: 'yes', since: '2025-03-02' }), ['Invoice March']);
+    assert.deepEqual(subjects(index, { q: 'March', attachment: 'no' }), []);
     assert.deepEqual(subjects(index, { attachment: 'yes' }), ['Invoice March']);
     assert.equal(search(index, q({ attachment: 'no' })).total, 3);
   });
@@ -55,6 +59,8 @@ describe('search index: free text and filters', () => {
     assert.deepEqual(subjects(index, { q: '"NEAR(a b)" OR *' }), []);
     assert.deepEqual(subjects(index, { q: 'subject:見積' }), []);
     assert.deepEqual(subjects(index, { q: '100%' }), []);
+    assert.deepEqual(subjects(index, { q: '<flag:spam>' }), [], 'the filters\' tags are not searchable text');
+    assert.deepEqual(subjects(index, { q: 'mb:sales' }), []);
   });
 
   it('pages newest first and counts the total', () => {
