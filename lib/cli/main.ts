@@ -117,13 +117,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--port <port>', 'port to listen on (0: any free port)', '8025')
     .option('--index <file>', 'search index file (default: search.sqlite beside the fs store, or in ~/.cache for S3)')
     .option('--refresh <interval>', 'how often to look for new mail in the archive', '30s')
+    .addHelpText('after', helpAfter('serve'))
     .action(async (o) => setExit(await (await import('./commands/serve.ts')).serveCommand(o)));
   program.command('index')
     .description('bring the search index up to date with the archive, or --rebuild it from the archive')
     .addOption(config)
     .option('--rebuild', 'recreate the index from the archive\'s metadata documents')
     .option('--index <file>', 'search index file')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary as one JSON object on one line')
+    .addHelpText('after', helpAfter('index'))
     .action(async (o) => setExit(await (await import('./commands/index.ts')).indexCommand(o)));
   program.command('export')
     .description('write the messages a search selects to an mbox (mboxrd) or a zip of .eml files, with a manifest')
@@ -135,7 +137,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--until <date>', 'only messages dated on or before this day (YYYY-MM-DD)')
     .option('-q, --query <text>', 'free-text search, as on the Search page')
     .option('--index <file>', 'search index file')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary as one JSON object on one line')
+    .addHelpText('after', helpAfter('export'))
     .action(async (o) => setExit(await (await import('./commands/export.ts')).exportCommand(o)));
   program.command('demo')
     .description('run the whole pipeline against a built-in POP3S server with a sample mailbox')

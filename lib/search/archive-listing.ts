@@ -42,28 +42,10 @@ async function* fsRawKeys(dir: string): AsyncIterable<string> {
   }
 }
 
-/** Raw keys (full object keys) of every archived message in an S3 archive, by ListObjectsV2 (1,000 keys a request). */
 async function* s3RawKeys(config: Extract<StoreConfig, { type: 's3' }>): AsyncIterable<string> {
-  const [{ ListObjectsV2Command }, { createS3Client, toStoreError }] = await Promise.all([
-    import('@aws-sdk/client-s3'), import('../store/s3-client.ts'),
-  ]);
-  const client = createS3Client({ region: config.region, endpoint: config.endpoint, forcePathStyle: config.forcePathStyle });
-  const prefix = config.prefix === '' ? 'raw/' : `${config.prefix}/raw/`;
-  let token: string | undefined;
-  try {
-    do {
-      let res;
-      try {
-        res = await client.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ContinuationToken: token }));
-      } catch (err) {
-        throw toStoreError(err, 'ListObjectsV2', prefix);
-      }
-      for (const o of res.Contents ?? []) if (o.Key?.endsWith('.eml')) yield o.Key;
-      token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
-    } while (token !== undefined);
-  } finally {
-    client.destroy();
-  }
+  // Loaded only for an S3 store (the module imports the SDK statically, as the store's own modules do).
+  const { s3RawKeys: list } = await import('./s3-raw-keys.ts');
+  yield* list(config);
 }
 
 export function archiveRawKeys(config: StoreConfig): AsyncIterable<string> {

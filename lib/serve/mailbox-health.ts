@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FailureClass } from '../coded-error.ts';
 import type { Config, Retention } from '../config/types.ts';
-import { classifyError } from '../ingest/errors.ts';
+import { classOfCode } from '../error-codes.ts';
 import { dailyStats, mailboxTotals, type DayStat } from '../search/search.ts';
 import type { SearchDb } from '../search/search-db.ts';
 import type { MailboxState, StateStore } from '../store/types.ts';
@@ -71,7 +71,7 @@ export async function mailboxHealth(config: Config, state: StateStore, index: Se
       lastSuccess: lastSuccessField ?? (s?.lastRun?.ok ? s.lastRun.finishedAt : null),
       lastError: lastError === null ? null : {
         ...lastError,
-        class: errorClass?.class ?? errorClass?.failureClass ?? classifyError({ code: lastError.code, message: lastError.message }).class,
+        class: errorClass?.class ?? errorClass?.failureClass ?? classOfCode(lastError.code),
       },
       ingested: entries.length,
       keptOnServer: entries.filter((e) => !e.deletedAt).length,

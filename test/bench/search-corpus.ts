@@ -35,7 +35,7 @@ export function makeCorpus(n: number): Array<{ doc: MetadataDocument; body: stri
     const attachments = r() < 0.2 ? [{ filename: ja ? `見積書_${i}.pdf` : `invoice-${i}.pdf`, contentType: 'application/pdf', size: 20_000, sha256: sha, contentId: null, inline: false }] : [];
     const doc = buildDocument({
       mailbox, uidl: `u${i}`, ingestedAt: at, oversized: false,
-      ref: { key: rawKey(mailbox, at, sha), size: 1500 + body.length, sha256: sha, existed: false },
+      ref: { key: rawKey(mailbox, at, sha), size: 1500 + body.length, sha256: sha },
       parsed: {
         messageId: `<m${i}@example.jp>`, inReplyTo: i % 5 === 0 && i > 0 ? `<m${i - 1}@example.jp>` : null, references: [],
         date: at.toISOString(), subject, from: [{ name, address: `user${i % 997}@example.co.jp` }], to: [{ name: '', address: `${mailbox}@example.jp` }],

@@ -71,7 +71,7 @@ describe('search index over an S3 archive (fauxqs): built from the metadata docu
     try {
       const auth = { authorization: `Bearer ${serve.token}` };
       const found = await (await fetch(`${serve.url}/api/search?q=${encodeURIComponent('見積')}`, { headers: auth })).json() as { hits: Array<{ id: string; subject: string }> };
-      assert.deepEqual(found.hits.map((h) => h.subject).sort(), ['Re: 見積書の送付について', '見積書の送付について']);
+      assert.deepEqual(found.hits.map((h) => h.subject).sort(), ['Re: 見積書の送付について', '見積書の送付について'], serve.stderr());
       const quote = found.hits.find((h) => h.subject === '見積書の送付について')!;
       const raw = Buffer.from(await (await fetch(`${serve.url}/messages/${quote.id}/raw`, { headers: auth })).arrayBuffer());
       assert.ok(raw.equals(japaneseQuote()));

@@ -10,7 +10,7 @@ import { formatBytes, formatDuration, table } from '../format.ts';
 import { createProgress } from '../progress.ts';
 import { UsageError } from '../usage-error.ts';
 import { openIndexFor, updateIndex } from './index.ts';
-import { openConfig, printJson } from './shared.ts';
+import { openConfig, printJsonLine } from './shared.ts';
 
 export interface ExportCommandOptions {
   readonly config: string;
@@ -53,7 +53,10 @@ export async function exportCommand(o: ExportCommandOptions): Promise<number> {
   try {
     await updateIndex(index, config, adapters.store, { quiet: o.json });
     const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
-    const progress = o.json ? null : createProgress();
+    const progress = o.json ? null : createProgress({
+      bars: true,
+      plainLine: (e) => process.stderr.write(`export: ${e.done}/${e.total} messages, ${formatBytes(e.bytes)}\n`),
+    });
     let result;
     try {
       result = await writeExport({
@@ -79,7 +82,7 @@ export async function exportCommand(o: ExportCommandOptions): Promise<number> {
     await writeFile(`${out}.manifest.csv`, manifestCsv(result.entries), { mode: 0o600 });
     const digest = await hashFile(out);
     const summary = { out, format, messages: result.messages, messageBytes: result.bytes, fileBytes: digest.size, sha256: digest.sha256, durationMs: Date.now() - t0, manifest: [`${out}.manifest.json`, `${out}.manifest.csv`] };
-    if (o.json) printJson(summary);
+    if (o.json) printJsonLine({ type: 'export', ...summary });
     else {
       process.stdout.write(`${table(['file', 'format', 'messages', 'size', 'time'], [[out, format, result.messages, formatBytes(digest.size), formatDuration(summary.durationMs)]])}\n`);
       process.stdout.write(`${digest.sha256}  ${out}\n`);

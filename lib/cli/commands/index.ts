@@ -6,7 +6,7 @@ import { SearchDb } from '../../search/search-db.ts';
 import type { RawStore } from '../../store/types.ts';
 import { table } from '../format.ts';
 import { createProgress } from '../progress.ts';
-import { openConfig, printJson } from './shared.ts';
+import { openConfig, printJsonLine } from './shared.ts';
 
 export interface IndexOptions {
   readonly config: string;
@@ -25,7 +25,10 @@ export function openIndexFor(config: Config, file?: string): SearchDb {
  * export and the index command use it; `serve` reads the bodies in the background instead.
  */
 export async function updateIndex(index: SearchDb, config: Config, store: RawStore, options: { readonly rebuild?: boolean; readonly quiet?: boolean; readonly skipBodies?: boolean } = {}): Promise<CatchUpSummary> {
-  const progress = options.quiet ? null : createProgress();
+  const progress = options.quiet ? null : createProgress({
+    bars: true,
+    plainLine: (e) => process.stderr.write(`${e.mailbox}: ${e.done} read\n`),
+  });
   const onProgress = (phase: 'documents' | 'bodies', done: number): void => {
     progress?.update({ mailbox: phase === 'documents' ? 'index: documents' : 'index: body text', phase: 'fetch', done, total: done, bytes: 0 });
   };
@@ -43,7 +46,7 @@ export async function indexCommand(o: IndexOptions): Promise<number> {
     const t0 = Date.now();
     const r = await updateIndex(index, config, adapters.store, { rebuild: o.rebuild, quiet: o.json });
     const summary = { index: index.path, rebuilt: o.rebuild === true, ...r, durationMs: Date.now() - t0 };
-    if (o.json) printJson(summary);
+    if (o.json) printJsonLine({ type: 'index', ...summary });
     else {
       process.stdout.write(`${table(['index', 'documents', 'added or changed', 'bodies read', 'skipped'], [[index.path, r.documents, r.written, r.bodies, r.skipped]])}\n`);
       if (r.skipped > 0) process.stderr.write(`mail-ingest index: ${r.skipped} document(s) could not be read and were skipped (corrupt or removed metadata files)\n`);
