@@ -80,3 +80,17 @@ describe('processor health on the Mailboxes page', () => {
     }
   });
 });
+
+describe('mail-ingest serve: command line', () => {
+  it('refuses a host that is not an address and a port that is not one, before opening anything', async () => {
+    const { cli } = await import('../cli/cli-helpers.ts');
+    const path = await import('node:path');
+    const config = path.resolve(import.meta.dirname, '../fixtures/config/minimal.json');
+    const host = await cli(['serve', '--config', config, '--host', 'evil.example']);
+    assert.equal(host.code, 2);
+    assert.match(host.stderr, /--host: expected an IP address/);
+    const port = await cli(['serve', '--config', config, '--port', 'http']);
+    assert.equal(port.code, 2);
+    assert.match(port.stderr, /--port: expected 0 to 65535/);
+  });
+});
