@@ -94,8 +94,8 @@ function build(q: SearchQuery): Built {
     cheap.push(q.attachment ? 'm.attachments > 0' : 'm.attachments = 0');
     tags.push(tag('att', q.attachment ? 'yes' : 'no'));
   }
-  // A rare flag alone is also found fastest through its tag.
-  if (match.length > 0 || q.flags.length > 0) match.push(...tags.map((t) => `{tags} : ${ftsString(t)}`));
+  // A rare flag, or attachments, alone are also found fastest through their tags.
+  if (match.length > 0 || q.flags.length > 0 || q.attachment === true) match.push(...tags.map((t) => `{tags} : ${ftsString(t)}`));
   return { match: match.length === 0 ? null : match.join(' AND '), cheap, cheapParams, short, shortParams };
 }
 
@@ -111,6 +111,8 @@ interface Source {
   readonly sql: string;
   readonly params: SQLInputValue[];
   readonly scanLimited: boolean;
+  /** The matches are a bounded scan (short terms): read them once, count and page in memory. */
+  readonly bounded: boolean;
 }
 
 /**
@@ -128,13 +130,14 @@ function sourceOf(index: SearchDb, q: SearchQuery): Source {
   const from = b.match === null ? 'messages m' : 'text t CROSS JOIN messages m ON m.rowid = t.rowid';
   const order = b.match === null ? 'ORDER BY m.rowid DESC' : 'ORDER BY t.rowid DESC';
   const base = `SELECT m.rowid AS rowid FROM ${from} ${where} ${order}`;
-  if (b.short.length === 0) return { sql: base, params, scanLimited: false };
+  if (b.short.length === 0) return { sql: base, params, scanLimited: false, bounded: false };
   // Short terms have no index to use: they are checked on a bounded set of the newest candidates.
   const n = index.get<{ n: number }>(`SELECT count(*) AS n FROM (${base} LIMIT ${SHORT_TERM_SCAN + 1})`, ...params)!.n;
   return {
     sql: `SELECT c.rowid AS rowid FROM (${base} LIMIT ${SHORT_TERM_SCAN}) c WHERE EXISTS (SELECT 1 FROM text t WHERE t.rowid = c.rowid AND ${b.short.join(' AND ')}) ORDER BY c.rowid DESC`,
     params: [...params, ...b.shortParams],
     scanLimited: n > SHORT_TERM_SCAN,
+    bounded: true,
   };
 }
 
@@ -148,8 +151,18 @@ function documentsOf(index: SearchDb, rowids: readonly number[]): Map<number, { 
 /** Runs a search: newest first, one page, with a total counted up to COUNT_CAP. */
 export function search(index: SearchDb, q: SearchQuery): SearchResult {
   const src = sourceOf(index, q);
-  const counted = index.get<{ n: number }>(`SELECT count(*) AS n FROM (${src.sql} LIMIT ${COUNT_CAP + 1})`, ...src.params)!.n;
-  const ids = index.all<{ rowid: number }>(`${src.sql} LIMIT ? OFFSET ?`, ...src.params, q.pageSize, (q.page - 1) * q.pageSize).map((r) => r.rowid);
+  const offset = (q.page - 1) * q.pageSize;
+  let counted: number;
+  let ids: number[];
+  if (src.bounded) {
+    // At most SHORT_TERM_SCAN row ids: one pass of the LIKE scan serves the count and the page.
+    const all = index.all<{ rowid: number }>(src.sql, ...src.params).map((r) => r.rowid);
+    counted = all.length;
+    ids = all.slice(offset, offset + q.pageSize);
+  } else {
+    counted = index.get<{ n: number }>(`SELECT count(*) AS n FROM (${src.sql} LIMIT ${COUNT_CAP + 1})`, ...src.params)!.n;
+    ids = index.all<{ rowid: number }>(`${src.sql} LIMIT ? OFFSET ?`, ...src.params, q.pageSize, offset).map((r) => r.rowid);
+  }
   const docs = documentsOf(index, ids);
   return {
     total: Math.min(counted, COUNT_CAP),
