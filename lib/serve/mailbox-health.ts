@@ -1,8 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FailureClass } from '../coded-error.ts';
 import type { Config, Retention } from '../config/types.ts';
 import { classOfCode } from '../error-codes.ts';
+import { consumerStatus } from '../publish/local-consumer.ts';
 import { dailyStats, mailboxTotals, type DayStat } from '../search/search.ts';
 import type { SearchDb } from '../search/search-db.ts';
 import type { MailboxState, StateStore } from '../store/types.ts';
@@ -29,10 +29,11 @@ export interface MailboxHealth {
 export interface ProcessorHealth {
   readonly name: string;
   readonly kind: string;
-  /** What the processor recorded of its progress, when it records any (a cursor file); null otherwise. */
-  readonly position: string | null;
-  readonly failures: number | null;
-  readonly updatedAt: string | null;
+  /** Where its cursor is in the event log, and how many events wait behind it; null when it cannot be read. */
+  readonly position: { readonly offset: number; readonly logBytes: number; readonly behind: number } | null;
+  /** Dead letters still retried, and given up on (an operator's to look at). */
+  readonly failures: { readonly retrying: number; readonly givenUp: number } | null;
+  readonly lastFailure: { readonly at: string; readonly id: string | null; readonly error: string } | null;
 }
 
 export function retentionText(r: Retention): string {
@@ -85,48 +86,26 @@ export async function mailboxHealth(config: Config, state: StateStore, index: Se
 }
 
 /**
- * Each configured local processor, with its position in the event log and its failures when the processor
- * consumes the log with a cursor of its own (`<store>/processors/<name>.cursor.json` holding `{ offset }`, and the
- * journal `<name>.dead-letters.jsonl` of `failed` / `done` records by offset); without those files it is shown
- * without them. Read only.
+ * Each configured local processor with its position in the event log and its dead letters, as the processor's
+ * consumer records them (lib/publish/local-consumer.ts). Read only; a processor whose files cannot be read is
+ * shown without them.
  */
 export async function processorHealth(config: Config): Promise<ProcessorHealth[]> {
   if (config.publish.type !== 'local' || config.store.type !== 'fs') return [];
-  const dir = join(config.store.dir, 'processors');
-  let logBytes: number | null = null;
-  try { logBytes = (await stat(join(config.store.dir, 'events.jsonl'))).size; } catch { /* no log yet */ }
+  const dir = config.store.dir;
   const out: ProcessorHealth[] = [];
   for (const p of config.publish.processors ?? []) {
-    let offset: number | null = null;
-    let updatedAt: string | null = null;
     try {
-      const path = join(dir, `${p.name}.cursor.json`);
-      const v = JSON.parse(await readFile(path, 'utf8')) as { offset?: unknown };
-      if (typeof v.offset === 'number' && Number.isSafeInteger(v.offset)) offset = v.offset;
-      updatedAt = (await stat(path)).mtime.toISOString();
-    } catch { /* no cursor recorded */ }
-    let failures: number | null = null;
-    try {
-      const live = new Set<number>();
-      for (const line of (await readFile(join(dir, `${p.name}.dead-letters.jsonl`), 'utf8')).split('\n')) {
-        try {
-          const r = JSON.parse(line) as { op?: string; offset?: number };
-          if (typeof r.offset !== 'number') continue;
-          if (r.op === 'done') live.delete(r.offset);
-          else if (r.op === 'failed') live.add(r.offset);
-        } catch { /* a torn line */ }
-      }
-      failures = live.size;
+      const st = await consumerStatus(dir, join(dir, 'events.jsonl'), p.name);
+      out.push({
+        name: p.name, kind: p.kind,
+        position: { offset: st.offset, logBytes: st.logBytes, behind: st.behind },
+        failures: { retrying: st.retrying, givenUp: st.givenUp },
+        lastFailure: st.lastFailure,
+      });
     } catch {
-      if (offset !== null) failures = 0;
+      out.push({ name: p.name, kind: p.kind, position: null, failures: null, lastFailure: null });
     }
-    out.push({
-      name: p.name,
-      kind: p.kind,
-      position: offset === null ? null : logBytes === null ? `${offset} bytes` : `${offset} / ${logBytes} bytes`,
-      failures,
-      updatedAt,
-    });
   }
   return out;
 }

@@ -51,7 +51,7 @@ describe('serve building blocks', () => {
 });
 
 describe('processor health on the Mailboxes page', () => {
-  it('reads each processor\'s cursor and live dead letters, and tolerates their absence', async () => {
+  it('shows each processor\'s position and dead letters as its consumer records them, and tolerates their absence', async () => {
     const { mkdtemp, mkdir, rm, writeFile } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const path = await import('node:path');
@@ -60,21 +60,23 @@ describe('processor health on the Mailboxes page', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'mi-proc-'));
     try {
       await mkdir(path.join(dir, 'processors'), { recursive: true });
-      await writeFile(path.join(dir, 'events.jsonl'), 'x'.repeat(1000));
-      await writeFile(path.join(dir, 'processors', 'tickets.cursor.json'), JSON.stringify({ offset: 600 }));
-      await writeFile(path.join(dir, 'processors', 'tickets.dead-letters.jsonl'), [
-        { op: 'failed', offset: 10 }, { op: 'failed', offset: 20 }, { op: 'done', offset: 10 },
-      ].map((r) => JSON.stringify(r)).join('\n') + '\n{"op":"fai');
+      const line = `${JSON.stringify({ event: 'x'.repeat(80) })}\n`;
+      await writeFile(path.join(dir, 'events.jsonl'), line.repeat(10));
+      await writeFile(path.join(dir, 'processors', 'tickets.cursor.json'), JSON.stringify({ offset: line.length * 6 }));
+      const failed = (offset: number, final: boolean) => JSON.stringify({ op: 'failed', at: '2026-12-01T10:00:00.000Z', offset, length: line.length, id: null, attempts: final ? 5 : 1, firstFailedAt: '2026-12-01T09:00:00.000Z', error: 'EIO: disk full', final });
+      await writeFile(path.join(dir, 'processors', 'tickets.dead-letters.jsonl'),
+        `${[failed(0, false), failed(line.length, true), JSON.stringify({ op: 'done', at: '2026-12-01T11:00:00.000Z', offset: 0 })].join('\n')}\n`);
       const config = parseConfig({
         store: { type: 'fs', dir },
         publish: { type: 'local', processors: [{ name: 'tickets', kind: 'ticket-intake' }, { name: 'index', kind: 'archive-index' }] },
         mailboxes: [{ id: 'support', host: 'pop.example.jp', user: 'u', password: { env: 'P' } }],
       }, { baseDir: dir });
       const health = await processorHealth(config);
-      assert.deepEqual(health.map((h) => ({ name: h.name, position: h.position, failures: h.failures })), [
-        { name: 'tickets', position: '600 / 1000 bytes', failures: 1 },
-        { name: 'index', position: null, failures: null },
-      ]);
+      const tickets = health.find((h) => h.name === 'tickets')!;
+      assert.deepEqual(tickets.position, { offset: line.length * 6, logBytes: line.length * 10, behind: 4 });
+      assert.deepEqual(tickets.failures, { retrying: 0, givenUp: 1 });
+      assert.equal(tickets.lastFailure?.error, 'EIO: disk full');
+      assert.deepEqual(health.map((h) => h.name), ['tickets', 'index']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
