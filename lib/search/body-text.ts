@@ -10,7 +10,7 @@ import type { SearchDb } from './search-db.ts';
  * 280, is the body text with whitespace collapsed. Null when the raw message cannot be read.
  */
 export async function readBodyText(store: RawStore, doc: MetadataDocument, timeoutMs = 10_000): Promise<string | null> {
-  let raw;
+  let raw: Awaited<ReturnType<RawStore['getRaw']>>;
   try {
     raw = await store.getRaw(doc.raw.key);
   } catch {

@@ -1,4 +1,4 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import type { StoreConfig } from '../config/types.ts';
 import { createS3Client, toStoreError } from '../store/s3-client.ts';
 
@@ -9,7 +9,7 @@ export async function* s3RawKeys(config: Extract<StoreConfig, { type: 's3' }>): 
   let token: string | undefined;
   try {
     do {
-      let res;
+      let res: ListObjectsV2CommandOutput;
       try {
         res = await client.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ContinuationToken: token }));
       } catch (err) {

@@ -136,9 +136,9 @@ async function main(): Promise<void> {
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
     child.stderr.resume();
-    let m: RegExpExecArray | null;
-    while ((m = /Open (http:\/\/\S+?)\/\?token=(\S+)/.exec(out)) === null) await new Promise((res) => setTimeout(res, 50));
-    const [, base, token] = m;
+    const urlOf = (): RegExpExecArray | null => /Open (http:\/\/\S+?)\/\?token=(\S+)/.exec(out);
+    while (urlOf() === null) await new Promise((res) => setTimeout(res, 50));
+    const [, base, token] = urlOf()!;
     const headers = { authorization: `Bearer ${token}` };
     const get = async (p: string): Promise<number> => {
       const s = performance.now();

@@ -23,9 +23,9 @@ export const LOGO_PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000
 export function japaneseQuote(): Buffer {
   const jis = (s: string): Buffer => Buffer.from(Encoding.convert(Encoding.stringToCode(s), { to: 'JIS', from: 'UNICODE' }) as number[]);
   const head = crlf([
-    'From: =?ISO-2022-JP?B?' + jis('山田 太郎').toString('base64') + '?= <yamada@example.co.jp>',
+    `From: =?ISO-2022-JP?B?${jis('山田 太郎').toString('base64')}?= <yamada@example.co.jp>`,
     'To: support@example.jp',
-    'Subject: =?ISO-2022-JP?B?' + jis('見積書の送付について').toString('base64') + '?=',
+    `Subject: =?ISO-2022-JP?B?${jis('見積書の送付について').toString('base64')}?=`,
     'Date: Mon, 03 Mar 2025 10:00:00 +0900',
     'Message-ID: <quote-1@example.co.jp>',
     'MIME-Version: 1.0',
@@ -55,7 +55,7 @@ export function quoteReply(): Buffer {
   return crlf([
     'From: Support <support@example.jp>',
     'To: yamada@example.co.jp',
-    'Subject: =?UTF-8?B?' + Buffer.from('Re: 見積書の送付について').toString('base64') + '?=',
+    `Subject: =?UTF-8?B?${Buffer.from('Re: 見積書の送付について').toString('base64')}?=`,
     'Date: Mon, 03 Mar 2025 12:00:00 +0900',
     'Message-ID: <reply-1@example.jp>',
     'In-Reply-To: <quote-1@example.co.jp>',
@@ -80,7 +80,7 @@ export function hostileHtml(remote: string): Buffer {
     `<meta http-equiv="refresh" content="0;url=${remote}/refresh">`,
     `<link rel="stylesheet" href="${remote}/link.css">`,
     `<style>@import url("${remote}/import.css"); body { background: url("${remote}/bg.png") } @font-face { font-family: x; src: url(${remote}/font.woff) }</style>`,
-    '<script>document.title = "pwned-script"; fetch("' + remote + '/script-fetch")</script>',
+    `<script>document.title = "pwned-script"; fetch("${remote}/script-fetch")</script>`,
     '</head><body onload="document.title=\'pwned-onload\'">',
     '<h1 id="greeting">Quarterly update</h1>',
     `<p style="background-image: url('${remote}/inline-style.png')">Please review the <b>attached</b> figures.</p>`,
@@ -115,7 +115,7 @@ export function newsletterWithLogo(remote: string): Buffer {
   return crlf([
     'From: Shop <shop@example.org>',
     'To: support@example.jp',
-    'Subject: =?UTF-8?B?' + Buffer.from('春のセールのお知らせ').toString('base64') + '?=',
+    `Subject: =?UTF-8?B?${Buffer.from('春のセールのお知らせ').toString('base64')}?=`,
     'Date: Wed, 05 Mar 2025 09:00:00 +0900',
     'Message-ID: <sale-1@example.org>',
     'MIME-Version: 1.0',
@@ -169,7 +169,7 @@ export interface IngestOptions {
 /** Runs the real pipeline (memory POP3 maildrops behind the Pop3Client interface) into an fs store with the event log. */
 export async function ingestInto(storeDir: string, mailbox: string, messages: readonly Buffer[], firstUid = 1, options: IngestOptions = {}): Promise<MailboxRunSummary> {
   const drop = new MemoryMaildrop();
-  messages.forEach((m, i) => drop.add(`uid-${mailbox}-${firstUid + i}`, m));
+  messages.forEach((m, i) => { drop.add(`uid-${mailbox}-${firstUid + i}`, m); });
   if (options.failConnect !== undefined) drop.failConnect = options.failConnect;
   const summary = await runMailbox({
     job: { id: mailbox, connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' }, ...options.job },

@@ -43,14 +43,16 @@ export async function startServe(configPath: string, args: string[] = [], env: N
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const deadline = Date.now() + 60_000;
-  let m: RegExpExecArray | null = null;
-  while ((m = /Open (http:\/\/[^\s/]+)\/\?token=(\S+)/.exec(stdout)) === null) {
+  const urlOf = (): RegExpExecArray | null => /Open (http:\/\/[^\s/]+)\/\?token=(\S+)/.exec(stdout);
+  for (;;) {
+    if (urlOf() !== null) break;
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
       throw new Error(`serve did not start:\n${stdout}\n${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const m = urlOf()!;
   return {
     url: m[1]!, token: m[2]!, openUrl: `${m[1]}/?token=${m[2]}`, child,
     stderr: () => stderr,

@@ -37,7 +37,7 @@ export async function exportCommand(o: ExportCommandOptions): Promise<number> {
   if (o.mailbox !== undefined) params.set('mailbox', o.mailbox);
   if (o.since !== undefined) params.set('since', o.since);
   if (o.until !== undefined) params.set('until', o.until);
-  let query;
+  let query: ReturnType<typeof parseSearchQuery>;
   try {
     query = parseSearchQuery(params);
   } catch (err) {
@@ -57,7 +57,7 @@ export async function exportCommand(o: ExportCommandOptions): Promise<number> {
       bars: true,
       plainLine: (e) => process.stderr.write(`export: ${e.done}/${e.total} messages, ${formatBytes(e.bytes)}\n`),
     });
-    let result;
+    let result: Awaited<ReturnType<typeof writeExport>>;
     try {
       result = await writeExport({
         index, store: adapters.store, query, format, out: file,
