@@ -9,6 +9,7 @@ import { FsRawStore } from '../../lib/store/fs-store.ts';
 import { FsStateStore } from '../../lib/store/fs-state.ts';
 import { LocalPublisher } from '../../lib/publish/local-publisher.ts';
 import { MemoryMaildrop } from '../helpers/memory-pop3.ts';
+import { JOB_DEFAULTS } from '../helpers/job.ts';
 
 export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -172,7 +173,7 @@ export async function ingestInto(storeDir: string, mailbox: string, messages: re
   messages.forEach((m, i) => { drop.add(`uid-${mailbox}-${firstUid + i}`, m); });
   if (options.failConnect !== undefined) drop.failConnect = options.failConnect;
   const summary = await runMailbox({
-    job: { id: mailbox, connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' }, ...options.job },
+    job: { ...JOB_DEFAULTS, id: mailbox, connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' }, ...options.job },
     store: new FsRawStore({ dir: storeDir }), state: new FsStateStore({ dir: storeDir }), publisher: new LocalPublisher({ dir: storeDir }),
     connect: drop.connect,
     ...(options.now === undefined ? {} : { now: () => options.now! }),

@@ -11,6 +11,7 @@ import { SearchDb, catchUp, defaultIndexPath, parseSearchQuery, search } from '.
 import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { MemoryPublisher } from '../helpers/memory-adapters.ts';
 import { MemoryMaildrop } from '../helpers/memory-pop3.ts';
+import { JOB_DEFAULTS } from '../helpers/job.ts';
 import { startServe } from '../serve/serve-helpers.ts';
 import { japaneseQuote, plain, quoteReply } from './archive-fixture.ts';
 
@@ -31,7 +32,7 @@ describe('search index over an S3 archive (fauxqs): built from the metadata docu
     const drop = new MemoryMaildrop();
     drop.add('1', japaneseQuote()).add('2', quoteReply()).add('3', plain(3, { subject: 'S3 only' }));
     const r = await runMailbox({
-      job: { id: 'support', connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' } },
+      job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' } },
       store, state, publisher: new MemoryPublisher(), connect: drop.connect,
     });
     assert.equal(r.stored, 3);
