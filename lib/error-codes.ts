@@ -78,6 +78,13 @@ export const ERROR_CODES = {
   ECFNTIMEOUT: row('network', 'functions', true, 'the config writer did not finish before its deadline; CloudFormation was told FAILED', 'S3 was slow or unreachable: deploy again'),
   ECFNRESPONSE: row('network', 'functions', true, 'CloudFormation\'s ResponseURL did not accept the config writer\'s answer', 'the stack fails after its 5-minute ServiceTimeout: deploy again'),
   EENV: row('config', 'functions', false, 'the Lambda function is missing an environment variable', 'the deployment is broken: deploy again with `cdk deploy`'),
+  // The search index and the archive viewer (lib/search/errors.ts), exports (lib/export/errors.ts)
+  EQUERY: row('config', 'search', false, 'a search query or filter is malformed (a day that does not exist, an unknown flag, ...)', 'fix the parameters the message lists, all at once'),
+  EINDEX: row('storage', 'search', false, 'the search index file cannot be opened or written (permissions, disk full, a damaged file)', 'check the path and free space; `mail-ingest index --rebuild` recreates it from the archive'),
+  EINDEXBUSY: row('storage', 'search', true, 'another process held the search index past the wait (a rebuild in progress)', 'try again when it is done; runs catch the index up next time'),
+  EEXPORTVERIFY: row('storage', 'export', false, 'an archived message does not hash to its recorded sha256, or cannot be read', 'the export stopped and left no file; run `mail-ingest verify`, restore the object, export again'),
+  EEXPORTOUT: row('storage', 'export', false, 'the export file could not be written, or the download was closed before the end', 'check the path and free space, and export again'),
+  EZIP: row('internal', 'export', false, 'the zip writer was given a duplicate or unsafe entry name', 'please report it with the line that names it'),
   EINTERNAL: row('internal', 'any', false, 'an unexpected error', 'please report it with the line that names it'),
 } as const satisfies Record<string, ErrorCodeInfo>;
 

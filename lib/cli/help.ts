@@ -43,6 +43,21 @@ const EXIT_CODES = {
     ['1', 'the sign-in failed or was declined, or the token is stored but the POP3 login failed'],
     ['2', 'usage or configuration error (e.g. the mailbox has no oauth2 block, or uses client credentials)'],
   ],
+  serve: [
+    ['0', 'the server was stopped by Ctrl-C or SIGTERM'],
+    ['1', 'the archive or the index could not be opened'],
+    ['2', 'usage or configuration error (e.g. --port taken or not a number)'],
+  ],
+  index: [
+    ['0', 'the index holds every document of the archive'],
+    ['1', 'the archive or the index file could not be read or written'],
+    ['2', 'usage or configuration error'],
+  ],
+  export: [
+    ['0', 'the export file and its manifests were written; its sha256 is printed'],
+    ['1', 'a message did not match its recorded sha256, or the file could not be written (no file is left)'],
+    ['2', 'usage or configuration error (--out exists, a bad --format or date)'],
+  ],
   init: [
     ['0', 'the config was written and `check` passed (OAuth 2: written; next, `mail-ingest auth`)'],
     ['1', 'the config was written but `check` failed (the file is kept: fix and run check again)'],
@@ -83,6 +98,19 @@ const EXAMPLES: Record<keyof typeof EXIT_CODES, ReadonlyArray<readonly [string, 
     ['mail-ingest auth -c mail.json -m support', 'shows a URL and a code; sign in there, the token is stored'],
     ['mail-ingest auth -c mail.json -m gmail', 'Google: prints a page to open in this machine\'s browser'],
     ['mail-ingest auth -c mail.json -m support --no-check', 'store the token without trying a POP3 login'],
+  ],
+  serve: [
+    ['mail-ingest serve -c mail.json', 'open the printed address (it carries the access token)'],
+    ['mail-ingest serve -c mail.json --port 0 --refresh 1m', 'any free port; look for new mail every minute'],
+    ['mail-ingest serve -c mail.json --host 192.0.2.10', 'reachable on the network (the token is still required)'],
+  ],
+  index: [
+    ['mail-ingest index -c mail.json', 'add what the archive holds and the index not yet'],
+    ['mail-ingest index -c mail.json --rebuild', 'recreate the index from the archive\'s documents'],
+  ],
+  export: [
+    ['mail-ingest export -c mail.json --format eml-zip --query 見積 --out quotes.zip', 'a zip of .eml files with manifests'],
+    ['mail-ingest export -c mail.json --format mbox -m support --since 2026-01-01 --out support.mbox', 'an mbox (mboxrd)'],
   ],
   init: [
     ['mail-ingest init', 'on a terminal: asks for the provider, address and where to archive'],

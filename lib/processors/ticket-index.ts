@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isPreconditionFailed, type ObjectStore } from './object-store.ts';
+import { normaliseMessageId } from '../parse/thread-keys.ts';
 
 /**
  * Keys relative to the processor's output prefix (OUTPUT_PREFIX, `tickets/` in the stack): tickets at the top,
@@ -12,10 +13,7 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** `<a@b>` and `a@b` are the same id; surrounding space and brackets vary between headers and clients. */
-export function normaliseMessageId(id: string): string {
-  return id.trim().replace(/^<+/, '').replace(/>+$/, '').trim();
-}
+export { normaliseMessageId };
 
 export function ticketKey(ticketId: string): string {
   return `${ticketId}.json`;

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runAll, runEvery, selectMailboxes } from '../../app/run-all.ts';
+import { updateIndexAfterRun } from '../../search/after-run.ts';
 import type { MailboxRunSummary } from '../../ingest/pipeline-types.ts';
 import type { Publisher } from '../../publish/types.ts';
 import { summaryError, summaryTable } from '../format.ts';
@@ -84,6 +85,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
       processorLog = log;
       await adapters.publisher.drain?.();
       const summaries = await runAll({ ...common, onProgress: (e) => progress.update(e), log: pipelineLog(log, o.verbose === true) });
+      await updateIndexAfterRun(config, adapters.store, (level, message) => { if (level === 'warn' || o.verbose) log.line(level, message); });
       progress.stop();
       report(o, log, summaries, startedAt);
       return summaries.every((s) => s.ok) ? 0 : 1;
@@ -92,15 +94,19 @@ export async function runCommand(o: RunOptions): Promise<number> {
     // (no progress bars: runs of different mailboxes overlap).
     const logs = logsPerRun(format);
     const draining = drainEvery(adapters.publisher, interval, stop.signal, processorLog);
+    // The search index catches up after each mailbox's run, one catch-up at a time.
+    let indexing: Promise<void> = Promise.resolve();
     const last = await runEvery({
       ...common, intervalMs: interval, stop: stop.signal,
       log: (level, message, fields) => pipelineLog(logs.of(String(fields?.mailbox ?? '')), o.verbose === true)(level, message, fields),
       onSummary: (s) => {
         report(o, logs.of(s.mailbox), [s], new Date(Date.now() - s.durationMs));
         logs.done(s.mailbox);
+        indexing = indexing.then(() => updateIndexAfterRun(config, adapters.store, (level, message) => { if (level === 'warn' || o.verbose) processorLog.line(level, message); }));
       },
     });
     await draining;
+    await indexing;
     return last.every((s) => s.ok) ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
