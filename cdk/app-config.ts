@@ -34,16 +34,21 @@ function deploymentProblems(deployment: unknown): string[] {
   } else {
     const d = deployment as Record<string, unknown>;
     for (const key of Object.keys(d)) {
-      if (!['scheduleMinutes', 'alarmEmail', 'processors'].includes(key)) problems.push(`deployment.${key}: unknown key (allowed: scheduleMinutes, alarmEmail, processors)`);
+      if (!['scheduleMinutes', 'alarmEmail', 'processors'].includes(key))
+        problems.push(`deployment.${key}: unknown key (allowed: scheduleMinutes, alarmEmail, processors)`);
     }
-    if (d['scheduleMinutes'] !== undefined && typeof d['scheduleMinutes'] !== 'number') problems.push(`deployment.scheduleMinutes: must be a number, got ${JSON.stringify(d['scheduleMinutes'])}`);
-    if (d['alarmEmail'] !== undefined && typeof d['alarmEmail'] !== 'string') problems.push(`deployment.alarmEmail: must be a string, got ${JSON.stringify(d['alarmEmail'])}`);
+    if (d['scheduleMinutes'] !== undefined && typeof d['scheduleMinutes'] !== 'number')
+      problems.push(`deployment.scheduleMinutes: must be a number, got ${JSON.stringify(d['scheduleMinutes'])}`);
+    if (d['alarmEmail'] !== undefined && typeof d['alarmEmail'] !== 'string')
+      problems.push(`deployment.alarmEmail: must be a string, got ${JSON.stringify(d['alarmEmail'])}`);
     const processors = d['processors'];
     if (processors !== undefined) {
-      if (typeof processors !== 'object' || processors === null || Array.isArray(processors)) problems.push('deployment.processors: must be an object');
+      if (typeof processors !== 'object' || processors === null || Array.isArray(processors))
+        problems.push('deployment.processors: must be an object');
       else {
         for (const name of Object.keys(processors)) {
-          if (!(SHIPPED_PROCESSORS as readonly string[]).includes(name)) problems.push(`deployment.processors.${name}: unknown processor (shipped: ${SHIPPED_PROCESSORS.join(', ')})`);
+          if (!(SHIPPED_PROCESSORS as readonly string[]).includes(name))
+            problems.push(`deployment.processors.${name}: unknown processor (shipped: ${SHIPPED_PROCESSORS.join(', ')})`);
         }
       }
     }

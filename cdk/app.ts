@@ -32,7 +32,9 @@ try {
   const loaded = loadAppConfig(path);
   const problems = appConfigProblems(loaded);
   if (problems.length > 0) {
-    fail(`mail-ingest: ${path} cannot be deployed (${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    fail(
+      `mail-ingest: ${path} cannot be deployed (${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
   new MailIngestStack(app, String(app.node.tryGetContext('mail-ingest:stack-name') ?? 'MailIngest'), loaded);
 } catch (err) {

@@ -21,7 +21,9 @@ const CREDENTIAL_KEYS = ['password', 'accessToken'] as const;
 export function validateDeploymentConfig(config: unknown): string[] {
   const problems: string[] = [];
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    return [`config: must be an object with "mailboxes", got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`];
+    return [
+      `config: must be an object with "mailboxes", got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`,
+    ];
   }
   const input = config as Record<string, unknown>;
   for (const owned of ['store', 'publish'] as const) {
@@ -37,9 +39,13 @@ export function validateDeploymentConfig(config: unknown): string[] {
       if (ref === undefined) continue;
       const where = `config.mailboxes[${i}].${key}`;
       if (typeof ref === 'string') {
-        problems.push(`${where}: a literal ${key} is not allowed in a deployment (it would be stored in the template and the bucket); put it in AWS Secrets Manager and write { "secretId": "name-or-arn" }`);
+        problems.push(
+          `${where}: a literal ${key} is not allowed in a deployment (it would be stored in the template and the bucket); put it in AWS Secrets Manager and write { "secretId": "name-or-arn" }`,
+        );
       } else if (typeof ref === 'object' && ref !== null && 'env' in ref) {
-        problems.push(`${where}: { "env": ${JSON.stringify((ref as { env: unknown }).env)} } cannot be resolved in Lambda; put the ${key} in AWS Secrets Manager and write { "secretId": "name-or-arn" }`);
+        problems.push(
+          `${where}: { "env": ${JSON.stringify((ref as { env: unknown }).env)} } cannot be resolved in Lambda; put the ${key} in AWS Secrets Manager and write { "secretId": "name-or-arn" }`,
+        );
       }
     }
     const oauth2 = (mb as Record<string, unknown>)['oauth2'];
@@ -48,11 +54,15 @@ export function validateDeploymentConfig(config: unknown): string[] {
       for (const key of ['clientSecret', 'refreshToken'] as const) {
         const ref = (oauth2 as Record<string, unknown>)[key];
         if (ref === undefined || (typeof ref === 'object' && ref !== null && 'secretId' in ref)) continue;
-        problems.push(`config.mailboxes[${i}].oauth2.${key}: in a deployment it must be { "secretId": "name-or-arn" } (Lambda has no token file or environment variable to keep it in, and a literal would be stored in the template)`);
+        problems.push(
+          `config.mailboxes[${i}].oauth2.${key}: in a deployment it must be { "secretId": "name-or-arn" } (Lambda has no token file or environment variable to keep it in, and a literal would be stored in the template)`,
+        );
       }
     }
     if ((mb as Record<string, unknown>)['ca'] !== undefined && !String((mb as Record<string, unknown>)['ca']).includes('-----BEGIN')) {
-      problems.push(`config.mailboxes[${i}].ca: ${JSON.stringify((mb as Record<string, unknown>)['ca'])} is a file path, which does not exist in Lambda; give the PEM text instead`);
+      problems.push(
+        `config.mailboxes[${i}].ca: ${JSON.stringify((mb as Record<string, unknown>)['ca'])} is a file path, which does not exist in Lambda; give the PEM text instead`,
+      );
     }
   });
   const { store: _s, publish: _p, ...rest } = input;
@@ -71,7 +81,7 @@ export function validateDeploymentConfig(config: unknown): string[] {
 }
 
 const secretIdOf = (ref: unknown): string | undefined =>
-  (typeof ref === 'object' && ref !== null && 'secretId' in ref ? String((ref as { secretId: unknown }).secretId) : undefined);
+  typeof ref === 'object' && ref !== null && 'secretId' in ref ? String((ref as { secretId: unknown }).secretId) : undefined;
 
 /** Every Secrets Manager id (name or ARN) the mailboxes refer to, once each, in order: what the poller reads. */
 export function secretIdsOf(config: MailIngestConfig): string[] {

@@ -28,37 +28,53 @@ export const MAIL_INGEST_RULES: readonly PropRule[] = [
     prop: 'schedule',
     check: (p) => {
       const minutes = p.schedule?.toMinutes({ integral: false });
-      return problem(minutes !== undefined && !wholeInRange(minutes, 1, 1440),
-        `schedule: must be whole minutes from 1 minute to 1 day, got ${p.schedule?.toHumanString()}`);
+      return problem(
+        minutes !== undefined && !wholeInRange(minutes, 1, 1440),
+        `schedule: must be whole minutes from 1 minute to 1 day, got ${p.schedule?.toHumanString()}`,
+      );
     },
   },
   {
     prop: 'pollerTimeout',
     check: (p) => {
       const seconds = p.pollerTimeout?.toSeconds();
-      return problem(seconds !== undefined && (seconds < 30 || seconds > 900),
-        `pollerTimeout: must be from 30 seconds to 15 minutes, got ${p.pollerTimeout?.toHumanString()}`);
+      return problem(
+        seconds !== undefined && (seconds < 30 || seconds > 900),
+        `pollerTimeout: must be from 30 seconds to 15 minutes, got ${p.pollerTimeout?.toHumanString()}`,
+      );
     },
   },
   {
     prop: 'pollerMemoryMiB',
-    check: (p) => problem(p.pollerMemoryMiB !== undefined && !wholeInRange(p.pollerMemoryMiB, 256, 10_240),
-      `pollerMemoryMiB: must be a whole number from 256 to 10240, got ${p.pollerMemoryMiB}`),
+    check: (p) =>
+      problem(
+        p.pollerMemoryMiB !== undefined && !wholeInRange(p.pollerMemoryMiB, 256, 10_240),
+        `pollerMemoryMiB: must be a whole number from 256 to 10240, got ${p.pollerMemoryMiB}`,
+      ),
   },
   {
     prop: 'pollerConcurrency',
-    check: (p) => problem(p.pollerConcurrency !== undefined && !wholeInRange(p.pollerConcurrency, 2, 1000),
-      `pollerConcurrency: must be a whole number from 2 to 1000 (an SQS event source limit), got ${p.pollerConcurrency}`),
+    check: (p) =>
+      problem(
+        p.pollerConcurrency !== undefined && !wholeInRange(p.pollerConcurrency, 2, 1000),
+        `pollerConcurrency: must be a whole number from 2 to 1000 (an SQS event source limit), got ${p.pollerConcurrency}`,
+      ),
   },
   {
     prop: 'alarmEmail, alarmTopic',
-    check: (p) => problem(p.alarmEmail !== undefined && p.alarmTopic !== undefined,
-      'alarmEmail and alarmTopic: give one; to email an existing topic, subscribe the address to it'),
+    check: (p) =>
+      problem(
+        p.alarmEmail !== undefined && p.alarmTopic !== undefined,
+        'alarmEmail and alarmTopic: give one; to email an existing topic, subscribe the address to it',
+      ),
   },
   {
     prop: 'alarmEmail',
-    check: (p) => problem(p.alarmEmail !== undefined && !Token.isUnresolved(p.alarmEmail) && !EMAIL.test(p.alarmEmail),
-      `alarmEmail: ${JSON.stringify(p.alarmEmail)} is not an email address`),
+    check: (p) =>
+      problem(
+        p.alarmEmail !== undefined && !Token.isUnresolved(p.alarmEmail) && !EMAIL.test(p.alarmEmail),
+        `alarmEmail: ${JSON.stringify(p.alarmEmail)} is not an email address`,
+      ),
   },
   {
     prop: 'archiveObjectLock',
@@ -66,29 +82,42 @@ export const MAIL_INGEST_RULES: readonly PropRule[] = [
       const lock = p.archiveObjectLock;
       if (lock === undefined) return [];
       return [
-        ...problem(lock.mode !== 'GOVERNANCE' && lock.mode !== 'COMPLIANCE', `archiveObjectLock.mode: must be "GOVERNANCE" or "COMPLIANCE", got ${JSON.stringify(lock.mode)}`),
+        ...problem(
+          lock.mode !== 'GOVERNANCE' && lock.mode !== 'COMPLIANCE',
+          `archiveObjectLock.mode: must be "GOVERNANCE" or "COMPLIANCE", got ${JSON.stringify(lock.mode)}`,
+        ),
         ...problem(!wholeInRange(lock.days, 1, 36_500), `archiveObjectLock.days: must be whole days from 1 to 36500, got ${lock.days}`),
       ];
     },
   },
-  ...(['archiveTransitionAfterDays', 'archiveNoncurrentVersionExpirationDays'] as const).map((key): PropRule => ({
-    prop: key,
-    check: (p) => {
-      const days = p[key];
-      return problem(days !== undefined && !wholeInRange(days, 1, Number.MAX_SAFE_INTEGER), `${key}: must be a whole number of days, at least 1, got ${days}`);
-    },
-  })),
+  ...(['archiveTransitionAfterDays', 'archiveNoncurrentVersionExpirationDays'] as const).map(
+    (key): PropRule => ({
+      prop: key,
+      check: (p) => {
+        const days = p[key];
+        return problem(
+          days !== undefined && !wholeInRange(days, 1, Number.MAX_SAFE_INTEGER),
+          `${key}: must be a whole number of days, at least 1, got ${days}`,
+        );
+      },
+    }),
+  ),
   {
     prop: 'dashboardName',
-    check: (p) => problem(p.dashboardName !== undefined && !Token.isUnresolved(p.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(p.dashboardName),
-      `dashboardName: ${JSON.stringify(p.dashboardName)} must be 1-255 letters, digits, "_" or "-"`),
+    check: (p) =>
+      problem(
+        p.dashboardName !== undefined && !Token.isUnresolved(p.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(p.dashboardName),
+        `dashboardName: ${JSON.stringify(p.dashboardName)} must be 1-255 letters, digits, "_" or "-"`,
+      ),
   },
   {
     prop: 'perMailboxAlarms',
     check: (p) => {
       const count = Array.isArray(p.config?.mailboxes) ? p.config.mailboxes.length : 0;
-      return problem(p.perMailboxAlarms === true && count > MAX_PER_MAILBOX_ALARMS,
-        `perMailboxAlarms: ${count} mailboxes would need ${count} alarms (at most ${MAX_PER_MAILBOX_ALARMS}; a stack holds 500 resources); leave it unset for one alarm over all mailboxes`);
+      return problem(
+        p.perMailboxAlarms === true && count > MAX_PER_MAILBOX_ALARMS,
+        `perMailboxAlarms: ${count} mailboxes would need ${count} alarms (at most ${MAX_PER_MAILBOX_ALARMS}; a stack holds 500 resources); leave it unset for one alarm over all mailboxes`,
+      );
     },
   },
 ];
@@ -102,12 +131,18 @@ const SECRET_RULES: readonly PropRule[] = [
       const ids = secretIdsOf(p.config);
       const prefix = p.secretNamePrefix;
       if (prefix === undefined) {
-        return problem(ids.length > MAX_EXACT_SECRETS,
-          `secretNamePrefix: ${ids.length} mailbox secrets do not fit in one IAM policy (at most ${MAX_EXACT_SECRETS}); name them under a common prefix such as "mail-ingest/" and set secretNamePrefix`);
+        return problem(
+          ids.length > MAX_EXACT_SECRETS,
+          `secretNamePrefix: ${ids.length} mailbox secrets do not fit in one IAM policy (at most ${MAX_EXACT_SECRETS}); name them under a common prefix such as "mail-ingest/" and set secretNamePrefix`,
+        );
       }
       return [
-        ...problem(!/^[A-Za-z0-9/_+=.@-]{1,256}$/.test(prefix), `secretNamePrefix: ${JSON.stringify(prefix)} is not a secret name prefix (letters, digits and /_+=.@-)`),
-        ...ids.filter((id) => !(isSecretArn(id) ? id.split(':').slice(6).join(':') : id).startsWith(prefix))
+        ...problem(
+          !/^[A-Za-z0-9/_+=.@-]{1,256}$/.test(prefix),
+          `secretNamePrefix: ${JSON.stringify(prefix)} is not a secret name prefix (letters, digits and /_+=.@-)`,
+        ),
+        ...ids
+          .filter((id) => !(isSecretArn(id) ? id.split(':').slice(6).join(':') : id).startsWith(prefix))
           .map((id) => `secretNamePrefix: the secret ${JSON.stringify(id)} is not under ${JSON.stringify(prefix)}`),
       ];
     },

@@ -205,9 +205,13 @@ export class MailIngest extends Construct {
     });
     this.dispatcher = dispatcher.function;
     dispatcher.role.addToPrincipalPolicy(getObjects(bucket, [CONFIG_KEY], 'ReadConfig'));
-    dispatcher.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'SendPollJobs', actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [this.pollQueue.queueArn],
-    }));
+    dispatcher.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SendPollJobs',
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+        resources: [this.pollQueue.queueArn],
+      }),
+    );
     dispatcher.role.addToPrincipalPolicy(useKey(this.encryptionKey, 'UseKey'));
     this.dispatcher.node.addDependency(config);
 
@@ -224,8 +228,15 @@ export class MailIngest extends Construct {
     this.poller = poller.function;
     this.#pollerRole = poller.role;
     const { raw, staging, state, claims } = ARCHIVE_PREFIXES;
-    const secretPrefixArn = props.secretNamePrefix === undefined ? undefined
-      : Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${props.secretNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const secretPrefixArn =
+      props.secretNamePrefix === undefined
+        ? undefined
+        : Stack.of(this).formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${props.secretNamePrefix}*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          });
     for (const statement of [
       // staging/ is read by CopyObject when a staged upload becomes its raw/ key.
       getObjects(bucket, [raw, staging, state, CONFIG_KEY], 'ReadArchiveStateAndConfig'),
@@ -235,9 +246,8 @@ export class MailIngest extends Construct {
       new iam.PolicyStatement({
         sid: 'ReadMailboxSecrets',
         actions: ['secretsmanager:GetSecretValue'],
-        resources: secretPrefixArn !== undefined
-          ? [secretPrefixArn]
-          : secretIdsOf(props.config).flatMap((s) => secretResourceArns(this, s)),
+        resources:
+          secretPrefixArn !== undefined ? [secretPrefixArn] : secretIdsOf(props.config).flatMap((s) => secretResourceArns(this, s)),
       }),
       // OAuth 2 rotation: a new version of exactly the refresh-token secrets, never any other (even with a prefix).
       new iam.PolicyStatement({
@@ -255,17 +265,24 @@ export class MailIngest extends Construct {
         reason: `secretNamePrefix was set: the mailbox secrets are too many to list, so the poller reads the secrets named "${props.secretNamePrefix}..." and no others.`,
       });
     }
-    this.poller.addEventSource(new SqsEventSource(this.pollQueue, {
-      batchSize: 1,
-      maxConcurrency: props.pollerConcurrency ?? 10,
-      reportBatchItemFailures: true,
-    }));
+    this.poller.addEventSource(
+      new SqsEventSource(this.pollQueue, {
+        batchSize: 1,
+        maxConcurrency: props.pollerConcurrency ?? 10,
+        reportBatchItemFailures: true,
+      }),
+    );
     this.poller.node.addDependency(config);
 
     this.scheduleRule = new events.Rule(this, 'Schedule', {
       description: 'mail-ingest: queue a poll of every mailbox',
       schedule: events.Schedule.rate(schedule),
-      targets: [new targets.LambdaFunction(this.dispatcher, { retryAttempts: 2, maxEventAge: Duration.seconds(Math.max(60, schedule.toSeconds())) })],
+      targets: [
+        new targets.LambdaFunction(this.dispatcher, {
+          retryAttempts: 2,
+          maxEventAge: Duration.seconds(Math.max(60, schedule.toSeconds())),
+        }),
+      ],
     });
 
     const mailboxIds = props.config.mailboxes.map((m) => m.id);
@@ -282,9 +299,9 @@ export class MailIngest extends Construct {
     if (props.config.mailboxes.some((m) => m.oauth2 !== undefined)) this.monitoring.monitorTokens();
     this.monitoring.monitorQueues('PollJobs', this.pollQueue, this.pollDeadLetterQueue, Duration.seconds(schedule.toSeconds() * 3));
 
-    Aspects.of(this).add(new PrefixWildcardAcknowledgements(bucket, () => [
-      raw, staging, state, claims, ...this.#processors.map((p) => p.outputPrefix),
-    ]));
+    Aspects.of(this).add(
+      new PrefixWildcardAcknowledgements(bucket, () => [raw, staging, state, claims, ...this.#processors.map((p) => p.outputPrefix)]),
+    );
   }
 
   /**
@@ -294,9 +311,15 @@ export class MailIngest extends Construct {
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
     const prefixes = [ARCHIVE_PREFIXES.raw, ARCHIVE_PREFIXES.claims];
-    const objects = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: objectArns(this.archiveBucket, prefixes) });
+    const objects = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: objectArns(this.archiveBucket, prefixes),
+    });
     const listing = iam.Grant.addToPrincipal({
-      grantee, actions: ['s3:ListBucket'], resourceArns: [this.archiveBucket.bucketArn],
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.archiveBucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
     });
     return objects.combine(listing).combine(this.encryptionKey.grantDecrypt(grantee));
@@ -313,11 +336,15 @@ export class MailIngest extends Construct {
    */
   addProcessor(id: string, options: ProcessorOptions): Processor {
     const problems: string[] = [];
-    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/.test(id)) problems.push(`id: ${JSON.stringify(id)} must be 1-80 letters, digits, "_" or "-" (it becomes the publish target name)`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/.test(id))
+      problems.push(`id: ${JSON.stringify(id)} must be 1-80 letters, digits, "_" or "-" (it becomes the publish target name)`);
     if (this.#processors.some((p) => p.targetName === id)) problems.push(`id: a processor named ${JSON.stringify(id)} already exists`);
     const prefix = options.outputPrefix ?? `${id}/`;
     const clash = this.#processors.find((p) => p.outputPrefix.startsWith(prefix) || prefix.startsWith(p.outputPrefix));
-    if (clash !== undefined) problems.push(`outputPrefix: ${JSON.stringify(prefix)} overlaps the output of processor ${JSON.stringify(clash.targetName)} (${JSON.stringify(clash.outputPrefix)})`);
+    if (clash !== undefined)
+      problems.push(
+        `outputPrefix: ${JSON.stringify(prefix)} overlaps the output of processor ${JSON.stringify(clash.targetName)} (${JSON.stringify(clash.outputPrefix)})`,
+      );
     throwIfProblems(`addProcessor("${id}")`, problems);
 
     const processor = new Processor(this, `Processor-${id}`, {
@@ -329,11 +356,13 @@ export class MailIngest extends Construct {
       logLevel: this.#logLevel,
     });
     // The poller publishes to every target: send, and read the queue's maximum message size for the claim check.
-    this.#pollerRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: statementId('Publish', id),
-      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
-      resources: [processor.queue.queueArn],
-    }));
+    this.#pollerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: statementId('Publish', id),
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+        resources: [processor.queue.queueArn],
+      }),
+    );
     this.#processors.push(processor);
     this.monitoring.monitorQueues(`Processor-${id}`, processor.queue, processor.deadLetterQueue, Duration.hours(1));
     this.monitoring.monitorFunction(`Processor-${id}`, processor.function, false);

@@ -23,12 +23,14 @@ export function secretResourceArns(scope: IConstruct, secretId: string): string[
     const name = Arn.split(secretId, ArnFormat.COLON_RESOURCE_NAME).resourceName ?? '';
     return COMPLETE_ARN_SUFFIX.test(name) ? [secretId, `${secretId}-??????`] : [`${secretId}-??????`];
   }
-  return [Stack.of(scope).formatArn({
-    service: 'secretsmanager',
-    resource: 'secret',
-    resourceName: `${secretId}-??????`,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  })];
+  return [
+    Stack.of(scope).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${secretId}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
+  ];
 }
 
 /** Problems with a secret id, as messages (an empty list when it is usable). */

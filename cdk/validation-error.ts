@@ -5,8 +5,12 @@ export class MailIngestValidationError extends CodedError<'ECONFIG'> {
   readonly problems: readonly string[];
   constructor(construct: string, problems: readonly string[], options?: { readonly cause?: unknown }) {
     const noun = problems.length === 1 ? 'problem' : 'problems';
-    super('MailIngestValidationError', 'ECONFIG', `${construct}: invalid props (${problems.length} ${noun}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-      { cause: options?.cause, failureClass: 'config' });
+    super(
+      'MailIngestValidationError',
+      'ECONFIG',
+      `${construct}: invalid props (${problems.length} ${noun}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      { cause: options?.cause, failureClass: 'config' },
+    );
     this.problems = problems;
   }
 }

@@ -3,7 +3,12 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { assembleDeployedConfig, MAX_STATIC_PART_BYTES } from '../lib/config/deployed-config.ts';
 import { toStoreError } from '../lib/store/s3-client.ts';
 import { s3Client } from './commons/aws-clients.ts';
-import { answerCustomResource, CustomResourceError, type CustomResourceOutcome, type CustomResourceResponse } from './commons/custom-resource.ts';
+import {
+  answerCustomResource,
+  CustomResourceError,
+  type CustomResourceOutcome,
+  type CustomResourceResponse,
+} from './commons/custom-resource.ts';
 import { createLogger } from './commons/powertools.ts';
 
 const logger = createLogger();
@@ -14,7 +19,10 @@ type WriterProperties = Record<(typeof PROPERTY_NAMES)[number], string>;
 function writerProperties(props: Record<string, unknown>): WriterProperties {
   const missing = PROPERTY_NAMES.filter((name) => typeof props[name] !== 'string' || props[name] === '');
   if (missing.length > 0) {
-    throw new CustomResourceError('ECFNPROPS', `resource properties ${missing.join(', ')} are required (the template was not made by this version of mail-ingest's ConfigDeployment)`);
+    throw new CustomResourceError(
+      'ECFNPROPS',
+      `resource properties ${missing.join(', ')} are required (the template was not made by this version of mail-ingest's ConfigDeployment)`,
+    );
   }
   return Object.fromEntries(PROPERTY_NAMES.map((name) => [name, props[name] as string])) as WriterProperties;
 }
@@ -22,7 +30,8 @@ function writerProperties(props: Record<string, unknown>): WriterProperties {
 /** The static part, read whole but never more than the bound: the asset is ours, its size is not trusted. */
 async function readStaticPart(s3: S3Client, p: WriterProperties, signal: AbortSignal): Promise<string> {
   const where = `s3://${p.StaticBucket}/${p.StaticKey}`;
-  const tooLarge = () => new CustomResourceError('ECFNPROPS', `the static part of the config at ${where} is over ${MAX_STATIC_PART_BYTES} bytes`);
+  const tooLarge = () =>
+    new CustomResourceError('ECFNPROPS', `the static part of the config at ${where} is over ${MAX_STATIC_PART_BYTES} bytes`);
   const chunks: Buffer[] = [];
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: p.StaticBucket, Key: p.StaticKey }), { abortSignal: signal });
@@ -56,10 +65,18 @@ async function writeConfig(event: CloudFormationCustomResourceEvent, signal: Abo
   const text = assembleDeployedConfig({ staticText: await readStaticPart(s3, p, signal), store: p.Store, publish: p.Publish, source });
   let versionId: string | undefined;
   try {
-    const out = await s3.send(new PutObjectCommand({
-      Bucket: p.Bucket, Key: p.Key, Body: text, ContentType: 'application/json',
-      ServerSideEncryption: 'aws:kms', SSEKMSKeyId: p.KmsKeyId, BucketKeyEnabled: true,
-    }), { abortSignal: signal });
+    const out = await s3.send(
+      new PutObjectCommand({
+        Bucket: p.Bucket,
+        Key: p.Key,
+        Body: text,
+        ContentType: 'application/json',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: p.KmsKeyId,
+        BucketKeyEnabled: true,
+      }),
+      { abortSignal: signal },
+    );
     versionId = out.VersionId;
   } catch (err) {
     if (signal.aborted) throw err;

@@ -22,7 +22,9 @@ const config = deploymentConfig(s3Client(), CONFIG_BUCKET, CONFIG_KEY);
 const processor = new SqsFifoPartialProcessorAsync();
 
 class DeploymentConfigError extends CodedError<'ECONFIG'> {
-  constructor(message: string) { super('DeploymentConfigError', 'ECONFIG', message, { failureClass: 'config' }); }
+  constructor(message: string) {
+    super('DeploymentConfigError', 'ECONFIG', message, { failureClass: 'config' });
+  }
 }
 
 /** The S3 store and state and the SQS publisher the deployment config names. */

@@ -2,8 +2,7 @@
  * Where an operator should look when something fails: the class every error carries, shown in the CLI's one-line
  * failure summaries, the state's lastError and the Lambda metrics. docs/errors.md lists every code by class.
  */
-export type FailureClass =
-  | 'auth' | 'tls' | 'network' | 'protocol' | 'storage' | 'publish' | 'config' | 'internal';
+export type FailureClass = 'auth' | 'tls' | 'network' | 'protocol' | 'storage' | 'publish' | 'config' | 'internal';
 
 export interface CodedErrorOptions {
   readonly cause?: unknown;

@@ -20,13 +20,15 @@ const escapeRegExp = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\
 
 /** The forms a secret takes in text: itself, JSON-escaped, URL-encoded, and with controls shown as `?` (lib/pop3 sanitize). */
 function forms(secret: string): string[] {
-  return [...new Set([
-    secret,
-    JSON.stringify(secret).slice(1, -1),
-    encodeURIComponent(secret),
-    // eslint-disable-next-line no-control-regex
-    secret.replace(/[\x00-\x1f\x7f]/g, '?'),
-  ])];
+  return [
+    ...new Set([
+      secret,
+      JSON.stringify(secret).slice(1, -1),
+      encodeURIComponent(secret),
+      // eslint-disable-next-line no-control-regex
+      secret.replace(/[\x00-\x1f\x7f]/g, '?'),
+    ]),
+  ];
 }
 
 /** Remembers a resolved secret so that `redact` removes it from now on. */
@@ -45,7 +47,10 @@ export function forgetSecrets(): void {
 function secretPattern(): RegExp | null {
   if (secrets.size === 0) return null;
   if (pattern === null) {
-    const alternatives = [...secrets].flatMap(forms).sort((a, b) => b.length - a.length).map(escapeRegExp);
+    const alternatives = [...secrets]
+      .flatMap(forms)
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegExp);
     // Case-insensitive: a server may echo the password upper-cased.
     pattern = new RegExp(alternatives.join('|'), 'gi');
   }

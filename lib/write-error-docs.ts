@@ -26,7 +26,8 @@ export function renderErrorDocs(): string {
     const rows = entries.filter(([, e]) => e.class === cls);
     if (rows.length === 0) continue;
     out.push(`## ${cls}`, '', `${CLASS_HINTS[cls]}.`, '', '| code | meaning | what to do | retried | raised by |', '|---|---|---|---|---|');
-    for (const [code, e] of rows) out.push(`| \`${code}\` | ${cell(e.meaning)} | ${cell(e.action)} | ${e.retryable ? 'yes' : 'no'} | ${e.source} |`);
+    for (const [code, e] of rows)
+      out.push(`| \`${code}\` | ${cell(e.meaning)} | ${cell(e.action)} | ${e.retryable ? 'yes' : 'no'} | ${e.source} |`);
     out.push('');
   }
   return `${out.join('\n')}`;

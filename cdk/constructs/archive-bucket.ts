@@ -61,11 +61,13 @@ export class ArchiveBucket extends Construct {
     super(scope, id);
     // Log delivery by bucket policy (not by the LogDeliveryWrite ACL), so both buckets can keep ACLs disabled.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
-    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
-      description: 'mail-ingest archive, queues and state',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.encryptionKey =
+      props.encryptionKey ??
+      new kms.Key(this, 'Key', {
+        description: 'mail-ingest archive, queues and state',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
       // The S3 log delivery service cannot write with a customer-managed KMS key.
@@ -75,12 +77,14 @@ export class ArchiveBucket extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{
-        id: 'expire-access-logs',
-        expiration: Duration.days(props.accessLogRetentionDays ?? 365),
-        noncurrentVersionExpiration: Duration.days(1),
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
-      }],
+      lifecycleRules: [
+        {
+          id: 'expire-access-logs',
+          expiration: Duration.days(props.accessLogRetentionDays ?? 365),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
     });
 
     const lock = props.objectLock;
@@ -97,17 +101,22 @@ export class ArchiveBucket extends Construct {
       serverAccessLogsPrefix: 'archive/',
       removalPolicy: RemovalPolicy.RETAIN,
       objectLockEnabled: lock !== undefined ? true : undefined,
-      objectLockDefaultRetention: lock === undefined ? undefined
-        : lock.mode === 'COMPLIANCE' ? s3.ObjectLockRetention.compliance(Duration.days(lock.days))
-          : s3.ObjectLockRetention.governance(Duration.days(lock.days)),
+      objectLockDefaultRetention:
+        lock === undefined
+          ? undefined
+          : lock.mode === 'COMPLIANCE'
+            ? s3.ObjectLockRetention.compliance(Duration.days(lock.days))
+            : s3.ObjectLockRetention.governance(Duration.days(lock.days)),
       lifecycleRules: [
         {
           id: 'raw-to-glacier-instant-retrieval',
           prefix: ARCHIVE_PREFIXES.raw,
-          transitions: [{
-            storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
-            transitionAfter: Duration.days(props.transitionAfterDays ?? 90),
-          }],
+          transitions: [
+            {
+              storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+              transitionAfter: Duration.days(props.transitionAfterDays ?? 90),
+            },
+          ],
         },
         {
           // Staged uploads are copied to raw/ and never deleted by the poller (it has no delete permission).

@@ -66,8 +66,14 @@ export class ConfigDeployment extends Construct {
     const { $schema: _schema, ...rest } = props.config as MailIngestConfig & { $schema?: string };
     const staticText = JSON.stringify(rest);
     const bytes = Buffer.byteLength(staticText);
-    throwIfProblems('ConfigDeployment', bytes <= MAX_STATIC_PART_BYTES ? []
-      : [`config: the mailboxes and defaults take ${bytes} bytes as JSON, over the ${MAX_STATIC_PART_BYTES} the config writer reads; split them over several stacks`]);
+    throwIfProblems(
+      'ConfigDeployment',
+      bytes <= MAX_STATIC_PART_BYTES
+        ? []
+        : [
+            `config: the mailboxes and defaults take ${bytes} bytes as JSON, over the ${MAX_STATIC_PART_BYTES} the config writer reads; split them over several stacks`,
+          ],
+    );
     const dir = FileSystem.mkdtemp('mail-ingest-config-');
     const file = join(dir, 'mail-ingest-static.json');
     writeFileSync(file, staticText);
@@ -88,23 +94,27 @@ export class ConfigDeployment extends Construct {
       // The one key, no wildcard: the writer can replace the config and touch nothing else in the archive.
       new iam.PolicyStatement({ sid: 'WriteConfig', actions: ['s3:PutObject'], resources: [props.bucket.arnForObjects(CONFIG_KEY)] }),
       new iam.PolicyStatement({
-        sid: 'ReadStaticPart', actions: ['s3:GetObject'], resources: [this.staticPart.bucket.arnForObjects(this.staticPart.s3ObjectKey)],
+        sid: 'ReadStaticPart',
+        actions: ['s3:GetObject'],
+        resources: [this.staticPart.bucket.arnForObjects(this.staticPart.s3ObjectKey)],
       }),
       useKey(props.encryptionKey, 'UseKey'),
-    ]) this.writer.role.addToPrincipalPolicy(statement);
+    ])
+      this.writer.role.addToPrincipalPolicy(statement);
 
     const store = JSON.stringify({ type: 's3', bucket: props.bucket.bucketName, prefix: '', kmsKeyId: props.encryptionKey.keyArn });
     // Rendered when the template is, after every addProcessor. JSON text, because CloudFormation hands a custom
     // resource every scalar as a string: a filter's `false` would arrive as "false".
     const publish = Lazy.string({
-      produce: () => Stack.of(this).toJsonString({
-        type: 'sqs',
-        targets: props.targets().map((t) => ({
-          name: t.targetName,
-          queueUrl: t.queue.queueUrl,
-          ...(t.filter === undefined ? {} : { filter: t.filter }),
-        })),
-      }),
+      produce: () =>
+        Stack.of(this).toJsonString({
+          type: 'sqs',
+          targets: props.targets().map((t) => ({
+            name: t.targetName,
+            queueUrl: t.queue.queueUrl,
+            ...(t.filter === undefined ? {} : { filter: t.filter }),
+          })),
+        }),
     });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: this.writer.function.functionArn,

@@ -56,12 +56,14 @@ export class Monitoring extends Construct {
         enableKeyRotation: true,
         removalPolicy: RemovalPolicy.DESTROY,
       });
-      key.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }));
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsToPublish',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+        }),
+      );
       const topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: 'mail-ingest alarms' });
       topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
       this.alarmTopic = topic;
@@ -75,17 +77,42 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Messages ingested', left: [insights('MessagesIngested', 'messages', p)], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Bytes ingested', left: [insights('BytesIngested', 'bytes', p)], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Poll duration (max ms)', left: [new cloudwatch.MathExpression({
-        expression: `SELECT MAX(PollDurationMs) FROM ${METRICS_NAMESPACE}`, usingMetrics: {}, label: 'max', period: p,
-      })], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Poll failures by mailbox (top 10)', left: [new cloudwatch.MathExpression({
-        expression: `SELECT SUM(PollFailures) FROM ${METRICS_NAMESPACE} GROUP BY mailbox ORDER BY SUM() DESC LIMIT 10`,
-        usingMetrics: {}, label: '', period: p,
-      })], width: 12 }),
-      new cloudwatch.GraphWidget({ title: 'Authentication failures by mailbox (top 10)', left: [new cloudwatch.MathExpression({
-        expression: `SELECT SUM(AuthFailures) FROM ${METRICS_NAMESPACE} GROUP BY mailbox ORDER BY SUM() DESC LIMIT 10`,
-        usingMetrics: {}, label: '', period: p,
-      })], width: 12 }),
+      new cloudwatch.GraphWidget({
+        title: 'Poll duration (max ms)',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SELECT MAX(PollDurationMs) FROM ${METRICS_NAMESPACE}`,
+            usingMetrics: {},
+            label: 'max',
+            period: p,
+          }),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Poll failures by mailbox (top 10)',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SELECT SUM(PollFailures) FROM ${METRICS_NAMESPACE} GROUP BY mailbox ORDER BY SUM() DESC LIMIT 10`,
+            usingMetrics: {},
+            label: '',
+            period: p,
+          }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Authentication failures by mailbox (top 10)',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SELECT SUM(AuthFailures) FROM ${METRICS_NAMESPACE} GROUP BY mailbox ORDER BY SUM() DESC LIMIT 10`,
+            usingMetrics: {},
+            label: '',
+            period: p,
+          }),
+        ],
+        width: 12,
+      }),
     );
 
     if (props.perMailboxAlarms) {
@@ -103,7 +130,8 @@ export class Monitoring extends Construct {
     }
     this.#alarm('AuthFailures', {
       metric: insights('AuthFailures', 'authentication failures', p),
-      description: 'A mailbox was refused at login. Check its secret in Secrets Manager (the dashboard shows which mailbox); repeated failures can lock the account at the ISP.',
+      description:
+        'A mailbox was refused at login. Check its secret in Secrets Manager (the dashboard shows which mailbox); repeated failures can lock the account at the ISP.',
     });
   }
 
@@ -113,19 +141,31 @@ export class Monitoring extends Construct {
    */
   monitorTokens(): void {
     const p = this.#period;
-    const age = new cloudwatch.MathExpression({ expression: `SELECT MAX(DaysSinceTokenRefresh) FROM ${METRICS_NAMESPACE}`, usingMetrics: {}, label: 'days since the last refresh (max)', period: p });
+    const age = new cloudwatch.MathExpression({
+      expression: `SELECT MAX(DaysSinceTokenRefresh) FROM ${METRICS_NAMESPACE}`,
+      usingMetrics: {},
+      label: 'days since the last refresh (max)',
+      period: p,
+    });
     this.#alarm('TokenFailures', {
       metric: insights('TokenFailures', 'token failures', p),
-      description: 'An OAuth 2 mailbox could not get an access token. The poller\'s log line "getting an access token failed" names the mailbox, the code and the provider\'s (AADSTS...). EOAUTH2_GRANT: a person must sign in again with `mail-ingest auth`; EOAUTH2_UNAVAILABLE: the provider was down, retried next poll.',
+      description:
+        'An OAuth 2 mailbox could not get an access token. The poller\'s log line "getting an access token failed" names the mailbox, the code and the provider\'s (AADSTS...). EOAUTH2_GRANT: a person must sign in again with `mail-ingest auth`; EOAUTH2_UNAVAILABLE: the provider was down, retried next poll.',
     });
     this.#alarm('TokenRefreshAge', {
       metric: age,
       threshold: 30,
-      description: 'An OAuth 2 mailbox\'s refresh token has not been used for 30 days or more; Entra ID expires it after 90 days unused (Google after 180). Check that the mailbox is polled and its polls succeed.',
+      description:
+        "An OAuth 2 mailbox's refresh token has not been used for 30 days or more; Entra ID expires it after 90 days unused (Google after 180). Check that the mailbox is polled and its polls succeed.",
     });
-    this.dashboard.addWidgets(new cloudwatch.GraphWidget({
-      title: 'OAuth 2 tokens', left: [insights('TokenFailures', 'token failures', p)], right: [age], width: 12,
-    }));
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'OAuth 2 tokens',
+        left: [insights('TokenFailures', 'token failures', p)],
+        right: [age],
+        width: 12,
+      }),
+    );
   }
 
   /** DLQ depth above zero, and the oldest message older than `maxAge`. */
@@ -144,7 +184,10 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: `${label}: queue`,
-        left: [queue.metricApproximateNumberOfMessagesVisible({ label: 'visible' }), deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'dead letters' })],
+        left: [
+          queue.metricApproximateNumberOfMessagesVisible({ label: 'visible' }),
+          deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'dead letters' }),
+        ],
         right: [queue.metricApproximateAgeOfOldestMessage({ label: 'oldest (s)' })],
         width: 12,
       }),
@@ -159,18 +202,26 @@ export class Monitoring extends Construct {
         description: `${label} failed: polls may not have been scheduled. See its log group.`,
       });
     }
-    this.dashboard.addWidgets(new cloudwatch.GraphWidget({
-      title: `${label}: invocations`,
-      left: [fn.metricInvocations(), fn.metricErrors(), fn.metricThrottles()],
-      right: [fn.metricDuration({ statistic: 'p99' })],
-      width: 12,
-    }));
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `${label}: invocations`,
+        left: [fn.metricInvocations(), fn.metricErrors(), fn.metricThrottles()],
+        right: [fn.metricDuration({ statistic: 'p99' })],
+        width: 12,
+      }),
+    );
   }
 
-  #alarm(id: string, options: {
-    metric: cloudwatch.IMetric; description: string; threshold?: number; evaluationPeriods?: number;
-    comparisonOperator?: cloudwatch.ComparisonOperator;
-  }): cloudwatch.Alarm {
+  #alarm(
+    id: string,
+    options: {
+      metric: cloudwatch.IMetric;
+      description: string;
+      threshold?: number;
+      evaluationPeriods?: number;
+      comparisonOperator?: cloudwatch.ComparisonOperator;
+    },
+  ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
       metric: options.metric,
       alarmDescription: options.description,

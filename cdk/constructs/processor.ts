@@ -98,27 +98,38 @@ const LAYOUT_ROOTS = new Set(Object.values(ARCHIVE_PREFIXES));
 function validate(id: string, props: ProcessorProps): string[] {
   const problems: string[] = [];
   if ((props.entry === undefined) === (props.fn === undefined)) {
-    problems.push(props.entry === undefined
-      ? 'give either "entry" (a handler to deploy) or "fn" (an existing function)'
-      : 'give either "entry" or "fn", not both');
+    problems.push(
+      props.entry === undefined
+        ? 'give either "entry" (a handler to deploy) or "fn" (an existing function)'
+        : 'give either "entry" or "fn", not both',
+    );
   }
   if (props.fn !== undefined) {
-    if (props.timeout === undefined) problems.push('"timeout" is required with "fn": it must be the function\'s timeout, so the queue\'s visibility timeout can be six times it');
-    if (props.memorySize !== undefined) problems.push(`"memorySize" (${props.memorySize}) applies only to a function deployed from "entry"`);
+    if (props.timeout === undefined)
+      problems.push(
+        '"timeout" is required with "fn": it must be the function\'s timeout, so the queue\'s visibility timeout can be six times it',
+      );
+    if (props.memorySize !== undefined)
+      problems.push(`"memorySize" (${props.memorySize}) applies only to a function deployed from "entry"`);
     if (props.environment !== undefined) problems.push('"environment" applies only to a function deployed from "entry"');
   }
   const batch = props.batchSize ?? 10;
   if (!Token.isUnresolved(batch) && (!Number.isInteger(batch) || batch < 1 || batch > 10_000)) {
     problems.push(`"batchSize" must be a whole number from 1 to 10000, got ${batch}`);
   }
-  if (props.maxConcurrency !== undefined && (!Number.isInteger(props.maxConcurrency) || props.maxConcurrency < 2 || props.maxConcurrency > 1000)) {
+  if (
+    props.maxConcurrency !== undefined &&
+    (!Number.isInteger(props.maxConcurrency) || props.maxConcurrency < 2 || props.maxConcurrency > 1000)
+  ) {
     problems.push(`"maxConcurrency" must be a whole number from 2 to 1000, got ${props.maxConcurrency}`);
   }
   const timeout = props.timeout?.toSeconds();
   if (timeout !== undefined && (timeout < 1 || timeout > 900)) {
     problems.push(`"timeout" must be from 1 second to 15 minutes, got ${props.timeout!.toHumanString()}`);
   } else if (timeout !== undefined && timeout * 6 > 43_200) {
-    problems.push(`"timeout" ${props.timeout!.toHumanString()} needs a visibility timeout of ${timeout * 6} s, above SQS's 12 hours; use at most 2 hours`);
+    problems.push(
+      `"timeout" ${props.timeout!.toHumanString()} needs a visibility timeout of ${timeout * 6} s, above SQS's 12 hours; use at most 2 hours`,
+    );
   }
   if (props.memorySize !== undefined && (!Number.isInteger(props.memorySize) || props.memorySize < 128 || props.memorySize > 10_240)) {
     problems.push(`"memorySize" must be 128-10240 MB, got ${props.memorySize}`);
@@ -198,11 +209,13 @@ export class Processor extends Construct {
     }
 
     const batchSize = props.batchSize ?? 10;
-    this.function.addEventSource(new SqsEventSource(this.queue, {
-      batchSize,
-      maxBatchingWindow: props.maxBatchingWindow ?? (batchSize > 10 ? Duration.seconds(1) : undefined),
-      maxConcurrency: props.maxConcurrency,
-      reportBatchItemFailures: true,
-    }));
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize,
+        maxBatchingWindow: props.maxBatchingWindow ?? (batchSize > 10 ? Duration.seconds(1) : undefined),
+        maxConcurrency: props.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
   }
 }

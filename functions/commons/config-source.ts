@@ -35,7 +35,9 @@ export class ConfigSource<T> {
   async get(): Promise<T> {
     const now = (this.options.now ?? Date.now)();
     if (this.#value !== undefined && now - this.#loadedAt < (this.options.ttlMs ?? 60_000)) return this.#value;
-    this.#inflight ??= this.#load(now).finally(() => { this.#inflight = null; });
+    this.#inflight ??= this.#load(now).finally(() => {
+      this.#inflight = null;
+    });
     return this.#inflight;
   }
 
@@ -47,7 +49,10 @@ export class ConfigSource<T> {
       text = await out.Body!.transformToString('utf-8');
     } catch (err) {
       const name = (err as { name?: string }).name ?? 'Error';
-      throw new ConfigLoadError(`cannot read the config at ${where}: ${name}`, { cause: err, retryable: name !== 'NoSuchKey' && name !== 'AccessDenied' });
+      throw new ConfigLoadError(`cannot read the config at ${where}: ${name}`, {
+        cause: err,
+        retryable: name !== 'NoSuchKey' && name !== 'AccessDenied',
+      });
     }
     let json: unknown;
     try {

@@ -63,7 +63,11 @@ const ATTEMPT_TIMEOUT_MS = 10_000;
  * the error's message as the Reason, also when the work is still running at the deadline (it is then aborted).
  * Resolves with the answer sent; rejects only when the answer could not be delivered.
  */
-export async function answerCustomResource(event: CloudFormationCustomResourceEvent, context: Context, options: AnswerOptions): Promise<CustomResourceResponse> {
+export async function answerCustomResource(
+  event: CloudFormationCustomResourceEvent,
+  context: Context,
+  options: AnswerOptions,
+): Promise<CustomResourceResponse> {
   const { logger } = options;
   const url = responseUrl(event.ResponseURL);
   const remaining = context.getRemainingTimeInMillis();
@@ -78,12 +82,19 @@ export async function answerCustomResource(event: CloudFormationCustomResourceEv
     }, budget);
   });
   const common = {
-    StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId,
+    StackId: event.StackId,
+    RequestId: event.RequestId,
+    LogicalResourceId: event.LogicalResourceId,
   };
   let response: CustomResourceResponse;
   try {
     const outcome = await Promise.race([options.work(abort.signal), deadline]);
-    response = { Status: 'SUCCESS', PhysicalResourceId: outcome.physicalResourceId, ...common, ...(outcome.data === undefined ? {} : { Data: outcome.data }) };
+    response = {
+      Status: 'SUCCESS',
+      PhysicalResourceId: outcome.physicalResourceId,
+      ...common,
+      ...(outcome.data === undefined ? {} : { Data: outcome.data }),
+    };
     logger.info('custom resource succeeded', { requestType: event.RequestType, physicalResourceId: outcome.physicalResourceId });
   } catch (err) {
     const id = event.RequestType === 'Create' ? options.failedCreateId : event.PhysicalResourceId;
@@ -105,7 +116,10 @@ function responseUrl(value: unknown): URL {
   try {
     url = new URL(String(value));
   } catch {
-    throw new CustomResourceError('ECFNRESPONSE', 'the event has no valid ResponseURL: this function answers only CloudFormation custom-resource requests');
+    throw new CustomResourceError(
+      'ECFNRESPONSE',
+      'the event has no valid ResponseURL: this function answers only CloudFormation custom-resource requests',
+    );
   }
   const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
@@ -159,8 +173,14 @@ async function sendResponse(url: URL, response: CustomResourceResponse, context:
     if (attempt >= 5 || context.getRemainingTimeInMillis() - 500 <= pause) break;
     await new Promise((r) => setTimeout(r, pause));
   }
-  const err = lastError instanceof CustomResourceError ? lastError
-    : new CustomResourceError('ECFNRESPONSE', `could not deliver the answer to CloudFormation: ${errorFields(lastError)['errorMessage']}`, { cause: lastError });
+  const err =
+    lastError instanceof CustomResourceError
+      ? lastError
+      : new CustomResourceError(
+          'ECFNRESPONSE',
+          `could not deliver the answer to CloudFormation: ${errorFields(lastError)['errorMessage']}`,
+          { cause: lastError },
+        );
   logger.error('could not answer CloudFormation; the stack waits until the ServiceTimeout', errorFields(err));
   throw err;
 }

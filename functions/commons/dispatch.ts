@@ -29,7 +29,11 @@ export function scheduledAtOf(event: { readonly time?: unknown } | null | undefi
 
 /** One poll job per enabled mailbox, to the FIFO poll queue. */
 export async function dispatchPollJobs(
-  sqs: SQSClient, queueUrl: string, mailboxes: readonly DispatchMailbox[], scheduledAt: string, options?: SendBatchOptions,
+  sqs: SQSClient,
+  queueUrl: string,
+  mailboxes: readonly DispatchMailbox[],
+  scheduledAt: string,
+  options?: SendBatchOptions,
 ): Promise<DispatchResult> {
   const enabled = mailboxes.filter((m) => m.enabled !== false);
   const jobs: PollJob[] = enabled.map((m) => ({ mailboxId: m.id, scheduledAt }));

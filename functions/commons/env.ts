@@ -30,7 +30,8 @@ export function integerEnv(name: string, fallback: number, env: NodeJS.ProcessEn
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new EnvironmentError(`Environment variable ${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new EnvironmentError(`Environment variable ${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 

@@ -19,7 +19,10 @@ export function parsePollJob(body: string): PollJob {
     throw new TypeError('poll job body is not JSON');
   }
   const parsed = pollJobSchema.safeParse(json);
-  if (!parsed.success) throw new TypeError(`poll job body is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new TypeError(
+      `poll job body is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 

@@ -30,23 +30,37 @@ export interface PollDeps {
 export class MailboxRunError extends CodedError {
   readonly summary: MailboxRunSummary;
   constructor(summary: MailboxRunSummary) {
-    super('MailboxRunError', summary.error?.code ?? 'EFAILED',
+    super(
+      'MailboxRunError',
+      summary.error?.code ?? 'EFAILED',
       `mailbox ${summary.mailbox} run failed: ${summary.error?.class ?? 'storage'} ${summary.error?.code ?? ''}`.trim(),
-      { retryable: true, failureClass: summary.error?.class ?? 'storage' });
+      { retryable: true, failureClass: summary.error?.class ?? 'storage' },
+    );
     this.summary = summary;
   }
 }
 
 export type PollOutcome =
   | { readonly status: 'ran'; readonly summary: MailboxRunSummary }
-  | { readonly status: 'skipped'; readonly reason: 'unknown-mailbox' | 'disabled' | 'leased' | 'login-delay'; readonly summary?: MailboxRunSummary };
+  | {
+      readonly status: 'skipped';
+      readonly reason: 'unknown-mailbox' | 'disabled' | 'leased' | 'login-delay';
+      readonly summary?: MailboxRunSummary;
+    };
 
-function credentials(m: MailboxConfig, secretsManager: SecretsManagerLike, tokens: Parameters<typeof resolveCredentials>[2]): Promise<MailboxCredentials> {
+function credentials(
+  m: MailboxConfig,
+  secretsManager: SecretsManagerLike,
+  tokens: Parameters<typeof resolveCredentials>[2],
+): Promise<MailboxCredentials> {
   return resolveCredentials(m, (ref) => resolveSecret(ref, { secretsManager }), tokens);
 }
 
 /** OAuth 2 mailboxes only: whether getting a token failed, and days since the provider last issued one. */
-interface TokenMetrics { readonly failed: boolean; readonly daysSinceRefresh: number | null }
+interface TokenMetrics {
+  readonly failed: boolean;
+  readonly daysSinceRefresh: number | null;
+}
 
 function emit(metrics: Metrics, mailbox: string, summary: MailboxRunSummary | null, token: TokenMetrics | null = null): void {
   metrics.addDimension('mailbox', mailbox);
@@ -67,7 +81,12 @@ function emit(metrics: Metrics, mailbox: string, summary: MailboxRunSummary | nu
 
 async function tokenMetrics(m: MailboxConfig, adapters: Adapters | null, errorCode: string | undefined): Promise<TokenMetrics | null> {
   if (!hasOAuth2(m)) return null;
-  const record = adapters === null ? null : await rawStoreTokenStatus(adapters.store).read(m.id).catch(() => null);
+  const record =
+    adapters === null
+      ? null
+      : await rawStoreTokenStatus(adapters.store)
+          .read(m.id)
+          .catch(() => null);
   return { failed: errorCode?.startsWith('EOAUTH2_') === true, daysSinceRefresh: tokenHealth(m.oauth2, m.id, record).daysSinceRefresh };
 }
 
@@ -98,7 +117,11 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
       const made = await deps.adapters(config);
       adapters = made;
       // OAuth 2: the access token, refreshed (and a rotated refresh token stored) when due; a refused one renewed once.
-      const login = oauth2Login(mailbox, { resolve: (ref) => resolveSecret(ref, { secretsManager: deps.secretsManager }), status: rawStoreTokenStatus(made.store), log });
+      const login = oauth2Login(mailbox, {
+        resolve: (ref) => resolveSecret(ref, { secretsManager: deps.secretsManager }),
+        status: rawStoreTokenStatus(made.store),
+        log,
+      });
       const creds = await credentials(mailbox, deps.secretsManager, login.tokens);
       const pipelineJob = await toMailboxJob(mailbox, creds);
       // The smaller of the mailbox's maxSessionSeconds and the invocation's time left less the margin: no message
@@ -108,10 +131,17 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
       const session = started + pipelineJob.maxSessionSeconds! * 1000;
       const deadline = Math.min(session, started + remainingMs - deps.safetyMarginMs);
       const cutoff = Math.min(session, started + remainingMs - deps.safetyMarginMs / 2);
-      summary = await withMailboxLease(made.leases, mailbox.id, { log }, (signal) => deps.runMailbox({
-        job: pipelineJob, ...made, deadline, cutoff, ...(signal === undefined ? {} : { signal }), log,
-        ...(login.connect === undefined ? {} : { connect: login.connect }),
-      }));
+      summary = await withMailboxLease(made.leases, mailbox.id, { log }, (signal) =>
+        deps.runMailbox({
+          job: pipelineJob,
+          ...made,
+          deadline,
+          cutoff,
+          ...(signal === undefined ? {} : { signal }),
+          log,
+          ...(login.connect === undefined ? {} : { connect: login.connect }),
+        }),
+      );
     } catch (err) {
       // Config, secret, token or adapter failures happen before the pipeline can summarise anything.
       logger.error('mailbox poll failed before the run', { scheduledAt: job.scheduledAt, ...errorFields(err) });
@@ -127,8 +157,12 @@ export async function pollMailbox(job: PollJob, remainingMs: number, deps: PollD
     const { error, ...counts } = summary;
     if (error?.retryAfterSeconds !== undefined) {
       // RFC 2449 LOGIN-DELAY: a redrive would be refused the same way; the next scheduled poll is the retry.
-      logger.warn('login refused as too soon (LOGIN-DELAY): left for the next scheduled poll; schedule polls at least this far apart',
-        { ...counts, error, retryAfterSeconds: error.retryAfterSeconds, scheduledAt: job.scheduledAt });
+      logger.warn('login refused as too soon (LOGIN-DELAY): left for the next scheduled poll; schedule polls at least this far apart', {
+        ...counts,
+        error,
+        retryAfterSeconds: error.retryAfterSeconds,
+        scheduledAt: job.scheduledAt,
+      });
       return { status: 'skipped', reason: 'login-delay', summary };
     }
     if (!summary.ok) {

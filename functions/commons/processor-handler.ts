@@ -44,7 +44,11 @@ export function createProcessorHandler<R extends { readonly action: string }>(de
   const archiveBucket = requiredEnv('ARCHIVE_BUCKET');
   const outputPrefix = outputPrefixEnv('OUTPUT_PREFIX');
   const s3 = s3Client();
-  const env: ProcessorEnv = { s3, archiveBucket, output: prefixedStore(new S3ObjectStore({ client: s3, bucket: archiveBucket }), outputPrefix) };
+  const env: ProcessorEnv = {
+    s3,
+    archiveBucket,
+    output: prefixedStore(new S3ObjectStore({ client: s3, bucket: archiveBucket }), outputPrefix),
+  };
   definition.setup?.(env);
   const logger = createLogger();
   const metrics = createMetrics();

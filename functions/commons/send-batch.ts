@@ -27,7 +27,12 @@ function defaultBackoff(attempt: number): Promise<void> {
  * sent again with backoff; sender faults (a malformed entry) are not, since they would fail the same way.
  * Resolves with the number sent; rejects with SendBatchError naming every entry that never got in.
  */
-export async function sendInBatches(sqs: SQSClient, queueUrl: string, entries: readonly SendMessageBatchRequestEntry[], options: SendBatchOptions = {}): Promise<number> {
+export async function sendInBatches(
+  sqs: SQSClient,
+  queueUrl: string,
+  entries: readonly SendMessageBatchRequestEntry[],
+  options: SendBatchOptions = {},
+): Promise<number> {
   const maxAttempts = options.maxAttempts ?? 5;
   const backoff = options.backoff ?? defaultBackoff;
   const failed: Array<{ id: string; reason: string }> = [];
@@ -47,7 +52,10 @@ export async function sendInBatches(sqs: SQSClient, queueUrl: string, entries: r
     }
   }
   if (failed.length > 0) {
-    throw new SendBatchError(`${failed.length} of ${entries.length} messages were not accepted: ${failed.map((f) => `${f.id} (${f.reason})`).join(', ')}`, failed.map((f) => f.id));
+    throw new SendBatchError(
+      `${failed.length} of ${entries.length} messages were not accepted: ${failed.map((f) => `${f.id} (${f.reason})`).join(', ')}`,
+      failed.map((f) => f.id),
+    );
   }
   return sent;
 }

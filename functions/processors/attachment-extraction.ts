@@ -10,6 +10,8 @@ let openRaw: RawOpener;
  * sha256 under OUTPUT_PREFIX/attachments/, with a manifest per document. Memory: the largest attachment.
  */
 export const handler = createProcessorHandler({
-  setup: (env) => { openRaw = s3RawOpener(env.s3, env.archiveBucket); },
+  setup: (env) => {
+    openRaw = s3RawOpener(env.s3, env.archiveBucket);
+  },
   process: (doc, env) => extractAttachments(doc, openRaw, env.output),
 });

@@ -13,7 +13,9 @@ let intake: TicketIntake;
  * conditional-write retries (concurrent invocations still race, and the ETag compare-and-set settles that).
  */
 export const handler = createProcessorHandler({
-  setup: (env) => { intake = new TicketIntake(env.output, { subjectWindowDays: SUBJECT_WINDOW_DAYS }); },
+  setup: (env) => {
+    intake = new TicketIntake(env.output, { subjectWindowDays: SUBJECT_WINDOW_DAYS });
+  },
   process: (doc) => intake.process(doc),
   sequential: true,
 });

@@ -43,7 +43,10 @@ export async function createAdapters(config: Config, clients: AdapterClients = {
     leases = new FsMailboxLeases({ dir: s.dir });
   } else {
     const [{ createS3Client }, { S3RawStore }, { S3StateStore }, { S3MailboxLeases }] = await Promise.all([
-      import('../store/s3-client.ts'), import('../store/s3-store.ts'), import('../store/s3-state.ts'), import('../store/s3-lease.ts'),
+      import('../store/s3-client.ts'),
+      import('../store/s3-store.ts'),
+      import('../store/s3-state.ts'),
+      import('../store/s3-lease.ts'),
     ]);
     const client = clients.s3 ?? createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle });
     store = new S3RawStore({ client, bucket: s.bucket, prefix: s.prefix, sse: s.sse, kmsKeyId: s.kmsKeyId });
@@ -52,12 +55,24 @@ export async function createAdapters(config: Config, clients: AdapterClients = {
   }
   const p = config.publish ?? { type: 'local' as const };
   if (p.type === 'local') {
-    if (s.type !== 'fs') throw new ConfigError([{ path: 'publish', message: 'with an s3 store, configure "publish": { "type": "sqs", ... }: the local event log needs an fs store' }]);
+    if (s.type !== 'fs')
+      throw new ConfigError([
+        {
+          path: 'publish',
+          message: 'with an s3 store, configure "publish": { "type": "sqs", ... }: the local event log needs an fs store',
+        },
+      ]);
     const processors = p.processors === undefined ? [] : (await import('../processors/local.ts')).localProcessors(s.dir, p.processors);
-    return { store, state, leases, publisher: new LocalPublisher({ dir: s.dir, processors, ...(options.log === undefined ? {} : { log: options.log }) }) };
+    return {
+      store,
+      state,
+      leases,
+      publisher: new LocalPublisher({ dir: s.dir, processors, ...(options.log === undefined ? {} : { log: options.log }) }),
+    };
   }
   const [{ createSqsClient }, { SqsPublisher }] = await Promise.all([
-    import('../publish/sqs-client.ts'), import('../publish/sqs-publisher.ts'),
+    import('../publish/sqs-client.ts'),
+    import('../publish/sqs-publisher.ts'),
   ]);
   const client = clients.sqs ?? createSqsClient({ region: p.region, endpoint: p.endpoint });
   return { store, state, leases, publisher: new SqsPublisher({ client, targets: p.targets, claimCheck: { store } }) };

@@ -14,7 +14,11 @@ export interface MailboxCredentials {
  * The mailbox's password and access token, whichever are configured, resolved (env, Secrets Manager...) at once.
  * With an `oauth2` block the access token comes from `tokens` (lib/oauth2): cached, or refreshed just now.
  */
-export async function resolveCredentials(m: MailboxConfig, resolve: (ref: SecretRef) => Promise<string>, tokens?: AccessTokenSource): Promise<MailboxCredentials> {
+export async function resolveCredentials(
+  m: MailboxConfig,
+  resolve: (ref: SecretRef) => Promise<string>,
+  tokens?: AccessTokenSource,
+): Promise<MailboxCredentials> {
   const [password, accessToken] = await Promise.all([
     m.password === undefined ? undefined : resolve(m.password),
     tokens !== undefined ? tokens.get() : m.accessToken === undefined ? undefined : resolve(m.accessToken),
@@ -37,7 +41,12 @@ async function loadCa(m: MailboxConfig): Promise<string> {
     }
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new ConfigError([{ path, message: `mailbox ${JSON.stringify(m.id)}: ${ca.includes('-----BEGIN ') ? 'the inline CA' : `CA file ${ca}`} holds no PEM certificate` }]);
+    throw new ConfigError([
+      {
+        path,
+        message: `mailbox ${JSON.stringify(m.id)}: ${ca.includes('-----BEGIN ') ? 'the inline CA' : `CA file ${ca}`} holds no PEM certificate`,
+      },
+    ]);
   }
   return pem;
 }
@@ -49,7 +58,9 @@ async function loadCa(m: MailboxConfig): Promise<string> {
  */
 export async function toMailboxJob(m: MailboxConfig, creds: MailboxCredentials): Promise<MailboxJob> {
   if (creds.password === undefined && creds.accessToken === undefined) {
-    throw new ConfigError([{ path: `mailboxes(${m.id})`, message: `mailbox ${JSON.stringify(m.id)}: no password or access token resolved` }]);
+    throw new ConfigError([
+      { path: `mailboxes(${m.id})`, message: `mailbox ${JSON.stringify(m.id)}: no password or access token resolved` },
+    ]);
   }
   const connect: Omit<Pop3ConnectOptions, 'signal'> = {
     host: m.host,

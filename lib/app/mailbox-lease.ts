@@ -14,8 +14,20 @@ export interface LeasedRunOptions {
 /** The summary of a mailbox left alone because another run holds it: not a failure (cron must not alert on it). */
 export function leasedSummary(mailbox: string, holder: LeaseRecord): MailboxRunSummary {
   return {
-    mailbox, ok: true, new: 0, stored: 0, published: 0, deleted: 0, skipped: 0, oversized: 0, failed: 0, bytes: 0,
-    durationMs: 0, quitOk: false, error: null, leasedBy: holder,
+    mailbox,
+    ok: true,
+    new: 0,
+    stored: 0,
+    published: 0,
+    deleted: 0,
+    skipped: 0,
+    oversized: 0,
+    failed: 0,
+    bytes: 0,
+    durationMs: 0,
+    quitOk: false,
+    error: null,
+    leasedBy: holder,
   };
 }
 
@@ -52,18 +64,21 @@ export async function withMailboxLease(
   const lost = new AbortController();
   let lostError: LeaseError | null = null;
   let renewing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewing = lease.renew().catch((err: unknown) => {
-      if (err instanceof LeaseError) {
-        lostError ??= err;
-        clearInterval(timer);
-        lost.abort(err);
-      } else {
-        // A transient store error: the lease still has two thirds of its life; the next renewal tries again.
-        options.log?.('warn', 'could not renew the mailbox lease; retrying', { mailbox, error: classifyError(err) });
-      }
-    });
-  }, Math.max(10, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      renewing = lease.renew().catch((err: unknown) => {
+        if (err instanceof LeaseError) {
+          lostError ??= err;
+          clearInterval(timer);
+          lost.abort(err);
+        } else {
+          // A transient store error: the lease still has two thirds of its life; the next renewal tries again.
+          options.log?.('warn', 'could not renew the mailbox lease; retrying', { mailbox, error: classifyError(err) });
+        }
+      });
+    },
+    Math.max(10, Math.floor(ttlMs / 3)),
+  );
   timer.unref?.();
   let summary: MailboxRunSummary;
   try {

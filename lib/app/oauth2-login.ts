@@ -17,7 +17,7 @@ export function connectWithTokenRenewal(
   connect: (options: Pop3ConnectOptions) => Promise<Pop3Client> = connectPop3,
 ): (options: Pop3ConnectOptions) => Promise<Pop3Client> {
   return async (options) => {
-    const first = options.accessToken ?? await source.get(options.signal);
+    const first = options.accessToken ?? (await source.get(options.signal));
     try {
       return await connect({ ...options, accessToken: first });
     } catch (err) {
@@ -28,9 +28,11 @@ export function connectWithTokenRenewal(
       return await connect({ ...options, accessToken: second });
     } catch (err) {
       if (!(err instanceof Pop3Error) || err.code !== 'EAUTH') throw err;
-      throw new OAuth2Error('EOAUTH2_REJECTED',
+      throw new OAuth2Error(
+        'EOAUTH2_REJECTED',
         `mailbox ${source.mailbox}: the mail server refused a fresh access token (${err.message}); the token itself is valid, so check that POP is enabled for this mailbox and that the app may use it (Microsoft: POP.AccessAsUser.All, or POP.AccessAsApp with Add-MailboxPermission; Google: POP download enabled in Gmail settings), and that "user" is the mailbox's address`,
-        { cause: err });
+        { cause: err },
+      );
     }
   };
 }

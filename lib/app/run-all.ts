@@ -22,15 +22,32 @@ export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'cut
 
 function failed(mailbox: string, err: unknown, t0: number): MailboxRunSummary {
   return {
-    mailbox, ok: false, new: 0, stored: 0, published: 0, deleted: 0, skipped: 0, oversized: 0, failed: 0, bytes: 0,
-    durationMs: Date.now() - t0, quitOk: false, error: classifyError(err),
+    mailbox,
+    ok: false,
+    new: 0,
+    stored: 0,
+    published: 0,
+    deleted: 0,
+    skipped: 0,
+    oversized: 0,
+    failed: 0,
+    bytes: 0,
+    durationMs: Date.now() - t0,
+    quitOk: false,
+    error: classifyError(err),
   };
 }
 
 export function selectMailboxes(config: Config, ids?: readonly string[]): MailboxConfig[] {
   if (ids === undefined || ids.length === 0) return config.mailboxes.filter((m) => m.enabled !== false);
   const unknown = ids.filter((id) => !config.mailboxes.some((m) => m.id === id));
-  if (unknown.length > 0) throw new ConfigError([{ path: '--mailbox', message: `unknown mailbox id(s): ${unknown.join(', ')}; the config has ${config.mailboxes.map((m) => m.id).join(', ')}` }]);
+  if (unknown.length > 0)
+    throw new ConfigError([
+      {
+        path: '--mailbox',
+        message: `unknown mailbox id(s): ${unknown.join(', ')}; the config has ${config.mailboxes.map((m) => m.id).join(', ')}`,
+      },
+    ]);
   return config.mailboxes.filter((m) => ids.includes(m.id));
 }
 
@@ -39,14 +56,26 @@ async function runOne(opts: RunAllOptions, m: MailboxConfig): Promise<MailboxRun
   const t0 = Date.now();
   const resolve = opts.resolve ?? resolveSecret;
   try {
-    const log: RunMailboxOptions['log'] = opts.log === undefined ? undefined : (level, message, fields) => opts.log!(level, message, { mailbox: m.id, ...fields });
-    const login = oauth2Login(m, { resolve: (ref) => resolve(ref), status: rawStoreTokenStatus(opts.adapters.store), ...(log === undefined ? {} : { log }) });
+    const log: RunMailboxOptions['log'] =
+      opts.log === undefined ? undefined : (level, message, fields) => opts.log!(level, message, { mailbox: m.id, ...fields });
+    const login = oauth2Login(m, {
+      resolve: (ref) => resolve(ref),
+      status: rawStoreTokenStatus(opts.adapters.store),
+      ...(log === undefined ? {} : { log }),
+    });
     const job = await toMailboxJob(m, await resolveCredentials(m, (ref) => resolve(ref), login.tokens));
-    return await withMailboxLease(opts.adapters.leases, m.id, { signal: opts.signal, log }, (signal) => runMailbox({
-      job: opts.acceptUidlReset ? { ...job, acceptUidlReset: true } : job,
-      ...opts.adapters, deadline: opts.deadline, cutoff: opts.cutoff, signal, onProgress: opts.onProgress, log,
-      ...(login.connect === undefined ? {} : { connect: login.connect }),
-    }));
+    return await withMailboxLease(opts.adapters.leases, m.id, { signal: opts.signal, log }, (signal) =>
+      runMailbox({
+        job: opts.acceptUidlReset ? { ...job, acceptUidlReset: true } : job,
+        ...opts.adapters,
+        deadline: opts.deadline,
+        cutoff: opts.cutoff,
+        signal,
+        onProgress: opts.onProgress,
+        log,
+        ...(login.connect === undefined ? {} : { connect: login.connect }),
+      }),
+    );
   } catch (err) {
     return failed(m.id, err, t0);
   }
@@ -57,7 +86,9 @@ class Slots {
   #free: number;
   readonly #waiting: Array<() => void> = [];
 
-  constructor(width: number) { this.#free = width; }
+  constructor(width: number) {
+    this.#free = width;
+  }
 
   async use<T>(work: () => Promise<T>): Promise<T> {
     if (this.#free > 0) this.#free--;
@@ -66,7 +97,8 @@ class Slots {
       return await work();
     } finally {
       const next = this.#waiting.shift();
-      if (next !== undefined) next(); else this.#free++;
+      if (next !== undefined) next();
+      else this.#free++;
     }
   }
 }

@@ -15,7 +15,9 @@ import { pathToFileURL } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
-  process.stderr.write(`mail-ingest: needs Node.js 24 or newer; this is ${process.version} (${process.execPath}). Install Node 24 and put it first on PATH.\n`);
+  process.stderr.write(
+    `mail-ingest: needs Node.js 24 or newer; this is ${process.version} (${process.execPath}). Install Node 24 and put it first on PATH.\n`,
+  );
   process.exit(2);
 }
 
@@ -31,7 +33,11 @@ const SHIPPED = path.join(ROOT, 'dist', 'cli');
 
 /** @param {string} dir */
 function builtFrom(dir) {
-  try { return JSON.parse(readFileSync(path.join(dir, 'build-info.json'), 'utf8')).fingerprint; } catch { return null; }
+  try {
+    return JSON.parse(readFileSync(path.join(dir, 'build-info.json'), 'utf8')).fingerprint;
+  } catch {
+    return null;
+  }
 }
 
 /** Per user and per clone: two clones never share a build, and no user writes where another one reads. */
@@ -64,7 +70,9 @@ async function load() {
   const entry = clone ? await loadFromClone() : path.join(SHIPPED, 'main.mjs');
   if (entry === null) return fromSource();
   if (!existsSync(entry)) {
-    process.stderr.write(`mail-ingest: the package has no CLI bundle (${entry}); it is built when the package is packed: install from \`npm pack\`'s tarball or the registry.\n`);
+    process.stderr.write(
+      `mail-ingest: the package has no CLI bundle (${entry}); it is built when the package is packed: install from \`npm pack\`'s tarball or the registry.\n`,
+    );
     process.exit(2);
   }
   process.setSourceMapsEnabled(true);

@@ -29,7 +29,12 @@ export function sourceFingerprint(root = ROOT) {
   };
   walk(path.join(root, 'lib'));
   for (const f of ['package-lock.json', 'package.json']) {
-    try { const st = statSync(path.join(root, f)); hash.update(`${f}\0${st.size}\0${st.mtimeMs}\n`); } catch { /* absent */ }
+    try {
+      const st = statSync(path.join(root, f));
+      hash.update(`${f}\0${st.size}\0${st.mtimeMs}\n`);
+    } catch {
+      /* absent */
+    }
   }
   return hash.digest('hex').slice(0, 16);
 }
@@ -74,7 +79,11 @@ export async function buildCli(outDir, { root = ROOT, fingerprint = sourceFinger
   // The old build is moved aside, not deleted first: a CLI starting meanwhile finds one build or the other. Chunk
   // names are content hashes, so a process still running the old build loads the same chunks from the new one.
   const old = `${outDir}.${process.pid}.old`;
-  try { renameSync(outDir, old); } catch (err) { if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'ENOENT') throw err; }
+  try {
+    renameSync(outDir, old);
+  } catch (err) {
+    if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'ENOENT') throw err;
+  }
   try {
     renameSync(tmp, outDir);
   } catch (err) {
@@ -96,5 +105,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   const t0 = Date.now();
   await buildCli(out);
   const bytes = readdirSync(out).reduce((n, f) => n + statSync(path.join(out, f)).size, 0);
-  process.stdout.write(`mail-ingest: bundled the CLI into ${path.relative(process.cwd(), out) || out} (${(bytes / 1048576).toFixed(1)} MiB with source maps, ${Date.now() - t0} ms)\n`);
+  process.stdout.write(
+    `mail-ingest: bundled the CLI into ${path.relative(process.cwd(), out) || out} (${(bytes / 1048576).toFixed(1)} MiB with source maps, ${Date.now() - t0} ms)\n`,
+  );
 }

@@ -7,7 +7,10 @@ export function formatBytes(n: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
@@ -23,11 +26,22 @@ export function displayWidth(text: string): number {
   for (const ch of text) {
     const c = ch.codePointAt(0)!;
     if (c < 0x20 || (c >= 0x300 && c <= 0x36f)) continue;
-    const wide = (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0x303e) || (c >= 0x3041 && c <= 0x33ff) ||
-      (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xa000 && c <= 0xa4cf) ||
-      (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) ||
-      (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1faff) ||
-      (c >= 0x20000 && c <= 0x3fffd) || (c >= 0x2460 && c <= 0x24ff) || (c >= 0x3200 && c <= 0x32ff);
+    const wide =
+      (c >= 0x1100 && c <= 0x115f) ||
+      (c >= 0x2e80 && c <= 0x303e) ||
+      (c >= 0x3041 && c <= 0x33ff) ||
+      (c >= 0x3400 && c <= 0x4dbf) ||
+      (c >= 0x4e00 && c <= 0x9fff) ||
+      (c >= 0xa000 && c <= 0xa4cf) ||
+      (c >= 0xac00 && c <= 0xd7a3) ||
+      (c >= 0xf900 && c <= 0xfaff) ||
+      (c >= 0xfe30 && c <= 0xfe4f) ||
+      (c >= 0xff00 && c <= 0xff60) ||
+      (c >= 0xffe0 && c <= 0xffe6) ||
+      (c >= 0x1f300 && c <= 0x1faff) ||
+      (c >= 0x20000 && c <= 0x3fffd) ||
+      (c >= 0x2460 && c <= 0x24ff) ||
+      (c >= 0x3200 && c <= 0x32ff);
     w += wide ? 2 : 1;
   }
   return w;
@@ -86,7 +100,10 @@ export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyAr
   const widths = headers.map((h, i) => Math.max(displayWidth(h), ...cells.map((r) => displayWidth(r[i] ?? ''))));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   const line = (r: readonly string[]): string =>
-    r.map((c, i) => pad(c, widths[i] ?? 0, numeric[i] ?? false)).join('  ').trimEnd();
+    r
+      .map((c, i) => pad(c, widths[i] ?? 0, numeric[i] ?? false))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
@@ -94,8 +111,15 @@ export function summaryTable(summaries: readonly MailboxRunSummary[]): string {
   return table(
     ['mailbox', 'new', 'stored', 'published', 'deleted', 'skipped', 'failed', 'bytes', 'time', 'result'],
     summaries.map((s) => [
-      s.mailbox, s.new, s.stored, s.published, s.deleted, s.skipped + s.oversized, s.failed,
-      formatBytes(s.bytes), formatDuration(s.durationMs),
+      s.mailbox,
+      s.new,
+      s.stored,
+      s.published,
+      s.deleted,
+      s.skipped + s.oversized,
+      s.failed,
+      formatBytes(s.bytes),
+      formatDuration(s.durationMs),
       s.leasedBy !== undefined ? 'skipped (running elsewhere)' : s.ok ? 'ok' : `FAILED (${s.error?.class ?? 'storage'})`,
     ]),
   );
@@ -110,8 +134,10 @@ export function hintText(e: { readonly class: FailureClass; readonly code: strin
 export function errorText(e: ClassifiedError & { readonly retryAfterSeconds?: number }): string {
   if (e.retryAfterSeconds !== undefined) {
     // RFC 2449 LOGIN-DELAY: nothing is wrong but the schedule; say when the server takes the next login.
-    return `login refused as too soon (${e.code}), retry after ${e.retryAfterSeconds} s: ${e.message} ` +
-      `(the server allows one login every ${e.retryAfterSeconds} s: poll this mailbox at least that far apart)`;
+    return (
+      `login refused as too soon (${e.code}), retry after ${e.retryAfterSeconds} s: ${e.message} ` +
+      `(the server allows one login every ${e.retryAfterSeconds} s: poll this mailbox at least that far apart)`
+    );
   }
   const hint = hintText(e);
   return `${e.class} error ${e.code}: ${e.message}${hint === null ? '' : ` (${hint})`}`;

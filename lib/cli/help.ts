@@ -19,8 +19,8 @@ const EXIT_CODES = {
     ['2', 'usage or configuration error'],
   ],
   status: [
-    ['0', 'no mailbox\'s last run failed (a mailbox never run counts as fine)'],
-    ['1', 'a mailbox\'s last run failed'],
+    ['0', "no mailbox's last run failed (a mailbox never run counts as fine)"],
+    ['1', "a mailbox's last run failed"],
     ['2', 'usage or configuration error'],
   ],
   replay: [
@@ -96,7 +96,7 @@ const EXAMPLES: Record<keyof typeof EXIT_CODES, ReadonlyArray<readonly [string, 
   ],
   auth: [
     ['mail-ingest auth -c mail.json -m support', 'shows a URL and a code; sign in there, the token is stored'],
-    ['mail-ingest auth -c mail.json -m gmail', 'Google: prints a page to open in this machine\'s browser'],
+    ['mail-ingest auth -c mail.json -m gmail', "Google: prints a page to open in this machine's browser"],
     ['mail-ingest auth -c mail.json -m support --no-check', 'store the token without trying a POP3 login'],
   ],
   serve: [
@@ -106,7 +106,7 @@ const EXAMPLES: Record<keyof typeof EXIT_CODES, ReadonlyArray<readonly [string, 
   ],
   index: [
     ['mail-ingest index -c mail.json', 'add what the archive holds and the index not yet'],
-    ['mail-ingest index -c mail.json --rebuild', 'recreate the index from the archive\'s documents'],
+    ['mail-ingest index -c mail.json --rebuild', "recreate the index from the archive's documents"],
   ],
   export: [
     ['mail-ingest export -c mail.json --format eml-zip --query 見積 --out quotes.zip', 'a zip of .eml files with manifests'],
@@ -116,8 +116,14 @@ const EXAMPLES: Record<keyof typeof EXIT_CODES, ReadonlyArray<readonly [string, 
     ['mail-ingest init', 'on a terminal: asks for the provider, address and where to archive'],
     ['mail-ingest init --preset ocn --user taro@example.ocn.ne.jp --id support --out mail.json', 'no questions'],
     ['mail-ingest init --preset kagoya --user kagoya-account --out mail.json', 'KAGOYA logs in with the account name'],
-    ['mail-ingest init --preset microsoft365 --address info@contoso.co.jp --tenant contoso.onmicrosoft.com --client-id <app id>', 'OAuth 2; then mail-ingest auth'],
-    ['mail-ingest init --preset gmail --address info@example.jp --oauth --client-id <client id>', 'Gmail with OAuth 2 instead of an app password'],
+    [
+      'mail-ingest init --preset microsoft365 --address info@contoso.co.jp --tenant contoso.onmicrosoft.com --client-id <app id>',
+      'OAuth 2; then mail-ingest auth',
+    ],
+    [
+      'mail-ingest init --preset gmail --address info@example.jp --oauth --client-id <client id>',
+      'Gmail with OAuth 2 instead of an app password',
+    ],
     ['mail-ingest init --list-presets', 'the providers known, with host, port and login form'],
   ],
 };

@@ -47,7 +47,11 @@ export function renderFields(fields: LogFields | undefined): string {
 }
 
 export function createLog(o: { format: LogFormat; write?: (line: string) => void; now?: () => Date }): CliLog {
-  const out = o.write ?? ((line: string) => { process.stderr.write(`${line}\n`); });
+  const out =
+    o.write ??
+    ((line: string) => {
+      process.stderr.write(`${line}\n`);
+    });
   // Log lines carry server words (an -ERR text): no secret a server echoed, and no control a terminal would act on.
   const write = (line: string): void => out(redact(line));
   const now = o.now ?? (() => new Date());
@@ -101,7 +105,12 @@ export function createConsole(format: LogFormat, o: { progress: boolean }): { lo
   let log: CliLog | undefined;
   const progress = createProgress({
     bars: o.progress && format === 'text',
-    plainLine: (e) => log?.line('info', `${e.done}/${e.total} messages`, format === 'json' ? { mailbox: e.mailbox, done: e.done, total: e.total } : { mailbox: e.mailbox }),
+    plainLine: (e) =>
+      log?.line(
+        'info',
+        `${e.done}/${e.total} messages`,
+        format === 'json' ? { mailbox: e.mailbox, done: e.done, total: e.total } : { mailbox: e.mailbox },
+      ),
   });
   log = createLog({ format, write: (line) => progress.write(line) });
   return { log, progress: o.progress ? progress : { update() {}, write: (line) => progress.write(line), stop() {} } };

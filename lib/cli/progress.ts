@@ -25,13 +25,21 @@ export function createProgress(o: { stream?: NodeJS.WriteStream; bars: boolean; 
         lastLogged.set(e.mailbox, Date.now());
         o.plainLine(e);
       },
-      write(line) { stream.write(`${line}\n`); },
+      write(line) {
+        stream.write(`${line}\n`);
+      },
       stop() {},
     };
   }
-  const multi = new cliProgress.MultiBar({
-    stream, hideCursor: true, clearOnComplete: false, format: ' {mailbox} [{bar}] {value}/{total} {phase} {bytes}',
-  }, cliProgress.Presets.shades_grey);
+  const multi = new cliProgress.MultiBar(
+    {
+      stream,
+      hideCursor: true,
+      clearOnComplete: false,
+      format: ' {mailbox} [{bar}] {value}/{total} {phase} {bytes}',
+    },
+    cliProgress.Presets.shades_grey,
+  );
   const bars = new Map<string, cliProgress.SingleBar>();
   return {
     update(e) {
@@ -43,7 +51,11 @@ export function createProgress(o: { stream?: NodeJS.WriteStream; bars: boolean; 
       if (e.total > 0) bar.setTotal(e.total);
       bar.update(e.done, { phase: e.phase, bytes: formatBytes(e.bytes) });
     },
-    write(line) { multi.log(`${line}\n`); },
-    stop() { multi.stop(); },
+    write(line) {
+      multi.log(`${line}\n`);
+    },
+    stop() {
+      multi.stop();
+    },
   };
 }

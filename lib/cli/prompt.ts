@@ -30,7 +30,8 @@ export function createPrompter(input: NodeJS.ReadableStream = process.stdin, out
   let ended = false;
   rl.on('line', (line) => {
     const next = waiting.shift();
-    if (next) next(line); else lines.push(line);
+    if (next) next(line);
+    else lines.push(line);
   });
   rl.on('close', () => {
     ended = true;
@@ -60,6 +61,8 @@ export function createPrompter(input: NodeJS.ReadableStream = process.stdin, out
         output.write('\n');
       }
     },
-    close() { rl.close(); },
+    close() {
+      rl.close();
+    },
   };
 }

@@ -22,7 +22,8 @@ function parseObject(text: string, path: string, source: string): Record<string,
   } catch (err) {
     throw new ConfigError([{ path, message: `is not valid JSON: ${(err as Error).message}` }], { cause: err, source });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError([{ path, message: 'must be a JSON object' }], { source });
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError([{ path, message: 'must be a JSON object' }], { source });
   return value as Record<string, unknown>;
 }
 
@@ -45,7 +46,13 @@ export function assembleDeployedConfig(parts: DeployedConfigParts): string {
   const staticPart = parseObject(parts.staticText, '(static part)', parts.source);
   const clashes = DEPLOY_TIME_KEYS.filter((key) => key in staticPart);
   if (clashes.length > 0) {
-    throw new ConfigError(clashes.map((key) => ({ path: key, message: 'is filled in at deploy time; the static part (mailboxes and defaults) must not set it' })), { source: parts.source });
+    throw new ConfigError(
+      clashes.map((key) => ({
+        path: key,
+        message: 'is filled in at deploy time; the static part (mailboxes and defaults) must not set it',
+      })),
+      { source: parts.source },
+    );
   }
   const store = parseObject(parts.store, 'store', parts.source);
   const publish = parseObject(parts.publish, 'publish', parts.source);

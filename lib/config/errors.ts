@@ -12,8 +12,10 @@ export class ConfigError extends CodedError<'ECONFIG'> {
   constructor(issues: readonly ConfigIssue[], options?: { cause?: unknown; source?: string }) {
     const head = options?.source === undefined ? 'invalid configuration' : `invalid configuration in ${options.source}`;
     const noun = issues.length === 1 ? 'problem' : 'problems';
-    super('ConfigError', 'ECONFIG', `${head} (${issues.length} ${noun}):\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
-      { cause: options?.cause, failureClass: 'config' });
+    super('ConfigError', 'ECONFIG', `${head} (${issues.length} ${noun}):\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, {
+      cause: options?.cause,
+      failureClass: 'config',
+    });
     this.issues = issues;
   }
 }

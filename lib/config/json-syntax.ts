@@ -21,17 +21,28 @@ export function findJsonSyntaxProblem(text: string): JsonSyntaxProblem | null {
   const stack: Array<'{' | '['> = [];
   let i = 0;
   let expect: Expect = 'value';
-  const fail = (message: string, at = i): JsonSyntaxProblem => ({ offset: at, message: at >= text.length ? `the file ends too early: ${message}` : message });
+  const fail = (message: string, at = i): JsonSyntaxProblem => ({
+    offset: at,
+    message: at >= text.length ? `the file ends too early: ${message}` : message,
+  });
   const afterValue = (): Expect => (stack.length === 0 ? 'end' : stack.at(-1) === '{' ? 'object-next' : 'array-next');
-  const skipWs = (): void => { while (i < text.length && WS.has(text.charCodeAt(i))) i++; };
+  const skipWs = (): void => {
+    while (i < text.length && WS.has(text.charCodeAt(i))) i++;
+  };
   /** Scans a string at `i` (on its opening quote); returns a problem or null. */
   const scanString = (): JsonSyntaxProblem | null => {
     i++;
     for (;;) {
       if (i >= text.length) return fail('a string is not closed (a " is missing)');
       const c = text.charCodeAt(i);
-      if (c === 0x22) { i++; return null; }
-      if (c < 0x20) return fail('a control character (a line break or tab) inside a string: write it as an escape such as \\n, or close the string with "');
+      if (c === 0x22) {
+        i++;
+        return null;
+      }
+      if (c < 0x20)
+        return fail(
+          'a control character (a line break or tab) inside a string: write it as an escape such as \\n, or close the string with "',
+        );
       if (c === 0x5c) {
         ESCAPE.lastIndex = i;
         if (!ESCAPE.test(text)) return fail('an invalid escape sequence in a string (a backslash must be written \\\\)');
@@ -53,7 +64,11 @@ export function findJsonSyntaxProblem(text: string): JsonSyntaxProblem | null {
           stack.push(ch);
           i++;
           skipWs();
-          if (text[i] === (ch === '{' ? '}' : ']')) { stack.pop(); i++; expect = afterValue(); } else expect = ch === '{' ? 'key' : 'value';
+          if (text[i] === (ch === '{' ? '}' : ']')) {
+            stack.pop();
+            i++;
+            expect = afterValue();
+          } else expect = ch === '{' ? 'key' : 'value';
           continue;
         }
         if (ch === '"') {
@@ -63,11 +78,19 @@ export function findJsonSyntaxProblem(text: string): JsonSyntaxProblem | null {
           continue;
         }
         for (const word of ['true', 'false', 'null']) {
-          if (text.startsWith(word, i)) { i += word.length; expect = afterValue(); break; }
+          if (text.startsWith(word, i)) {
+            i += word.length;
+            expect = afterValue();
+            break;
+          }
         }
         if (expect !== 'value') continue;
         NUMBER.lastIndex = i;
-        if (/[-0-9]/.test(ch) && NUMBER.test(text)) { i = NUMBER.lastIndex; expect = afterValue(); continue; }
+        if (/[-0-9]/.test(ch) && NUMBER.test(text)) {
+          i = NUMBER.lastIndex;
+          expect = afterValue();
+          continue;
+        }
         return fail('a value was expected here: a string in double quotes, a number, true, false, null, an object or an array');
       }
       case 'key': {
@@ -92,7 +115,12 @@ export function findJsonSyntaxProblem(text: string): JsonSyntaxProblem | null {
           expect = expect === 'object-next' ? 'key' : 'value';
           continue;
         }
-        if (ch === close) { stack.pop(); i++; expect = afterValue(); continue; }
+        if (ch === close) {
+          stack.pop();
+          i++;
+          expect = afterValue();
+          continue;
+        }
         return fail(`a "," or "${close}" was expected after the ${expect === 'object-next' ? 'property value' : 'array element'}`);
       }
     }

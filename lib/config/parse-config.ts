@@ -41,7 +41,13 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
   return out;
 }
 
-function rangeMessage(iss: { code: 'too_small' | 'too_big'; origin: string; inclusive?: boolean; minimum?: unknown; maximum?: unknown }): string {
+function rangeMessage(iss: {
+  code: 'too_small' | 'too_big';
+  origin: string;
+  inclusive?: boolean;
+  minimum?: unknown;
+  maximum?: unknown;
+}): string {
   const small = iss.code === 'too_small';
   const n = Number(small ? iss.minimum : iss.maximum);
   const bound = iss.inclusive === false ? (small ? n + 1 : n - 1) : n;
@@ -63,16 +69,24 @@ export function parseConfig(json: unknown, options: ParseConfigOptions): Config 
   const result = configSchema.safeParse(json, {
     error: (iss) => {
       if (iss.code === 'invalid_type' && iss.input === undefined) return 'is required';
-      if (iss.code === 'invalid_type') return `must be ${iss.expected === 'int' ? 'a whole number' : `a${/^[aeiou]/.test(iss.expected) ? 'n' : ''} ${iss.expected}`}`;
+      if (iss.code === 'invalid_type')
+        return `must be ${iss.expected === 'int' ? 'a whole number' : `a${/^[aeiou]/.test(iss.expected) ? 'n' : ''} ${iss.expected}`}`;
       if (iss.code === 'too_small' || iss.code === 'too_big') return rangeMessage(iss);
-      if (iss.code === 'invalid_value') return `must be ${iss.values.map((v) => JSON.stringify(v)).join(', ').replace(/, ([^,]*)$/, ' or $1')}`;
+      if (iss.code === 'invalid_value')
+        return `must be ${iss.values
+          .map((v) => JSON.stringify(v))
+          .join(', ')
+          .replace(/, ([^,]*)$/, ' or $1')}`;
       return undefined;
     },
   });
   const issues = [...(result.success ? [] : zodIssues(result.error)), ...crossFieldIssues(json)];
   if (issues.length > 0 || !result.success) {
     // Stable sort: issues of one mailbox come together, in the order they were found.
-    throw new ConfigError(issues.sort((a, b) => comparePaths(a.path, b.path)), options.source === undefined ? undefined : { source: options.source });
+    throw new ConfigError(
+      issues.sort((a, b) => comparePaths(a.path, b.path)),
+      options.source === undefined ? undefined : { source: options.source },
+    );
   }
   return normalize(result.data, options.baseDir);
 }
@@ -90,31 +104,47 @@ function sessionLimits(input: SessionLimits): SessionLimits {
 
 function normalize(input: ConfigInput, baseDir: string): Config {
   const base = resolve(baseDir);
-  const store: StoreConfig = input.store.type === 'fs'
-    ? { type: 'fs', dir: resolve(base, input.store.dir) }
-    : {
-      type: 's3',
-      bucket: input.store.bucket,
-      prefix: normalizePrefix(input.store.prefix ?? ''),
-      forcePathStyle: input.store.forcePathStyle ?? false,
-      ...(input.store.region === undefined ? {} : { region: input.store.region }),
-      ...(input.store.endpoint === undefined ? {} : { endpoint: input.store.endpoint }),
-      ...(input.store.kmsKeyId === undefined ? {} : { kmsKeyId: input.store.kmsKeyId }),
-      ...(input.store.sse !== undefined ? { sse: input.store.sse } : input.store.kmsKeyId !== undefined ? { sse: 'aws:kms' as const } : {}),
-    };
-  const publish: PublishConfig = input.publish === undefined || input.publish.type === 'local'
-    ? {
-      type: 'local',
-      ...(input.publish?.processors === undefined ? {} : {
-        processors: input.publish.processors.map((p) => ({ name: p.name, kind: p.kind, ...(p.filter === undefined ? {} : { filter: p.filter }) })),
-      }),
-    }
-    : {
-      type: 'sqs',
-      ...(input.publish.region === undefined ? {} : { region: input.publish.region }),
-      ...(input.publish.endpoint === undefined ? {} : { endpoint: input.publish.endpoint }),
-      targets: input.publish.targets.map((t) => ({ name: t.name, queueUrl: t.queueUrl, ...(t.filter === undefined ? {} : { filter: t.filter }) })),
-    };
+  const store: StoreConfig =
+    input.store.type === 'fs'
+      ? { type: 'fs', dir: resolve(base, input.store.dir) }
+      : {
+          type: 's3',
+          bucket: input.store.bucket,
+          prefix: normalizePrefix(input.store.prefix ?? ''),
+          forcePathStyle: input.store.forcePathStyle ?? false,
+          ...(input.store.region === undefined ? {} : { region: input.store.region }),
+          ...(input.store.endpoint === undefined ? {} : { endpoint: input.store.endpoint }),
+          ...(input.store.kmsKeyId === undefined ? {} : { kmsKeyId: input.store.kmsKeyId }),
+          ...(input.store.sse !== undefined
+            ? { sse: input.store.sse }
+            : input.store.kmsKeyId !== undefined
+              ? { sse: 'aws:kms' as const }
+              : {}),
+        };
+  const publish: PublishConfig =
+    input.publish === undefined || input.publish.type === 'local'
+      ? {
+          type: 'local',
+          ...(input.publish?.processors === undefined
+            ? {}
+            : {
+                processors: input.publish.processors.map((p) => ({
+                  name: p.name,
+                  kind: p.kind,
+                  ...(p.filter === undefined ? {} : { filter: p.filter }),
+                })),
+              }),
+        }
+      : {
+          type: 'sqs',
+          ...(input.publish.region === undefined ? {} : { region: input.publish.region }),
+          ...(input.publish.endpoint === undefined ? {} : { endpoint: input.publish.endpoint }),
+          targets: input.publish.targets.map((t) => ({
+            name: t.name,
+            queueUrl: t.queueUrl,
+            ...(t.filter === undefined ? {} : { filter: t.filter }),
+          })),
+        };
   const d = input.defaults ?? {};
   const defaults: MailboxDefaults = {
     retention: d.retention ?? 'keep',
@@ -161,7 +191,9 @@ function normalizeOAuth2(o: NonNullable<ConfigInput['mailboxes'][number]['oauth2
   return {
     ...rest,
     flow: flow ?? 'delegated',
-    ...(refreshToken === undefined ? {} : { refreshToken: 'file' in refreshToken ? { file: resolve(base, refreshToken.file) } : refreshToken }),
+    ...(refreshToken === undefined
+      ? {}
+      : { refreshToken: 'file' in refreshToken ? { file: resolve(base, refreshToken.file) } : refreshToken }),
   };
 }
 
@@ -178,8 +210,10 @@ export function parseConfigText(text: string, options: ParseConfigOptions): Conf
   } catch {
     const problem = findJsonSyntaxProblem(src) ?? { offset: 0, message: 'not parseable' };
     const { line, column } = lineAndColumn(src, problem.offset);
-    throw new ConfigError([{ path: '(file)', message: `not valid JSON at line ${line}, column ${column}: ${problem.message}` }],
-      options.source === undefined ? undefined : { source: options.source });
+    throw new ConfigError(
+      [{ path: '(file)', message: `not valid JSON at line ${line}, column ${column}: ${problem.message}` }],
+      options.source === undefined ? undefined : { source: options.source },
+    );
   }
   return parseConfig(json, options);
 }
@@ -192,7 +226,14 @@ export async function loadConfig(file: string): Promise<Config> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : String(code ?? err);
     throw new ConfigError([{ path: '(file)', message: `cannot read ${path}: ${why}` }], { cause: err, source: path });
   }
   return parseConfigText(text, { baseDir: dirname(path), source: path });

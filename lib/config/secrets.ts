@@ -20,7 +20,13 @@ export interface ResolveSecretDeps {
 }
 
 /** AWS error names that will not go away by retrying. */
-const PERMANENT = new Set(['ResourceNotFoundException', 'AccessDeniedException', 'InvalidParameterException', 'InvalidRequestException', 'DecryptionFailure']);
+const PERMANENT = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'InvalidParameterException',
+  'InvalidRequestException',
+  'DecryptionFailure',
+]);
 
 /** Secrets Manager through @aws-sdk/client-secrets-manager, imported only when a secretId is actually used. */
 export function createAwsSecretsManager(options: { region?: string; endpoint?: string } = {}): SecretsManagerLike {

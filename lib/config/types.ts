@@ -107,7 +107,12 @@ export interface SessionLimits {
   readonly maxListingBytes?: number;
 }
 
-export const SESSION_LIMIT_KEYS = ['maxSessionSeconds', 'minBytesPerSecond', 'maxListingEntries', 'maxListingBytes'] as const satisfies ReadonlyArray<keyof SessionLimits>;
+export const SESSION_LIMIT_KEYS = [
+  'maxSessionSeconds',
+  'minBytesPerSecond',
+  'maxListingEntries',
+  'maxListingBytes',
+] as const satisfies ReadonlyArray<keyof SessionLimits>;
 
 /** Values every mailbox inherits unless it sets its own. */
 export interface MailboxDefaults extends SessionLimits {

@@ -21,10 +21,17 @@ export function crossFieldIssues(input: unknown): ConfigIssue[] {
       const folded = m.id.toLowerCase();
       const first = ids.get(folded);
       if (first === undefined) ids.set(folded, i);
-      else issues.push({ path: at('id'), message: `duplicate mailbox id ${JSON.stringify(m.id)} (already used by mailboxes[${first}]; ids are compared ignoring case)` });
+      else
+        issues.push({
+          path: at('id'),
+          message: `duplicate mailbox id ${JSON.stringify(m.id)} (already used by mailboxes[${first}]; ids are compared ignoring case)`,
+        });
     }
     if (m.tls === 'none' && m.allowInsecureAuth !== true) {
-      issues.push({ path: at('tls'), message: `${label}: tls "none" would send the credentials unencrypted; refused unless "allowInsecureAuth": true is set for this mailbox` });
+      issues.push({
+        path: at('tls'),
+        message: `${label}: tls "none" would send the credentials unencrypted; refused unless "allowInsecureAuth": true is set for this mailbox`,
+      });
     }
     const hasPassword = m.password !== undefined;
     const hasToken = m.accessToken !== undefined;
@@ -35,7 +42,10 @@ export function crossFieldIssues(input: unknown): ConfigIssue[] {
     } else if (!hasPassword && !hasToken) {
       issues.push({ path: at(), message: `${label}: "password", "accessToken" or "oauth2" is required` });
     } else if (tokenAuth && !hasToken) {
-      issues.push({ path: at('accessToken'), message: `${label}: auth ${JSON.stringify(m.auth)} needs "accessToken" or an "oauth2" block` });
+      issues.push({
+        path: at('accessToken'),
+        message: `${label}: auth ${JSON.stringify(m.auth)} needs "accessToken" or an "oauth2" block`,
+      });
     } else if ((m.auth === 'user' || m.auth === 'plain' || m.auth === 'apop') && !hasPassword) {
       issues.push({ path: at('password'), message: `${label}: auth ${JSON.stringify(m.auth)} needs "password"` });
     }
@@ -55,7 +65,8 @@ export function crossFieldIssues(input: unknown): ConfigIssue[] {
       issues.push({ path: 'publish.processors', message: 'local processors need an fs store (with S3, add them as SQS targets)' });
     }
     publish.processors.forEach((p: unknown, j) => {
-      if (isObj(p) && p.name === 'events') issues.push({ path: `publish.processors[${j}].name`, message: '"events" is the event log\'s own name' });
+      if (isObj(p) && p.name === 'events')
+        issues.push({ path: `publish.processors[${j}].name`, message: '"events" is the event log\'s own name' });
     });
     issues.push(...namedFilterIssues(publish.processors, 'publish.processors', 'processor', ids));
   }
@@ -71,10 +82,13 @@ function oauth2Issues(m: Obj, o: Obj, at: (field?: string) => string, label: str
   const push = (field: string, message: string) => issues.push({ path: at(field), message: `${label}: ${message}` });
   if (m.password !== undefined) push('password', '"oauth2" and "password" exclude each other (the login uses the OAuth 2 token)');
   if (m.accessToken !== undefined) push('accessToken', '"oauth2" gets and refreshes the access token itself: remove "accessToken"');
-  if (m.auth === 'user' || m.auth === 'plain' || m.auth === 'apop') push('auth', `"oauth2" logs in with a token: auth must be "xoauth2", "oauthbearer" or "auto", not ${JSON.stringify(m.auth)}`);
+  if (m.auth === 'user' || m.auth === 'plain' || m.auth === 'apop')
+    push('auth', `"oauth2" logs in with a token: auth must be "xoauth2", "oauthbearer" or "auto", not ${JSON.stringify(m.auth)}`);
   const flow = o.flow ?? 'delegated';
-  if (o.provider === 'microsoft' && o.tenant === undefined) push('oauth2.tenant', 'provider "microsoft" needs "tenant" (the tenant id, or a domain such as contoso.onmicrosoft.com)');
-  if (o.provider !== 'microsoft' && o.provider !== undefined && o.tenant !== undefined) push('oauth2.tenant', `"tenant" is for provider "microsoft" only`);
+  if (o.provider === 'microsoft' && o.tenant === undefined)
+    push('oauth2.tenant', 'provider "microsoft" needs "tenant" (the tenant id, or a domain such as contoso.onmicrosoft.com)');
+  if (o.provider !== 'microsoft' && o.provider !== undefined && o.tenant !== undefined)
+    push('oauth2.tenant', `"tenant" is for provider "microsoft" only`);
   if (o.provider === 'generic' && o.tokenUrl === undefined) push('oauth2.tokenUrl', 'provider "generic" needs "tokenUrl"');
   if (o.provider === 'generic' && o.scope === undefined) push('oauth2.scope', 'provider "generic" needs "scope"');
   if (flow === 'client-credentials') {
@@ -85,7 +99,10 @@ function oauth2Issues(m: Obj, o: Obj, at: (field?: string) => string, label: str
       push('oauth2.tenant', `flow "client-credentials" needs the tenant itself (its id or domain), not ${JSON.stringify(o.tenant)}`);
     }
   } else if (flow === 'delegated' && o.refreshToken === undefined) {
-    push('oauth2.refreshToken', 'flow "delegated" needs "refreshToken": where `mail-ingest auth` stores it, e.g. { "file": "tokens/support.json" } or { "secretId": "mail-ingest/support-refresh-token" }');
+    push(
+      'oauth2.refreshToken',
+      'flow "delegated" needs "refreshToken": where `mail-ingest auth` stores it, e.g. { "file": "tokens/support.json" } or { "secretId": "mail-ingest/support-refresh-token" }',
+    );
   }
   return issues;
 }
@@ -99,7 +116,11 @@ function namedFilterIssues(items: unknown[], path: string, noun: string, ids: { 
     if (typeof t.name === 'string') {
       const first = names.get(t.name);
       if (first === undefined) names.set(t.name, j);
-      else issues.push({ path: `${path}[${j}].name`, message: `duplicate ${noun} name ${JSON.stringify(t.name)} (already used by ${path}[${first}])` });
+      else
+        issues.push({
+          path: `${path}[${j}].name`,
+          message: `duplicate ${noun} name ${JSON.stringify(t.name)} (already used by ${path}[${first}])`,
+        });
     }
     const filter = t.filter;
     if (isObj(filter) && Array.isArray(filter.mailbox)) {

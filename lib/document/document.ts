@@ -7,7 +7,12 @@ export function documentId(mailbox: string, uidl: string, sha256: string): strin
 }
 
 export function buildDocument(input: {
-  mailbox: string; uidl: string; ingestedAt: Date; ref: MetadataDocument['raw']; parsed: ParsedMessage; oversized: boolean;
+  mailbox: string;
+  uidl: string;
+  ingestedAt: Date;
+  ref: MetadataDocument['raw'];
+  parsed: ParsedMessage;
+  oversized: boolean;
 }): MetadataDocument {
   const { mailbox, uidl, ref, parsed } = input;
   return {

@@ -45,7 +45,9 @@ async function write(out: Writable, buf: Buffer): Promise<void> {
   if (!out.write(buf)) {
     await Promise.race([
       once(out, 'drain'),
-      once(out, 'close').then(() => { throw new ExportError('EEXPORTOUT', 'the output was closed before the export was complete'); }),
+      once(out, 'close').then(() => {
+        throw new ExportError('EEXPORTOUT', 'the output was closed before the export was complete');
+      }),
     ]);
   }
 }
@@ -60,7 +62,11 @@ async function* verifiedRaw(store: RawStore, doc: MetadataDocument): AsyncIterab
   try {
     raw = await store.getRaw(doc.raw.key);
   } catch (err) {
-    throw new ExportError('EEXPORTVERIFY', `message ${doc.id} (${doc.raw.key}) cannot be read from the archive: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ExportError(
+      'EEXPORTVERIFY',
+      `message ${doc.id} (${doc.raw.key}) cannot be read from the archive: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   const hash = createHash('sha256');
   let size = 0;
@@ -71,7 +77,10 @@ async function* verifiedRaw(store: RawStore, doc: MetadataDocument): AsyncIterab
   }
   const got = hash.digest('hex');
   if (got !== doc.raw.sha256 || size !== doc.raw.size) {
-    throw new ExportError('EEXPORTVERIFY', `message ${doc.id} (${doc.raw.key}) does not match its record: ${size} bytes with sha256 ${got}, recorded ${doc.raw.size} bytes with sha256 ${doc.raw.sha256}`);
+    throw new ExportError(
+      'EEXPORTVERIFY',
+      `message ${doc.id} (${doc.raw.key}) does not match its record: ${size} bytes with sha256 ${got}, recorded ${doc.raw.size} bytes with sha256 ${doc.raw.sha256}`,
+    );
   }
 }
 

@@ -22,14 +22,35 @@ export interface ManifestEntry {
 export function manifestEntry(doc: MetadataDocument, file: string): ManifestEntry {
   const from = doc.from[0];
   return {
-    id: doc.id, mailbox: doc.mailbox, uidl: doc.uidl, date: doc.date,
+    id: doc.id,
+    mailbox: doc.mailbox,
+    uidl: doc.uidl,
+    date: doc.date,
     from: from === undefined ? '' : from.name === '' ? from.address : `${from.name} <${from.address}>`,
-    subject: doc.subject, sha256: doc.raw.sha256, size: doc.raw.size, key: doc.raw.key, bucket: doc.raw.bucket ?? null,
-    file, oversized: doc.flags.oversized,
+    subject: doc.subject,
+    sha256: doc.raw.sha256,
+    size: doc.raw.size,
+    key: doc.raw.key,
+    bucket: doc.raw.bucket ?? null,
+    file,
+    oversized: doc.flags.oversized,
   };
 }
 
-const COLUMNS: ReadonlyArray<keyof ManifestEntry> = ['id', 'mailbox', 'uidl', 'date', 'from', 'subject', 'sha256', 'size', 'key', 'bucket', 'file', 'oversized'];
+const COLUMNS: ReadonlyArray<keyof ManifestEntry> = [
+  'id',
+  'mailbox',
+  'uidl',
+  'date',
+  'from',
+  'subject',
+  'sha256',
+  'size',
+  'key',
+  'bucket',
+  'file',
+  'oversized',
+];
 
 /**
  * RFC 4180 quoting. A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading

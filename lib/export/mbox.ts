@@ -15,7 +15,7 @@ function asctime(d: Date): string {
 /** The separator line before a message: the envelope sender (Return-Path, else From, else MAILER-DAEMON) and when we received it. */
 export function mboxFromLine(doc: MetadataDocument): string {
   const returnPath = doc.headers.returnPath?.replace(/^<|>$/g, '').trim() ?? '';
-  const candidate = returnPath !== '' ? returnPath : doc.from[0]?.address ?? '';
+  const candidate = returnPath !== '' ? returnPath : (doc.from[0]?.address ?? '');
   // The sender is one token on the line: anything with space or control characters is not used.
   const sender = /^[\x21-\x7e]{1,254}$/.test(candidate) ? candidate : 'MAILER-DAEMON';
   const when = new Date(doc.ingestedAt);
@@ -83,7 +83,10 @@ export function splitMboxrd(mbox: Buffer): Array<{ fromLine: string; bytes: Buff
     if (current === null) return;
     const bytes = Buffer.concat(current.lines);
     // The writer ends every message with a line break and then one blank line ("\n").
-    out.push({ fromLine: current.fromLine, bytes: bytes.length > 0 && bytes[bytes.length - 1] === LF ? bytes.subarray(0, bytes.length - 1) : bytes });
+    out.push({
+      fromLine: current.fromLine,
+      bytes: bytes.length > 0 && bytes[bytes.length - 1] === LF ? bytes.subarray(0, bytes.length - 1) : bytes,
+    });
   };
   while (pos < mbox.length) {
     let nl = mbox.indexOf(LF, pos);

@@ -41,7 +41,6 @@ function dosDateTime(d: Date): { time: number; date: number } {
   };
 }
 
-
 export class ZipWriter {
   readonly #out: Writable;
   readonly #forceZip64: boolean;
@@ -56,14 +55,21 @@ export class ZipWriter {
   }
 
   /** Bytes written so far. */
-  get bytesWritten(): number { return this.#offset; }
+  get bytesWritten(): number {
+    return this.#offset;
+  }
 
   async #write(buf: Buffer): Promise<void> {
     if (this.#out.destroyed) throw new ExportError('EEXPORTOUT', 'the output was closed before the export was complete');
     this.#offset += buf.length;
     if (!this.#out.write(buf)) {
       // A closed output (a download the browser cancelled) would otherwise never drain.
-      await Promise.race([once(this.#out, 'drain'), once(this.#out, 'close').then(() => { throw new ExportError('EEXPORTOUT', 'the output was closed before the export was complete'); })]);
+      await Promise.race([
+        once(this.#out, 'drain'),
+        once(this.#out, 'close').then(() => {
+          throw new ExportError('EEXPORTOUT', 'the output was closed before the export was complete');
+        }),
+      ]);
     }
   }
 
@@ -76,8 +82,16 @@ export class ZipWriter {
     this.#names.add(name);
     const { time, date: d } = dosDateTime(date);
     return {
-      name: Buffer.from(name, 'utf8'), method, flags: FLAG_UTF8 | (streamed ? FLAG_DESCRIPTOR : 0), time, date: d,
-      offset: this.#offset, crc: 0, size: 0, csize: 0, zip64,
+      name: Buffer.from(name, 'utf8'),
+      method,
+      flags: FLAG_UTF8 | (streamed ? FLAG_DESCRIPTOR : 0),
+      time,
+      date: d,
+      offset: this.#offset,
+      crc: 0,
+      size: 0,
+      csize: 0,
+      zip64,
     };
   }
 
@@ -119,7 +133,11 @@ export class ZipWriter {
    * An entry streamed from `source`, deflated. `expectedSize` (when known) decides ZIP64 for the local header;
    * an entry that then turns out larger than 4 GiB without it is an error rather than a corrupt archive.
    */
-  async addStream(name: string, source: AsyncIterable<Buffer>, options: { readonly date?: Date; readonly expectedSize?: number } = {}): Promise<{ crc: number; size: number }> {
+  async addStream(
+    name: string,
+    source: AsyncIterable<Buffer>,
+    options: { readonly date?: Date; readonly expectedSize?: number } = {},
+  ): Promise<{ crc: number; size: number }> {
     const e = this.#begin(name, 8, true, this.#forceZip64 || (options.expectedSize ?? 0) >= ZIP64_THRESHOLD, options.date ?? new Date());
     await this.#write(this.#localHeader(e, false));
     const deflate = createDeflateRaw({ level: 6 });
@@ -142,7 +160,8 @@ export class ZipWriter {
       await this.#write(out);
     }
     await pump;
-    if (!e.zip64 && (e.size >= U32 || e.csize >= U32)) throw new ExportError('EZIP', `entry ${name} grew past 4 GiB without a ZIP64 header`);
+    if (!e.zip64 && (e.size >= U32 || e.csize >= U32))
+      throw new ExportError('EZIP', `entry ${name} grew past 4 GiB without a ZIP64 header`);
     const d = Buffer.alloc(e.zip64 ? 24 : 16);
     d.writeUInt32LE(0x08074b50, 0);
     d.writeUInt32LE(e.crc, 4);
@@ -195,7 +214,8 @@ export class ZipWriter {
     }
     const cdSize = this.#offset - cdStart;
     const count = this.#entries.length;
-    const zip64 = this.#forceZip64 || count >= U16 || cdStart >= U32 || cdSize >= U32 || this.#entries.some((e) => e.zip64 || e.offset >= U32);
+    const zip64 =
+      this.#forceZip64 || count >= U16 || cdStart >= U32 || cdSize >= U32 || this.#entries.some((e) => e.zip64 || e.offset >= U32);
     if (zip64) {
       const eocd64At = this.#offset;
       const r = Buffer.alloc(56);

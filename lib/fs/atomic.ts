@@ -81,7 +81,11 @@ export async function ensureDir(dir: string): Promise<void> {
   if (knownDirs.has(dir)) return;
   let making = makingDirs.get(dir);
   if (making === undefined) {
-    making = mkdirDurable(dir).then(() => { knownDirs.add(dir); }).finally(() => makingDirs.delete(dir));
+    making = mkdirDurable(dir)
+      .then(() => {
+        knownDirs.add(dir);
+      })
+      .finally(() => makingDirs.delete(dir));
     makingDirs.set(dir, making);
   }
   await making;

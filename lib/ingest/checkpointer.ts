@@ -38,10 +38,14 @@ export class Checkpointer {
   }
 
   /** Documents published by this session's checkpoints. */
-  get published(): number { return this.#published; }
+  get published(): number {
+    return this.#published;
+  }
 
   /** RETR'd messages (not TOP stand-ins) whose state entry is committed. */
-  get retrievedCommitted(): number { return this.#retrievedCommitted; }
+  get retrievedCommitted(): number {
+    return this.#retrievedCommitted;
+  }
 
   /**
    * A message is durable and its state entry staged in the tracker. `doc` is null for a copy ingested before (a

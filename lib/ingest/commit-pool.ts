@@ -12,13 +12,20 @@ export class CommitPool {
   #bytes = 0;
   #fatal: { readonly error: unknown } | null = null;
 
-  get size(): number { return this.#inflight.size; }
+  get size(): number {
+    return this.#inflight.size;
+  }
 
   /** Runs `work` (a commit of `bytes` bytes) alongside the others. A rejection of `work` ends the session. */
   add(bytes: number, work: () => Promise<void>): void {
     const task = work()
-      .catch((err: unknown) => { this.#fatal ??= { error: err }; })
-      .finally(() => { this.#inflight.delete(task); this.#bytes -= bytes; });
+      .catch((err: unknown) => {
+        this.#fatal ??= { error: err };
+      })
+      .finally(() => {
+        this.#inflight.delete(task);
+        this.#bytes -= bytes;
+      });
     this.#inflight.add(task);
     this.#bytes += bytes;
   }
@@ -47,5 +54,7 @@ export class CommitPool {
   }
 
   /** Forgets the fatal error: the caller is salvaging what the finished commits stored. */
-  clearFailure(): void { this.#fatal = null; }
+  clearFailure(): void {
+    this.#fatal = null;
+  }
 }

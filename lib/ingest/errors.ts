@@ -36,9 +36,13 @@ export class MessageOverLimitError extends IngestError {
   readonly received: number;
 
   constructor(limit: number, received: number, head: Buffer, announced: boolean) {
-    super('EOVERSIZED', 'protocol', announced
-      ? `the server announced ${received} octets, over maxMessageBytes (${limit}), although LIST said less`
-      : `the message passed maxMessageBytes (${limit}) although LIST said less: reading stopped at ${received} bytes`);
+    super(
+      'EOVERSIZED',
+      'protocol',
+      announced
+        ? `the server announced ${received} octets, over maxMessageBytes (${limit}), although LIST said less`
+        : `the message passed maxMessageBytes (${limit}) although LIST said less: reading stopped at ${received} bytes`,
+    );
     this.head = head;
     this.received = received;
   }

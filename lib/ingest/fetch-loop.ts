@@ -93,7 +93,11 @@ function isSalvageable(err: unknown): boolean {
  * overlapping with receiving, and checkpoints that publish and commit what is durable. Never throws: a failure
  * that ends the session is returned as `fatal`, after the messages already stored have been committed.
  */
-export async function fetchMessages(ctx: FetchContext, messages: readonly ListedMessage[], oversized: ReadonlySet<number>): Promise<FetchOutcome> {
+export async function fetchMessages(
+  ctx: FetchContext,
+  messages: readonly ListedMessage[],
+  oversized: ReadonlySet<number>,
+): Promise<FetchOutcome> {
   const { client, tracker } = ctx;
   const maxBytes = ctx.job.maxMessageBytes;
   const tally = { stored: 0, oversized: 0, failed: 0, bytes: 0 };
@@ -103,11 +107,15 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
   const window = new ReceiveWindow(client, messages, oversized, stopRequesting);
   const pool = new CommitPool();
   const checkpointer = new Checkpointer({
-    publisher: ctx.publisher, tracker, log: ctx.log,
+    publisher: ctx.publisher,
+    tracker,
+    log: ctx.log,
     ...(ctx.faults === undefined ? {} : { faults: ctx.faults }),
     ...(ctx.checkpointEvery === undefined ? {} : { every: ctx.checkpointEvery }),
   });
-  const fault = async (point: FaultPoint, uidl?: string): Promise<void> => { await ctx.faults?.[point]?.({ uidl }); };
+  const fault = async (point: FaultPoint, uidl?: string): Promise<void> => {
+    await ctx.faults?.[point]?.({ uidl });
+  };
   const failMessage = (message: ListedMessage, err: unknown): void => {
     tally.failed++;
     failedUids.push(message.uid);
@@ -140,14 +148,24 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       const doc = buildDocument({ mailbox: ctx.job.id, uidl: message.uid, ingestedAt, ref, parsed, oversized: top });
       await ctx.store.putMetadata(doc);
       tracker.add(key, {
-        id: doc.id, sha256: ref.sha256, key: ref.key, size: oversizedSize ?? ref.size, listedSize: message.size,
-        ingestedAt: doc.ingestedAt, deletedAt: null, headerSha256, ...(top ? { oversized: true } : {}),
+        id: doc.id,
+        sha256: ref.sha256,
+        key: ref.key,
+        size: oversizedSize ?? ref.size,
+        listedSize: message.size,
+        ingestedAt: doc.ingestedAt,
+        deletedAt: null,
+        headerSha256,
+        ...(top ? { oversized: true } : {}),
       });
-      if (suspect !== undefined) ctx.log('warn', 'a known UIDL names another message now (the server reuses UIDLs): archived as new', { n: message.n, id: doc.id });
+      if (suspect !== undefined)
+        ctx.log('warn', 'a known UIDL names another message now (the server reuses UIDLs): archived as new', { n: message.n, id: doc.id });
       checkpointer.add(message.n, key, doc, retrieved);
-      if (top) tally.oversized++; else tally.stored++;
+      if (top) tally.oversized++;
+      else tally.stored++;
       tally.bytes += ref.size;
-      if (parsed.parseError !== null) ctx.log('warn', 'message archived but not fully parsed', { id: doc.id, parseError: parsed.parseError });
+      if (parsed.parseError !== null)
+        ctx.log('warn', 'message archived but not fully parsed', { id: doc.id, parseError: parsed.parseError });
     } catch (err) {
       if (isSessionFatal(err, client)) throw err;
       failMessage(message, err);
@@ -173,7 +191,9 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
       pool.clearFailure();
       await checkpoint();
     } catch (err) {
-      ctx.log('warn', 'could not commit the messages stored before the session failed; they will be fetched again', { error: classifyError(err) });
+      ctx.log('warn', 'could not commit the messages stored before the session failed; they will be fetched again', {
+        error: classifyError(err),
+      });
     }
   };
 
@@ -185,17 +205,30 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
   const archiveHeadersOf = async (req: Requested, over: MessageOverLimitError, ingestedAt: Date): Promise<void> => {
     client.close();
     const { message } = req;
-    ctx.log('warn', 'message larger than maxMessageBytes although LIST said less: its headers are archived and it is flagged oversized; ' +
-      'the connection was dropped to stop it, so this session ends here', { n: message.n, listedSize: message.size, error: classifyError(over) });
+    ctx.log(
+      'warn',
+      'message larger than maxMessageBytes although LIST said less: its headers are archived and it is flagged oversized; ' +
+        'the connection was dropped to stop it, so this session ends here',
+      { n: message.n, listedSize: message.size, error: classifyError(over) },
+    );
     const headers = headerPart(over.head);
     let received: ReceivedMessage;
     try {
-      received = await receiveMessage(Readable.from([headers]), { store: ctx.store, mailbox: ctx.job.id, uidl: message.uid, now: ingestedAt, sizeHint: headers.length, maxBytes: Number.MAX_SAFE_INTEGER });
+      received = await receiveMessage(Readable.from([headers]), {
+        store: ctx.store,
+        mailbox: ctx.job.id,
+        uidl: message.uid,
+        now: ingestedAt,
+        sizeHint: headers.length,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+      });
     } catch (err) {
       failMessage(message, err);
       return;
     }
-    pool.add(received.size, () => commitOne({ message, retrieved: !req.top, oversizedSize: Math.max(over.received, message.size) }, received, ingestedAt));
+    pool.add(received.size, () =>
+      commitOne({ message, retrieved: !req.top, oversizedSize: Math.max(over.received, message.size) }, received, ingestedAt),
+    );
   };
 
   let fatal: FetchOutcome['fatal'] = null;
@@ -214,7 +247,11 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
         const reply = await response;
         body = reply.stream;
         received = await receiveMessage(body, {
-          store: ctx.store, mailbox: ctx.job.id, uidl: message.uid, now: ingestedAt, maxBytes,
+          store: ctx.store,
+          mailbox: ctx.job.id,
+          uidl: message.uid,
+          now: ingestedAt,
+          maxBytes,
           // TOP's "+OK" size, when given, is the whole message's, and the whole message is known to be too large.
           ...(top ? {} : { sizeHint: message.size, announcedSize: reply.announcedSize }),
         });
@@ -238,7 +275,9 @@ export async function fetchMessages(ctx: FetchContext, messages: readonly Listed
         await received.abort();
         throw err;
       }
-      pool.add(received.size, () => commitOne({ message, retrieved: !top, oversizedSize: top ? message.size : null }, received, ingestedAt));
+      pool.add(received.size, () =>
+        commitOne({ message, retrieved: !top, oversizedSize: top ? message.size : null }, received, ingestedAt),
+      );
       receiving = 0;
       await pool.waitForRoom();
       done++;

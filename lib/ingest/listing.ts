@@ -16,8 +16,12 @@ async function listUidls(client: Pop3Client): Promise<UidlEntry[]> {
     return await client.uidl();
   } catch (err) {
     if (!(err instanceof Pop3Error) || err.code !== 'ECOMMAND') throw err;
-    throw new IngestError('ENOUIDL', 'protocol',
-      'the server does not support UIDL, so new mail cannot be told from mail already ingested; refusing to fetch the mailbox', { cause: err });
+    throw new IngestError(
+      'ENOUIDL',
+      'protocol',
+      'the server does not support UIDL, so new mail cannot be told from mail already ingested; refusing to fetch the mailbox',
+      { cause: err },
+    );
   }
 }
 
@@ -29,8 +33,11 @@ export async function listMailbox(client: Pop3Client): Promise<ListedMessage[]> 
   const [stat, uidls, sizes] = await Promise.allSettled([client.stat(), listUidls(client), client.list()]);
   // The first failure in command order is the cause; the commands after it only saw the session close.
   for (const r of [stat, uidls, sizes]) if (r.status === 'rejected') throw r.reason;
-  return joinListing((stat as PromiseFulfilledResult<{ count: number }>).value.count,
-    (uidls as PromiseFulfilledResult<UidlEntry[]>).value, (sizes as PromiseFulfilledResult<ListEntry[]>).value);
+  return joinListing(
+    (stat as PromiseFulfilledResult<{ count: number }>).value.count,
+    (uidls as PromiseFulfilledResult<UidlEntry[]>).value,
+    (sizes as PromiseFulfilledResult<ListEntry[]>).value,
+  );
 }
 
 /**
@@ -59,17 +66,28 @@ function numberingProblem(verb: 'UIDL' | 'LIST', numbers: readonly number[], cou
  * can be trusted to point at the right message, so nothing is fetched, recorded or deleted.
  */
 export function joinListing(count: number, uidls: readonly UidlEntry[], sizes: readonly ListEntry[]): ListedMessage[] {
-  const problem = numberingProblem('UIDL', uidls.map((u) => u.n), count) ?? numberingProblem('LIST', sizes.map((e) => e.n), count);
+  const problem =
+    numberingProblem(
+      'UIDL',
+      uidls.map((u) => u.n),
+      count,
+    ) ??
+    numberingProblem(
+      'LIST',
+      sizes.map((e) => e.n),
+      count,
+    );
   if (problem !== null) {
-    throw new IngestError('ELISTING', 'protocol',
-      `the server's listing is inconsistent: ${problem}; refusing this session so that nothing is fetched, recorded or deleted against the wrong message`);
+    throw new IngestError(
+      'ELISTING',
+      'protocol',
+      `the server's listing is inconsistent: ${problem}; refusing this session so that nothing is fetched, recorded or deleted against the wrong message`,
+    );
   }
   // Both list exactly 1..count now, so every UIDL number has its size.
   const sizeOf = new Array<number>(count + 1);
   for (const e of sizes) sizeOf[e.n] = e.size;
   const uses = new Map<string, number>();
   for (const u of uidls) uses.set(u.uid, (uses.get(u.uid) ?? 0) + 1);
-  return [...uidls]
-    .sort((a, b) => a.n - b.n)
-    .map((u) => ({ n: u.n, uid: u.uid, size: sizeOf[u.n]!, duplicate: uses.get(u.uid)! > 1 }));
+  return [...uidls].sort((a, b) => a.n - b.n).map((u) => ({ n: u.n, uid: u.uid, size: sizeOf[u.n]!, duplicate: uses.get(u.uid)! > 1 }));
 }

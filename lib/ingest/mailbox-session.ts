@@ -64,9 +64,12 @@ export async function runSession(ctx: SessionContext): Promise<SessionResult> {
     ctx.progress('list', 0, 0);
     const listing = await listMailbox(session);
     if (!job.acceptUidlReset && detectUidlReset(listing, tracker.committed)) {
-      throw new IngestError('EUIDLRESET', 'protocol',
+      throw new IngestError(
+        'EUIDLRESET',
+        'protocol',
         `none of the ${listing.length} UIDLs on the server is known, but the messages look like those already ingested: ` +
-        'the server has probably renumbered its UIDLs. Refusing a mass re-ingest; to accept it, set acceptUidlReset (CLI: --accept-uidl-reset)');
+          'the server has probably renumbered its UIDLs. Refusing a mass re-ingest; to accept it, set acceptUidlReset (CLI: --accept-uidl-reset)',
+      );
     }
     tracker.prune(new Set(listing.map((m) => m.uid)));
     let suspects: ReadonlyMap<number, Suspect> = new Map();
@@ -74,10 +77,15 @@ export async function runSession(ctx: SessionContext): Promise<SessionResult> {
       const check = await checkHeaders(session, listing, tracker.committed);
       for (const { key, entry } of check.updates) tracker.add(key, entry);
       suspects = check.suspects;
-      log('info', 'UIDLs look positional, so the server may reuse them: compared the header blocks of the known messages (TOP n 0)',
-        { checked: check.checked, suspects: suspects.size });
+      log('info', 'UIDLs look positional, so the server may reuse them: compared the header blocks of the known messages (TOP n 0)', {
+        checked: check.checked,
+        suspects: suspects.size,
+      });
       if (check.checked === 0 && check.updates.length === 0 && !session.capabilities.has('TOP')) {
-        log('warn', 'UIDLs look positional but the server offers no TOP: a new message reusing a UIDL with the same size cannot be told from the old one');
+        log(
+          'warn',
+          'UIDLs look positional but the server offers no TOP: a new message reusing a UIDL with the same size cannot be told from the old one',
+        );
       }
     }
     const suspectNumbers = new Set(suspects.keys());
@@ -87,11 +95,25 @@ export async function runSession(ctx: SessionContext): Promise<SessionResult> {
     const toFetch = [...plan.fetch, ...plan.oversized].filter((m) => !ctx.exclude.has(m.uid)).sort((a, b) => a.n - b.n);
     log('info', 'listed', { messages: listing.length, new: plan.newCount, fetching: toFetch.length, deferred: plan.deferred });
 
-    fetch = await fetchMessages({
-      client: session, job, store: opts.store, publisher: opts.publisher, tracker, now: ctx.now,
-      deadline: deadline.stopAt, signal: deadline.signal, faults: opts.faults, checkpointEvery: opts.checkpointEvery, log, suspects,
-      progress: ctx.progress,
-    }, toFetch, new Set(plan.oversized.map((m) => m.n)));
+    fetch = await fetchMessages(
+      {
+        client: session,
+        job,
+        store: opts.store,
+        publisher: opts.publisher,
+        tracker,
+        now: ctx.now,
+        deadline: deadline.stopAt,
+        signal: deadline.signal,
+        faults: opts.faults,
+        checkpointEvery: opts.checkpointEvery,
+        log,
+        suspects,
+        progress: ctx.progress,
+      },
+      toFetch,
+      new Set(plan.oversized.map((m) => m.n)),
+    );
     if (fetch.fatal !== null) throw fetch.fatal.error;
 
     if (session.closed) {
@@ -105,10 +127,15 @@ export async function runSession(ctx: SessionContext): Promise<SessionResult> {
       ctx.progress('retention', 0, 0);
       const marked = await applyRetention(opts, session, tracker, listing, fetch, ctx.now(), log, suspectNumbers);
       await opts.faults?.['before-quit']?.({});
-      await session.quit().then(() => { quitOk = true; }, (err: unknown) => {
-        if (marked.length > 0) throw err;
-        log('warn', 'QUIT failed; nothing was marked for deletion', { error: classifyError(err) });
-      });
+      await session.quit().then(
+        () => {
+          quitOk = true;
+        },
+        (err: unknown) => {
+          if (marked.length > 0) throw err;
+          log('warn', 'QUIT failed; nothing was marked for deletion', { error: classifyError(err) });
+        },
+      );
       if (quitOk && marked.length > 0) {
         deleted = marked.length;
         const at = ctx.now().toISOString();

@@ -24,7 +24,10 @@ const STUCK_MS = 90_000;
 /** The parser's heap: ample for any message the parse limits let through, small next to the process. */
 const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 192 };
 
-interface Job { readonly bytes: Buffer; readonly resolve: (parsed: ParsedMessage) => void }
+interface Job {
+  readonly bytes: Buffer;
+  readonly resolve: (parsed: ParsedMessage) => void;
+}
 
 function workerUrl(): URL | null {
   // In the CLI's esbuild bundle this module sits in a chunk beside parse-worker.mjs; from the sources, beside parse-worker.ts.

@@ -8,8 +8,14 @@ import { parentPort } from 'node:worker_threads';
 import { parseMessage } from '../parse/parse-message.ts';
 import type { ParsedMessage } from '../document/metadata-schema.ts';
 
-export interface ParseRequest { readonly id: number; readonly bytes: Uint8Array }
-export interface ParseReply { readonly id: number; readonly parsed: ParsedMessage }
+export interface ParseRequest {
+  readonly id: number;
+  readonly bytes: Uint8Array;
+}
+export interface ParseReply {
+  readonly id: number;
+  readonly parsed: ParsedMessage;
+}
 
 const port = parentPort;
 if (port === null) throw new Error('parse-worker.ts runs as a worker thread');

@@ -72,7 +72,13 @@ export interface ProgressEvent {
 
 /** Fault-injection points for tests: a hook may throw (or kill the process) to simulate a crash at that step. */
 export type FaultPoint =
-  | 'after-retr' | 'after-store' | 'after-verify' | 'after-publish' | 'after-state-commit' | 'after-dele' | 'before-quit';
+  | 'after-retr'
+  | 'after-store'
+  | 'after-verify'
+  | 'after-publish'
+  | 'after-state-commit'
+  | 'after-dele'
+  | 'before-quit';
 
 export type FaultHooks = Partial<Record<FaultPoint, (info: { uidl?: string }) => void | Promise<void>>>;
 

@@ -62,12 +62,15 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
   const progress = (phase: ProgressEvent['phase'], done: number, total: number, bytes?: number): void => {
     opts.onProgress?.({ mailbox: job.id, phase, done, total, bytes: counts.bytes + (bytes ?? 0) });
   };
-  const deadline = new RunDeadline({
-    ...(opts.deadline === undefined ? {} : { stopAt: opts.deadline }),
-    ...(opts.cutoff === undefined ? {} : { cutoff: opts.cutoff }),
-    ...(job.maxSessionSeconds === undefined ? {} : { maxSessionSeconds: job.maxSessionSeconds }),
-    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-  }, t0);
+  const deadline = new RunDeadline(
+    {
+      ...(opts.deadline === undefined ? {} : { stopAt: opts.deadline }),
+      ...(opts.cutoff === undefined ? {} : { cutoff: opts.cutoff }),
+      ...(job.maxSessionSeconds === undefined ? {} : { maxSessionSeconds: job.maxSessionSeconds }),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    },
+    t0,
+  );
   const tracker = new StateTracker(opts.state, job.id);
   let error: MailboxRunSummary['error'] = null;
 
@@ -86,11 +89,20 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
   } catch (err) {
     if (cutByDeadline(deadline, err)) {
       const seconds = Math.round(((deadline.hardAt ?? t0) - t0) / 1000);
-      log('warn', `the run's deadline (${seconds} s) passed: the connection was dropped; what was stored is committed, the rest is fetched next run`);
+      log(
+        'warn',
+        `the run's deadline (${seconds} s) passed: the connection was dropped; what was stored is committed, the rest is fetched next run`,
+      );
       if (counts.stored + counts.oversized === 0 && counts.new !== 0) {
-        error = classifyError(new IngestError('EDEADLINE', 'network',
-          `the run's deadline (${seconds} s, maxSessionSeconds or the time left) passed before any message was stored; the server is too slow for it: ` +
-          'raise maxSessionSeconds, or check the link to the server', { retryable: true }));
+        error = classifyError(
+          new IngestError(
+            'EDEADLINE',
+            'network',
+            `the run's deadline (${seconds} s, maxSessionSeconds or the time left) passed before any message was stored; the server is too slow for it: ` +
+              'raise maxSessionSeconds, or check the link to the server',
+            { retryable: true },
+          ),
+        );
       } else {
         error = counts.firstFailure;
       }
@@ -107,7 +119,14 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
   const finishedAt = new Date();
   try {
     await tracker.commit({
-      lastRun: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), ok, stored: counts.stored, deleted: counts.deleted, failed: counts.failed },
+      lastRun: {
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        ok,
+        stored: counts.stored,
+        deleted: counts.deleted,
+        failed: counts.failed,
+      },
       lastError: error === null ? null : { at: finishedAt.toISOString(), code: error.code, message: error.message },
     });
   } catch (err) {
@@ -117,9 +136,18 @@ export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSum
   }
   progress('done', counts.stored, counts.stored);
   return {
-    mailbox: job.id, ok: error === null && counts.failed === 0,
-    new: counts.new ?? 0, stored: counts.stored, published: counts.published, deleted: counts.deleted,
-    skipped: counts.skipped, oversized: counts.oversized, failed: counts.failed, bytes: counts.bytes,
-    durationMs: Date.now() - t0, quitOk: counts.quitOk, error,
+    mailbox: job.id,
+    ok: error === null && counts.failed === 0,
+    new: counts.new ?? 0,
+    stored: counts.stored,
+    published: counts.published,
+    deleted: counts.deleted,
+    skipped: counts.skipped,
+    oversized: counts.oversized,
+    failed: counts.failed,
+    bytes: counts.bytes,
+    durationMs: Date.now() - t0,
+    quitOk: counts.quitOk,
+    error,
   };
 }

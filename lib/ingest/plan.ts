@@ -4,7 +4,6 @@ import type { ListedMessage } from './listing.ts';
 
 export type { ListedMessage } from './listing.ts';
 
-
 // A key that no real UIDL can equal (lib/store/state-format.ts).
 export { duplicateKey } from '../store/state-format.ts';
 
@@ -38,7 +37,10 @@ export function detectUidlReset(listing: readonly ListedMessage[], state: Mailbo
   let matched = 0;
   for (const [, e] of believedPresent) {
     const left = sizes.get(e.size) ?? 0;
-    if (left > 0) { matched++; sizes.set(e.size, left - 1); }
+    if (left > 0) {
+      matched++;
+      sizes.set(e.size, left - 1);
+    }
   }
   return matched * 2 >= believedPresent.length;
 }
@@ -58,7 +60,12 @@ export interface FetchPlan {
  * `suspects`: message numbers whose known UIDL may now name another message (uidl-reuse.ts); they are fetched
  * again like new ones.
  */
-export function planFetch(listing: readonly ListedMessage[], state: MailboxState, job: MailboxJob, suspects: ReadonlySet<number> = new Set()): FetchPlan {
+export function planFetch(
+  listing: readonly ListedMessage[],
+  state: MailboxState,
+  job: MailboxJob,
+  suspects: ReadonlySet<number> = new Set(),
+): FetchPlan {
   const maxBytes = job.maxMessageBytes;
   const limit = job.maxMessagesPerRun ?? Number.POSITIVE_INFINITY;
   const fetch: ListedMessage[] = [];
@@ -72,7 +79,10 @@ export function planFetch(listing: readonly ListedMessage[], state: MailboxState
     const isNew = entry === undefined || (entry.oversized === true && Math.max(m.size, entry.size) <= maxBytes);
     if (!isNew) continue;
     if (!m.duplicate) newCount++;
-    if (fetch.length + oversized.length >= limit) { deferred++; continue; }
+    if (fetch.length + oversized.length >= limit) {
+      deferred++;
+      continue;
+    }
     if (m.size > maxBytes) {
       if (entry === undefined) oversized.push(m);
     } else {

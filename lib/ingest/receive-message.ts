@@ -30,12 +30,16 @@ class Observer extends Transform {
     super();
     this.branch = branch;
     this.#maxBytes = maxBytes;
-    const close = (): void => { this.#branchOpen = false; };
+    const close = (): void => {
+      this.#branchOpen = false;
+    };
     branch.once('close', close);
     branch.once('error', close);
   }
 
-  get head(): Buffer { return Buffer.concat(this.#head); }
+  get head(): Buffer {
+    return Buffer.concat(this.#head);
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     // Checked before the chunk goes on: the store never receives a byte past the limit.
@@ -121,7 +125,10 @@ async function receiveBuffered(bytes: Buffer, ctx: ReceiveContext): Promise<Rece
   try {
     await new Promise<void>((resolve, reject) => {
       staged.writable.once('error', reject);
-      staged.writable.end(bytes, () => { staged.writable.off('error', reject); resolve(); });
+      staged.writable.end(bytes, () => {
+        staged.writable.off('error', reject);
+        resolve();
+      });
     });
   } catch (err) {
     await staged.abort().catch(() => undefined);
@@ -129,9 +136,14 @@ async function receiveBuffered(bytes: Buffer, ctx: ReceiveContext): Promise<Rece
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const key = rawKey(ctx.mailbox, arrivalDate(bytes.subarray(0, HEAD_BYTES), ctx.now), sha256, ctx.store.keyPrefix);
-  const abort = async (): Promise<void> => { await staged.abort().catch(() => undefined); };
+  const abort = async (): Promise<void> => {
+    await staged.abort().catch(() => undefined);
+  };
   return {
-    sha256, size: bytes.length, abort, headerSha256: headerFingerprint(bytes),
+    sha256,
+    size: bytes.length,
+    abort,
+    headerSha256: headerFingerprint(bytes),
     async commit() {
       const parsing = parsePool().parse(bytes);
       try {
@@ -180,15 +192,20 @@ export async function receiveMessage(source: Readable, ctx: ReceiveContext): Pro
     chunks.push(value);
     size += value.length;
     if (size > SPILL_AT) {
-      const rest = Readable.from((async function* () {
-        yield* chunks;
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return;
-          yield r.value;
-        }
-      })(), { objectMode: false });
-      rest.once('close', () => { void it.return?.(); });
+      const rest = Readable.from(
+        (async function* () {
+          yield* chunks;
+          for (;;) {
+            const r = await it.next();
+            if (r.done) return;
+            yield r.value;
+          }
+        })(),
+        { objectMode: false },
+      );
+      rest.once('close', () => {
+        void it.return?.();
+      });
       return receiveStreamed(rest, ctx);
     }
   }
@@ -225,7 +242,10 @@ async function receiveStreamed(source: Readable, ctx: ReceiveContext): Promise<R
   const size = observer.size;
   const key = rawKey(ctx.mailbox, arrivalDate(observer.head, ctx.now), sha256, ctx.store.keyPrefix);
   return {
-    sha256, size, abort, headerSha256: headerFingerprint(observer.head),
+    sha256,
+    size,
+    abort,
+    headerSha256: headerFingerprint(observer.head),
     async commit() {
       try {
         const ref = await staged.commit(key, { sha256, size });

@@ -39,24 +39,39 @@ export class ReceiveWindow {
   }
 
   /** RETRs sent: each retrieved message must be committed before a QUIT may end the session (EXPIRE 0 servers). */
-  get retrieved(): number { return this.#retrieved; }
+  get retrieved(): number {
+    return this.#retrieved;
+  }
 
   /** Messages never requested in this session (a deadline, an abort, a session that failed). */
-  get notRequested(): number { return this.#messages.length - this.#next; }
+  get notRequested(): number {
+    return this.#messages.length - this.#next;
+  }
 
   /** Requested and not taken yet: left unreceived when a session ends early. */
-  get pending(): number { return this.#queue.length; }
+  get pending(): number {
+    return this.#queue.length;
+  }
 
   /** Requests more until the window is full in count or bytes (always at least one when any is left). */
   fill(): void {
-    while (this.#next < this.#messages.length && this.#queue.length < LOOKAHEAD_MESSAGES &&
-      (this.#queue.length === 0 || this.#bytes < LOOKAHEAD_BYTES) && !this.#stop()) {
+    while (
+      this.#next < this.#messages.length &&
+      this.#queue.length < LOOKAHEAD_MESSAGES &&
+      (this.#queue.length === 0 || this.#bytes < LOOKAHEAD_BYTES) &&
+      !this.#stop()
+    ) {
       const message = this.#messages[this.#next++]!;
       const top = this.#oversized.has(message.n);
       const response = top ? this.#client.top(message.n, 0) : this.#client.retr(message.n);
       // Awaited in turn by the receiver. Meanwhile neither a rejection nor an error on a stream nobody reads yet
       // (the connection dropping while it waits in the window) may crash the process; pipeline() still sees it.
-      response.then((m) => { m.stream.on('error', () => undefined); }, () => undefined);
+      response.then(
+        (m) => {
+          m.stream.on('error', () => undefined);
+        },
+        () => undefined,
+      );
       this.#queue.push({ message, top, response });
       if (!top) {
         this.#bytes += message.size;

@@ -13,9 +13,14 @@ export type Deletion = ReturnType<typeof retentionCandidates>[number];
  * Resolves with the messages the server accepted a DELE for: they are gone only once QUIT succeeds.
  */
 export async function applyRetention(
-  opts: RunMailboxOptions, client: Pop3Client, tracker: StateTracker,
-  listing: readonly ListedMessage[], outcome: FetchOutcome, at: Date,
-  log: NonNullable<RunMailboxOptions['log']>, suspects: ReadonlySet<number>,
+  opts: RunMailboxOptions,
+  client: Pop3Client,
+  tracker: StateTracker,
+  listing: readonly ListedMessage[],
+  outcome: FetchOutcome,
+  at: Date,
+  log: NonNullable<RunMailboxOptions['log']>,
+  suspects: ReadonlySet<number>,
 ): Promise<Deletion[]> {
   const candidates = retentionCandidates(listing, tracker.committed, opts.job, at, outcome.committed, suspects);
   const confirmed: Deletion[] = [];
@@ -32,7 +37,11 @@ export async function applyRetention(
   const results = await Promise.allSettled(confirmed.map((c) => client.dele(c.message.n)));
   const marked = confirmed.filter((_, i) => results[i]!.status === 'fulfilled');
   const failedDele = results.find((r) => r.status === 'rejected');
-  if (failedDele !== undefined) log('warn', 'DELE refused for some messages', { refused: confirmed.length - marked.length, error: classifyError((failedDele as PromiseRejectedResult).reason) });
+  if (failedDele !== undefined)
+    log('warn', 'DELE refused for some messages', {
+      refused: confirmed.length - marked.length,
+      error: classifyError((failedDele as PromiseRejectedResult).reason),
+    });
   await opts.faults?.['after-dele']?.({});
   return marked;
 }

@@ -19,8 +19,9 @@ export class RunDeadline {
    * to drop the connection; `maxSessionSeconds`: both, from the start of the run. The earliest of each counts.
    */
   constructor(options: { stopAt?: number; cutoff?: number; maxSessionSeconds?: number; signal?: AbortSignal }, now = Date.now()) {
-    const cutoffs = [options.cutoff, options.maxSessionSeconds === undefined ? undefined : now + options.maxSessionSeconds * 1000]
-      .filter((t): t is number => t !== undefined);
+    const cutoffs = [options.cutoff, options.maxSessionSeconds === undefined ? undefined : now + options.maxSessionSeconds * 1000].filter(
+      (t): t is number => t !== undefined,
+    );
     this.hardAt = cutoffs.length === 0 ? undefined : Math.min(...cutoffs);
     const stops = [options.stopAt];
     if (this.hardAt !== undefined) {
@@ -39,10 +40,14 @@ export class RunDeadline {
   }
 
   /** Aborted at the hard deadline, or when the caller's own signal aborts. */
-  get signal(): AbortSignal { return this.#signal; }
+  get signal(): AbortSignal {
+    return this.#signal;
+  }
 
   /** True once the hard deadline passed (the connection was dropped because of it). */
-  get reached(): boolean { return this.#reached; }
+  get reached(): boolean {
+    return this.#reached;
+  }
 
   /** Whether a new session may still start: not past the point where requests stop. */
   get open(): boolean {

@@ -7,7 +7,7 @@ const MAX_ATTEMPTS = 8;
 
 /** The state file outlives the run and is read by people: no secret a server echoed may be saved in it. */
 function redactError(e: MailboxState['lastError']): MailboxState['lastError'] {
-  return e === null || e === undefined ? e ?? null : { ...e, message: redact(e.message) };
+  return e === null || e === undefined ? (e ?? null) : { ...e, message: redact(e.message) };
 }
 
 type Extra = Pick<MailboxState, 'lastRun' | 'lastError'>;
@@ -40,19 +40,35 @@ export class StateTracker {
   }
 
   /** The last committed state: what a crash right now would leave. */
-  get committed(): MailboxState { return this.#committed; }
+  get committed(): MailboxState {
+    return this.#committed;
+  }
 
-  get pendingCount(): number { return this.#adds.size + this.#drops.size; }
+  get pendingCount(): number {
+    return this.#adds.size + this.#drops.size;
+  }
 
-  add(key: string, entry: IngestedEntry): void { this.#drops.delete(key); this.#adds.set(key, entry); }
+  add(key: string, entry: IngestedEntry): void {
+    this.#drops.delete(key);
+    this.#adds.set(key, entry);
+  }
 
   /** Forgets staged changes: after a failure, only what was committed may stand. */
-  discardPending(): void { this.#adds.clear(); this.#drops.clear(); this.#present = null; }
+  discardPending(): void {
+    this.#adds.clear();
+    this.#drops.clear();
+    this.#present = null;
+  }
 
-  drop(key: string): void { this.#adds.delete(key); this.#drops.add(key); }
+  drop(key: string): void {
+    this.#adds.delete(key);
+    this.#drops.add(key);
+  }
 
   /** Entries whose UIDL is no longer on the server are forgotten at the next commit (they were deleted). */
-  prune(presentUids: ReadonlySet<string>): void { this.#present = presentUids; }
+  prune(presentUids: ReadonlySet<string>): void {
+    this.#present = presentUids;
+  }
 
   #apply(base: MailboxState, extra: Extra | undefined): MailboxState {
     // No prototype: a UIDL `__proto__` must be an entry, not a prototype assignment that JSON.stringify drops.
@@ -68,8 +84,8 @@ export class StateTracker {
       version: STATE_VERSION,
       mailbox: this.#mailbox,
       uidls,
-      lastRun: extra && 'lastRun' in extra ? extra.lastRun : base.lastRun ?? null,
-      lastError: extra && 'lastError' in extra ? redactError(extra.lastError) : base.lastError ?? null,
+      lastRun: extra && 'lastRun' in extra ? extra.lastRun : (base.lastRun ?? null),
+      lastError: extra && 'lastError' in extra ? redactError(extra.lastError) : (base.lastError ?? null),
     };
   }
 
@@ -87,7 +103,10 @@ export class StateTracker {
       } catch (err) {
         if ((err as { code?: string }).code !== 'ECONFLICT') throw err;
         if (attempt >= MAX_ATTEMPTS) {
-          throw new IngestError('ESTATE', 'storage', `state of mailbox ${this.#mailbox} kept changing underneath (${attempt} attempts)`, { cause: err, retryable: true });
+          throw new IngestError('ESTATE', 'storage', `state of mailbox ${this.#mailbox} kept changing underneath (${attempt} attempts)`, {
+            cause: err,
+            retryable: true,
+          });
         }
         await this.load();
       }

@@ -88,11 +88,15 @@ export class CachedTokenSource implements AccessTokenSource {
   #fetch(signal?: AbortSignal): Promise<CachedToken> {
     let p = inflight.get(this.#key);
     if (p === undefined) {
-      p = this.#grant(signal).then((t) => {
-        const token = { accessToken: t.accessToken, expiresAt: t.expiresAt, lifetimeMs: t.lifetimeMs };
-        cache.set(this.#key, token);
-        return token;
-      }).finally(() => { inflight.delete(this.#key); });
+      p = this.#grant(signal)
+        .then((t) => {
+          const token = { accessToken: t.accessToken, expiresAt: t.expiresAt, lifetimeMs: t.lifetimeMs };
+          cache.set(this.#key, token);
+          return token;
+        })
+        .finally(() => {
+          inflight.delete(this.#key);
+        });
       inflight.set(this.#key, p);
     }
     return p;

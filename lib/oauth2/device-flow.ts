@@ -24,13 +24,18 @@ export interface DeviceAuthorization {
   readonly message?: string;
 }
 
-const printable = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max && /^[\x20-\x7e]+$/.test(v);
+const printable = (v: unknown, max: number): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= max && /^[\x20-\x7e]+$/.test(v);
 
 /** RFC 8628 section 3.1-3.2. */
 export async function startDeviceAuthorization(client: TokenClient, signal?: AbortSignal): Promise<DeviceAuthorization> {
   const what = 'starting the device sign-in';
   const url = client.endpoints.deviceAuthorizationUrl;
-  if (url === null) throw new OAuth2Error('EOAUTH2_PROVIDER', `${what}: ${client.profile.label} has no device authorization endpoint known to mail-ingest; set oauth2.deviceAuthorizationUrl`);
+  if (url === null)
+    throw new OAuth2Error(
+      'EOAUTH2_PROVIDER',
+      `${what}: ${client.profile.label} has no device authorization endpoint known to mail-ingest; set oauth2.deviceAuthorizationUrl`,
+    );
   const res = await client.post(url, { ...client.clientFields(), scope: client.endpoints.scope }, signal);
   if (res.status !== 200) throw client.errorFrom(what, res);
   let o: Record<string, unknown>;
@@ -81,12 +86,19 @@ export async function pollDeviceToken(client: TokenClient, auth: DeviceAuthoriza
   let transient = 0;
   for (;;) {
     if (now() + interval > auth.expiresAt) {
-      throw new OAuth2Error('EOAUTH2_EXPIRED', `${what}: nobody signed in before the code ${auth.userCode} expired; run mail-ingest auth again`);
+      throw new OAuth2Error(
+        'EOAUTH2_EXPIRED',
+        `${what}: nobody signed in before the code ${auth.userCode} expired; run mail-ingest auth again`,
+      );
     }
     await sleep(interval, undefined, { signal: options.signal });
     let res;
     try {
-      res = await client.post(client.endpoints.tokenUrl, { ...client.clientFields(), grant_type: DEVICE_CODE_GRANT, device_code: auth.deviceCode }, options.signal);
+      res = await client.post(
+        client.endpoints.tokenUrl,
+        { ...client.clientFields(), grant_type: DEVICE_CODE_GRANT, device_code: auth.deviceCode },
+        options.signal,
+      );
     } catch (err) {
       if (!(err instanceof OAuth2Error) || !err.retryable || ++transient >= MAX_TRANSIENT_FAILURES) throw err;
       interval = Math.min(interval * 2, 60_000);

@@ -22,11 +22,26 @@ import { classOfCode } from '../error-codes.ts';
  * | EOAUTH2_REJECTED   | the mail server refused a token the provider had just issued                  | no        | no            |
  */
 export type OAuth2ErrorCode =
-  | 'EOAUTH2_GRANT' | 'EOAUTH2_CLIENT' | 'EOAUTH2_SCOPE' | 'EOAUTH2_DENIED' | 'EOAUTH2_EXPIRED' | 'EOAUTH2_PROVIDER'
-  | 'EOAUTH2_UNAVAILABLE' | 'EOAUTH2_RESPONSE' | 'EOAUTH2_NO_TOKEN' | 'EOAUTH2_STORE' | 'EOAUTH2_REJECTED';
+  | 'EOAUTH2_GRANT'
+  | 'EOAUTH2_CLIENT'
+  | 'EOAUTH2_SCOPE'
+  | 'EOAUTH2_DENIED'
+  | 'EOAUTH2_EXPIRED'
+  | 'EOAUTH2_PROVIDER'
+  | 'EOAUTH2_UNAVAILABLE'
+  | 'EOAUTH2_RESPONSE'
+  | 'EOAUTH2_NO_TOKEN'
+  | 'EOAUTH2_STORE'
+  | 'EOAUTH2_REJECTED';
 
 const RETRYABLE: ReadonlySet<OAuth2ErrorCode> = new Set(['EOAUTH2_UNAVAILABLE', 'EOAUTH2_RESPONSE']);
-const SIGN_IN_AGAIN: ReadonlySet<OAuth2ErrorCode> = new Set(['EOAUTH2_GRANT', 'EOAUTH2_SCOPE', 'EOAUTH2_DENIED', 'EOAUTH2_EXPIRED', 'EOAUTH2_NO_TOKEN']);
+const SIGN_IN_AGAIN: ReadonlySet<OAuth2ErrorCode> = new Set([
+  'EOAUTH2_GRANT',
+  'EOAUTH2_SCOPE',
+  'EOAUTH2_DENIED',
+  'EOAUTH2_EXPIRED',
+  'EOAUTH2_NO_TOKEN',
+]);
 
 export interface OAuth2ErrorDetails {
   /** The OAuth `error` value the provider sent (RFC 6749 section 5.2), e.g. 'invalid_grant'. */
@@ -61,6 +76,9 @@ export class OAuth2Error extends CodedError<OAuth2ErrorCode> {
 /** Provider text goes into messages: printable, one line, short, so that no endpoint can flood a log line. */
 export function sanitizeProviderText(text: string, max = 300): string {
   // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = text
+    .replace(/[\x00-\x1f\x7f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }

@@ -41,7 +41,10 @@ export class FsTokenFile implements RefreshTokenStore {
     try {
       const st = await stat(this.path);
       if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-        throw new OAuth2Error('EOAUTH2_STORE', `${this.location} can be read by other users (mode ${(st.mode & 0o777).toString(8)}): run chmod 600 ${this.path}`);
+        throw new OAuth2Error(
+          'EOAUTH2_STORE',
+          `${this.location} can be read by other users (mode ${(st.mode & 0o777).toString(8)}): run chmod 600 ${this.path}`,
+        );
       }
       bytes = await readFile(this.path);
     } catch (err) {
@@ -119,7 +122,8 @@ export class FsTokenFile implements RefreshTokenStore {
           }
         };
       } catch (err) {
-        if (isErrno(err, 'ENOENT')) throw new OAuth2Error('EOAUTH2_STORE', `${this.location}: its folder does not exist; run mail-ingest auth first`);
+        if (isErrno(err, 'ENOENT'))
+          throw new OAuth2Error('EOAUTH2_STORE', `${this.location}: its folder does not exist; run mail-ingest auth first`);
         if (!isErrno(err, 'EEXIST')) throw this.#error(err, 'locking');
       }
       if (await this.#isStale(lockPath)) {
@@ -127,7 +131,9 @@ export class FsTokenFile implements RefreshTokenStore {
         continue;
       }
       if (Date.now() >= deadline) {
-        throw new OAuth2Error('EOAUTH2_STORE', `${this.location} is locked by another process refreshing the token (${lockPath})`, { retryable: true });
+        throw new OAuth2Error('EOAUTH2_STORE', `${this.location} is locked by another process refreshing the token (${lockPath})`, {
+          retryable: true,
+        });
       }
       await sleep(Math.min(250, 10 * 2 ** Math.min(attempt, 5)) + Math.random() * 20);
     }
@@ -157,7 +163,8 @@ export class FsTokenFile implements RefreshTokenStore {
     const code = (err as { code?: unknown } | null)?.code;
     const why = typeof code === 'string' ? code : String(err);
     return new OAuth2Error('EOAUTH2_STORE', `${doing} ${this.location} failed (${why})`, {
-      cause: err, retryable: !(code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EISDIR'),
+      cause: err,
+      retryable: !(code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EISDIR'),
     });
   }
 }

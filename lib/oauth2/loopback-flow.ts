@@ -36,7 +36,10 @@ function page(title: string, text: string): string {
 export async function startLoopbackSignIn(client: TokenClient, options: LoopbackOptions = {}): Promise<LoopbackSignIn> {
   const authorizationUrl = client.endpoints.authorizationUrl;
   if (authorizationUrl === null) {
-    throw new OAuth2Error('EOAUTH2_PROVIDER', `${client.profile.label} has no authorization endpoint known to mail-ingest; set oauth2.authorizationUrl`);
+    throw new OAuth2Error(
+      'EOAUTH2_PROVIDER',
+      `${client.profile.label} has no authorization endpoint known to mail-ingest; set oauth2.authorizationUrl`,
+    );
   }
   // RFC 7636 section 4.1: 32 random bytes make a 43-character verifier; S256 only.
   const verifier = base64url(randomBytes(32));
@@ -51,13 +54,27 @@ export async function startLoopbackSignIn(client: TokenClient, options: Loopback
   const redirectUri = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   const url = new URL(authorizationUrl);
   for (const [k, v] of Object.entries({
-    response_type: 'code', client_id: client.clientId, redirect_uri: redirectUri, scope: client.endpoints.scope, state,
-    code_challenge: challenge, code_challenge_method: 'S256', ...client.profile.authorizationParams,
-  })) url.searchParams.set(k, v);
+    response_type: 'code',
+    client_id: client.clientId,
+    redirect_uri: redirectUri,
+    scope: client.endpoints.scope,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...client.profile.authorizationParams,
+  }))
+    url.searchParams.set(k, v);
 
-  const close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   const done = new Promise<TokenResponse>((resolve, reject) => {
-    const timer = setTimeout(() => finish(new OAuth2Error('EOAUTH2_EXPIRED', 'nobody signed in within 10 minutes; run mail-ingest auth again')), options.timeoutMs ?? 600_000);
+    const timer = setTimeout(
+      () => finish(new OAuth2Error('EOAUTH2_EXPIRED', 'nobody signed in within 10 minutes; run mail-ingest auth again')),
+      options.timeoutMs ?? 600_000,
+    );
     const onAbort = () => finish(new OAuth2Error('EOAUTH2_DENIED', 'sign-in cancelled; nothing was stored'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let settled = false;
@@ -72,7 +89,10 @@ export async function startLoopbackSignIn(client: TokenClient, options: Loopback
     }
     server.on('request', (req, res) => {
       const q = new URL(req.url ?? '/', redirectUri).searchParams;
-      const reply = (status: number, html: string) => { res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }); res.end(html); };
+      const reply = (status: number, html: string) => {
+        res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(html);
+      };
       // Anything but the provider's redirect (a favicon, a probe) is ignored; a wrong state is someone else's.
       if (req.method !== 'GET' || (!q.has('code') && !q.has('error')) || q.get('state') !== state) {
         reply(404, page('Not found', 'This address only receives the sign-in.'));
@@ -81,14 +101,27 @@ export async function startLoopbackSignIn(client: TokenClient, options: Loopback
       const error = q.get('error');
       if (error !== null) {
         reply(200, page('Sign-in not completed / サインインは完了していません', 'You may close this tab. / このタブを閉じてください。'));
-        finish(new OAuth2Error(error === 'access_denied' ? 'EOAUTH2_DENIED' : 'EOAUTH2_PROVIDER',
-          `the sign-in came back with ${error.replace(/[^\w.-]/g, '?').slice(0, 60)}; nothing was stored`, { providerError: error }));
+        finish(
+          new OAuth2Error(
+            error === 'access_denied' ? 'EOAUTH2_DENIED' : 'EOAUTH2_PROVIDER',
+            `the sign-in came back with ${error.replace(/[^\w.-]/g, '?').slice(0, 60)}; nothing was stored`,
+            { providerError: error },
+          ),
+        );
         return;
       }
-      reply(200, page('Signed in / サインインしました', 'mail-ingest has what it needs. You may close this tab. / このタブを閉じてください。'));
-      client.tokenRequest('exchanging the sign-in code', {
-        grant_type: 'authorization_code', code: q.get('code')!, redirect_uri: redirectUri, code_verifier: verifier,
-      }).then(finish, finish);
+      reply(
+        200,
+        page('Signed in / サインインしました', 'mail-ingest has what it needs. You may close this tab. / このタブを閉じてください。'),
+      );
+      client
+        .tokenRequest('exchanging the sign-in code', {
+          grant_type: 'authorization_code',
+          code: q.get('code')!,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        })
+        .then(finish, finish);
     });
   });
   // The browser may come back (or be declined) before the caller awaits `done`: not an unhandled rejection.

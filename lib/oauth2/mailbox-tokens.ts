@@ -33,7 +33,11 @@ let defaultSecretsManager: SecretsManagerTokenClient | null = null;
 
 export function refreshTokenStore(ref: TokenRef, deps: Pick<OAuth2Deps, 'secretsManager' | 'env'> = {}): RefreshTokenStore {
   if ('file' in ref) return new FsTokenFile(ref.file);
-  if ('secretId' in ref) return new SecretsManagerTokenStore(ref.secretId, deps.secretsManager ?? (defaultSecretsManager ??= createAwsSecretsManagerTokenClient()));
+  if ('secretId' in ref)
+    return new SecretsManagerTokenStore(
+      ref.secretId,
+      deps.secretsManager ?? (defaultSecretsManager ??= createAwsSecretsManagerTokenClient()),
+    );
   return new EnvTokenStore(ref.env, deps.env);
 }
 
@@ -42,7 +46,10 @@ export function signInCommand(mailbox: string): string {
 }
 
 /** The provider client of a mailbox, with its client secret resolved. */
-export async function tokenClientFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps: Pick<OAuth2Deps, 'resolve' | 'postForm' | 'now'>): Promise<TokenClient> {
+export async function tokenClientFor(
+  m: MailboxConfig & { oauth2: OAuth2Config },
+  deps: Pick<OAuth2Deps, 'resolve' | 'postForm' | 'now'>,
+): Promise<TokenClient> {
   const o = m.oauth2;
   const clientSecret = o.clientSecret === undefined ? undefined : await deps.resolve(o.clientSecret);
   return new TokenClient({
@@ -71,7 +78,16 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
   const o = m.oauth2;
   const endpoints = endpointsFor(o);
   const store = o.flow === 'delegated' && o.refreshToken !== undefined ? refreshTokenStore(o.refreshToken, deps) : null;
-  const key = JSON.stringify([m.id, o.provider, o.tenant ?? null, o.clientId, endpoints.tokenUrl, endpoints.scope, o.flow, store?.location ?? null]);
+  const key = JSON.stringify([
+    m.id,
+    o.provider,
+    o.tenant ?? null,
+    o.clientId,
+    endpoints.tokenUrl,
+    endpoints.scope,
+    o.flow,
+    store?.location ?? null,
+  ]);
   const log = deps.log ?? (() => undefined);
   const now = deps.now ?? Date.now;
 
@@ -83,7 +99,10 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
       const pending = unsaved.get(key);
       if (pending !== undefined && stored !== null && pending.replaces !== stored.version) unsaved.delete(key);
       if (stored === null) {
-        throw new OAuth2Error('EOAUTH2_NO_TOKEN', `mailbox ${m.id}: no refresh token in ${s.location} yet; sign in once: mail-ingest auth --config <config file> --mailbox ${m.id}`);
+        throw new OAuth2Error(
+          'EOAUTH2_NO_TOKEN',
+          `mailbox ${m.id}: no refresh token in ${s.location} yet; sign in once: mail-ingest auth --config <config file> --mailbox ${m.id}`,
+        );
       }
       let current = unsaved.get(key)?.refreshToken ?? stored.refreshToken;
       let response: TokenResponse;
@@ -120,7 +139,9 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
       // The provider may already refuse the old token: keep the new one for this process and say so loudly.
       unsaved.set(key, { refreshToken, replaces });
       log('error', 'the rotated refresh token could not be stored; it is kept in memory for this process and stored at the next refresh', {
-        mailbox: m.id, location: s.location, errorCode: String((err as { code?: unknown }).code ?? 'EINTERNAL'),
+        mailbox: m.id,
+        location: s.location,
+        errorCode: String((err as { code?: unknown }).code ?? 'EINTERNAL'),
       });
       return;
     }
@@ -129,10 +150,17 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
       log('info', 'refresh token rotated and stored', { mailbox: m.id, location: s.location });
     } else if (outcome === 'conflict') {
       unsaved.delete(key);
-      log('warn', 'another process stored a rotated refresh token at the same time; keeping theirs', { mailbox: m.id, location: s.location });
+      log('warn', 'another process stored a rotated refresh token at the same time; keeping theirs', {
+        mailbox: m.id,
+        location: s.location,
+      });
     } else {
       unsaved.set(key, { refreshToken, replaces });
-      log('warn', 'the provider rotated the refresh token but it is read from an environment variable, which cannot be written: the new one lives in this process only; use { "file": ... } or { "secretId": ... }', { mailbox: m.id, location: s.location });
+      log(
+        'warn',
+        'the provider rotated the refresh token but it is read from an environment variable, which cannot be written: the new one lives in this process only; use { "file": ... } or { "secretId": ... }',
+        { mailbox: m.id, location: s.location },
+      );
     }
   }
 
@@ -141,7 +169,10 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
     try {
       await deps.status.write(update(await deps.status.read(m.id)));
     } catch (err) {
-      log('warn', 'could not record the token refresh in the status record', { mailbox: m.id, errorCode: (err as { code?: unknown }).code });
+      log('warn', 'could not record the token refresh in the status record', {
+        mailbox: m.id,
+        errorCode: (err as { code?: unknown }).code,
+      });
     }
   }
 
@@ -149,26 +180,44 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
     const at = new Date(now()).toISOString();
     try {
       const client = await tokenClientFor(m, deps);
-      const { response, rotated } = o.flow === 'client-credentials'
-        ? { response: await client.clientCredentials(signal), rotated: false }
-        : await delegated(client, signal);
-      log('info', 'access token obtained', { mailbox: m.id, provider: o.provider, flow: o.flow, expiresInS: Math.round(response.lifetimeMs / 1000), rotated });
+      const { response, rotated } =
+        o.flow === 'client-credentials'
+          ? { response: await client.clientCredentials(signal), rotated: false }
+          : await delegated(client, signal);
+      log('info', 'access token obtained', {
+        mailbox: m.id,
+        provider: o.provider,
+        flow: o.flow,
+        expiresInS: Math.round(response.lifetimeMs / 1000),
+        rotated,
+      });
       await record((prev) => ({
-        version: 1, mailbox: m.id, lastRefreshAt: at,
-        lastRotationAt: rotated ? at : prev?.lastRotationAt ?? null, lastFailure: null,
+        version: 1,
+        mailbox: m.id,
+        lastRefreshAt: at,
+        lastRotationAt: rotated ? at : (prev?.lastRotationAt ?? null),
+        lastFailure: null,
       }));
       return response;
     } catch (err) {
       const e = err instanceof OAuth2Error ? err : null;
       log('error', 'getting an access token failed', {
-        mailbox: m.id, provider: o.provider, errorCode: e?.code ?? (err as { code?: unknown }).code,
-        ...(e?.providerCode === undefined ? {} : { providerCode: e.providerCode }), ...(e === null ? {} : { retryable: e.retryable }),
+        mailbox: m.id,
+        provider: o.provider,
+        errorCode: e?.code ?? (err as { code?: unknown }).code,
+        ...(e?.providerCode === undefined ? {} : { providerCode: e.providerCode }),
+        ...(e === null ? {} : { retryable: e.retryable }),
       });
       await record((prev) => ({
-        version: 1, mailbox: m.id, lastRefreshAt: prev?.lastRefreshAt ?? null, lastRotationAt: prev?.lastRotationAt ?? null,
+        version: 1,
+        mailbox: m.id,
+        lastRefreshAt: prev?.lastRefreshAt ?? null,
+        lastRotationAt: prev?.lastRotationAt ?? null,
         lastFailure: {
-          at, code: typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'EINTERNAL',
-          ...(e?.providerCode === undefined ? {} : { providerCode: e.providerCode }), signInAgain: e?.signInAgain ?? false,
+          at,
+          code: typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'EINTERNAL',
+          ...(e?.providerCode === undefined ? {} : { providerCode: e.providerCode }),
+          signInAgain: e?.signInAgain ?? false,
         },
       }));
       throw err;
@@ -178,4 +227,3 @@ export function tokenSourceFor(m: MailboxConfig & { oauth2: OAuth2Config }, deps
   if (o.flow === 'delegated' && store === null) throw new TypeError(`mailbox ${m.id}: oauth2 flow "delegated" needs refreshToken`);
   return new CachedTokenSource({ key, mailbox: m.id, grant, now });
 }
-

@@ -58,21 +58,57 @@ export const PROFILES: Readonly<Record<OAuth2Provider, ProviderProfile>> = {
     codes: {
       AADSTS700082: { meaning: 'the refresh token expired after 90 days without use', signInAgain: true, action: SIGN_IN },
       AADSTS70008: { meaning: 'the refresh token or code expired', signInAgain: true, action: SIGN_IN },
-      AADSTS50173: { meaning: 'the grant was revoked (password changed or reset, or sessions revoked by an administrator)', signInAgain: true, action: SIGN_IN },
+      AADSTS50173: {
+        meaning: 'the grant was revoked (password changed or reset, or sessions revoked by an administrator)',
+        signInAgain: true,
+        action: SIGN_IN,
+      },
       AADSTS50078: { meaning: 'multi-factor authentication has expired', signInAgain: true, action: SIGN_IN },
       AADSTS50076: { meaning: 'multi-factor authentication is now required', signInAgain: true, action: SIGN_IN },
-      AADSTS65001: { meaning: 'the user or an administrator has not consented to the app', signInAgain: true, action: 'grant consent to the app registration (Entra admin center > API permissions > Grant admin consent), then sign in again' },
+      AADSTS65001: {
+        meaning: 'the user or an administrator has not consented to the app',
+        signInAgain: true,
+        action: 'grant consent to the app registration (Entra admin center > API permissions > Grant admin consent), then sign in again',
+      },
       AADSTS70000: { meaning: 'the grant is invalid, malformed or already used', signInAgain: true, action: SIGN_IN },
-      AADSTS7000215: { meaning: 'the client secret is wrong', signInAgain: false, action: 'put the secret\'s Value (not its Secret ID) from the app registration into clientSecret' },
-      AADSTS7000222: { meaning: 'the client secret has expired', signInAgain: false, action: 'create a new client secret in the app registration (Certificates & secrets) and update clientSecret' },
-      AADSTS700016: { meaning: 'no app with this client id exists in the tenant', signInAgain: false, action: 'check clientId and tenant against the app registration' },
-      AADSTS7000218: { meaning: 'the app is not a public client, so a client secret is required', signInAgain: false, action: 'set clientSecret, or enable "Allow public client flows" in the app registration' },
-      AADSTS90002: { meaning: 'the tenant does not exist', signInAgain: false, action: 'check tenant (a tenant id GUID or a domain such as contoso.onmicrosoft.com)' },
-      AADSTS70011: { meaning: 'the scope is invalid for this app', signInAgain: false, action: 'check scope; for app-only access it must be https://outlook.office365.com/.default' },
-      AADSTS500011: { meaning: 'the Office 365 Exchange Online resource is not available in the tenant', signInAgain: false, action: 'check that the tenant has Exchange Online' },
+      AADSTS7000215: {
+        meaning: 'the client secret is wrong',
+        signInAgain: false,
+        action: "put the secret's Value (not its Secret ID) from the app registration into clientSecret",
+      },
+      AADSTS7000222: {
+        meaning: 'the client secret has expired',
+        signInAgain: false,
+        action: 'create a new client secret in the app registration (Certificates & secrets) and update clientSecret',
+      },
+      AADSTS700016: {
+        meaning: 'no app with this client id exists in the tenant',
+        signInAgain: false,
+        action: 'check clientId and tenant against the app registration',
+      },
+      AADSTS7000218: {
+        meaning: 'the app is not a public client, so a client secret is required',
+        signInAgain: false,
+        action: 'set clientSecret, or enable "Allow public client flows" in the app registration',
+      },
+      AADSTS90002: {
+        meaning: 'the tenant does not exist',
+        signInAgain: false,
+        action: 'check tenant (a tenant id GUID or a domain such as contoso.onmicrosoft.com)',
+      },
+      AADSTS70011: {
+        meaning: 'the scope is invalid for this app',
+        signInAgain: false,
+        action: 'check scope; for app-only access it must be https://outlook.office365.com/.default',
+      },
+      AADSTS500011: {
+        meaning: 'the Office 365 Exchange Online resource is not available in the tenant',
+        signInAgain: false,
+        action: 'check that the tenant has Exchange Online',
+      },
       AADSTS50034: { meaning: 'the user account does not exist in the tenant', signInAgain: true, action: SIGN_IN },
       AADSTS50057: { meaning: 'the user account is disabled', signInAgain: true, action: 'enable the account, then sign in again' },
-      AADSTS50055: { meaning: 'the user\'s password has expired', signInAgain: true, action: 'change the password, then sign in again' },
+      AADSTS50055: { meaning: "the user's password has expired", signInAgain: true, action: 'change the password, then sign in again' },
       AADSTS70016: { meaning: 'device sign-in is still pending', signInAgain: false, action: 'finish the sign-in in the browser' },
     },
   },
@@ -129,7 +165,8 @@ export function endpointsFor(c: OAuth2Config): Endpoints {
   if (tokenUrl === null) throw new TypeError(`oauth2: provider ${c.provider} needs "tokenUrl"`);
   if (scope === null) throw new TypeError(`oauth2: provider ${c.provider} needs "scope"`);
   return {
-    tokenUrl, scope,
+    tokenUrl,
+    scope,
     deviceAuthorizationUrl: c.deviceAuthorizationUrl ?? fill(p.deviceAuthorizationUrl),
     authorizationUrl: c.authorizationUrl ?? fill(p.authorizationUrl),
   };

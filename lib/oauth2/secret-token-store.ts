@@ -17,19 +17,21 @@ export interface SecretsManagerTokenClient {
 export function createAwsSecretsManagerTokenClient(options: { region?: string; endpoint?: string } = {}): SecretsManagerTokenClient {
   type Sdk = typeof import('@aws-sdk/client-secrets-manager');
   let loaded: Promise<{ sdk: Sdk; client: InstanceType<Sdk['SecretsManagerClient']> }> | null = null;
-  const get = () => (loaded ??= import('@aws-sdk/client-secrets-manager').then((sdk) => ({
-    sdk,
-    client: new sdk.SecretsManagerClient({
-      ...(options.region === undefined ? {} : { region: options.region }),
-      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-    }),
-  })));
+  const get = () =>
+    (loaded ??= import('@aws-sdk/client-secrets-manager').then((sdk) => ({
+      sdk,
+      client: new sdk.SecretsManagerClient({
+        ...(options.region === undefined ? {} : { region: options.region }),
+        ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      }),
+    })));
   return {
     async getSecretValue(secretId) {
       const { sdk, client } = await get();
       const out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
       const value = out.SecretString ?? (out.SecretBinary === undefined ? undefined : Buffer.from(out.SecretBinary).toString('utf8'));
-      if (value === undefined || out.VersionId === undefined) throw new OAuth2Error('EOAUTH2_STORE', `secret ${JSON.stringify(secretId)} has no value`);
+      if (value === undefined || out.VersionId === undefined)
+        throw new OAuth2Error('EOAUTH2_STORE', `secret ${JSON.stringify(secretId)} has no value`);
       return { value, versionId: out.VersionId };
     },
     async putSecretValue(secretId, value, clientRequestToken) {
@@ -40,7 +42,14 @@ export function createAwsSecretsManagerTokenClient(options: { region?: string; e
 }
 
 /** AWS error names that will not go away by retrying. */
-const PERMANENT = new Set(['ResourceNotFoundException', 'AccessDeniedException', 'InvalidParameterException', 'InvalidRequestException', 'DecryptionFailure', 'EncryptionFailure']);
+const PERMANENT = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'InvalidParameterException',
+  'InvalidRequestException',
+  'DecryptionFailure',
+  'EncryptionFailure',
+]);
 
 /** The JSON keys a refresh token may be stored under, the first being what mail-ingest writes. */
 const JSON_KEYS = ['refreshToken', 'refresh_token'] as const;
@@ -101,13 +110,22 @@ export class SecretsManagerTokenStore implements RefreshTokenStore {
       previous = current.versionId;
     } catch (err) {
       if (nameOf(err) !== 'ResourceNotFoundException') throw this.#error(err, 'reading');
-      throw new OAuth2Error('EOAUTH2_STORE', `${this.location} does not exist: create it first (aws secretsmanager create-secret --name ${this.#secretId} --secret-string '{}')`, { cause: err });
+      throw new OAuth2Error(
+        'EOAUTH2_STORE',
+        `${this.location} does not exist: create it first (aws secretsmanager create-secret --name ${this.#secretId} --secret-string '{}')`,
+        { cause: err },
+      );
     }
     const outcome = await this.write(refreshToken, previous);
-    if (outcome === 'conflict') throw new OAuth2Error('EOAUTH2_STORE', `${this.location} changed while the new token was being stored; run mail-ingest auth again`, { retryable: true });
+    if (outcome === 'conflict')
+      throw new OAuth2Error('EOAUTH2_STORE', `${this.location} changed while the new token was being stored; run mail-ingest auth again`, {
+        retryable: true,
+      });
   }
 
-  async lock(): Promise<() => Promise<void>> { return async () => undefined; }
+  async lock(): Promise<() => Promise<void>> {
+    return async () => undefined;
+  }
 
   #render(refreshToken: string): string {
     const raw = this.#lastRaw?.trim() ?? '';
@@ -125,7 +143,10 @@ export class SecretsManagerTokenStore implements RefreshTokenStore {
     if (err instanceof OAuth2Error) return err;
     const name = nameOf(err);
     // Only the error's name: an SDK message could echo request details, never worth the risk for a secret.
-    return new OAuth2Error('EOAUTH2_STORE', `${doing} ${this.location} in AWS Secrets Manager failed: ${name}`, { cause: err, retryable: !PERMANENT.has(name) });
+    return new OAuth2Error('EOAUTH2_STORE', `${doing} ${this.location} in AWS Secrets Manager failed: ${name}`, {
+      cause: err,
+      retryable: !PERMANENT.has(name),
+    });
   }
 }
 

@@ -89,9 +89,11 @@ export function errorFromAnswer(profile: ProviderProfile, what: string, res: Htt
   if (answer === null) {
     const unavailable = res.status >= 500 || res.status === 429 || res.status === 408;
     const kind = res.contentType.split(';')[0]?.trim() || 'no content type';
-    return new OAuth2Error(unavailable ? 'EOAUTH2_UNAVAILABLE' : res.status >= 400 ? 'EOAUTH2_PROVIDER' : 'EOAUTH2_RESPONSE',
+    return new OAuth2Error(
+      unavailable ? 'EOAUTH2_UNAVAILABLE' : res.status >= 400 ? 'EOAUTH2_PROVIDER' : 'EOAUTH2_RESPONSE',
       `${what}: ${profile.label} answered HTTP ${res.status} (${kind}) instead of an OAuth 2 JSON answer${unavailable ? '' : '; check tokenUrl'}`,
-      { status: res.status });
+      { status: res.status },
+    );
   }
   const known = answer.providerCode === undefined ? undefined : profile.codes[answer.providerCode];
   const code = ERROR_CODES[answer.error] ?? (res.status >= 500 ? 'EOAUTH2_UNAVAILABLE' : 'EOAUTH2_PROVIDER');
@@ -101,17 +103,22 @@ export function errorFromAnswer(profile: ProviderProfile, what: string, res: Htt
   const action = known?.action ?? (signInAgain ? 'sign in again' : undefined);
   const hint = signInAgain && signInHint !== undefined ? signInHint : action;
   const words = answer.description !== '' && known !== undefined ? ` ("${answer.description}")` : '';
-  return new OAuth2Error(code, `${what}: ${profile.label} refused it (${label}): ${meaning}${words}${hint === undefined ? '' : `; ${hint}`}`, {
-    providerError: answer.error,
-    ...(answer.providerCode === undefined ? {} : { providerCode: answer.providerCode }),
-    status: res.status,
-    signInAgain,
-  });
+  return new OAuth2Error(
+    code,
+    `${what}: ${profile.label} refused it (${label}): ${meaning}${words}${hint === undefined ? '' : `; ${hint}`}`,
+    {
+      providerError: answer.error,
+      ...(answer.providerCode === undefined ? {} : { providerCode: answer.providerCode }),
+      status: res.status,
+      signInAgain,
+    },
+  );
 }
 
 /** Reads a successful token answer; anything unusable is EOAUTH2_RESPONSE (retryable: a proxy's page, a glitch). */
 export function readTokenAnswer(profile: ProviderProfile, what: string, res: HttpResponse, now: number): TokenResponse {
-  const bad = (why: string) => new OAuth2Error('EOAUTH2_RESPONSE', `${what}: ${profile.label} answered HTTP ${res.status} but ${why}`, { status: res.status });
+  const bad = (why: string) =>
+    new OAuth2Error('EOAUTH2_RESPONSE', `${what}: ${profile.label} answered HTTP ${res.status} but ${why}`, { status: res.status });
   let json: unknown;
   try {
     json = JSON.parse(res.body);
@@ -124,13 +131,23 @@ export function readTokenAnswer(profile: ProviderProfile, what: string, res: Htt
   if (typeof token !== 'string' || token === '') throw bad('without an access_token');
   if (token.length > MAX_TOKEN_CHARS || UNSAFE_TOKEN.test(token)) throw bad('with an access_token that is not a usable bearer token');
   if (o.token_type !== undefined && (typeof o.token_type !== 'string' || o.token_type.toLowerCase() !== 'bearer')) {
-    throw bad(`with token_type ${JSON.stringify(String(o.token_type)).slice(0, 40)} (only Bearer tokens work with XOAUTH2 and OAUTHBEARER)`);
+    throw bad(
+      `with token_type ${JSON.stringify(String(o.token_type)).slice(0, 40)} (only Bearer tokens work with XOAUTH2 and OAUTHBEARER)`,
+    );
   }
   // Entra ID's v1 endpoint sends expires_in as a string; v2 and everyone else as a number.
-  const seconds = typeof o.expires_in === 'number' ? o.expires_in : typeof o.expires_in === 'string' && /^\d{1,9}$/.test(o.expires_in) ? Number(o.expires_in) : DEFAULT_LIFETIME_S;
+  const seconds =
+    typeof o.expires_in === 'number'
+      ? o.expires_in
+      : typeof o.expires_in === 'string' && /^\d{1,9}$/.test(o.expires_in)
+        ? Number(o.expires_in)
+        : DEFAULT_LIFETIME_S;
   const lifetimeMs = Math.max(1, Math.min(seconds, 86_400 * 365)) * 1000;
   const refresh = o.refresh_token;
-  if (refresh !== undefined && (typeof refresh !== 'string' || refresh === '' || refresh.length > MAX_TOKEN_CHARS || UNSAFE_TOKEN.test(refresh))) {
+  if (
+    refresh !== undefined &&
+    (typeof refresh !== 'string' || refresh === '' || refresh.length > MAX_TOKEN_CHARS || UNSAFE_TOKEN.test(refresh))
+  ) {
     throw bad('with a refresh_token that is not a usable token');
   }
   // From here on no log line, error or state entry can carry them, whatever echoes them (lib/redact.ts).
@@ -164,16 +181,25 @@ export class TokenClient {
     this.#timeoutMs = o.timeoutMs;
   }
 
-  get clientId(): string { return this.#client.clientId; }
+  get clientId(): string {
+    return this.#client.clientId;
+  }
 
   /** The client's own fields of every request (RFC 6749 section 2.3.1, in the body). */
   clientFields(): Record<string, string> {
-    return { client_id: this.#client.clientId, ...(this.#client.clientSecret === undefined ? {} : { client_secret: this.#client.clientSecret }) };
+    return {
+      client_id: this.#client.clientId,
+      ...(this.#client.clientSecret === undefined ? {} : { client_secret: this.#client.clientSecret }),
+    };
   }
 
   /** RFC 6749 section 6. Microsoft wants the scope again on every refresh (v2 endpoint); others accept it. */
   refresh(refreshToken: string, signal?: AbortSignal): Promise<TokenResponse> {
-    return this.tokenRequest('refreshing the access token', { grant_type: 'refresh_token', refresh_token: refreshToken, scope: this.endpoints.scope }, signal);
+    return this.tokenRequest(
+      'refreshing the access token',
+      { grant_type: 'refresh_token', refresh_token: refreshToken, scope: this.endpoints.scope },
+      signal,
+    );
   }
 
   /** RFC 6749 section 4.4: app-only access (Microsoft's POP.AccessAsApp). */
@@ -190,10 +216,15 @@ export class TokenClient {
   }
 
   async post(url: string, form: Record<string, string>, signal?: AbortSignal): Promise<HttpResponse> {
-    return this.#post(url, form, { ...(signal === undefined ? {} : { signal }), ...(this.#timeoutMs === undefined ? {} : { timeoutMs: this.#timeoutMs }) });
+    return this.#post(url, form, {
+      ...(signal === undefined ? {} : { signal }),
+      ...(this.#timeoutMs === undefined ? {} : { timeoutMs: this.#timeoutMs }),
+    });
   }
 
-  get endpointLabel(): string { return endpointLabel(this.endpoints.tokenUrl); }
+  get endpointLabel(): string {
+    return endpointLabel(this.endpoints.tokenUrl);
+  }
 
   errorFrom(what: string, res: HttpResponse): OAuth2Error {
     return errorFromAnswer(this.profile, what, res, this.#signInHint);

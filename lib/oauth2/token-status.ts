@@ -85,9 +85,10 @@ export function tokenHealth(oauth2: OAuth2Config, mailbox: string, record: Token
     warning = oauth2.flow === 'delegated' ? `no token refresh recorded yet; after ${signIn}, the next run records one` : null;
   } else if (days !== null && idleDays !== null && days >= Math.floor(idleDays / 3)) {
     const left = idleDays - days;
-    warning = left > 0
-      ? `no refresh for ${days} days: the refresh token expires after ${idleDays} days unused (in about ${left} days); make sure this mailbox is polled, or sign in again with ${signIn}`
-      : `no refresh for ${days} days: the refresh token has probably expired (${idleDays} days unused); sign in again with ${signIn}`;
+    warning =
+      left > 0
+        ? `no refresh for ${days} days: the refresh token expires after ${idleDays} days unused (in about ${left} days); make sure this mailbox is polled, or sign in again with ${signIn}`
+        : `no refresh for ${days} days: the refresh token has probably expired (${idleDays} days unused); sign in again with ${signIn}`;
   }
   return { lastRefreshAt: last, daysSinceRefresh: days, idleDays, warning };
 }

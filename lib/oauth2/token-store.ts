@@ -56,13 +56,20 @@ export class EnvTokenStore implements RefreshTokenStore {
     return { refreshToken: value.trim(), version: 'env' };
   }
 
-  async write(): Promise<WriteOutcome> { return 'read-only'; }
-
-  async replace(): Promise<void> {
-    throw new OAuth2Error('EOAUTH2_STORE', `cannot store a refresh token in ${this.location}: set oauth2.refreshToken to { "file": "..." } or { "secretId": "..." }`);
+  async write(): Promise<WriteOutcome> {
+    return 'read-only';
   }
 
-  async lock(): Promise<() => Promise<void>> { return async () => undefined; }
+  async replace(): Promise<void> {
+    throw new OAuth2Error(
+      'EOAUTH2_STORE',
+      `cannot store a refresh token in ${this.location}: set oauth2.refreshToken to { "file": "..." } or { "secretId": "..." }`,
+    );
+  }
+
+  async lock(): Promise<() => Promise<void>> {
+    return async () => undefined;
+  }
 }
 
 export type TokenStoreFactory = (ref: TokenRef) => RefreshTokenStore;

@@ -56,7 +56,10 @@ async function tokenExchange(conn: Pop3Connection, mechanism: string, response: 
   } catch (err) {
     if (!(err instanceof Pop3Error) || status === undefined) throw err;
     throw new Pop3Error(err.code, `${err.message} (the server reported the token as ${status})`, {
-      command: err.command, response: err.response, responseCode: err.responseCode, cause: err,
+      command: err.command,
+      response: err.response,
+      responseCode: err.responseCode,
+      cause: err,
     });
   }
 }
@@ -73,8 +76,14 @@ function challengeStatus(challenge: string): string | undefined {
 
 // Login commands: -ERR is EAUTH unless a response code says more ([IN-USE], [LOGIN-DELAY], [SYS/TEMP]...). The
 // verb is all an error may show: the arguments are the secret.
-const login = (line: string, verb: string, extra: Partial<CommandSpec<void>> = {}): CommandSpec<void> =>
-  ({ line, verb, kind: 'single', errorCode: 'EAUTH', parse: () => undefined, ...extra });
+const login = (line: string, verb: string, extra: Partial<CommandSpec<void>> = {}): CommandSpec<void> => ({
+  line,
+  verb,
+  kind: 'single',
+  errorCode: 'EAUTH',
+  parse: () => undefined,
+  ...extra,
+});
 
 /**
  * A SASL exchange of ours needs at most one challenge answered (the cancel or the empty reply that brings the
@@ -86,7 +95,11 @@ function capRounds(answer: (challenge: string) => string): (challenge: string) =
   let rounds = 0;
   return (challenge) => {
     if (++rounds > MAX_SASL_ROUNDS) {
-      throw new Pop3Error('EPROTOCOL', `AUTH: the server sent more than ${MAX_SASL_ROUNDS} continuation requests without an answer; giving up`, { command: 'AUTH' });
+      throw new Pop3Error(
+        'EPROTOCOL',
+        `AUTH: the server sent more than ${MAX_SASL_ROUNDS} continuation requests without an answer; giving up`,
+        { command: 'AUTH' },
+      );
     }
     return answer(challenge);
   };
@@ -97,8 +110,13 @@ function apopTimestamp(greeting: string): string | null {
   return /<[^<>\s]+>/.exec(greeting)?.[0] ?? null;
 }
 
-export async function authenticate(conn: Pop3Connection, o: ResolvedOptions, mechanism: Mechanism,
-  greeting: string, secure: boolean): Promise<void> {
+export async function authenticate(
+  conn: Pop3Connection,
+  o: ResolvedOptions,
+  mechanism: Mechanism,
+  greeting: string,
+  secure: boolean,
+): Promise<void> {
   const user = o.user;
   switch (mechanism) {
     case 'user':
@@ -131,7 +149,9 @@ export async function authenticate(conn: Pop3Connection, o: ResolvedOptions, mec
       if (!secure) throw new Pop3Error('EINSECURE', 'APOP is only used inside TLS', { command: 'APOP' });
       const stamp = apopTimestamp(greeting);
       if (!stamp) throw new Pop3Error('EAUTH', 'APOP requested but the greeting carries no timestamp', { command: 'APOP' });
-      const digest = createHash('md5').update(stamp + o.password!, 'utf8').digest('hex');
+      const digest = createHash('md5')
+        .update(stamp + o.password!, 'utf8')
+        .digest('hex');
       await conn.send(login(`APOP ${user} ${digest}`, 'APOP'));
       return;
     }

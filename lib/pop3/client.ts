@@ -31,7 +31,8 @@ function withLoginDelay(error: unknown, caps: Capabilities): unknown {
     ...(error.command === undefined ? {} : { command: error.command }),
     ...(error.response === undefined ? {} : { response: error.response }),
     ...(error.responseCode === undefined ? {} : { responseCode: error.responseCode }),
-    retryAfterSeconds: seconds, cause: error,
+    retryAfterSeconds: seconds,
+    cause: error,
   });
 }
 
@@ -60,7 +61,12 @@ export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Clie
       } catch (error) {
         const e = error as Pop3Error;
         if (e.response === undefined) throw e;
-        throw new Pop3Error('ESTLS', 'Server refused STLS', { command: 'STLS', response: e.response, responseCode: e.responseCode, cause: e });
+        throw new Pop3Error('ESTLS', 'Server refused STLS', {
+          command: 'STLS',
+          response: e.response,
+          responseCode: e.responseCode,
+          cause: e,
+        });
       }
       await conn.upgrade((plain) => startTls(plain, o.transport));
       caps = await readCapabilities(conn); // what was learned in clear may have been forged
@@ -78,7 +84,13 @@ export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Clie
     if (after.size > 0) caps = after;
     const pipelining = o.pipelining && caps.has('PIPELINING');
     conn.setWindow(pipelining ? o.window : 1);
-    return new Pop3Session(conn, { caps, pipelining, mechanism, tls: tlsInfo(conn.currentSocket), maxMessageBytes: o.connection.maxMessageBytes });
+    return new Pop3Session(conn, {
+      caps,
+      pipelining,
+      mechanism,
+      tls: tlsInfo(conn.currentSocket),
+      maxMessageBytes: o.connection.maxMessageBytes,
+    });
   } catch (error) {
     // The session's own fatal error (e.g. EPROTOCOL) says more than the ECLOSED of a command queued after it.
     const e = conn.failure ?? (error instanceof Pop3Error ? error : new Pop3Error('EPROTOCOL', 'Login failed', { cause: error }));
@@ -116,11 +128,15 @@ class Pop3Session implements Pop3Client {
     this.maxMessageBytes = info.maxMessageBytes;
   }
 
-  get closed(): boolean { return this.conn.closed; }
+  get closed(): boolean {
+    return this.conn.closed;
+  }
 
   // Methods are async so that a bad argument rejects instead of throwing; the command is still queued
   // synchronously, which keeps responses in the order the calls were made.
-  async stat(): Promise<{ count: number; size: number }> { return this.conn.send(cmd.stat); }
+  async stat(): Promise<{ count: number; size: number }> {
+    return this.conn.send(cmd.stat);
+  }
 
   list(): Promise<ListEntry[]>;
   list(n: number): Promise<ListEntry>;
@@ -154,8 +170,12 @@ class Pop3Session implements Pop3Client {
     return this.conn.send(cmd.dele(n));
   }
 
-  async rset(): Promise<void> { return this.conn.send(cmd.rset); }
-  async noop(): Promise<void> { return this.conn.send(cmd.noop); }
+  async rset(): Promise<void> {
+    return this.conn.send(cmd.rset);
+  }
+  async noop(): Promise<void> {
+    return this.conn.send(cmd.noop);
+  }
 
   async quit(): Promise<void> {
     try {
@@ -165,5 +185,7 @@ class Pop3Session implements Pop3Client {
     }
   }
 
-  close(): void { this.conn.close(); }
+  close(): void {
+    this.conn.close();
+  }
 }

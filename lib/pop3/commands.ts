@@ -36,7 +36,9 @@ function parseUidlEntry(line: string, verb: string): UidlEntry {
 }
 
 export const stat: CommandSpec<{ count: number; size: number }> = {
-  line: 'STAT', verb: 'STAT', kind: 'single',
+  line: 'STAT',
+  verb: 'STAT',
+  kind: 'single',
   parse: (r) => {
     const [count, size] = r.text.trim().split(/\s+/);
     return { count: int(count, 'message count', 'STAT'), size: int(size, 'maildrop size', 'STAT') };
@@ -44,7 +46,10 @@ export const stat: CommandSpec<{ count: number; size: number }> = {
 };
 
 export const listAll: CommandSpec<ListEntry[]> = {
-  line: 'LIST', verb: 'LIST', kind: 'lines', parse: (r) => r.lines.map((l) => parseListEntry(l, 'LIST')),
+  line: 'LIST',
+  verb: 'LIST',
+  kind: 'lines',
+  parse: (r) => r.lines.map((l) => parseListEntry(l, 'LIST')),
 };
 
 export function listOne(n: number): CommandSpec<ListEntry> {
@@ -52,7 +57,10 @@ export function listOne(n: number): CommandSpec<ListEntry> {
 }
 
 export const uidlAll: CommandSpec<UidlEntry[]> = {
-  line: 'UIDL', verb: 'UIDL', kind: 'lines', parse: (r) => r.lines.map((l) => parseUidlEntry(l, 'UIDL')),
+  line: 'UIDL',
+  verb: 'UIDL',
+  kind: 'lines',
+  parse: (r) => r.lines.map((l) => parseUidlEntry(l, 'UIDL')),
 };
 
 export function uidlOne(n: number): CommandSpec<UidlEntry> {
@@ -69,7 +77,9 @@ function body(verb: string, maxMessageBytes: number) {
   return (r: RawResponse): MessageStream => {
     const announcedSize = announced(r.text);
     if (announcedSize !== null && announcedSize > maxMessageBytes) {
-      throw new Pop3Error('ETOOLARGE', `${verb}: server announced ${announcedSize} octets, over maxMessageBytes (${maxMessageBytes})`, { command: verb });
+      throw new Pop3Error('ETOOLARGE', `${verb}: server announced ${announcedSize} octets, over maxMessageBytes (${maxMessageBytes})`, {
+        command: verb,
+      });
     }
     return { announcedSize, stream: r.stream! };
   };

@@ -80,20 +80,29 @@ export class Pop3Connection {
       this.inflight.push({ spec: GREETING, resolve: resolve as (v: unknown) => void, reject, stream: null });
     });
     this.greeting.catch(() => {}); // observed by the caller; never an unhandled rejection here
-    this.rate = opts.minBytesPerSecond <= 0 ? null : new RateGuard(opts.minBytesPerSecond, opts.minRateWindowMs, {
-      receiving: () => this.receivingSinceTick(),
-      verb: () => this.inflight[0]?.spec.verb ?? 'response',
-      fail: (error) => this.fail(error),
-    });
+    this.rate =
+      opts.minBytesPerSecond <= 0
+        ? null
+        : new RateGuard(opts.minBytesPerSecond, opts.minRateWindowMs, {
+            receiving: () => this.receivingSinceTick(),
+            verb: () => this.inflight[0]?.spec.verb ?? 'response',
+            fail: (error) => this.fail(error),
+          });
     this.attach(socket);
   }
 
-  get closed(): boolean { return this.fatalError !== null; }
+  get closed(): boolean {
+    return this.fatalError !== null;
+  }
 
-  get currentSocket(): Socket { return this.socket; }
+  get currentSocket(): Socket {
+    return this.socket;
+  }
 
   /** The error that ended the session, if it has ended. */
-  get failure(): Pop3Error | null { return this.fatalError; }
+  get failure(): Pop3Error | null {
+    return this.fatalError;
+  }
 
   /** Window of commands in flight: 1 is lock-step. */
   setWindow(window: number): void {
@@ -126,12 +135,15 @@ export class Pop3Connection {
     this.onClosed?.();
     const all = [...this.inflight.splice(0), ...this.queue.splice(0)];
     all.forEach((p, i) => {
-      const err = i === 0 || error.code === 'ECLOSED'
-        ? error
-        : new Pop3Error('ECLOSED', `${p.spec.verb} not completed: the session closed (${error.code})`, { command: p.spec.verb, cause: error });
+      const err =
+        i === 0 || error.code === 'ECLOSED'
+          ? error
+          : new Pop3Error('ECLOSED', `${p.spec.verb} not completed: the session closed (${error.code})`, {
+              command: p.spec.verb,
+              cause: error,
+            });
       p.stream?.destroy(err);
       p.reject(err); // a no-op when the promise already resolved with the stream
-
     });
   }
 
@@ -159,7 +171,10 @@ export class Pop3Connection {
       this.fail(error instanceof Pop3Error ? error : new Pop3Error('ETLS', 'TLS upgrade failed', { cause: error }));
       throw this.fatalError;
     }
-    if (this.fatalError) { this.socket.destroy(); throw this.fatalError; }
+    if (this.fatalError) {
+      this.socket.destroy();
+      throw this.fatalError;
+    }
     this.detached = false;
     this.attach(this.socket);
     this.scheduleFlush();
@@ -181,7 +196,10 @@ export class Pop3Connection {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(() => { this.flushScheduled = false; this.flush(); });
+    process.nextTick(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   /** Writes as many queued commands as the window allows, in one write (one syscall, one TCP segment). */
@@ -236,7 +254,13 @@ export class Pop3Connection {
     const head = this.inflight[0];
     const done = !head && this.queue.length === 0 && this.quitting;
     const what = head ? ` while waiting for the ${head.spec.verb} response` : '';
-    this.fail(new Pop3Error('ECLOSED', done ? 'Connection closed after QUIT' : `Connection closed by the server${what}`, head ? { command: head.spec.verb } : {}));
+    this.fail(
+      new Pop3Error(
+        'ECLOSED',
+        done ? 'Connection closed after QUIT' : `Connection closed by the server${what}`,
+        head ? { command: head.spec.verb } : {},
+      ),
+    );
   }
 
   private drain(): void {
@@ -308,7 +332,10 @@ export class Pop3Connection {
     // unread messages: a body keeps its window slot until the consumer has read it to the end (or destroyed it).
     if (!stream.destroyed && !stream.readableEnded) {
       this.unconsumed++;
-      stream.once('close', () => { this.unconsumed--; this.scheduleFlush(); });
+      stream.once('close', () => {
+        this.unconsumed--;
+        this.scheduleFlush();
+      });
     }
     this.scheduleFlush();
     return offset + end;
@@ -323,7 +350,9 @@ export class Pop3Connection {
       return;
     }
     if (!ok && !/^-ERR(?: |$)/i.test(line)) {
-      throw new Pop3Error('EPROTOCOL', `Malformed status line in response to ${head.spec.verb}: ${sanitize(line, 80)}`, { command: head.spec.verb });
+      throw new Pop3Error('EPROTOCOL', `Malformed status line in response to ${head.spec.verb}: ${sanitize(line, 80)}`, {
+        command: head.spec.verb,
+      });
     }
     const text = line.slice(ok ? 4 : 5);
     if (!ok) {
@@ -340,10 +369,13 @@ export class Pop3Connection {
     if (head.spec.kind === 'body') {
       this.mode = 'body';
       this.decoder = new DotDecoder();
-      head.stream = new BodyStream({
-        onRead: () => this.onStreamRead(),
-        onAbandon: () => this.onStreamRead(),
-      }, this.opts.streamHighWaterMark);
+      head.stream = new BodyStream(
+        {
+          onRead: () => this.onStreamRead(),
+          onAbandon: () => this.onStreamRead(),
+        },
+        this.opts.streamHighWaterMark,
+      );
       // parse() may throw (e.g. ETOOLARGE from the announced size): the stream then errors with the session.
       head.resolve(head.spec.parse({ text, lines: [], stream: head.stream }));
       return;
@@ -395,8 +427,14 @@ export class Pop3Connection {
       if (head.spec === GREETING) ms = this.opts.greetingMs;
       else ms = this.mode === 'status' ? this.opts.responseMs : this.opts.idleMs;
     }
-    if (ms === 0) { this.clearTimer(); return; }
-    if (this.timer && this.timerMs === ms) { this.timer.refresh(); return; }
+    if (ms === 0) {
+      this.clearTimer();
+      return;
+    }
+    if (this.timer && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
     this.clearTimer();
     this.timerMs = ms;
     this.timer = setTimeout(() => this.onTimeout(), ms);
@@ -411,8 +449,14 @@ export class Pop3Connection {
     const paused = this.pausedInTick;
     this.pausedInTick = this.paused;
     const head = this.inflight[0];
-    return !paused && head !== undefined && !this.paused && !this.detached && !this.fatalError &&
-      (this.mode !== 'status' || this.lineReader.pending > 0);
+    return (
+      !paused &&
+      head !== undefined &&
+      !this.paused &&
+      !this.detached &&
+      !this.fatalError &&
+      (this.mode !== 'status' || this.lineReader.pending > 0)
+    );
   }
 
   private clearTimer(): void {
@@ -423,7 +467,8 @@ export class Pop3Connection {
   private onTimeout(): void {
     const head = this.inflight[0];
     const verb = head?.spec.verb ?? 'response';
-    const phase = head?.spec === GREETING ? 'the greeting' : this.mode === 'status' ? `the ${verb} response` : `more of the ${verb} response`;
+    const phase =
+      head?.spec === GREETING ? 'the greeting' : this.mode === 'status' ? `the ${verb} response` : `more of the ${verb} response`;
     this.fail(new Pop3Error('ETIMEDOUT', `Timed out after ${this.timerMs} ms waiting for ${phase}`, { command: verb }));
   }
 }

@@ -24,7 +24,9 @@ export class DotDecoder {
   private state = LINE_START;
   private finished = false;
 
-  get done(): boolean { return this.finished; }
+  get done(): boolean {
+    return this.finished;
+  }
 
   /**
    * Decodes `chunk`, calling `emit` for each piece of body. Returns the offset just past the terminator, or -1
@@ -39,7 +41,10 @@ export class DotDecoder {
     while (i < len) {
       if (state === MID_LINE) {
         const nl = chunk.indexOf(LF, i);
-        if (nl === -1) { i = len; break; }
+        if (nl === -1) {
+          i = len;
+          break;
+        }
         i = nl + 1;
         state = LINE_START;
       } else if (state === LINE_START) {
@@ -88,11 +93,16 @@ export class DotUnstuffer extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.decoder.done) {
-      if (chunk.length > 0) { callback(new Pop3Error('EPROTOCOL', 'Data after the end of a multi-line response')); return; }
+      if (chunk.length > 0) {
+        callback(new Pop3Error('EPROTOCOL', 'Data after the end of a multi-line response'));
+        return;
+      }
       callback();
       return;
     }
-    const end = this.decoder.decode(chunk, (piece) => { this.push(piece); });
+    const end = this.decoder.decode(chunk, (piece) => {
+      this.push(piece);
+    });
     if (end !== -1 && end < chunk.length) {
       callback(new Pop3Error('EPROTOCOL', 'Data after the end of a multi-line response'));
       return;
@@ -101,7 +111,10 @@ export class DotUnstuffer extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (!this.decoder.done) { callback(new Pop3Error('EPROTOCOL', 'Multi-line response ended without its terminator')); return; }
+    if (!this.decoder.done) {
+      callback(new Pop3Error('EPROTOCOL', 'Multi-line response ended without its terminator'));
+      return;
+    }
     callback();
   }
 }

@@ -28,11 +28,32 @@ import type { PeerCertificateInfo } from './tls-failure.ts';
  * | ECONFIG      | invalid options (CR/LF/NUL in credentials, missing password, bad numbers)      | no        |
  */
 export type Pop3ErrorCode =
-  | 'ECONNECTION' | 'ETIMEDOUT' | 'ESLOW' | 'ETLS' | 'ESTLS' | 'EAUTH' | 'EINSECURE' | 'EINUSE' | 'ELOGINDELAY'
-  | 'ESYSTEMP' | 'ESYSPERM' | 'EPROTOCOL' | 'ETOOLARGE' | 'ELISTINGLIMIT' | 'ECLOSED' | 'ECOMMAND' | 'ECONFIG';
+  | 'ECONNECTION'
+  | 'ETIMEDOUT'
+  | 'ESLOW'
+  | 'ETLS'
+  | 'ESTLS'
+  | 'EAUTH'
+  | 'EINSECURE'
+  | 'EINUSE'
+  | 'ELOGINDELAY'
+  | 'ESYSTEMP'
+  | 'ESYSPERM'
+  | 'EPROTOCOL'
+  | 'ETOOLARGE'
+  | 'ELISTINGLIMIT'
+  | 'ECLOSED'
+  | 'ECOMMAND'
+  | 'ECONFIG';
 
 const RETRYABLE: ReadonlySet<Pop3ErrorCode> = new Set<Pop3ErrorCode>([
-  'ECONNECTION', 'ETIMEDOUT', 'ESLOW', 'EINUSE', 'ELOGINDELAY', 'ESYSTEMP', 'ECLOSED',
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESLOW',
+  'EINUSE',
+  'ELOGINDELAY',
+  'ESYSTEMP',
+  'ECLOSED',
 ]);
 
 export interface Pop3ErrorDetails {
@@ -58,7 +79,11 @@ export class Pop3Error extends CodedError<Pop3ErrorCode> {
   readonly retryAfterSeconds: number | undefined;
 
   constructor(code: Pop3ErrorCode, message: string, details: Pop3ErrorDetails = {}) {
-    super('Pop3Error', code, message, { cause: details.cause, retryable: details.retryable ?? RETRYABLE.has(code), failureClass: classOfCode(code) });
+    super('Pop3Error', code, message, {
+      cause: details.cause,
+      retryable: details.retryable ?? RETRYABLE.has(code),
+      failureClass: classOfCode(code),
+    });
     this.command = details.command;
     this.response = details.response;
     this.responseCode = details.responseCode;
@@ -76,11 +101,16 @@ export function parseResponseCode(text: string): string | undefined {
 /** Maps a response code to an error code; the most specific code wins (RFC 2449 codes are hierarchical). */
 function codeFromResponseCode(responseCode: string | undefined): Pop3ErrorCode | undefined {
   switch (responseCode?.split('/')[0]) {
-    case 'IN-USE': return 'EINUSE';
-    case 'LOGIN-DELAY': return 'ELOGINDELAY';
-    case 'AUTH': return 'EAUTH';
-    case 'SYS': return responseCode === 'SYS/PERM' || responseCode?.startsWith('SYS/PERM/') ? 'ESYSPERM' : 'ESYSTEMP';
-    default: return undefined;
+    case 'IN-USE':
+      return 'EINUSE';
+    case 'LOGIN-DELAY':
+      return 'ELOGINDELAY';
+    case 'AUTH':
+      return 'EAUTH';
+    case 'SYS':
+      return responseCode === 'SYS/PERM' || responseCode?.startsWith('SYS/PERM/') ? 'ESYSPERM' : 'ESYSTEMP';
+    default:
+      return undefined;
   }
 }
 

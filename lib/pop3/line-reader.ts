@@ -17,7 +17,9 @@ export class LineReader {
   }
 
   /** Bytes of an unfinished line held so far. */
-  get pending(): number { return this.partLength; }
+  get pending(): number {
+    return this.partLength;
+  }
 
   /**
    * Reads one line from `chunk` starting at `offset`. Returns the line (without its line ending), the offset after

@@ -20,10 +20,15 @@ export class ListingBuffer {
   add(line: string, bytes: number, verb: string): void {
     this.#bytes += bytes;
     if (this.#lines.length >= this.#maxEntries || this.#bytes > this.#maxBytes) {
-      const over = this.#lines.length >= this.#maxEntries
-        ? `more than ${this.#maxEntries} entries (maxListingEntries)`
-        : `more than ${this.#maxBytes} bytes (maxListingBytes)`;
-      throw new Pop3Error('ELISTINGLIMIT', `${verb} listing of ${over}: refused; raise the limit if the maildrop really holds that many messages`, { command: verb });
+      const over =
+        this.#lines.length >= this.#maxEntries
+          ? `more than ${this.#maxEntries} entries (maxListingEntries)`
+          : `more than ${this.#maxBytes} bytes (maxListingBytes)`;
+      throw new Pop3Error(
+        'ELISTINGLIMIT',
+        `${verb} listing of ${over}: refused; raise the limit if the maildrop really holds that many messages`,
+        { command: verb },
+      );
     }
     this.#lines.push(line.startsWith('.') ? line.slice(1) : line);
   }

@@ -50,7 +50,12 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedOptions {
   if (typeof o.user === 'string' && unsafe.test(o.user)) problems.push('user contains CR, LF or NUL');
   if (o.password !== undefined && unsafe.test(o.password)) problems.push('password contains CR, LF or NUL');
   if (o.accessToken !== undefined && /[\r\n\0\x01]/.test(o.accessToken)) problems.push('accessToken contains CR, LF, NUL or ^A');
-  if ((auth === 'xoauth2' || auth === 'oauthbearer' || (auth === 'auto' && o.accessToken !== undefined)) && typeof o.user === 'string' && o.user.includes('\x01')) problems.push('user contains ^A');
+  if (
+    (auth === 'xoauth2' || auth === 'oauthbearer' || (auth === 'auto' && o.accessToken !== undefined)) &&
+    typeof o.user === 'string' &&
+    o.user.includes('\x01')
+  )
+    problems.push('user contains ^A');
   if ((auth === 'xoauth2' || auth === 'oauthbearer') && !o.accessToken) problems.push(`auth "${auth}" needs accessToken`);
   if ((auth === 'user' || auth === 'plain' || auth === 'apop') && o.password === undefined) problems.push(`auth "${auth}" needs password`);
   if (auth === 'auto' && o.password === undefined && !o.accessToken) problems.push('password or accessToken is required');
@@ -69,9 +74,10 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedOptions {
   const maxListingEntries = positive(problems, 'maxListingEntries', o.maxListingEntries, DEFAULT_MAX_LISTING_ENTRIES);
   const maxListingBytes = positive(problems, 'maxListingBytes', o.maxListingBytes, DEFAULT_MAX_LISTING_BYTES);
   const minBytesPerSecond = o.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
-  if (!Number.isSafeInteger(minBytesPerSecond) || minBytesPerSecond < 0) problems.push(`minBytesPerSecond must be an integer >= 0, got ${String(minBytesPerSecond)}`);
+  if (!Number.isSafeInteger(minBytesPerSecond) || minBytesPerSecond < 0)
+    problems.push(`minBytesPerSecond must be an integer >= 0, got ${String(minBytesPerSecond)}`);
   const minRateWindowMs = positive(problems, 'minRateWindowMs', o.minRateWindowMs, DEFAULT_MIN_RATE_WINDOW_MS);
-  const extra = o.ca === undefined ? [] : (Array.isArray(o.ca) ? o.ca : [o.ca]) as ReadonlyArray<string | Buffer>;
+  const extra = o.ca === undefined ? [] : ((Array.isArray(o.ca) ? o.ca : [o.ca]) as ReadonlyArray<string | Buffer>);
   if (problems.length > 0) throw new Pop3Error('ECONFIG', `Invalid POP3 options: ${problems.join('; ')}`);
 
   if (mode === 'none' && !o.allowInsecureAuth) {
@@ -99,7 +105,15 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedOptions {
       signal: o.signal,
     },
     connection: {
-      greetingMs, responseMs, idleMs, maxLineLength, maxMessageBytes, maxListingEntries, maxListingBytes, minBytesPerSecond, minRateWindowMs,
+      greetingMs,
+      responseMs,
+      idleMs,
+      maxLineLength,
+      maxMessageBytes,
+      maxListingEntries,
+      maxListingBytes,
+      minBytesPerSecond,
+      minRateWindowMs,
       streamHighWaterMark: 256 * 1024,
     },
   };

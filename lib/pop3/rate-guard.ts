@@ -35,9 +35,13 @@ export class RateGuard {
   }
 
   /** Bytes arrived from the server. */
-  record(bytes: number): void { this.#bytes += bytes; }
+  record(bytes: number): void {
+    this.#bytes += bytes;
+  }
 
-  stop(): void { clearInterval(this.#timer); }
+  stop(): void {
+    clearInterval(this.#timer);
+  }
 
   #tick(): void {
     const bytes = this.#bytes;
@@ -50,7 +54,13 @@ export class RateGuard {
     if (total >= (this.#minBytesPerSecond * this.#windowMs) / 1000) return;
     this.stop();
     const verb = this.#hooks.verb();
-    this.#hooks.fail(new Pop3Error('ESLOW', `Transfer too slow: ${total} bytes in the last ${this.#windowMs / 1000} s of receiving the ${verb} response, ` +
-      `under the minimum of ${this.#minBytesPerSecond} bytes per second (minBytesPerSecond)`, { command: verb }));
+    this.#hooks.fail(
+      new Pop3Error(
+        'ESLOW',
+        `Transfer too slow: ${total} bytes in the last ${this.#windowMs / 1000} s of receiving the ${verb} response, ` +
+          `under the minimum of ${this.#minBytesPerSecond} bytes per second (minBytesPerSecond)`,
+        { command: verb },
+      ),
+    );
   }
 }

@@ -28,7 +28,10 @@ export function peerCertificateInfo(cert: tls.PeerCertificate | undefined): Peer
   return {
     subject: distinguishedName(cert.subject),
     issuer: distinguishedName(cert.issuer),
-    names: (cert.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    names: (cert.subjectaltname ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     validFrom: cert.valid_from ?? null,
     validTo: cert.valid_to ?? null,
     fingerprint256: cert.fingerprint256 ?? null,
@@ -40,9 +43,17 @@ const NOT_TLS = /wrong version number|packet length too long|unknown protocol|re
 const NAME_MISMATCH = new Set(['ERR_TLS_CERT_ALTNAME_INVALID']);
 const EXPIRED = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 const UNTRUSTED = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
-  'CERT_CHAIN_TOO_LONG', 'INVALID_CA', 'CERT_REVOKED', 'CERT_REJECTED',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_CHAIN_TOO_LONG',
+  'INVALID_CA',
+  'CERT_REVOKED',
+  'CERT_REJECTED',
 ]);
 
 // OpenSSL's words for the verification codes seen in practice (a socket verified by hand has only the code).
@@ -64,8 +75,10 @@ function nodeReason(error: NodeJS.ErrnoException): string {
 }
 
 function describeCertificate(c: PeerCertificateInfo): string {
-  return `the server presented: subject ${c.subject ?? '?'}; issuer ${c.issuer ?? '?'}; names ${c.names.join(', ') || 'none'}; ` +
-    `valid ${c.validFrom ?? '?'} to ${c.validTo ?? '?'}; SHA-256 fingerprint ${c.fingerprint256 ?? '?'}`;
+  return (
+    `the server presented: subject ${c.subject ?? '?'}; issuer ${c.issuer ?? '?'}; names ${c.names.join(', ') || 'none'}; ` +
+    `valid ${c.validFrom ?? '?'} to ${c.validTo ?? '?'}; SHA-256 fingerprint ${c.fingerprint256 ?? '?'}`
+  );
 }
 
 /**
@@ -76,21 +89,33 @@ export function tlsFailureMessage(name: string, port: number, error: NodeJS.Errn
   const head = `TLS handshake with ${name}:${port} failed`;
   const code = error.code ?? '';
   if (NOT_TLS.test(error.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-    return `${head}: the server answered in plain text, not TLS (${nodeReason(error).split(':').find((p) => NOT_TLS.test(p)) ?? 'wrong version number'}). ` +
-      `Port ${port} speaks plain POP3 first: use "tls": "starttls" on this port, or "tls": "implicit" on the server's POP3S port (usually 995)`;
+    return (
+      `${head}: the server answered in plain text, not TLS (${
+        nodeReason(error)
+          .split(':')
+          .find((p) => NOT_TLS.test(p)) ?? 'wrong version number'
+      }). ` +
+      `Port ${port} speaks plain POP3 first: use "tls": "starttls" on this port, or "tls": "implicit" on the server's POP3S port (usually 995)`
+    );
   }
   const seen = cert === null ? '' : `; ${describeCertificate(cert)}`;
   if (NAME_MISMATCH.has(code)) {
-    return `${head}: the certificate is not for "${name}" (${nodeReason(error)})${seen}. ` +
-      'Connect with "host" set to one of the certificate\'s names, or set "servername" to the name the ISP documents for this server';
+    return (
+      `${head}: the certificate is not for "${name}" (${nodeReason(error)})${seen}. ` +
+      'Connect with "host" set to one of the certificate\'s names, or set "servername" to the name the ISP documents for this server'
+    );
   }
   if (EXPIRED.has(code)) {
-    return `${head}: the certificate is outside its validity period (${nodeReason(error)})${seen}. ` +
-      'The server\'s operator must renew it; check the machine\'s clock too';
+    return (
+      `${head}: the certificate is outside its validity period (${nodeReason(error)})${seen}. ` +
+      "The server's operator must renew it; check the machine's clock too"
+    );
   }
   if (UNTRUSTED.has(code)) {
-    return `${head}: the certificate is not trusted (${nodeReason(error)})${seen}. ` +
-      'If the issuer is one you trust (a private or ISP CA), set "ca" to its PEM file; if this is the wrong server, check "host" and "port"';
+    return (
+      `${head}: the certificate is not trusted (${nodeReason(error)})${seen}. ` +
+      'If the issuer is one you trust (a private or ISP CA), set "ca" to its PEM file; if this is the wrong server, check "host" and "port"'
+    );
   }
   return `${head}: ${nodeReason(error)}${seen}`;
 }

@@ -20,8 +20,13 @@ function abortError(signal: AbortSignal): Pop3Error {
 }
 
 /** Races a socket operation against a timeout and the abort signal; the socket is destroyed on any failure. */
-function settle<T>(socket: net.Socket, o: TransportOptions, ms: number, what: string,
-  run: (ok: (v: T) => void, fail: (e: Pop3Error) => void) => void): Promise<T> {
+function settle<T>(
+  socket: net.Socket,
+  o: TransportOptions,
+  ms: number,
+  what: string,
+  run: (ok: (v: T) => void, fail: (e: Pop3Error) => void) => void,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let done = false;
     const finish = (error: Pop3Error | null, value?: T): void => {
@@ -39,9 +44,15 @@ function settle<T>(socket: net.Socket, o: TransportOptions, ms: number, what: st
     };
     const onAbort = (): void => finish(abortError(o.signal!));
     const timer = setTimeout(() => finish(new Pop3Error('ETIMEDOUT', `${what} timed out after ${ms} ms`)), ms);
-    if (o.signal?.aborted) { onAbort(); return; }
+    if (o.signal?.aborted) {
+      onAbort();
+      return;
+    }
     o.signal?.addEventListener('abort', onAbort, { once: true });
-    run((v) => finish(null, v), (e) => finish(e));
+    run(
+      (v) => finish(null, v),
+      (e) => finish(e),
+    );
   });
 }
 

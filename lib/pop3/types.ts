@@ -71,8 +71,14 @@ export interface TlsInfo {
   readonly fingerprint256: string | null;
 }
 
-export interface ListEntry { readonly n: number; readonly size: number }
-export interface UidlEntry { readonly n: number; readonly uid: string }
+export interface ListEntry {
+  readonly n: number;
+  readonly size: number;
+}
+export interface UidlEntry {
+  readonly n: number;
+  readonly uid: string;
+}
 
 /** A RETR or TOP body: dot-unstuffed, terminator removed, bytes exactly as the server holds them. */
 export interface MessageStream {

@@ -13,29 +13,31 @@ const hostTemplate = z.string().regex(/^(?:[a-z0-9-]+|\{domain\}|\{subdomain\})(
   error: 'must be a host name, or a template with {domain} / {subdomain}',
 });
 
-export const presetSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/),
-  name: z.string().min(1),
-  /** null: the provider assigns a server per contract; init asks for it (hostExample shows its form). */
-  host: hostTemplate.nullable(),
-  hostExample: z.string().optional(),
-  port: z.number().int().min(1).max(65535),
-  tls: z.enum(['implicit', 'starttls']),
-  /** What the server expects as USER: the whole address, the part before @, or an account name it issued. */
-  login: z.enum(['address', 'local-part', 'account']),
-  loginExample: z.string().optional(),
-  /**
-   * The provider's OAuth 2 sign-in: init writes an `oauth2` block (auth xoauth2, refresh token in a file) always
-   * when `required` (the provider refuses passwords), else when asked to (--oauth).
-   */
-  oauth2: z.strictObject({ provider: z.enum(['microsoft', 'google']), required: z.boolean() }).optional(),
-  notes: text,
-  sources: z.array(z.strictObject({ url: z.url(), says: z.string().min(1) })),
-  /** The values are defaults, not a provider's facts: check compares nothing (the generic preset). */
-  defaultsOnly: z.boolean().optional(),
-  /** Whether the host, port and TLS mode were read on the provider's own page (or a copy quoting it). */
-  confirmed: z.boolean(),
-}).refine((p) => p.host !== null || p.hostExample !== undefined, { error: 'a preset without host needs a hostExample' });
+export const presetSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/),
+    name: z.string().min(1),
+    /** null: the provider assigns a server per contract; init asks for it (hostExample shows its form). */
+    host: hostTemplate.nullable(),
+    hostExample: z.string().optional(),
+    port: z.number().int().min(1).max(65535),
+    tls: z.enum(['implicit', 'starttls']),
+    /** What the server expects as USER: the whole address, the part before @, or an account name it issued. */
+    login: z.enum(['address', 'local-part', 'account']),
+    loginExample: z.string().optional(),
+    /**
+     * The provider's OAuth 2 sign-in: init writes an `oauth2` block (auth xoauth2, refresh token in a file) always
+     * when `required` (the provider refuses passwords), else when asked to (--oauth).
+     */
+    oauth2: z.strictObject({ provider: z.enum(['microsoft', 'google']), required: z.boolean() }).optional(),
+    notes: text,
+    sources: z.array(z.strictObject({ url: z.url(), says: z.string().min(1) })),
+    /** The values are defaults, not a provider's facts: check compares nothing (the generic preset). */
+    defaultsOnly: z.boolean().optional(),
+    /** Whether the host, port and TLS mode were read on the provider's own page (or a copy quoting it). */
+    confirmed: z.boolean(),
+  })
+  .refine((p) => p.host !== null || p.hostExample !== undefined, { error: 'a preset without host needs a hostExample' });
 
 export type Preset = z.infer<typeof presetSchema>;
 
@@ -96,14 +98,22 @@ export function presetDifferences(p: Preset, m: PresetComparable): PresetDiffere
   const out: PresetDifference[] = [];
   if (p.defaultsOnly === true) return out;
   if (p.host !== null) {
-    const pattern = new RegExp(`^${p.host.replace(/\./g, '\\.').replace('{domain}', '[^\\s]+').replace('{subdomain}', '[a-z0-9-]+')}$`, 'i');
+    const pattern = new RegExp(
+      `^${p.host.replace(/\./g, '\\.').replace('{domain}', '[^\\s]+').replace('{subdomain}', '[a-z0-9-]+')}$`,
+      'i',
+    );
     if (!pattern.test(m.host)) out.push({ field: 'host', value: m.host, preset: p.host });
   }
   if (m.port !== p.port) out.push({ field: 'port', value: String(m.port), preset: String(p.port) });
   if (m.tls !== p.tls) out.push({ field: 'tls', value: m.tls, preset: p.tls });
   const hasAt = m.user.includes('@');
   if (p.login === 'address' && !hasAt) out.push({ field: 'user', value: m.user, preset: 'the whole mail address' });
-  if (p.login !== 'address' && hasAt) out.push({ field: 'user', value: m.user, preset: p.login === 'account' ? `an account name such as ${p.loginExample ?? 'the one issued'}` : 'the part of the address before @' });
+  if (p.login !== 'address' && hasAt)
+    out.push({
+      field: 'user',
+      value: m.user,
+      preset: p.login === 'account' ? `an account name such as ${p.loginExample ?? 'the one issued'}` : 'the part of the address before @',
+    });
   // A token login is an oauth2 block (tokens refreshed) or a static accessToken; auto picks the token when given.
   const token = m.oauth2 !== undefined || m.accessToken !== undefined;
   const tokenLogin = token && (m.auth === 'xoauth2' || m.auth === 'oauthbearer' || m.auth === 'auto');

@@ -95,7 +95,9 @@ export function indexRow(doc: MetadataDocument): IndexRow {
  * U+2028/U+2029 are escaped so no line-oriented reader ever splits a row.
  */
 export function indexLine(doc: MetadataDocument): string {
-  return `${JSON.stringify(indexRow(doc)).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')}\n`;
+  return `${JSON.stringify(indexRow(doc))
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')}\n`;
 }
 
 export async function writeIndexRow(doc: MetadataDocument, store: ObjectStore): Promise<{ readonly key: string }> {

@@ -85,10 +85,15 @@ export async function extractAttachments(doc: MetadataDocument, openRaw: RawOpen
   const raw = await openRaw({ key: doc.raw.key, ...(doc.raw.bucket === undefined ? {} : { bucket: doc.raw.bucket }) });
   const rawHash = createHash('sha256');
   let rawSize = 0;
-  raw.on('data', (chunk: Buffer) => { rawHash.update(chunk); rawSize += chunk.length; });
+  raw.on('data', (chunk: Buffer) => {
+    rawHash.update(chunk);
+    rawSize += chunk.length;
+  });
 
   // The same attachment rule as the ingest parser: a named text part (a Makefile, a report.txt) is a file here too.
-  const parser = listNamedTextAsAttachments(new MailParser({ checksumAlgo: false, skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }));
+  const parser = listNamedTextAsAttachments(
+    new MailParser({ checksumAlgo: false, skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }),
+  );
   raw.on('error', (err) => parser.destroy(err));
   raw.pipe(parser);
 

@@ -20,14 +20,32 @@ export function localProcessors(storeDir: string, configs: readonly LocalProcess
     switch (c.kind) {
       case 'ticket-intake': {
         const intake = new TicketIntake(out);
-        return { name: c.name, ...filter, handle: async (doc) => { await intake.process(doc); } };
+        return {
+          name: c.name,
+          ...filter,
+          handle: async (doc) => {
+            await intake.process(doc);
+          },
+        };
       }
       case 'attachment-extraction': {
         const openRaw = fsRawOpener(storeDir);
-        return { name: c.name, ...filter, handle: async (doc) => { await extractAttachments(doc, openRaw, out); } };
+        return {
+          name: c.name,
+          ...filter,
+          handle: async (doc) => {
+            await extractAttachments(doc, openRaw, out);
+          },
+        };
       }
       case 'archive-index':
-        return { name: c.name, ...filter, handle: async (doc) => { await writeIndexRow(doc, out); } };
+        return {
+          name: c.name,
+          ...filter,
+          handle: async (doc) => {
+            await writeIndexRow(doc, out);
+          },
+        };
     }
   });
 }

@@ -24,8 +24,8 @@ export class MemoryObjectStore implements ObjectStore {
   async put(key: string, body: Buffer | string, options: PutOptions = {}): Promise<{ etag: string }> {
     if (this.beforePut !== null) await this.beforePut(key);
     const current = this.objects.get(key);
-    const conflict = (options.ifNoneMatch === '*' && current !== undefined)
-      || (options.ifMatch !== undefined && current?.etag !== options.ifMatch);
+    const conflict =
+      (options.ifNoneMatch === '*' && current !== undefined) || (options.ifMatch !== undefined && current?.etag !== options.ifMatch);
     this.puts.push({ key, ok: !conflict });
     if (conflict) throw new PreconditionFailedError(key);
     const buf = Buffer.isBuffer(body) ? Buffer.from(body) : Buffer.from(body, 'utf8');

@@ -34,8 +34,11 @@ export type RawOpener = (ref: { readonly key: string; readonly bucket?: string }
 export class PreconditionFailedError extends CodedError<'EPRECONDITION'> {
   readonly key: string;
   constructor(key: string, options?: { cause?: unknown }) {
-    super('PreconditionFailedError', 'EPRECONDITION', `conditional write to ${JSON.stringify(key)} failed: the object changed`,
-      { cause: options?.cause, retryable: true, failureClass: 'storage' });
+    super('PreconditionFailedError', 'EPRECONDITION', `conditional write to ${JSON.stringify(key)} failed: the object changed`, {
+      cause: options?.cause,
+      retryable: true,
+      failureClass: 'storage',
+    });
     this.key = key;
   }
 }

@@ -2,13 +2,18 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PreconditionFailedError, type ObjectStore, type PutOptions, type RawOpener, type StoredObject } from './object-store.ts';
 
-interface SdkError { readonly name?: string; readonly $metadata?: { readonly httpStatusCode?: number } }
+interface SdkError {
+  readonly name?: string;
+  readonly $metadata?: { readonly httpStatusCode?: number };
+}
 
 const statusOf = (err: unknown) => (err as SdkError | null)?.$metadata?.httpStatusCode;
 const nameOf = (err: unknown) => (err as SdkError | null)?.name;
-const isNotFound = (err: unknown) => nameOf(err) === 'NoSuchKey' || nameOf(err) === 'NotFound' || (statusOf(err) === 404 && nameOf(err) !== 'NoSuchBucket');
+const isNotFound = (err: unknown) =>
+  nameOf(err) === 'NoSuchKey' || nameOf(err) === 'NotFound' || (statusOf(err) === 404 && nameOf(err) !== 'NoSuchBucket');
 /** 412 is a lost compare-and-set; 409 ConditionalRequestConflict is a concurrent conditional write still in flight. Both: re-read and retry. */
-const isConditionFailure = (err: unknown) => statusOf(err) === 412 || nameOf(err) === 'PreconditionFailed' || nameOf(err) === 'ConditionalRequestConflict';
+const isConditionFailure = (err: unknown) =>
+  statusOf(err) === 412 || nameOf(err) === 'PreconditionFailed' || nameOf(err) === 'ConditionalRequestConflict';
 
 export interface S3ObjectStoreOptions {
   readonly client: S3Client;
@@ -61,15 +66,17 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Buffer | string, options: PutOptions = {}): Promise<{ etag: string }> {
     try {
-      const out = await this.client.send(new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
-        ContentType: options.contentType ?? 'application/octet-stream',
-        ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
-        ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
-        ...this.sseParams,
-      }));
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+          ContentType: options.contentType ?? 'application/octet-stream',
+          ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+          ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+          ...this.sseParams,
+        }),
+      );
       return { etag: out.ETag ?? '' };
     } catch (err) {
       if (isConditionFailure(err)) throw new PreconditionFailedError(key, { cause: err });

@@ -27,7 +27,9 @@ export function subjectIndexKey(mailbox: string, subjectKey: string): string {
   return `by-subject/${sha256(`${mailbox}\u0000${subjectKey}`)}.json`;
 }
 
-interface IndexEntry { readonly ticketId: string }
+interface IndexEntry {
+  readonly ticketId: string;
+}
 
 export async function readIndex(store: ObjectStore, key: string): Promise<string | null> {
   const o = await store.get(key);

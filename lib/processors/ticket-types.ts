@@ -15,7 +15,12 @@ export interface TicketComment {
   readonly from: readonly Address[];
   readonly subject: string | null;
   readonly snippet: string;
-  readonly attachments: ReadonlyArray<{ readonly filename: string | null; readonly contentType: string; readonly size: number; readonly sha256: string }>;
+  readonly attachments: ReadonlyArray<{
+    readonly filename: string | null;
+    readonly contentType: string;
+    readonly size: number;
+    readonly sha256: string;
+  }>;
   readonly raw: { readonly key: string; readonly bucket?: string; readonly size: number; readonly sha256: string };
 }
 
@@ -45,8 +50,10 @@ export type TicketOutcome =
 export class TicketConflictError extends CodedError<'ETICKETCONFLICT'> {
   readonly ticketId: string;
   constructor(ticketId: string, attempts: number) {
-    super('TicketConflictError', 'ETICKETCONFLICT', `ticket ${ticketId} changed during each of ${attempts} attempts to add a comment`,
-      { retryable: true, failureClass: 'storage' });
+    super('TicketConflictError', 'ETICKETCONFLICT', `ticket ${ticketId} changed during each of ${attempts} attempts to add a comment`, {
+      retryable: true,
+      failureClass: 'storage',
+    });
     this.ticketId = ticketId;
   }
 }

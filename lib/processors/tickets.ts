@@ -1,12 +1,8 @@
 import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { isPreconditionFailed, type ObjectStore } from './object-store.ts';
 import { normaliseSubject } from './subject.ts';
-import {
-  claimIndex, messageIdIndexKey, normaliseMessageId, readIndex, subjectIndexKey, ticketKey, writeIndex,
-} from './ticket-index.ts';
-import {
-  TICKET_SCHEMA_VERSION, TicketConflictError, type TicketComment, type TicketDocument, type TicketOutcome,
-} from './ticket-types.ts';
+import { claimIndex, messageIdIndexKey, normaliseMessageId, readIndex, subjectIndexKey, ticketKey, writeIndex } from './ticket-index.ts';
+import { TICKET_SCHEMA_VERSION, TicketConflictError, type TicketComment, type TicketDocument, type TicketOutcome } from './ticket-types.ts';
 
 export interface TicketIntakeOptions {
   /** A reply joins a ticket by subject only if that ticket was updated within this many days. @default 30 */
@@ -43,15 +39,21 @@ function commentOf(doc: MetadataDocument): TicketComment {
     subject: doc.subject,
     snippet: doc.snippet,
     attachments: doc.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.size, sha256: a.sha256 })),
-    raw: { key: doc.raw.key, size: doc.raw.size, sha256: doc.raw.sha256, ...(doc.raw.bucket === undefined ? {} : { bucket: doc.raw.bucket }) },
+    raw: {
+      key: doc.raw.key,
+      size: doc.raw.size,
+      sha256: doc.raw.sha256,
+      ...(doc.raw.bucket === undefined ? {} : { bucket: doc.raw.bucket }),
+    },
   };
 }
 
 /** The same message delivered twice (redelivery, or one mail sent to two support addresses) is one comment. */
 function alreadyHas(ticket: TicketDocument, doc: MetadataDocument): boolean {
   const mid = doc.messageId === null ? null : normaliseMessageId(doc.messageId);
-  return ticket.comments.some((c) => c.docId === doc.id
-    || (mid !== null && mid !== '' && c.messageId !== null && normaliseMessageId(c.messageId) === mid));
+  return ticket.comments.some(
+    (c) => c.docId === doc.id || (mid !== null && mid !== '' && c.messageId !== null && normaliseMessageId(c.messageId) === mid),
+  );
 }
 
 function parseTicket(body: Buffer): TicketDocument {
@@ -92,7 +94,9 @@ export class TicketIntake {
     if (found !== null) {
       const added = await this.addComment(found.ticketId, doc);
       await this.indexMessage(doc, added.ticketId);
-      return added.added ? { action: 'commented', ticketId: added.ticketId, via: found.via } : { action: 'duplicate', ticketId: added.ticketId };
+      return added.added
+        ? { action: 'commented', ticketId: added.ticketId, via: found.via }
+        : { action: 'duplicate', ticketId: added.ticketId };
     }
     return this.openTicket(doc);
   }
@@ -168,7 +172,9 @@ export class TicketIntake {
       // Our own ticket exists: this document was delivered before (perhaps we crashed before indexing it).
       const again = await this.addComment(ticketId, doc);
       await this.indexMessage(doc, again.ticketId);
-      return again.added ? { action: 'commented', ticketId: again.ticketId, via: 'message-id' } : { action: 'duplicate', ticketId: again.ticketId };
+      return again.added
+        ? { action: 'commented', ticketId: again.ticketId, via: 'message-id' }
+        : { action: 'duplicate', ticketId: again.ticketId };
     }
     const winner = await this.indexMessage(doc, ticketId);
     if (winner !== ticketId) return this.mergeInto(ticket, winner, doc);
@@ -193,11 +199,15 @@ export class TicketIntake {
   /** Folds a ticket we just opened into the thread's ticket another invocation opened concurrently. */
   private async mergeInto(ours: TicketDocument, target: string, doc: MetadataDocument): Promise<TicketOutcome> {
     const added = await this.addComment(target, doc);
-    await this.store.put(ticketKey(ours.ticketId), JSON.stringify({ ...ours, status: 'merged', mergedInto: added.ticketId }), { contentType: 'application/json' });
+    await this.store.put(ticketKey(ours.ticketId), JSON.stringify({ ...ours, status: 'merged', mergedInto: added.ticketId }), {
+      contentType: 'application/json',
+    });
     for (const id of threadIds(doc)) {
       const key = messageIdIndexKey(id);
       if ((await readIndex(this.store, key)) === ours.ticketId) await writeIndex(this.store, key, added.ticketId);
     }
-    return added.added ? { action: 'commented', ticketId: added.ticketId, via: 'message-id' } : { action: 'duplicate', ticketId: added.ticketId };
+    return added.added
+      ? { action: 'commented', ticketId: added.ticketId, via: 'message-id' }
+      : { action: 'duplicate', ticketId: added.ticketId };
   }
 }

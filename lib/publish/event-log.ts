@@ -74,7 +74,8 @@ export async function readLineAt(path: string, offset: number, length: number): 
   try {
     const buf = Buffer.alloc(length);
     const { bytesRead } = await fh.read(buf, 0, length, offset);
-    if (bytesRead !== length || buf[length - 1] !== 0x0a) throw new Error(`the event log has no line of ${length} bytes at offset ${offset}`);
+    if (bytesRead !== length || buf[length - 1] !== 0x0a)
+      throw new Error(`the event log has no line of ${length} bytes at offset ${offset}`);
     return buf.subarray(0, length - 1).toString('utf8');
   } finally {
     await fh.close();
@@ -88,7 +89,7 @@ export async function countLines(path: string, from: number, to: number): Promis
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
     let n = 0;
-    for (let pos = from; pos < to;) {
+    for (let pos = from; pos < to; ) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, to - pos), pos);
       if (bytesRead === 0) break;
       for (let i = buf.indexOf(0x0a); i >= 0 && i < bytesRead; i = buf.indexOf(0x0a, i + 1)) n++;

@@ -21,9 +21,7 @@ export function matchesFilter(doc: MetadataDocument, filter?: TargetFilter): boo
   if (filter.to !== undefined) {
     const recipients = [...doc.to, ...doc.cc].map((a) => a.address.toLowerCase()).filter((a) => a !== '');
     const wanted = filter.to.map((t) => t.toLowerCase());
-    const hit = wanted.some((w) => (w.startsWith('@')
-      ? recipients.some((r) => domainOf(r) === w.slice(1))
-      : recipients.includes(w)));
+    const hit = wanted.some((w) => (w.startsWith('@') ? recipients.some((r) => domainOf(r) === w.slice(1)) : recipients.includes(w)));
     if (!hit) return false;
   }
   if (filter.hasAttachments !== undefined && doc.attachments.some((a) => !a.inline) !== filter.hasAttachments) return false;

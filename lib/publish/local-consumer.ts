@@ -37,7 +37,18 @@ export interface DeadLetter {
   readonly final: boolean;
 }
 
-type Record_ = { op: 'failed'; at: string; offset: number; length: number; id: string | null; attempts: number; firstFailedAt: string; error: string; final: boolean }
+type Record_ =
+  | {
+      op: 'failed';
+      at: string;
+      offset: number;
+      length: number;
+      id: string | null;
+      attempts: number;
+      firstFailedAt: string;
+      error: string;
+      final: boolean;
+    }
   | { op: 'done'; at: string; offset: number };
 
 export interface DrainResult {
@@ -105,12 +116,32 @@ async function readDeadLetters(path: string): Promise<{ letters: Map<number, Dea
       continue; // a line torn by a crash: the failure is recorded again when its document fails again
     }
     if (r.op === 'done') letters.delete(r.offset);
-    else letters.set(r.offset, { offset: r.offset, length: r.length, id: r.id, attempts: r.attempts, firstFailedAt: r.firstFailedAt, lastFailedAt: r.at, error: r.error, final: r.final });
+    else
+      letters.set(r.offset, {
+        offset: r.offset,
+        length: r.length,
+        id: r.id,
+        attempts: r.attempts,
+        firstFailedAt: r.firstFailedAt,
+        lastFailedAt: r.at,
+        error: r.error,
+        final: r.final,
+      });
   }
   return { letters, journalLines };
 }
 
-const failedRecord = (l: DeadLetter): Record_ => ({ op: 'failed', at: l.lastFailedAt, offset: l.offset, length: l.length, id: l.id, attempts: l.attempts, firstFailedAt: l.firstFailedAt, error: l.error, final: l.final });
+const failedRecord = (l: DeadLetter): Record_ => ({
+  op: 'failed',
+  at: l.lastFailedAt,
+  offset: l.offset,
+  length: l.length,
+  id: l.id,
+  attempts: l.attempts,
+  firstFailedAt: l.firstFailedAt,
+  error: l.error,
+  final: l.final,
+});
 
 function describe(err: unknown): string {
   const e = classifyError(err);
@@ -145,7 +176,12 @@ export class LocalConsumer {
     this.processor = processor;
     this.#log = logPath;
     this.#files = consumerFiles(storeDir, processor.name);
-    this.#locks = new FsLeaseFiles({ dir: this.#files.dir, checkName: (n) => { if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}\.lock$/.test(n)) throw new TypeError(`invalid lock name ${n}`); } });
+    this.#locks = new FsLeaseFiles({
+      dir: this.#files.dir,
+      checkName: (n) => {
+        if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}\.lock$/.test(n)) throw new TypeError(`invalid lock name ${n}`);
+      },
+    });
   }
 
   /** A new processor starts at the log's end as it is now: it gets what is published from now on (`replay` fills it). */
@@ -165,7 +201,13 @@ export class LocalConsumer {
     const fh = await open(tmp, 'wx', FILE_MODE);
     try {
       try {
-        await writeFully(fh, Buffer.from(`${JSON.stringify({ version: 1, processor: this.processor.name, offset, updatedAt: new Date().toISOString() })}\n`, 'utf8'));
+        await writeFully(
+          fh,
+          Buffer.from(
+            `${JSON.stringify({ version: 1, processor: this.processor.name, offset, updatedAt: new Date().toISOString() })}\n`,
+            'utf8',
+          ),
+        );
         await fh.sync();
       } finally {
         await fh.close();
@@ -214,7 +256,16 @@ export class LocalConsumer {
         const at = new Date().toISOString();
         const before = letters.get(offset);
         const attempts = (before?.attempts ?? 0) + 1;
-        const letter: DeadLetter = { offset, length, id, attempts, firstFailedAt: before?.firstFailedAt ?? at, lastFailedAt: at, error, final: final || attempts >= MAX_ATTEMPTS };
+        const letter: DeadLetter = {
+          offset,
+          length,
+          id,
+          attempts,
+          firstFailedAt: before?.firstFailedAt ?? at,
+          lastFailedAt: at,
+          error,
+          final: final || attempts >= MAX_ATTEMPTS,
+        };
         letters.set(offset, letter);
         journal.push(failedRecord(letter));
         failed++;
@@ -231,8 +282,16 @@ export class LocalConsumer {
 
       if (options.retry === true) {
         // Compact the journal to the live letters first, so it stays as small as the failures it records.
-        if (journalLines > letters.size) await writeFileAtomic(this.#files.deadLetters, [...letters.values()].map((l) => `${JSON.stringify(failedRecord(l))}\n`).join(''), this.#files.dir);
-        const due = [...letters.values()].filter((l) => !l.final).sort((a, b) => a.offset - b.offset).slice(0, RETRIES_PER_RUN);
+        if (journalLines > letters.size)
+          await writeFileAtomic(
+            this.#files.deadLetters,
+            [...letters.values()].map((l) => `${JSON.stringify(failedRecord(l))}\n`).join(''),
+            this.#files.dir,
+          );
+        const due = [...letters.values()]
+          .filter((l) => !l.final)
+          .sort((a, b) => a.offset - b.offset)
+          .slice(0, RETRIES_PER_RUN);
         for (const l of due) {
           if (!letters.has(l.offset)) continue; // settled meanwhile by a retry of the same document
           let text: string;
@@ -243,7 +302,10 @@ export class LocalConsumer {
             continue;
           }
           const doc = parseDocument(text);
-          if (typeof doc === 'string') { fail(l.offset, l.length, l.id, doc, true); continue; }
+          if (typeof doc === 'string') {
+            fail(l.offset, l.length, l.id, doc, true);
+            continue;
+          }
           try {
             await this.#handle(doc);
             recovered++;
@@ -298,12 +360,16 @@ export class LocalConsumer {
 export async function consumerStatus(storeDir: string, logPath: string, name: string): Promise<ConsumerStatus> {
   const files = consumerFiles(storeDir, name);
   const logBytes = await logSize(logPath);
-  const offset = Math.min(await readCursor(files.cursor) ?? logBytes, logBytes);
+  const offset = Math.min((await readCursor(files.cursor)) ?? logBytes, logBytes);
   const letters = [...(await readDeadLetters(files.deadLetters)).letters.values()];
   const last = letters.sort((a, b) => a.lastFailedAt.localeCompare(b.lastFailedAt)).at(-1);
   return {
-    processor: name, offset, logBytes, behind: await countLines(logPath, offset, logBytes),
-    retrying: letters.filter((l) => !l.final).length, givenUp: letters.filter((l) => l.final).length,
+    processor: name,
+    offset,
+    logBytes,
+    behind: await countLines(logPath, offset, logBytes),
+    retrying: letters.filter((l) => !l.final).length,
+    givenUp: letters.filter((l) => l.final).length,
     lastFailure: last === undefined ? null : { at: last.lastFailedAt, id: last.id, error: last.error },
   };
 }

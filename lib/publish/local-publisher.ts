@@ -80,7 +80,11 @@ export class LocalPublisher implements Publisher {
     } catch (err) {
       this.#cursorsReady = null;
       const code = (err as { code?: string }).code;
-      throw new PublishError(`cannot append to ${this.path}: ${code ?? (err instanceof Error ? err.message : String(err))}`, docs.map((d) => d.id), { cause: err });
+      throw new PublishError(
+        `cannot append to ${this.path}: ${code ?? (err instanceof Error ? err.message : String(err))}`,
+        docs.map((d) => d.id),
+        { cause: err },
+      );
     }
     perTarget[EVENTS_TARGET] = docs.length;
     Object.assign(perTarget, await this.#drainAll(false));
@@ -109,13 +113,24 @@ export class LocalPublisher implements Publisher {
           const r = await c.drain({ retry });
           handled[name] = r.handled + r.recovered;
           if (r.failed > 0) {
-            this.#log?.('warn', `local processor ${name} failed on ${r.failed} document(s); recorded as dead letters, retried next run`, { processor: name, failed: r.failed, lastError: r.lastError });
+            this.#log?.('warn', `local processor ${name} failed on ${r.failed} document(s); recorded as dead letters, retried next run`, {
+              processor: name,
+              failed: r.failed,
+              lastError: r.lastError,
+            });
           }
-          if (r.recovered > 0) this.#log?.('info', `local processor ${name} handled ${r.recovered} dead letter(s) on retry`, { processor: name, recovered: r.recovered });
+          if (r.recovered > 0)
+            this.#log?.('info', `local processor ${name} handled ${r.recovered} dead letter(s) on retry`, {
+              processor: name,
+              recovered: r.recovered,
+            });
         } catch (err) {
           // Its cursor or dead letters could not be read or written: it stays where it was and resumes next run.
           handled[name] = 0;
-          this.#log?.('warn', `local processor ${name} could not consume the event log; it resumes next run`, { processor: name, error: classifyError(err) });
+          this.#log?.('warn', `local processor ${name} could not consume the event log; it resumes next run`, {
+            processor: name,
+            error: classifyError(err),
+          });
         }
       }
       return handled;

@@ -39,14 +39,18 @@ export async function resolveDocument(body: string, deps: ResolveDeps): Promise<
   if (json === null || typeof json !== 'object' || !Object.hasOwn(json, 'claimCheck')) return validate(json, 'message body');
 
   const pointer = claimCheckMessageSchema.safeParse(json);
-  if (!pointer.success) throw new ResolveDocumentError('EINVALID', `malformed claim check: ${pointer.error.issues[0]?.message ?? 'invalid'}`);
+  if (!pointer.success)
+    throw new ResolveDocumentError('EINVALID', `malformed claim check: ${pointer.error.issues[0]?.message ?? 'invalid'}`);
   const { bucket, key, sha256, size } = pointer.data.claimCheck;
   const where = bucket === undefined ? key : `${bucket}/${key}`;
   const stored = await deps.getObject(key, bucket);
   if (stored === null) throw new ResolveDocumentError('ENOTFOUND', `claimed document ${where} not found`);
   const actual = createHash('sha256').update(stored).digest('hex');
   if (stored.length !== size || actual !== sha256) {
-    throw new ResolveDocumentError('EVERIFY', `claimed document ${where} is ${stored.length} bytes sha256 ${actual}, the claim check says ${size} bytes sha256 ${sha256}`);
+    throw new ResolveDocumentError(
+      'EVERIFY',
+      `claimed document ${where} is ${stored.length} bytes sha256 ${actual}, the claim check says ${size} bytes sha256 ${sha256}`,
+    );
   }
   let doc: unknown;
   try {
@@ -65,7 +69,10 @@ function validate(json: unknown, what: string): MetadataDocument {
   const parsed = metadataDocumentSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ResolveDocumentError('EINVALID', `${what} is not a metadata document: ${issue === undefined ? 'invalid' : `${issue.path.join('.')}: ${issue.message}`}`);
+    throw new ResolveDocumentError(
+      'EINVALID',
+      `${what} is not a metadata document: ${issue === undefined ? 'invalid' : `${issue.path.join('.')}: ${issue.message}`}`,
+    );
   }
   return parsed.data;
 }

@@ -91,10 +91,12 @@ export class SqsPublisher implements Publisher {
       }
       return p;
     };
-    const outcomes = await Promise.all(this.#targets.map(async (target) => {
-      const matching = docs.filter((d) => matchesFilter(d, target.filter));
-      return { target, matching, outcome: await this.#publishToTarget(target, matching, claimFor) };
-    }));
+    const outcomes = await Promise.all(
+      this.#targets.map(async (target) => {
+        const matching = docs.filter((d) => matchesFilter(d, target.filter));
+        return { target, matching, outcome: await this.#publishToTarget(target, matching, claimFor) };
+      }),
+    );
 
     const perTarget: Record<string, number> = {};
     const failed = new Map<string, { reason: string; retryable: boolean }>();
@@ -102,7 +104,10 @@ export class SqsPublisher implements Publisher {
       perTarget[target.name] = outcome.sent.size;
       for (const [id, why] of outcome.failed) {
         const prior = failed.get(id);
-        failed.set(id, { reason: prior === undefined ? `${target.name}: ${why.reason}` : `${prior.reason}; ${target.name}: ${why.reason}`, retryable: (prior?.retryable ?? false) || why.retryable });
+        failed.set(id, {
+          reason: prior === undefined ? `${target.name}: ${why.reason}` : `${prior.reason}; ${target.name}: ${why.reason}`,
+          retryable: (prior?.retryable ?? false) || why.retryable,
+        });
       }
     }
     if (failed.size > 0) {
@@ -116,7 +121,11 @@ export class SqsPublisher implements Publisher {
     return { published: new Set(docs.map((d) => d.id)).size, perTarget };
   }
 
-  async #publishToTarget(target: TargetConfig, docs: readonly MetadataDocument[], claimFor: (d: MetadataDocument) => Promise<ClaimCheckMessage>): Promise<TargetOutcome> {
+  async #publishToTarget(
+    target: TargetConfig,
+    docs: readonly MetadataDocument[],
+    claimFor: (d: MetadataDocument) => Promise<ClaimCheckMessage>,
+  ): Promise<TargetOutcome> {
     const outcome: TargetOutcome = { sent: new Set(), failed: new Map() };
     if (docs.length === 0) return outcome;
     let maxSize: number;
@@ -160,7 +169,11 @@ export class SqsPublisher implements Publisher {
     return outcome;
   }
 
-  async #sendBatch(queueUrl: string, batch: readonly Entry[], fifo: boolean): Promise<{
+  async #sendBatch(
+    queueUrl: string,
+    batch: readonly Entry[],
+    fifo: boolean,
+  ): Promise<{
     sent: Entry[];
     failed: Array<{ entry: Entry; reason: string; retryable: boolean }>;
   }> {
@@ -192,7 +205,11 @@ export class SqsPublisher implements Publisher {
       const e = f.Id === undefined ? undefined : byId.get(f.Id);
       if (e === undefined) continue;
       byId.delete(f.Id!);
-      failed.push({ entry: e, reason: `${f.Code ?? 'Failed'}${f.SenderFault === true ? ' (sender fault)' : ''}`, retryable: f.SenderFault !== true });
+      failed.push({
+        entry: e,
+        reason: `${f.Code ?? 'Failed'}${f.SenderFault === true ? ' (sender fault)' : ''}`,
+        retryable: f.SenderFault !== true,
+      });
     }
     // An entry in neither list was not confirmed: send it again (consumers deduplicate by id).
     for (const e of byId.values()) failed.push({ entry: e, reason: 'not in the batch response', retryable: true });
@@ -205,7 +222,8 @@ export class SqsPublisher implements Publisher {
     if (p === undefined) {
       p = this.#client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['MaximumMessageSize'] })).then((res) => {
         const n = Number(res.Attributes?.MaximumMessageSize);
-        if (!Number.isInteger(n) || n <= 0) throw new Error(`queue reports no valid MaximumMessageSize: ${String(res.Attributes?.MaximumMessageSize)}`);
+        if (!Number.isInteger(n) || n <= 0)
+          throw new Error(`queue reports no valid MaximumMessageSize: ${String(res.Attributes?.MaximumMessageSize)}`);
         return n;
       });
       // A failed lookup is not remembered: the next publish asks again.

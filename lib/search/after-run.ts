@@ -12,7 +12,11 @@ const BODY_BUDGET_MS = 10_000;
  * with what was just archived, if there is an index (made by `serve`, `index` or `export`; a user who never
  * searches pays nothing). Never throws: the run's outcome is the mail, not the index.
  */
-export async function updateIndexAfterRun(config: Config, store: RawStore, log: (level: 'info' | 'warn', message: string) => void): Promise<void> {
+export async function updateIndexAfterRun(
+  config: Config,
+  store: RawStore,
+  log: (level: 'info' | 'warn', message: string) => void,
+): Promise<void> {
   const path = defaultIndexPath(config);
   if (!existsSync(path)) return;
   // Loaded only now: a run without an index never loads SQLite or the index code.
@@ -22,9 +26,15 @@ export async function updateIndexAfterRun(config: Config, store: RawStore, log: 
     // Short lock wait: a rebuild holding the index must not hold up the run; the next run catches up.
     index = SearchDb.open(path, { busyTimeoutMs: 2_000 });
     const r = await catchUp(index, config, store, { bodyDeadline: Date.now() + BODY_BUDGET_MS });
-    log('info', `search index: ${r.written} documents added or changed, ${r.documents} in all${r.pendingBodies > 0 ? `, body text of ${r.pendingBodies} still to read` : ''}`);
+    log(
+      'info',
+      `search index: ${r.written} documents added or changed, ${r.documents} in all${r.pendingBodies > 0 ? `, body text of ${r.pendingBodies} still to read` : ''}`,
+    );
   } catch (err) {
-    log('warn', `search index not updated (${(err as { code?: string }).code ?? 'error'}): ${err instanceof Error ? err.message : String(err)}; the next run or \`mail-ingest index\` catches up`);
+    log(
+      'warn',
+      `search index not updated (${(err as { code?: string }).code ?? 'error'}): ${err instanceof Error ? err.message : String(err)}; the next run or \`mail-ingest index\` catches up`,
+    );
   } finally {
     index?.close();
   }

@@ -13,7 +13,10 @@ const BATCH = 500;
 
 async function dirs(dir: string, pattern: RegExp): Promise<string[]> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && pattern.test(e.name)).map((e) => e.name).sort();
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && pattern.test(e.name))
+      .map((e) => e.name)
+      .sort();
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') return [];
     throw err;
@@ -68,7 +71,9 @@ export interface ListingCatchUp {
  * there yet is looked for again next time. With `all`, every document the store lists is read (a rebuild).
  */
 export async function catchUpListing(
-  index: SearchDb, store: RawStore, config: StoreConfig,
+  index: SearchDb,
+  store: RawStore,
+  config: StoreConfig,
   options: {
     readonly all?: boolean;
     /** The caller holds a transaction already (a rebuild): write batches inside it. */
@@ -95,7 +100,10 @@ export async function catchUpListing(
     // The fs store hands documents over as parsed JSON: checked here, so a damaged file is skipped, not indexed.
     const parsed = metadataDocumentSchema.safeParse(await pending.shift()!);
     if (!parsed.success) skipped++;
-    else { read++; batch.push(parsed.data); }
+    else {
+      read++;
+      batch.push(parsed.data);
+    }
     if (batch.length >= BATCH) flush();
   };
   if (options.all) {

@@ -50,7 +50,10 @@ export async function catchUp(index: SearchDb, config: Config, store: RawStore, 
     skipped += r.skipped;
   }
   if (log === null || index.getMeta('listing.done') === null) {
-    const r = await catchUpListing(index, store, config.store, { signal: options.signal, onProgress: (n) => options.onProgress?.('documents', n) });
+    const r = await catchUpListing(index, store, config.store, {
+      signal: options.signal,
+      onProgress: (n) => options.onProgress?.('documents', n),
+    });
     read += r.read;
     written += r.written;
     skipped += r.skipped;
@@ -59,7 +62,11 @@ export async function catchUp(index: SearchDb, config: Config, store: RawStore, 
   options.onProgress?.('documents', read);
   const bodies = options.skipBodies
     ? 0
-    : await fillBodies(index, store, { deadline: options.bodyDeadline, signal: options.signal, onProgress: (n) => options.onProgress?.('bodies', n) });
+    : await fillBodies(index, store, {
+        deadline: options.bodyDeadline,
+        signal: options.signal,
+        onProgress: (n) => options.onProgress?.('bodies', n),
+      });
   return { source: log === null ? 'listing' : 'event-log', read, written, skipped, bodies, ...counts(index) };
 }
 
@@ -83,19 +90,32 @@ export async function rebuild(index: SearchDb, config: Config, store: RawStore, 
   index.db.exec('BEGIN IMMEDIATE');
   try {
     clearIndex(index);
-    listing = await catchUpListing(index, store, config.store, { all: true, signal: options.signal, nested: true, onProgress: (n) => options.onProgress?.('documents', n) });
+    listing = await catchUpListing(index, store, config.store, {
+      all: true,
+      signal: options.signal,
+      nested: true,
+      onProgress: (n) => options.onProgress?.('documents', n),
+    });
     if (options.signal?.aborted) throw new Error('rebuild interrupted');
     index.setMeta('listing.done', new Date().toISOString());
     index.db.exec('COMMIT');
   } catch (err) {
-    try { index.db.exec('ROLLBACK'); } catch { /* nothing to roll back */ }
+    try {
+      index.db.exec('ROLLBACK');
+    } catch {
+      /* nothing to roll back */
+    }
     throw err;
   }
   // The log is then read from the start: every line is a document just listed (skipped as unchanged) or a newer one.
   const fromLog = log === null ? null : catchUpEventLog(index, log);
   const bodies = options.skipBodies
     ? 0
-    : await fillBodies(index, store, { deadline: options.bodyDeadline, signal: options.signal, onProgress: (n) => options.onProgress?.('bodies', n) });
+    : await fillBodies(index, store, {
+        deadline: options.bodyDeadline,
+        signal: options.signal,
+        onProgress: (n) => options.onProgress?.('bodies', n),
+      });
   return {
     source: log === null ? 'listing' : 'event-log',
     read: listing.read + (fromLog?.read ?? 0),

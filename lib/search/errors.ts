@@ -19,7 +19,11 @@ export interface QueryIssue {
 
 export class SearchError extends CodedError<SearchErrorCode> {
   constructor(code: SearchErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean; failureClass?: FailureClass }) {
-    super('SearchError', code, message, { cause: options?.cause, retryable: options?.retryable ?? code === 'EINDEXBUSY', failureClass: options?.failureClass ?? 'storage' });
+    super('SearchError', code, message, {
+      cause: options?.cause,
+      retryable: options?.retryable ?? code === 'EINDEXBUSY',
+      failureClass: options?.failureClass ?? 'storage',
+    });
   }
 }
 
@@ -27,7 +31,11 @@ export class SearchError extends CodedError<SearchErrorCode> {
 export class QueryError extends SearchError {
   readonly issues: readonly QueryIssue[];
   constructor(issues: readonly QueryIssue[]) {
-    super('EQUERY', `invalid search (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}): ${issues.map((i) => `${i.param}: ${i.message}`).join('; ')}`, { failureClass: 'config' });
+    super(
+      'EQUERY',
+      `invalid search (${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}): ${issues.map((i) => `${i.param}: ${i.message}`).join('; ')}`,
+      { failureClass: 'config' },
+    );
     this.issues = issues;
   }
 }

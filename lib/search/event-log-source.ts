@@ -34,7 +34,9 @@ function readAt(fd: number, position: number, length: number): Buffer {
 function headOf(fd: number, size: number): string {
   const head = readAt(fd, 0, Math.min(HEAD_BYTES, size));
   const nl = head.indexOf(0x0a);
-  return createHash('sha256').update(nl < 0 ? head : head.subarray(0, nl)).digest('hex');
+  return createHash('sha256')
+    .update(nl < 0 ? head : head.subarray(0, nl))
+    .digest('hex');
 }
 
 function parseLines(bytes: Buffer): { docs: MetadataDocument[]; skipped: number } {
@@ -94,7 +96,10 @@ export function catchUpEventLog(index: SearchDb, logPath: string): EventLogCatch
           for (;;) {
             const part = readAt(fd, next, Math.min(CHUNK, size - next));
             const nl = part.indexOf(0x0a);
-            if (nl >= 0) { next += nl + 1; break; }
+            if (nl >= 0) {
+              next += nl + 1;
+              break;
+            }
             if (part.length === 0) return false;
             next += part.length;
           }

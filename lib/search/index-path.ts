@@ -11,6 +11,9 @@ export function defaultIndexPath(config: Config, env: NodeJS.ProcessEnv = proces
   const s = config.store;
   if (s.type === 'fs') return join(s.dir, 'search.sqlite');
   const cache = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
-  const name = createHash('sha256').update(`${s.endpoint ?? ''}\0${s.bucket}\0${s.prefix}`).digest('hex').slice(0, 16);
+  const name = createHash('sha256')
+    .update(`${s.endpoint ?? ''}\0${s.bucket}\0${s.prefix}`)
+    .digest('hex')
+    .slice(0, 16);
   return join(cache, 'mail-ingest', `search-${s.bucket}-${name}.sqlite`);
 }

@@ -4,7 +4,12 @@ import { BODY, type SearchDb } from './search-db.ts';
 
 /** Bits of `messages.flags`, one per document flag. */
 export const FLAG_BITS: Readonly<Record<keyof Flags, number>> = {
-  autoReply: 1, bounce: 2, list: 4, bulk: 8, spam: 16, oversized: 32,
+  autoReply: 1,
+  bounce: 2,
+  list: 4,
+  bulk: 8,
+  spam: 16,
+  oversized: 32,
 };
 
 /** Body text kept per message, in characters. Longer bodies are searched on their first part only. */
@@ -87,7 +92,11 @@ export function threadRefs(doc: MetadataDocument): string[] {
  * Adds or replaces documents in one transaction; unchanged documents (a replay, the same event read twice) are
  * skipped. Returns how many rows were written. `bodyOf` may give the body text when the caller has it already.
  */
-export function upsertDocuments(index: SearchDb, docs: readonly MetadataDocument[], bodyOf?: (doc: MetadataDocument) => string | null): number {
+export function upsertDocuments(
+  index: SearchDb,
+  docs: readonly MetadataDocument[],
+  bodyOf?: (doc: MetadataDocument) => string | null,
+): number {
   let written = 0;
   for (const doc of docs) {
     const json = JSON.stringify(doc);
@@ -107,14 +116,33 @@ export function upsertDocuments(index: SearchDb, docs: readonly MetadataDocument
     index.run(
       `INSERT INTO messages (rowid, id, mailbox, sort_at, ingested_at, ingested_day, size, flags, attachments, raw_key, subject_key, is_reply, body_state, doc)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.rowid, doc.id, doc.mailbox, sortAt, doc.ingestedAt, doc.ingestedAt.slice(0, 10), doc.raw.size, flagBits(doc.flags), doc.attachments.length,
-      doc.raw.key, subject.key, subject.hadMarker || doc.inReplyTo !== null || doc.references.length > 0 ? 1 : 0, bodyState, json,
+      row.rowid,
+      doc.id,
+      doc.mailbox,
+      sortAt,
+      doc.ingestedAt,
+      doc.ingestedAt.slice(0, 10),
+      doc.raw.size,
+      flagBits(doc.flags),
+      doc.attachments.length,
+      doc.raw.key,
+      subject.key,
+      subject.hadMarker || doc.inReplyTo !== null || doc.references.length > 0 ? 1 : 0,
+      bodyState,
+      json,
     );
     index.run(
       'INSERT OR REPLACE INTO text (rowid, subject, sender, recipients, attachments, body, tags) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      row.rowid, doc.subject ?? '', people(doc.from), people([...doc.to, ...doc.cc]),
-      doc.attachments.map((a) => a.filename ?? '').filter((n) => n !== '').join('\n'),
-      (given ?? doc.snippet).slice(0, MAX_BODY_CHARS), tagsOf(doc),
+      row.rowid,
+      doc.subject ?? '',
+      people(doc.from),
+      people([...doc.to, ...doc.cc]),
+      doc.attachments
+        .map((a) => a.filename ?? '')
+        .filter((n) => n !== '')
+        .join('\n'),
+      (given ?? doc.snippet).slice(0, MAX_BODY_CHARS),
+      tagsOf(doc),
     );
     for (const ref of threadRefs(doc)) index.run('INSERT OR IGNORE INTO refs (ref, msg) VALUES (?, ?)', ref, row.rowid);
     written++;
@@ -130,7 +158,8 @@ export interface PendingBody {
 /** Messages whose body text has not been read yet. */
 export function pendingBodies(index: SearchDb, limit: number): PendingBody[] {
   // Newest first: the mail people look for soonest gets its body text first.
-  return index.all<{ rowid: number; doc: string }>('SELECT rowid, doc FROM messages WHERE body_state = 0 ORDER BY rowid DESC LIMIT ?', limit)
+  return index
+    .all<{ rowid: number; doc: string }>('SELECT rowid, doc FROM messages WHERE body_state = 0 ORDER BY rowid DESC LIMIT ?', limit)
     .map((r) => ({ rowid: r.rowid, doc: JSON.parse(r.doc) as MetadataDocument }));
 }
 

@@ -8,8 +8,17 @@ export { defaultIndexPath } from './index-path.ts';
 export { catchUp, rebuild, counts, eventLogPath, type CatchUpOptions, type CatchUpSummary } from './catch-up.ts';
 export { parseSearchQuery, queryParams, splitTerms, FLAG_PARAMS, PAGE_SIZE, type SearchQuery } from './search-query.ts';
 export {
-  search, matchingIds, getDocument, isDocumentId, dailyStats, mailboxTotals, COUNT_CAP, SHORT_TERM_SCAN,
-  type SearchHit, type SearchResult, type DayStat,
+  search,
+  matchingIds,
+  getDocument,
+  isDocumentId,
+  dailyStats,
+  mailboxTotals,
+  COUNT_CAP,
+  SHORT_TERM_SCAN,
+  type SearchHit,
+  type SearchResult,
+  type DayStat,
 } from './search.ts';
 export { threadOf, MAX_THREAD, type ThreadEntry } from './thread.ts';
 export { updateIndexAfterRun } from './after-run.ts';

@@ -159,7 +159,11 @@ export class SearchDb {
       this.db.exec('COMMIT');
       return out;
     } catch (err) {
-      try { this.db.exec('ROLLBACK'); } catch { /* already rolled back by SQLite */ }
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        /* already rolled back by SQLite */
+      }
       throw toSearchError(err, 'writing');
     }
   }

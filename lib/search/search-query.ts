@@ -28,7 +28,12 @@ export interface SearchQuery {
 
 /** URL spelling of each flag. */
 export const FLAG_PARAMS: Readonly<Record<string, keyof Flags>> = {
-  'auto-reply': 'autoReply', bounce: 'bounce', list: 'list', bulk: 'bulk', spam: 'spam', oversized: 'oversized',
+  'auto-reply': 'autoReply',
+  bounce: 'bounce',
+  list: 'list',
+  bulk: 'bulk',
+  spam: 'spam',
+  oversized: 'oversized',
 };
 
 export const PAGE_SIZE = 50;
@@ -73,47 +78,68 @@ function positive(value: string, param: string, max: number, issues: QueryIssue[
 export function parseSearchQuery(params: URLSearchParams, options: { readonly strict?: boolean } = {}): SearchQuery {
   const issues: QueryIssue[] = [];
   const one = (name: string): string | undefined => {
-    const all = params.getAll(name).map((v) => v.trim()).filter((v) => v !== '');
+    const all = params
+      .getAll(name)
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
     if (all.length > 1) issues.push({ param: name, message: 'given more than once' });
     return all[0];
   };
   if (options.strict) {
-    for (const key of new Set(params.keys())) if (!PARAMS.has(key)) issues.push({ param: key, message: `unknown parameter (known: ${[...PARAMS].join(', ')})` });
+    for (const key of new Set(params.keys()))
+      if (!PARAMS.has(key)) issues.push({ param: key, message: `unknown parameter (known: ${[...PARAMS].join(', ')})` });
   }
   const q = one('q') ?? '';
   if (q.length > MAX_Q) issues.push({ param: 'q', message: `longer than ${MAX_Q} characters` });
   const terms = splitTerms(q);
   if (terms.length > MAX_TERMS) issues.push({ param: 'q', message: `more than ${MAX_TERMS} terms` });
   const mailbox = one('mailbox');
-  if (mailbox !== undefined && !isValidMailboxId(mailbox)) issues.push({ param: 'mailbox', message: `not a mailbox id: ${JSON.stringify(String(mailbox).slice(0, 70))}` });
+  if (mailbox !== undefined && !isValidMailboxId(mailbox))
+    issues.push({ param: 'mailbox', message: `not a mailbox id: ${JSON.stringify(String(mailbox).slice(0, 70))}` });
   const from = one('from');
   const to = one('to');
-  for (const [name, v] of [['from', from], ['to', to]] as const) {
+  for (const [name, v] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
     if (v !== undefined && v.length > MAX_FIELD) issues.push({ param: name, message: `longer than ${MAX_FIELD} characters` });
   }
   const sinceText = one('since');
   const untilText = one('until');
   const since = sinceText === undefined ? undefined : day(sinceText, 'since', issues);
   const until = untilText === undefined ? undefined : day(untilText, 'until', issues);
-  if (since !== undefined && until !== undefined && since > until) issues.push({ param: 'until', message: `${until} is before since ${since}` });
+  if (since !== undefined && until !== undefined && since > until)
+    issues.push({ param: 'until', message: `${until} is before since ${since}` });
   const flags: Array<keyof Flags> = [];
-  for (const f of params.getAll('flag').map((v) => v.trim()).filter((v) => v !== '')) {
+  for (const f of params
+    .getAll('flag')
+    .map((v) => v.trim())
+    .filter((v) => v !== '')) {
     const flag = FLAG_PARAMS[f];
-    if (flag === undefined) issues.push({ param: 'flag', message: `unknown flag ${JSON.stringify(f.slice(0, 40))} (known: ${Object.keys(FLAG_PARAMS).join(', ')})` });
+    if (flag === undefined)
+      issues.push({
+        param: 'flag',
+        message: `unknown flag ${JSON.stringify(f.slice(0, 40))} (known: ${Object.keys(FLAG_PARAMS).join(', ')})`,
+      });
     else if (!flags.includes(flag)) flags.push(flag);
   }
   const attachmentText = one('attachment');
   let attachment: boolean | undefined;
   if (attachmentText === 'yes') attachment = true;
   else if (attachmentText === 'no') attachment = false;
-  else if (attachmentText !== undefined) issues.push({ param: 'attachment', message: `expected yes or no, got ${JSON.stringify(attachmentText.slice(0, 40))}` });
+  else if (attachmentText !== undefined)
+    issues.push({ param: 'attachment', message: `expected yes or no, got ${JSON.stringify(attachmentText.slice(0, 40))}` });
   const pageText = one('page');
   const limitText = one('limit');
-  const page = pageText === undefined ? 1 : positive(pageText, 'page', 1_000_000, issues) ?? 1;
-  const pageSize = limitText === undefined ? PAGE_SIZE : positive(limitText, 'limit', MAX_PAGE_SIZE, issues) ?? PAGE_SIZE;
+  const page = pageText === undefined ? 1 : (positive(pageText, 'page', 1_000_000, issues) ?? 1);
+  const pageSize = limitText === undefined ? PAGE_SIZE : (positive(limitText, 'limit', MAX_PAGE_SIZE, issues) ?? PAGE_SIZE);
   if (issues.length > 0) throw new QueryError(issues);
   return {
-    q, terms, flags, page, pageSize,
+    q,
+    terms,
+    flags,
+    page,
+    pageSize,
     ...(mailbox === undefined ? {} : { mailbox }),
     ...(from === undefined ? {} : { from }),
     ...(to === undefined ? {} : { to }),

@@ -78,12 +78,22 @@ function build(q: SearchQuery): Built {
   if (q.from !== undefined) term(q.from, ['sender']);
   if (q.to !== undefined) term(q.to, ['recipients']);
   // Dates are row id ranges (the row id is the sort time): the full-text index applies them itself.
-  if (q.since !== undefined) { cheap.push('m.rowid >= ?'); cheapParams.push(rowidAt(`${q.since}T00:00:00.000Z`)); }
-  if (q.until !== undefined) { cheap.push('m.rowid < ?'); cheapParams.push(rowidAt(`${q.until}T00:00:00.000Z`) + 86_400_000 * 1024); }
+  if (q.since !== undefined) {
+    cheap.push('m.rowid >= ?');
+    cheapParams.push(rowidAt(`${q.since}T00:00:00.000Z`));
+  }
+  if (q.until !== undefined) {
+    cheap.push('m.rowid < ?');
+    cheapParams.push(rowidAt(`${q.until}T00:00:00.000Z`) + 86_400_000 * 1024);
+  }
   // With words to look for, the filters join them inside the full-text index as tags; without, they are
   // conditions on the rows (the mailbox has its own index; newest first is the primary key).
   const tags: string[] = [];
-  if (q.mailbox !== undefined) { cheap.push('m.mailbox = ?'); cheapParams.push(q.mailbox); tags.push(tag('mb', q.mailbox)); }
+  if (q.mailbox !== undefined) {
+    cheap.push('m.mailbox = ?');
+    cheapParams.push(q.mailbox);
+    tags.push(tag('mb', q.mailbox));
+  }
   if (q.flags.length > 0) {
     const bits = q.flags.reduce((b, f) => b | FLAG_BITS[f], 0);
     cheap.push('(m.flags & ?) = ?');
@@ -101,8 +111,14 @@ function build(q: SearchQuery): Built {
 
 function hitOf(doc: MetadataDocument, sortAt: string): SearchHit {
   return {
-    id: doc.id, mailbox: doc.mailbox, date: sortAt, from: doc.from, subject: doc.subject, flags: doc.flags,
-    attachments: doc.attachments.length, snippet: doc.snippet,
+    id: doc.id,
+    mailbox: doc.mailbox,
+    date: sortAt,
+    from: doc.from,
+    subject: doc.subject,
+    flags: doc.flags,
+    attachments: doc.attachments.length,
+    snippet: doc.snippet,
   };
 }
 
@@ -143,7 +159,8 @@ function sourceOf(index: SearchDb, q: SearchQuery): Source {
 
 function documentsOf(index: SearchDb, rowids: readonly number[]): Map<number, { sort_at: string; doc: string }> {
   const rows = index.all<{ rowid: number; sort_at: string; doc: string }>(
-    'SELECT rowid, sort_at, doc FROM messages WHERE rowid IN (SELECT value FROM json_each(?))', JSON.stringify(rowids),
+    'SELECT rowid, sort_at, doc FROM messages WHERE rowid IN (SELECT value FROM json_each(?))',
+    JSON.stringify(rowids),
   );
   return new Map(rows.map((r) => [r.rowid, r]));
 }
@@ -183,7 +200,9 @@ export function search(index: SearchDb, q: SearchQuery): SearchResult {
  */
 export function matchingIds(index: SearchDb, q: SearchQuery): string[] {
   const src = sourceOf(index, q);
-  return index.all<{ id: string }>(`SELECT x.id AS id FROM (${src.sql}) r JOIN messages x ON x.rowid = r.rowid ORDER BY x.rowid DESC`, ...src.params).map((r) => r.id);
+  return index
+    .all<{ id: string }>(`SELECT x.id AS id FROM (${src.sql}) r JOIN messages x ON x.rowid = r.rowid ORDER BY x.rowid DESC`, ...src.params)
+    .map((r) => r.id);
 }
 
 const ID = /^[0-9a-f]{64}$/;
@@ -215,5 +234,7 @@ export function dailyStats(index: SearchDb, sinceDay: string): DayStat[] {
 }
 
 export function mailboxTotals(index: SearchDb): Array<{ mailbox: string; messages: number; bytes: number; lastIngestedAt: string | null }> {
-  return index.all('SELECT mailbox, count(*) AS messages, sum(size) AS bytes, max(ingested_at) AS lastIngestedAt FROM messages GROUP BY mailbox ORDER BY mailbox');
+  return index.all(
+    'SELECT mailbox, count(*) AS messages, sum(size) AS bytes, max(ingested_at) AS lastIngestedAt FROM messages GROUP BY mailbox ORDER BY mailbox',
+  );
 }

@@ -26,19 +26,25 @@ export interface ThreadEntry {
  */
 export function threadOf(index: SearchDb, id: string): ThreadEntry[] {
   const start = index.get<{ rowid: number; mailbox: string; subject_key: string; is_reply: number; sort_at: string }>(
-    'SELECT rowid, mailbox, subject_key, is_reply, sort_at FROM messages WHERE id = ?', id,
+    'SELECT rowid, mailbox, subject_key, is_reply, sort_at FROM messages WHERE id = ?',
+    id,
   );
   if (start === undefined) return [];
   const via = new Map<number, ThreadEntry['via']>([[start.rowid, 'self']]);
   const seenRefs = new Set<string>();
   let frontier = [start.rowid];
   for (let round = 0; round < MAX_ROUNDS && frontier.length > 0 && via.size < MAX_THREAD; round++) {
-    const refs = index.all<{ ref: string }>(`SELECT DISTINCT ref FROM refs WHERE msg IN (SELECT value FROM json_each(?))`, JSON.stringify(frontier))
-      .map((r) => r.ref).filter((r) => !seenRefs.has(r));
+    const refs = index
+      .all<{ ref: string }>(`SELECT DISTINCT ref FROM refs WHERE msg IN (SELECT value FROM json_each(?))`, JSON.stringify(frontier))
+      .map((r) => r.ref)
+      .filter((r) => !seenRefs.has(r));
     for (const r of refs) seenRefs.add(r);
     if (refs.length === 0) break;
     const next: number[] = [];
-    for (const row of index.all<{ msg: number }>(`SELECT DISTINCT msg FROM refs WHERE ref IN (SELECT value FROM json_each(?)) LIMIT ${MAX_THREAD * 2}`, JSON.stringify(refs))) {
+    for (const row of index.all<{ msg: number }>(
+      `SELECT DISTINCT msg FROM refs WHERE ref IN (SELECT value FROM json_each(?)) LIMIT ${MAX_THREAD * 2}`,
+      JSON.stringify(refs),
+    )) {
       if (via.has(row.msg) || via.size >= MAX_THREAD) continue;
       via.set(row.msg, 'reference');
       next.push(row.msg);
@@ -49,7 +55,10 @@ export function threadOf(index: SearchDb, id: string): ThreadEntry[] {
     const t = Date.parse(start.sort_at);
     const rows = index.all<{ rowid: number; is_reply: number }>(
       `SELECT rowid, is_reply FROM messages WHERE mailbox = ? AND subject_key = ? AND sort_at >= ? AND sort_at <= ? LIMIT ${MAX_THREAD}`,
-      start.mailbox, start.subject_key, new Date(t - SUBJECT_WINDOW_MS).toISOString(), new Date(t + SUBJECT_WINDOW_MS).toISOString(),
+      start.mailbox,
+      start.subject_key,
+      new Date(t - SUBJECT_WINDOW_MS).toISOString(),
+      new Date(t + SUBJECT_WINDOW_MS).toISOString(),
     );
     for (const r of rows) {
       // Two fresh messages that merely share a subject ("Hello") are not a thread: one of them must be a reply.
@@ -58,7 +67,8 @@ export function threadOf(index: SearchDb, id: string): ThreadEntry[] {
     }
   }
   const rows = index.all<{ rowid: number; id: string; sort_at: string }>(
-    'SELECT rowid, id, sort_at FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid', JSON.stringify([...via.keys()]),
+    'SELECT rowid, id, sort_at FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid',
+    JSON.stringify([...via.keys()]),
   );
   const out: ThreadEntry[] = [];
   for (const r of rows) {

@@ -3,8 +3,12 @@ import type { Lang, Translate } from './i18n.ts';
 /** Markup we wrote ourselves (or that the sanitizer produced): inserted as is. Everything else is escaped. */
 export class SafeHtml {
   readonly value: string;
-  constructor(value: string) { this.value = value; }
-  toString(): string { return this.value; }
+  constructor(value: string) {
+    this.value = value;
+  }
+  toString(): string {
+    return this.value;
+  }
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -42,7 +46,8 @@ export interface LayoutOptions {
 export function layout(o: LayoutOptions): string {
   const nav = (href: string, label: string, key: LayoutOptions['active']) =>
     html`<a href="${href}"${o.active === key ? new SafeHtml(' aria-current="page"') : ''}>${label}</a>`;
-  return `<!doctype html>\n${html`<html lang="${o.lang}">
+  return `<!doctype html>\n${
+    html`<html lang="${o.lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -56,7 +61,8 @@ export function layout(o: LayoutOptions): string {
 ${o.body}
 </main>
 </body>
-</html>`.value}\n`;
+</html>`.value
+  }\n`;
 }
 
 /** Sizes as the pages show them (binary units, as the CLI's tables do). */
@@ -65,6 +71,9 @@ export function formatBytes(n: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }

@@ -32,7 +32,8 @@ const EN = {
   results: '{count} messages',
   resultsMore: 'more than {count} messages',
   noResults: 'No messages match.',
-  scanLimited: 'Terms shorter than three characters were looked for in the newest {count} messages only; add a filter or a longer word to search everything.',
+  scanLimited:
+    'Terms shorter than three characters were looked for in the newest {count} messages only; add a filter or a longer word to search everything.',
   bodiesPending: '{count} messages are searchable by subject, people and attachment names; their body text is still being indexed.',
   previous: 'Previous',
   next: 'Next',
@@ -198,11 +199,16 @@ export type Translate = (key: MessageKey, params?: Record<string, string | numbe
 /** The interface language from an Accept-Language header (RFC 9110 12.5.4): the first of ours by weight, else English. */
 export function negotiateLang(header: string | undefined): Lang {
   if (header === undefined || header === '') return 'en';
-  const ranges = header.split(',').slice(0, 20).map((part, i) => {
-    const [tag = '', ...params] = part.trim().split(';');
-    const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p)).find((m) => m !== null);
-    return { tag: tag.trim().toLowerCase(), q: q ? Number(q[1]) : 1, i };
-  }).filter((r) => r.q > 0).sort((a, b) => b.q - a.q || a.i - b.i);
+  const ranges = header
+    .split(',')
+    .slice(0, 20)
+    .map((part, i) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p)).find((m) => m !== null);
+      return { tag: tag.trim().toLowerCase(), q: q ? Number(q[1]) : 1, i };
+    })
+    .filter((r) => r.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
   for (const r of ranges) {
     const primary = r.tag.split('-')[0];
     if (primary === 'ja') return 'ja';
@@ -226,8 +232,24 @@ export function translator(lang: Lang): Translate {
  */
 const DATE_FORMATS: Record<Lang, Intl.DateTimeFormat> = {
   // en-CA writes the day as ISO 8601 does (2025-03-03): no day/month order to guess.
-  en: new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' }),
-  ja: new Intl.DateTimeFormat('ja-JP', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' }),
+  en: new Intl.DateTimeFormat('en-CA', {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  }),
+  ja: new Intl.DateTimeFormat('ja-JP', {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  }),
 };
 const NUMBER_FORMATS: Record<Lang, Intl.NumberFormat> = { en: new Intl.NumberFormat('en'), ja: new Intl.NumberFormat('ja') };
 

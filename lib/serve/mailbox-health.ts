@@ -59,9 +59,9 @@ export async function mailboxHealth(config: Config, state: StateStore, index: Se
     }
     const entries = s === null ? [] : Object.values(s.uidls);
     const extra = s as (MailboxState & { lastSuccess?: { at?: string } | string | null }) | null;
-    const lastSuccessField = typeof extra?.lastSuccess === 'string' ? extra.lastSuccess : extra?.lastSuccess?.at ?? null;
+    const lastSuccessField = typeof extra?.lastSuccess === 'string' ? extra.lastSuccess : (extra?.lastSuccess?.at ?? null);
     const lastError = s?.lastError ?? null;
-    const errorClass = (lastError as { class?: FailureClass; failureClass?: FailureClass } | null);
+    const errorClass = lastError as { class?: FailureClass; failureClass?: FailureClass } | null;
     const t = totals.get(m.id);
     out.push({
       id: m.id,
@@ -70,10 +70,13 @@ export async function mailboxHealth(config: Config, state: StateStore, index: Se
       retention: retentionText(m.retention),
       lastRun: s?.lastRun ?? null,
       lastSuccess: lastSuccessField ?? (s?.lastRun?.ok ? s.lastRun.finishedAt : null),
-      lastError: lastError === null ? null : {
-        ...lastError,
-        class: errorClass?.class ?? errorClass?.failureClass ?? classOfCode(lastError.code),
-      },
+      lastError:
+        lastError === null
+          ? null
+          : {
+              ...lastError,
+              class: errorClass?.class ?? errorClass?.failureClass ?? classOfCode(lastError.code),
+            },
       ingested: entries.length,
       keptOnServer: entries.filter((e) => !e.deletedAt).length,
       oversized: entries.filter((e) => e.oversized).length,
@@ -98,7 +101,8 @@ export async function processorHealth(config: Config): Promise<ProcessorHealth[]
     try {
       const st = await consumerStatus(dir, join(dir, 'events.jsonl'), p.name);
       out.push({
-        name: p.name, kind: p.kind,
+        name: p.name,
+        kind: p.kind,
         position: { offset: st.offset, logBytes: st.logBytes, behind: st.behind },
         failures: { retrying: st.retrying, givenUp: st.givenUp },
         lastFailure: st.lastFailure,

@@ -65,25 +65,49 @@ type AttachmentVisitor = (position: number, att: AttachmentEvent) => Promise<voi
  * (the "verified" mark), keeping the header block and the text bodies, and handing each attachment to `visit`
  * (which must consume or drain its content). Memory is bounded by the parser's text limits, whatever the size.
  */
-async function walkMessage(store: RawStore, doc: MetadataDocument, visit: AttachmentVisitor): Promise<{ verified: Verification; head: Buffer; parser: BoundedMailParser; limited: string | null }> {
+async function walkMessage(
+  store: RawStore,
+  doc: MetadataDocument,
+  visit: AttachmentVisitor,
+): Promise<{ verified: Verification; head: Buffer; parser: BoundedMailParser; limited: string | null }> {
   const raw = await store.getRaw(doc.raw.key);
   const hash = createHash('sha256');
   let size = 0;
   let limited: string | null = null;
-  const parser = new BoundedMailParser({ ...LIMITS, onLimit: (reason) => { limited ??= reason; } });
+  const parser = new BoundedMailParser({
+    ...LIMITS,
+    onLimit: (reason) => {
+      limited ??= reason;
+    },
+  });
   let position = 0;
   const visits: Array<Promise<void>> = [];
   parser.on('data', (data: { type: string }) => {
     if (data.type !== 'attachment') return;
     const att = data as AttachmentEvent;
-    visits.push(visit(position++, att).catch(() => { att.content.resume(); }).finally(() => att.release?.()));
+    visits.push(
+      visit(position++, att)
+        .catch(() => {
+          att.content.resume();
+        })
+        .finally(() => att.release?.()),
+    );
   });
-  parser.on('error', (err: unknown) => { limited ??= `parser: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200); });
-  const ended = new Promise<void>((resolve) => { parser.once('end', resolve); parser.once('close', resolve); parser.once('error', () => resolve()); });
+  parser.on('error', (err: unknown) => {
+    limited ??= `parser: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200);
+  });
+  const ended = new Promise<void>((resolve) => {
+    parser.once('end', resolve);
+    parser.once('close', resolve);
+    parser.once('error', () => resolve());
+  });
   const headChunks: Buffer[] = [];
   let headBytes = 0;
   let headDone = false;
-  const timer = setTimeout(() => { limited ??= `parsing took longer than ${PARSE_TIMEOUT_MS} ms`; parser.destroy(); }, PARSE_TIMEOUT_MS);
+  const timer = setTimeout(() => {
+    limited ??= `parsing took longer than ${PARSE_TIMEOUT_MS} ms`;
+    parser.destroy();
+  }, PARSE_TIMEOUT_MS);
   try {
     for await (const chunk of raw as AsyncIterable<Buffer>) {
       hash.update(chunk);
@@ -95,7 +119,12 @@ async function walkMessage(store: RawStore, doc: MetadataDocument, visit: Attach
       }
       // Past a limit the parser stops, but every byte is still hashed: the mark covers the whole message.
       if (parser.destroyed || parser.limitHit !== null) continue;
-      if (!parser.write(chunk)) await new Promise<void>((resolve) => { parser.once('drain', resolve); parser.once('close', resolve); parser.once('error', () => resolve()); });
+      if (!parser.write(chunk))
+        await new Promise<void>((resolve) => {
+          parser.once('drain', resolve);
+          parser.once('close', resolve);
+          parser.once('error', () => resolve());
+        });
     }
   } finally {
     clearTimeout(timer);
@@ -104,7 +133,12 @@ async function walkMessage(store: RawStore, doc: MetadataDocument, visit: Attach
   await ended;
   await Promise.all(visits);
   const head = Buffer.concat(headChunks);
-  return { verified: { ok: hash.digest('hex') === doc.raw.sha256 && size === doc.raw.size, sha256: doc.raw.sha256, size }, head, parser, limited };
+  return {
+    verified: { ok: hash.digest('hex') === doc.raw.sha256 && size === doc.raw.size, sha256: doc.raw.sha256, size },
+    head,
+    parser,
+    limited,
+  };
 }
 
 function drain(att: AttachmentEvent): Promise<void> {
@@ -147,7 +181,10 @@ export async function verifyRaw(store: RawStore, doc: MetadataDocument): Promise
   const raw = await store.getRaw(doc.raw.key);
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of raw as AsyncIterable<Buffer>) { hash.update(chunk); size += chunk.length; }
+  for await (const chunk of raw as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
   return { ok: hash.digest('hex') === doc.raw.sha256 && size === doc.raw.size, sha256: doc.raw.sha256, size };
 }
 
@@ -178,7 +215,11 @@ export async function writeAttachment(store: RawStore, doc: MetadataDocument, n:
     const hash = createHash('sha256');
     for await (const c of att.content as AsyncIterable<Buffer>) {
       hash.update(c);
-      if (!out.write(c)) await new Promise<void>((resolve) => { out!.once('drain', resolve); out!.once('close', resolve); });
+      if (!out.write(c))
+        await new Promise<void>((resolve) => {
+          out!.once('drain', resolve);
+          out!.once('close', resolve);
+        });
     }
     ok = hash.digest('hex') === wanted.sha256;
   });

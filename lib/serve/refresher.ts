@@ -15,7 +15,12 @@ const BODY_SLICE_MS = 1_000;
  * Keeps the index current while `serve` runs: new documents every `everyMs`, and body text of pending messages
  * in short slices until none is left. A failure is logged and tried again next time; it never stops the server.
  */
-export function startRefresher(index: SearchDb, config: Config, store: RawStore, options: { readonly everyMs: number; readonly log?: (message: string) => void }): Refresher {
+export function startRefresher(
+  index: SearchDb,
+  config: Config,
+  store: RawStore,
+  options: { readonly everyMs: number; readonly log?: (message: string) => void },
+): Refresher {
   const abort = new AbortController();
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();

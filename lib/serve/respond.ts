@@ -2,8 +2,13 @@ import type { ServerResponse } from 'node:http';
 
 /** The pages' policy: our own stylesheet, our own frames, no script anywhere, never framed by another site. */
 export const PAGE_POLICY = [
-  "default-src 'none'", "style-src 'self'", "img-src 'self' data:", "frame-src 'self'", "form-action 'self'",
-  "base-uri 'none'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "frame-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 /** What every response carries. */
@@ -52,7 +57,11 @@ export function redirect(res: ServerResponse, location: string, setCookie?: stri
  * carries an ASCII fallback and the exact name in RFC 8187 encoding (RFC 6266 section 4.3), which browsers prefer.
  */
 export function contentDisposition(name: string): string {
-  const base = (name.split(/[/\\]/).pop() ?? '').replace(/[\u0000-\u001f\u007f"]/g, '').trim().slice(0, 200) || 'download';
+  const base =
+    (name.split(/[/\\]/).pop() ?? '')
+      .replace(/[\u0000-\u001f\u007f"]/g, '')
+      .trim()
+      .slice(0, 200) || 'download';
   const ascii = base.replace(/[^\x20-\x7e]/g, '_').replace(/[%;\\]/g, '_');
   const encoded = encodeURIComponent(base).replace(/['()*!]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;

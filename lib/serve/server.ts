@@ -67,22 +67,44 @@ function errorPage(r: Request, status: number, title: string, lines: readonly st
     sendJson(r.res, status, { error: { status, title, messages: lines } });
     return;
   }
-  sendHtml(r.res, status, layout({ lang: r.lang, t: r.t, title, active: 'error', body: html`<h1>${title}</h1>${lines.map((l) => html`<p>${l}</p>`)}<p><a href="/search">${r.t('navSearch')}</a></p>` }));
+  sendHtml(
+    r.res,
+    status,
+    layout({
+      lang: r.lang,
+      t: r.t,
+      title,
+      active: 'error',
+      body: html`<h1>${title}</h1>${lines.map((l) => html`<p>${l}</p>`)}<p><a href="/search">${r.t('navSearch')}</a></p>`,
+    }),
+  );
 }
 
 function exportName(format: ExportFormat): string {
-  const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `mail-ingest-export-${stamp}.${format === 'mbox' ? 'mbox' : 'zip'}`;
 }
 
 async function route(ctx: ServeContext, r: Request): Promise<void> {
   const path = r.url.pathname;
-  if (path === '/' ) { redirect(r.res, '/search'); return; }
-  if (path === '/static/app.css') { sendCss(r.res, APP_CSS); return; }
+  if (path === '/') {
+    redirect(r.res, '/search');
+    return;
+  }
+  if (path === '/static/app.css') {
+    sendCss(r.res, APP_CSS);
+    return;
+  }
   if (path === '/search' || path === '/api/search') {
     const query = parseSearchQuery(r.url.searchParams, { strict: r.api });
     const model = {
-      query, result: search(ctx.index, query), mailboxes: ctx.config.mailboxes.map((m) => m.id), pendingBodies: pendingCount(ctx.index),
+      query,
+      result: search(ctx.index, query),
+      mailboxes: ctx.config.mailboxes.map((m) => m.id),
+      pendingBodies: pendingCount(ctx.index),
     };
     if (r.api) sendJson(r.res, 200, searchJson(model));
     else sendHtml(r.res, 200, renderSearch(model, r.lang, r.t));
@@ -90,7 +112,10 @@ async function route(ctx: ServeContext, r: Request): Promise<void> {
   }
   if (path === '/mailboxes' || path === '/api/mailboxes') {
     const model = {
-      mailboxes: await mailboxHealth(ctx.config, ctx.state, ctx.index), processors: await processorHealth(ctx.config), now: new Date(), index: counts(ctx.index),
+      mailboxes: await mailboxHealth(ctx.config, ctx.state, ctx.index),
+      processors: await processorHealth(ctx.config),
+      now: new Date(),
+      index: counts(ctx.index),
     };
     if (r.api) sendJson(r.res, 200, mailboxesJson(model));
     else sendHtml(r.res, 200, renderMailboxes(model, r.lang, r.t));
@@ -101,7 +126,8 @@ async function route(ctx: ServeContext, r: Request): Promise<void> {
     const params = new URLSearchParams(r.url.searchParams);
     params.delete('format');
     params.delete('page');
-    if (format === null || !EXPORT_FORMATS.includes(format)) throw new QueryError([{ param: 'format', message: `expected one of ${EXPORT_FORMATS.join(', ')}` }]);
+    if (format === null || !EXPORT_FORMATS.includes(format))
+      throw new QueryError([{ param: 'format', message: `expected one of ${EXPORT_FORMATS.join(', ')}` }]);
     const query = parseSearchQuery(params);
     startDownload(r.res, exportName(format));
     try {
@@ -171,14 +197,29 @@ async function handle(ctx: ServeContext, gate: AccessGate, req: IncomingMessage,
     return;
   }
   const auth = gate.check(req, url);
-  if (auth.kind === 'exchange') { redirect(res, auth.location, auth.setCookie); return; }
-  if (auth.kind === 'denied') { errorPage(r, 403, t('forbidden'), [t('forbiddenText')]); return; }
+  if (auth.kind === 'exchange') {
+    redirect(res, auth.location, auth.setCookie);
+    return;
+  }
+  if (auth.kind === 'denied') {
+    errorPage(r, 403, t('forbidden'), [t('forbiddenText')]);
+    return;
+  }
   try {
     await route(ctx, r);
   } catch (err) {
-    if (res.headersSent) { res.destroy(); return; }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     if (err instanceof NotFound) errorPage(r, 404, t('notFound'), [t('notFoundText')]);
-    else if (err instanceof QueryError) errorPage(r, 400, t('badRequest'), err.issues.map((i) => `${i.param}: ${i.message}`));
+    else if (err instanceof QueryError)
+      errorPage(
+        r,
+        400,
+        t('badRequest'),
+        err.issues.map((i) => `${i.param}: ${i.message}`),
+      );
     else if (err instanceof SearchError && err.code === 'EINDEXBUSY') errorPage(r, 503, t('errorTitle'), [err.message]);
     else {
       ctx.log?.('error', `${req.method} ${url.pathname}: ${err instanceof Error ? err.message : String(err)}`);
@@ -193,19 +234,32 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const server = createServer({ requestTimeout: 120_000, headersTimeout: 30_000 }, (req, res) => {
     handle(o, gate, req, res).catch((err: unknown) => {
       o.log?.('error', `request failed: ${err instanceof Error ? err.message : String(err)}`);
-      if (!res.headersSent) { res.statusCode = 500; res.end(); } else res.destroy();
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.end();
+      } else res.destroy();
     });
   });
   const host = o.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port ?? 8025, host, () => { server.off('error', reject); resolve(); });
+    server.listen(o.port ?? 8025, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;
   return {
-    server, url, token: gate.token, openUrl: `${url}/?token=${gate.token}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    server,
+    url,
+    token: gate.token,
+    openUrl: `${url}/?token=${gate.token}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

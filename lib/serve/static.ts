@@ -59,4 +59,5 @@ svg.chart .label { font-size: 10px; fill: var(--muted); }
 `;
 
 /** Base style of the frame that shows a message's HTML (inline: the frame's own policy allows inline styles only). */
-export const BODY_CSS = 'body{margin:12px;font:14px/1.5 system-ui,"Noto Sans CJK JP",sans-serif;color:#1d2430;word-wrap:break-word}img{max-width:100%;height:auto}img[data-blocked]{display:inline-block;min-width:24px;min-height:16px;border:1px dashed #c3c9d2}';
+export const BODY_CSS =
+  'body{margin:12px;font:14px/1.5 system-ui,"Noto Sans CJK JP",sans-serif;color:#1d2430;word-wrap:break-word}img{max-width:100%;height:auto}img[data-blocked]{display:inline-block;min-width:24px;min-height:16px;border:1px dashed #c3c9d2}';

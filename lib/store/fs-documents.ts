@@ -16,7 +16,10 @@ export type Warn = (message: string, fields?: Record<string, unknown>) => void;
 const PACKS_CACHED = 64;
 
 const isDocument = (v: unknown): v is MetadataDocument =>
-  typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' && typeof (v as { raw?: { key?: unknown } }).raw?.key === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as { id?: unknown }).id === 'string' &&
+  typeof (v as { raw?: { key?: unknown } }).raw?.key === 'string';
 
 export interface FsDocumentsOptions {
   readonly root: string;
@@ -199,7 +202,10 @@ export class FsDocuments implements DocumentIo {
   }
 
   async #dirs(dir: string, pattern: RegExp): Promise<string[]> {
-    return (await this.#entries(dir)).filter((e) => e.isDirectory() && pattern.test(e.name)).map((e) => e.name).sort();
+    return (await this.#entries(dir))
+      .filter((e) => e.isDirectory() && pattern.test(e.name))
+      .map((e) => e.name)
+      .sort();
   }
 }
 

@@ -122,7 +122,9 @@ class FsHeldLease implements HeldLease {
     this.#ttlMs = ttlMs;
   }
 
-  get record(): LeaseRecord { return this.#record; }
+  get record(): LeaseRecord {
+    return this.#record;
+  }
 
   /** Ours when the file still names this run. */
   async #stillOurs(): Promise<boolean> {

@@ -62,17 +62,26 @@ export class FsStaged implements StagedRaw {
   constructor(ctx: FsStagedContext, temp: string) {
     this.#ctx = ctx;
     this.#temp = temp;
-    this.#fd = inDir(ctx.tmpDir, () => openFd(temp, 'wx', FILE_MODE)).then((fd) => { this.#created = true; return fd; });
+    this.#fd = inDir(ctx.tmpDir, () => openFd(temp, 'wx', FILE_MODE)).then((fd) => {
+      this.#created = true;
+      return fd;
+    });
     // Observed by the first write, commit or abort; never an unhandled rejection on its own.
     this.#fd.catch(() => undefined);
     this.writable = new Writable({
       highWaterMark: 1 << 20,
       // Chunks go to the file as they are (writev): no copy of a large message into bigger buffers on the way.
       writev: (chunks, cb) => {
-        this.#append(chunks.map((c) => c.chunk as Buffer)).then(() => cb(), (err: unknown) => cb(toStoreError(err, 'writing staged message')));
+        this.#append(chunks.map((c) => c.chunk as Buffer)).then(
+          () => cb(),
+          (err: unknown) => cb(toStoreError(err, 'writing staged message')),
+        );
       },
       write: (chunk: Buffer, _enc, cb) => {
-        this.#append([chunk]).then(() => cb(), (err: unknown) => cb(toStoreError(err, 'writing staged message')));
+        this.#append([chunk]).then(
+          () => cb(),
+          (err: unknown) => cb(toStoreError(err, 'writing staged message')),
+        );
       },
     });
   }
@@ -102,7 +111,11 @@ export class FsStaged implements StagedRaw {
     this.#closed = true;
     const fd = await this.#fd.catch(() => null);
     if (fd !== null) {
-      try { closeSync(fd); } catch { /* already closed */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
     }
   }
 
@@ -121,7 +134,10 @@ export class FsStaged implements StagedRaw {
       }
       const own = { sha256: this.#hash.digest('hex'), size: this.#size };
       if (own.sha256 !== expected.sha256 || own.size !== expected.size) {
-        throw new StoreError('EVERIFY', `staged bytes do not match: expected ${expected.size} bytes sha256 ${expected.sha256}, wrote ${own.size} bytes sha256 ${own.sha256}`);
+        throw new StoreError(
+          'EVERIFY',
+          `staged bytes do not match: expected ${expected.size} bytes sha256 ${expected.sha256}, wrote ${own.size} bytes sha256 ${own.sha256}`,
+        );
       }
       await this.#step('fsync', final);
       const fd = await this.#fd;
@@ -135,7 +151,9 @@ export class FsStaged implements StagedRaw {
       const existing = await this.#place(final);
       if (existing !== null) {
         if (existing.sha256 === own.sha256 && existing.size === own.size) return { key, size: own.size, sha256: own.sha256, existed: true };
-        throw new StoreError('ECONFLICT', `a different object is already stored at ${key} (sha256 ${existing.sha256}); not overwritten`, { retryable: false });
+        throw new StoreError('ECONFLICT', `a different object is already stored at ${key} (sha256 ${existing.sha256}); not overwritten`, {
+          retryable: false,
+        });
       }
       this.#ctx.created(key, dir);
       return { key, size: own.size, sha256: own.sha256, existed: false };
@@ -200,7 +218,7 @@ export class FsStaged implements StagedRaw {
 /** The in-memory chunks to the file, directly: page-cache writes of a few KB. */
 function writeChunks(fd: number, chunks: readonly Buffer[]): void {
   for (const chunk of chunks) {
-    for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
+    for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
   }
 }
 
@@ -211,7 +229,10 @@ async function writeAll(fd: number, bufs: readonly Buffer[]): Promise<void> {
     let { bytesWritten } = await writevFd(fd, rest);
     const next: Buffer[] = [];
     for (const b of rest) {
-      if (bytesWritten >= b.length) { bytesWritten -= b.length; continue; }
+      if (bytesWritten >= b.length) {
+        bytesWritten -= b.length;
+        continue;
+      }
       next.push(bytesWritten > 0 ? b.subarray(bytesWritten) : b);
       bytesWritten = 0;
     }

@@ -63,7 +63,10 @@ export class FsStateStore implements StateStore {
       const current = await this.#readCurrent(mailbox);
       const currentVersion = current === null ? null : sha256Hex(current);
       if (currentVersion !== expectedVersion) {
-        throw new StoreError('ECONFLICT', `state of mailbox ${mailbox} was changed by another writer (expected version ${String(expectedVersion)}, found ${String(currentVersion)})`);
+        throw new StoreError(
+          'ECONFLICT',
+          `state of mailbox ${mailbox} was changed by another writer (expected version ${String(expectedVersion)}, found ${String(currentVersion)})`,
+        );
       }
       const tmp = join(this.dir, `.${mailbox}.${randomUUID()}.tmp`);
       try {
@@ -163,11 +166,12 @@ export class FsStateStore implements StateStore {
  * next run ingest (and with retention `delete`, delete) the whole mailbox again.
  */
 function parseState(mailbox: string, bytes: Buffer, path: string): MailboxState {
-  const corrupt = (why: string, cause?: unknown) => new StoreError(
-    'EIO',
-    `corrupt state file ${path}: ${why}; refusing to treat it as empty (that would re-ingest the whole mailbox). Restore it from a backup or move it aside deliberately.`,
-    { retryable: false, cause },
-  );
+  const corrupt = (why: string, cause?: unknown) =>
+    new StoreError(
+      'EIO',
+      `corrupt state file ${path}: ${why}; refusing to treat it as empty (that would re-ingest the whole mailbox). Restore it from a backup or move it aside deliberately.`,
+      { retryable: false, cause },
+    );
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));

@@ -58,7 +58,10 @@ export class FsRawStore implements RawStore {
     this.#beforeStep = options.beforeCommitStep;
     const beforeStep = this.#beforeStep;
     this.#documents = new FsDocuments({
-      root: this.location, tmpDir: this.tmpDir, warn: this.#warn, touched: (dir) => this.#dirty.add(dir),
+      root: this.location,
+      tmpDir: this.tmpDir,
+      warn: this.#warn,
+      touched: (dir) => this.#dirty.add(dir),
       ...(beforeStep === undefined ? {} : { beforePack: (paths: { temp: string; final: string }) => beforeStep('pack', paths) }),
     });
     this.#buffer = new MetadataBuffer(this.#documents);
@@ -98,15 +101,18 @@ export class FsRawStore implements RawStore {
     this.#cleanup ??= this.cleanupStaleTemp().catch((err: unknown) => {
       this.#warn('stale temp cleanup failed', { error: err instanceof Error ? err.message : String(err) });
     });
-    return new FsStaged({
-      location: this.location,
-      tmpDir: this.tmpDir,
-      ...(this.#beforeStep === undefined ? {} : { beforeStep: this.#beforeStep }),
-      created: (key, dir) => {
-        this.#dirty.add(dir);
-        this.#buffer.markFresh(key);
+    return new FsStaged(
+      {
+        location: this.location,
+        tmpDir: this.tmpDir,
+        ...(this.#beforeStep === undefined ? {} : { beforeStep: this.#beforeStep }),
+        created: (key, dir) => {
+          this.#dirty.add(dir);
+          this.#buffer.markFresh(key);
+        },
       },
-    }, join(this.tmpDir, `${mailbox}.${randomUUID()}.part`));
+      join(this.tmpDir, `${mailbox}.${randomUUID()}.part`),
+    );
   }
 
   async exists(key: string): Promise<boolean> {

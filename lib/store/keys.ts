@@ -82,7 +82,9 @@ export function parseRawKey(key: string): ParsedRawKey | null {
   const date = new Date(Date.UTC(Number(yyyy), Number(mm) - 1, Number(dd)));
   if (
     Number.isNaN(date.getTime()) ||
-    date.getUTCFullYear() !== Number(yyyy) || date.getUTCMonth() + 1 !== Number(mm) || date.getUTCDate() !== Number(dd)
+    date.getUTCFullYear() !== Number(yyyy) ||
+    date.getUTCMonth() + 1 !== Number(mm) ||
+    date.getUTCDate() !== Number(dd)
   ) {
     return null;
   }

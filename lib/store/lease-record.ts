@@ -12,8 +12,12 @@ export function leaseKey(mailbox: string, prefix = ''): string {
 
 export function newLeaseRecord(mailbox: string, ttlMs: number, now = Date.now()): LeaseRecord {
   return {
-    mailbox, host: hostname(), pid: process.pid, runId: randomUUID(),
-    acquiredAt: new Date(now).toISOString(), expiresAt: new Date(now + ttlMs).toISOString(),
+    mailbox,
+    host: hostname(),
+    pid: process.pid,
+    runId: randomUUID(),
+    acquiredAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + ttlMs).toISOString(),
   };
 }
 
@@ -29,10 +33,20 @@ export function decodeLease(text: string, mailbox: string): LeaseRecord | null {
   } catch {
     return null;
   }
-  const r = v as Partial<LeaseRecord> & { version?: unknown } | null;
-  if (r === null || typeof r !== 'object' || r.version !== 1 || r.mailbox !== mailbox || typeof r.host !== 'string'
-    || typeof r.pid !== 'number' || typeof r.runId !== 'string' || typeof r.acquiredAt !== 'string'
-    || typeof r.expiresAt !== 'string' || Number.isNaN(Date.parse(r.expiresAt))) return null;
+  const r = v as (Partial<LeaseRecord> & { version?: unknown }) | null;
+  if (
+    r === null ||
+    typeof r !== 'object' ||
+    r.version !== 1 ||
+    r.mailbox !== mailbox ||
+    typeof r.host !== 'string' ||
+    typeof r.pid !== 'number' ||
+    typeof r.runId !== 'string' ||
+    typeof r.acquiredAt !== 'string' ||
+    typeof r.expiresAt !== 'string' ||
+    Number.isNaN(Date.parse(r.expiresAt))
+  )
+    return null;
   return { mailbox, host: r.host, pid: r.pid, runId: r.runId, acquiredAt: r.acquiredAt, expiresAt: r.expiresAt };
 }
 

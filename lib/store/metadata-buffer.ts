@@ -90,7 +90,10 @@ export class MetadataBuffer {
   }
 
   /** Null when every document of the group is stored; else the ones that are not, and why. */
-  async #flushPartition(partition: string, group: readonly MetadataDocument[]): Promise<{ unwritten: MetadataDocument[]; error: unknown } | null> {
+  async #flushPartition(
+    partition: string,
+    group: readonly MetadataDocument[],
+  ): Promise<{ unwritten: MetadataDocument[]; error: unknown } | null> {
     const unique: MetadataDocument[] = [];
     const seen = new Set<string>();
     for (const doc of group) {
@@ -107,7 +110,8 @@ export class MetadataBuffer {
         const stored = new Set<string>();
         for (const doc of unsure) {
           if (index.packIds.has(doc.id)) stored.add(doc.id);
-          else if (index.legacy.has(parseRawKey(doc.raw.key)!.sha256) && (await this.#io.legacyId(doc.raw.key)) === doc.id) stored.add(doc.id);
+          else if (index.legacy.has(parseRawKey(doc.raw.key)!.sha256) && (await this.#io.legacyId(doc.raw.key)) === doc.id)
+            stored.add(doc.id);
         }
         keep = unique.filter((d) => !stored.has(d.id));
       }

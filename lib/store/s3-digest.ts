@@ -60,9 +60,7 @@ export class DigestTracker {
     if (this.#partFill > 0) this.#partDigests.push(this.#part.digest());
     const full = this.#full.digest();
     const n = this.#partDigests.length;
-    const composite = n < 2
-      ? null
-      : `${createHash('sha256').update(Buffer.concat(this.#partDigests)).digest('base64')}-${n}`;
+    const composite = n < 2 ? null : `${createHash('sha256').update(Buffer.concat(this.#partDigests)).digest('base64')}-${n}`;
     this.#result = { size: this.#size, sha256Hex: full.toString('hex'), sha256Base64: full.toString('base64'), composite };
     return this.#result;
   }

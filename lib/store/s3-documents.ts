@@ -21,7 +21,12 @@ export interface S3DocumentsContext {
   readonly bucket: string;
   /** Full object key of a store key. */
   objectKey(key: string): string;
-  put(objectKey: string, body: Buffer, contentType: string, options: { readonly metadata?: Record<string, string>; readonly ifNoneMatch?: boolean }): Promise<void>;
+  put(
+    objectKey: string,
+    body: Buffer,
+    contentType: string,
+    options: { readonly metadata?: Record<string, string>; readonly ifNoneMatch?: boolean },
+  ): Promise<void>;
   get(objectKey: string): Promise<Buffer | null>;
   readonly listPageSize?: number;
 }
@@ -85,17 +90,19 @@ export class S3Documents implements DocumentIo {
    * id once. `since` starts each mailbox's listing after the partitions before that day.
    */
   async *list(query: MetadataQuery = {}): AsyncIterable<MetadataDocument> {
-    const since = query.since === undefined
-      ? null
-      : new Date(Date.UTC(query.since.getUTCFullYear(), query.since.getUTCMonth(), query.since.getUTCDate()));
+    const since =
+      query.since === undefined
+        ? null
+        : new Date(Date.UTC(query.since.getUTCFullYear(), query.since.getUTCMonth(), query.since.getUTCDate()));
     const mailboxes = query.mailbox === undefined ? await this.#listMailboxes() : [query.mailbox];
     for (const mailbox of mailboxes) {
       assertMailboxId(mailbox);
       const base = `${this.#ctx.objectKey(`${ARCHIVE_LAYOUT.raw}${mailbox}`)}/`;
-      const startAfter = since === null
-        ? undefined
-        // Everything in the partition of `since` sorts after its folder name without the trailing slash.
-        : `${base}${String(since.getUTCFullYear()).padStart(4, '0')}/${String(since.getUTCMonth() + 1).padStart(2, '0')}/${String(since.getUTCDate()).padStart(2, '0')}`;
+      const startAfter =
+        since === null
+          ? undefined
+          : // Everything in the partition of `since` sorts after its folder name without the trailing slash.
+            `${base}${String(since.getUTCFullYear()).padStart(4, '0')}/${String(since.getUTCMonth() + 1).padStart(2, '0')}/${String(since.getUTCDate()).padStart(2, '0')}`;
       let partition: string | null = null;
       let names: string[] = [];
       for await (const key of this.#listKeys(base, startAfter)) {
@@ -182,7 +189,15 @@ export class S3Documents implements DocumentIo {
     do {
       let res;
       try {
-        res = await this.#ctx.client.send(new ListObjectsV2Command({ Bucket: this.#ctx.bucket, Prefix: base, Delimiter: '/', ContinuationToken: token, MaxKeys: this.#ctx.listPageSize }));
+        res = await this.#ctx.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#ctx.bucket,
+            Prefix: base,
+            Delimiter: '/',
+            ContinuationToken: token,
+            MaxKeys: this.#ctx.listPageSize,
+          }),
+        );
       } catch (err) {
         throw toStoreError(err, 'ListObjectsV2', base);
       }
@@ -200,9 +215,15 @@ export class S3Documents implements DocumentIo {
     do {
       let res;
       try {
-        res = await this.#ctx.client.send(new ListObjectsV2Command({
-          Bucket: this.#ctx.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.#ctx.listPageSize, ...(token === undefined && startAfter !== undefined ? { StartAfter: startAfter } : {}),
-        }));
+        res = await this.#ctx.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#ctx.bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+            MaxKeys: this.#ctx.listPageSize,
+            ...(token === undefined && startAfter !== undefined ? { StartAfter: startAfter } : {}),
+          }),
+        );
       } catch (err) {
         throw toStoreError(err, 'ListObjectsV2', prefix);
       }
@@ -214,6 +235,9 @@ export class S3Documents implements DocumentIo {
 
 function validate(where: string, json: unknown): MetadataDocument {
   const parsed = metadataDocumentSchema.safeParse(json);
-  if (!parsed.success) throw new StoreError('EVERIFY', `metadata at ${where} is not a valid document: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { retryable: false });
+  if (!parsed.success)
+    throw new StoreError('EVERIFY', `metadata at ${where} is not a valid document: ${parsed.error.issues[0]?.message ?? 'invalid'}`, {
+      retryable: false,
+    });
   return parsed.data;
 }

@@ -63,14 +63,19 @@ export class S3MailboxLeases implements MailboxLeases {
         // Another run wrote the lease first: read what it wrote.
       }
     }
-    throw new StoreError('EIO', `the lease of mailbox ${mailbox} (s3://${this.#bucket}/${key}) kept changing hands while this run tried to take it`, { retryable: true });
+    throw new StoreError(
+      'EIO',
+      `the lease of mailbox ${mailbox} (s3://${this.#bucket}/${key}) kept changing hands while this run tried to take it`,
+      { retryable: true },
+    );
   }
 
   async #get(key: string, mailbox: string): Promise<{ record: LeaseRecord | null; etag: string } | null> {
     try {
       const res = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
       const body = await res.Body!.transformToString('utf8');
-      if (res.ETag === undefined || res.ETag === '') throw new StoreError('EIO', `S3 GetObject ${key}: no ETag, a conditional lease is impossible`, { retryable: false });
+      if (res.ETag === undefined || res.ETag === '')
+        throw new StoreError('EIO', `S3 GetObject ${key}: no ETag, a conditional lease is impossible`, { retryable: false });
       return { record: decodeLease(body, mailbox), etag: res.ETag };
     } catch (err) {
       if (isNotFound(err)) return null;
@@ -81,17 +86,20 @@ export class S3MailboxLeases implements MailboxLeases {
   /** Writes `record` under the condition; returns the new ETag. Errors are the SDK's, for the caller to judge. */
   async put(key: string, record: LeaseRecord, condition: { IfNoneMatch: '*' } | { IfMatch: string }): Promise<string> {
     const body = encodeLease(record);
-    const res = await this.#client.send(new PutObjectCommand({
-      Bucket: this.#bucket,
-      Key: key,
-      Body: body,
-      ContentLength: body.length,
-      ContentType: 'application/json',
-      ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
-      ...condition,
-      ...this.#sse,
-    }));
-    if (res.ETag === undefined || res.ETag === '') throw new StoreError('EIO', `S3 PutObject ${key}: no ETag returned`, { retryable: true });
+    const res = await this.#client.send(
+      new PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        ContentType: 'application/json',
+        ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+        ...condition,
+        ...this.#sse,
+      }),
+    );
+    if (res.ETag === undefined || res.ETag === '')
+      throw new StoreError('EIO', `S3 PutObject ${key}: no ETag returned`, { retryable: true });
     return res.ETag;
   }
 }
@@ -111,14 +119,17 @@ class S3HeldLease implements HeldLease {
     this.#ttlMs = ttlMs;
   }
 
-  get record(): LeaseRecord { return this.#record; }
+  get record(): LeaseRecord {
+    return this.#record;
+  }
 
   async #write(next: LeaseRecord): Promise<void> {
     try {
       this.#etag = await this.#leases.put(this.#key, next, { IfMatch: this.#etag });
       this.#record = next;
     } catch (err) {
-      if (lostRace(err, true)) throw new LeaseError(`the lease of mailbox ${next.mailbox} was taken over by another run (${this.#key})`, { cause: err });
+      if (lostRace(err, true))
+        throw new LeaseError(`the lease of mailbox ${next.mailbox} was taken over by another run (${this.#key})`, { cause: err });
       throw toStoreError(err, 'PutObject', this.#key);
     }
   }

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable, Writable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand, CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CompleteMultipartUploadCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { isNotFound, isPreconditionFailed, toStoreError } from './s3-client.ts';
@@ -152,14 +150,18 @@ export class S3StagedRaw implements StagedRaw {
   }
 
   async commit(key: string, expected: { readonly sha256: string; readonly size: number }): Promise<CommitResult> {
-    if (this.#phase === 'committed' || this.#phase === 'aborted') throw new StoreError('EIO', 'staged raw already committed or aborted', { retryable: false });
+    if (this.#phase === 'committed' || this.#phase === 'aborted')
+      throw new StoreError('EIO', 'staged raw already committed or aborted', { retryable: false });
     if (this.#phase !== 'finished' || !this.writable.writableFinished) {
       throw new StoreError('EIO', 'commit before the staged writable finished', { retryable: false });
     }
     const objectKey = this.#ctx.objectKey(key);
     const ours = this.#tracker.finish();
     if (ours.sha256Hex !== expected.sha256 || ours.size !== expected.size) {
-      throw new StoreError('EVERIFY', `staged bytes for ${objectKey} do not match: expected ${expected.size} bytes sha256 ${expected.sha256}, staged ${ours.size} bytes sha256 ${ours.sha256Hex}`);
+      throw new StoreError(
+        'EVERIFY',
+        `staged bytes for ${objectKey} do not match: expected ${expected.size} bytes sha256 ${expected.sha256}, staged ${ours.size} bytes sha256 ${ours.sha256Hex}`,
+      );
     }
     // On failure the staged bytes stay (in memory, or in the staging object), so a commit may be tried again.
     const existed = this.#upload === null ? await this.#putSmall(objectKey, ours) : await this.#copyLarge(objectKey, ours);
@@ -181,17 +183,19 @@ export class S3StagedRaw implements StagedRaw {
   async #putSmall(objectKey: string, ours: Digests): Promise<boolean> {
     let reported: string | undefined;
     try {
-      const res = await this.#ctx.client.send(new PutObjectCommand({
-        Bucket: this.#ctx.bucket,
-        Key: objectKey,
-        Body: this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks),
-        ContentLength: ours.size,
-        ContentType: 'message/rfc822',
-        ChecksumSHA256: ours.sha256Base64,
-        IfNoneMatch: '*',
-        Metadata: this.#metadata(ours),
-        ...this.#ctx.sseParams,
-      }));
+      const res = await this.#ctx.client.send(
+        new PutObjectCommand({
+          Bucket: this.#ctx.bucket,
+          Key: objectKey,
+          Body: this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks),
+          ContentLength: ours.size,
+          ContentType: 'message/rfc822',
+          ChecksumSHA256: ours.sha256Base64,
+          IfNoneMatch: '*',
+          Metadata: this.#metadata(ours),
+          ...this.#ctx.sseParams,
+        }),
+      );
       reported = res.ChecksumSHA256;
     } catch (err) {
       if (isPreconditionFailed(err)) return this.#resolveExisting(objectKey, ours);
@@ -207,22 +211,27 @@ export class S3StagedRaw implements StagedRaw {
     });
     // The staging object must hold exactly our bytes before it may become the message; its parts were cut by us.
     if (compareChecksum(staged.ChecksumSHA256, ours, true) === 'mismatch') {
-      throw new StoreError('EVERIFY', `S3 reports checksum ${String(staged.ChecksumSHA256)} for staging object ${this.#stagingKey}, not ours`);
+      throw new StoreError(
+        'EVERIFY',
+        `S3 reports checksum ${String(staged.ChecksumSHA256)} for staging object ${this.#stagingKey}, not ours`,
+      );
     }
     let reported: string | undefined;
     try {
-      const res = await this.#ctx.client.send(new CopyObjectCommand({
-        Bucket: this.#ctx.bucket,
-        Key: objectKey,
-        CopySource: `${this.#ctx.bucket}/${this.#stagingKey.split('/').map(encodeURIComponent).join('/')}`,
-        IfNoneMatch: '*',
-        // A copy with a checksum algorithm makes S3 compute a full-object SHA-256 of the new object.
-        ChecksumAlgorithm: 'SHA256',
-        MetadataDirective: 'REPLACE',
-        ContentType: 'message/rfc822',
-        Metadata: this.#metadata(ours),
-        ...this.#ctx.sseParams,
-      }));
+      const res = await this.#ctx.client.send(
+        new CopyObjectCommand({
+          Bucket: this.#ctx.bucket,
+          Key: objectKey,
+          CopySource: `${this.#ctx.bucket}/${this.#stagingKey.split('/').map(encodeURIComponent).join('/')}`,
+          IfNoneMatch: '*',
+          // A copy with a checksum algorithm makes S3 compute a full-object SHA-256 of the new object.
+          ChecksumAlgorithm: 'SHA256',
+          MetadataDirective: 'REPLACE',
+          ContentType: 'message/rfc822',
+          Metadata: this.#metadata(ours),
+          ...this.#ctx.sseParams,
+        }),
+      );
       reported = res.CopyObjectResult?.ChecksumSHA256;
     } catch (err) {
       if (isPreconditionFailed(err)) return this.#resolveExisting(objectKey, ours);
@@ -251,7 +260,11 @@ export class S3StagedRaw implements StagedRaw {
   /** 412: an object is already at the key. It counts as stored only if it holds our bytes; it is never overwritten. */
   async #resolveExisting(objectKey: string, ours: Digests): Promise<boolean> {
     if (await this.#storedMatches(objectKey, ours)) return true;
-    throw new StoreError('ECONFLICT', `a different object is already stored at ${objectKey} (sha256 ${ours.sha256Hex} expected); it is never overwritten`, { retryable: false });
+    throw new StoreError(
+      'ECONFLICT',
+      `a different object is already stored at ${objectKey} (sha256 ${ours.sha256Hex} expected); it is never overwritten`,
+      { retryable: false },
+    );
   }
 
   /**

@@ -58,7 +58,8 @@ export class S3StateStore implements StateStore {
       if (isNotFound(err)) return { state: emptyState(mailbox), version: null };
       throw toStoreError(err, 'GetObject', key);
     }
-    if (etag === undefined || etag === '') throw new StoreError('EIO', `S3 GetObject ${key}: no ETag, compare-and-set impossible`, { retryable: false });
+    if (etag === undefined || etag === '')
+      throw new StoreError('EIO', `S3 GetObject ${key}: no ETag, compare-and-set impossible`, { retryable: false });
     return { state: parseState(key, mailbox, body), version: etag };
   }
 
@@ -67,22 +68,28 @@ export class S3StateStore implements StateStore {
     if (state.mailbox !== mailbox) throw new StoreError('EIO', `state for ${state.mailbox} written as ${mailbox}`, { retryable: false });
     const body = Buffer.from(JSON.stringify(state), 'utf8');
     try {
-      const res = await this.#client.send(new PutObjectCommand({
-        Bucket: this.#bucket,
-        Key: key,
-        Body: body,
-        ContentLength: body.length,
-        ContentType: 'application/json',
-        ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
-        ...(expectedVersion === null ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
-        ...this.#sse,
-      }));
-      if (res.ETag === undefined || res.ETag === '') throw new StoreError('EIO', `S3 PutObject ${key}: no ETag returned`, { retryable: true });
+      const res = await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          ContentType: 'application/json',
+          ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+          ...(expectedVersion === null ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
+          ...this.#sse,
+        }),
+      );
+      if (res.ETag === undefined || res.ETag === '')
+        throw new StoreError('EIO', `S3 PutObject ${key}: no ETag returned`, { retryable: true });
       return res.ETag;
     } catch (err) {
       // If-Match on an object that was removed underneath answers 404: for us it is the same lost race.
       if (isPreconditionFailed(err) || isConditionalConflict(err) || (expectedVersion !== null && isNotFound(err))) {
-        throw new StoreError('ECONFLICT', `state of ${mailbox} changed since version ${String(expectedVersion)} was read`, { cause: err, retryable: true });
+        throw new StoreError('ECONFLICT', `state of ${mailbox} changed since version ${String(expectedVersion)} was read`, {
+          cause: err,
+          retryable: true,
+        });
       }
       throw toStoreError(err, 'PutObject', key);
     }
@@ -96,7 +103,11 @@ function parseState(key: string, mailbox: string, body: string): MailboxState {
   } catch (err) {
     throw new StoreError('EVERIFY', `state at ${key} is not JSON`, { cause: err, retryable: false });
   }
-  return decodeState(mailbox, json, (why) => new StoreError('EVERIFY', `state at ${key} is not a state of mailbox ${mailbox}: ${why}`, { retryable: false }));
+  return decodeState(
+    mailbox,
+    json,
+    (why) => new StoreError('EVERIFY', `state at ${key} is not a state of mailbox ${mailbox}: ${why}`, { retryable: false }),
+  );
 }
 
 export interface MergedWriteOptions {

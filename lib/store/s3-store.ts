@@ -59,7 +59,9 @@ export class S3RawStore implements RawStore {
     const prefix = normalizePrefix(options.prefix ?? '');
     const first = prefix.split('/')[0]!;
     if (LAYOUT_ROOTS.has(first)) {
-      throw new TypeError(`S3RawStore: prefix ${JSON.stringify(options.prefix)} must not start with a layout folder (${[...LAYOUT_ROOTS].join(', ')})`);
+      throw new TypeError(
+        `S3RawStore: prefix ${JSON.stringify(options.prefix)} must not start with a layout folder (${[...LAYOUT_ROOTS].join(', ')})`,
+      );
     }
     if (options.kmsKeyId !== undefined && options.sse !== 'aws:kms') {
       throw new TypeError('S3RawStore: kmsKeyId needs sse "aws:kms"');
@@ -91,7 +93,9 @@ export class S3RawStore implements RawStore {
       client: options.client,
       bucket: options.bucket,
       objectKey: (key) => this.objectKey(key),
-      put: async (objectKey, body, contentType, o) => { await this.#put(objectKey, body, contentType, o.metadata, o.ifNoneMatch); },
+      put: async (objectKey, body, contentType, o) => {
+        await this.#put(objectKey, body, contentType, o.metadata, o.ifNoneMatch);
+      },
       get: (objectKey) => this.#get(objectKey),
       ...(options.listPageSize === undefined ? {} : { listPageSize: options.listPageSize }),
     });
@@ -185,24 +189,35 @@ export class S3RawStore implements RawStore {
     return this.#get(this.objectKey(key));
   }
 
-  async #put(key: string, body: Buffer | string, contentType: string, metadata?: Record<string, string>, ifNoneMatch = false): Promise<string> {
+  async #put(
+    key: string,
+    body: Buffer | string,
+    contentType: string,
+    metadata?: Record<string, string>,
+    ifNoneMatch = false,
+  ): Promise<string> {
     const objectKey = this.objectKey(key);
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const sha256 = createHash('sha256').update(bytes).digest();
     try {
-      const res = await this.#client.send(new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: objectKey,
-        Body: bytes,
-        ContentLength: bytes.length,
-        ContentType: contentType,
-        ChecksumSHA256: sha256.toString('base64'),
-        Metadata: { ...metadata, sha256: sha256.toString('hex') },
-        ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-        ...this.#sseParams,
-      }));
+      const res = await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          Body: bytes,
+          ContentLength: bytes.length,
+          ContentType: contentType,
+          ChecksumSHA256: sha256.toString('base64'),
+          Metadata: { ...metadata, sha256: sha256.toString('hex') },
+          ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+          ...this.#sseParams,
+        }),
+      );
       if (res.ChecksumSHA256 !== undefined && res.ChecksumSHA256 !== sha256.toString('base64')) {
-        throw new StoreError('EVERIFY', `S3 PutObject reports checksum ${res.ChecksumSHA256} for ${objectKey}, ours is ${sha256.toString('base64')}`);
+        throw new StoreError(
+          'EVERIFY',
+          `S3 PutObject reports checksum ${res.ChecksumSHA256} for ${objectKey}, ours is ${sha256.toString('base64')}`,
+        );
       }
     } catch (err) {
       throw toStoreError(err, 'PutObject', objectKey);

@@ -64,7 +64,14 @@ export function decodeState(mailbox: string, value: unknown, corrupt: (why: stri
   const uidls = uidlMap();
   stored.forEach(([key, entry], i) => {
     const e = entry as Record<string, unknown> | null;
-    if (typeof e !== 'object' || e === null || typeof e.id !== 'string' || typeof e.sha256 !== 'string' || typeof e.key !== 'string' || typeof e.size !== 'number') {
+    if (
+      typeof e !== 'object' ||
+      e === null ||
+      typeof e.id !== 'string' ||
+      typeof e.sha256 !== 'string' ||
+      typeof e.key !== 'string' ||
+      typeof e.size !== 'number'
+    ) {
       throw corrupt(`entry for UIDL #${i + 1} is malformed`);
     }
     const typed = e as unknown as IngestedEntry;

@@ -155,7 +155,7 @@ export type StoreErrorCode = 'ECONFLICT' | 'EVERIFY' | 'EIO' | 'ENOTFOUND' | 'EA
 
 export class StoreError extends CodedError<StoreErrorCode> {
   constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super('StoreError', code, message, { cause: options?.cause, retryable: options?.retryable ?? (code === 'EIO'), failureClass: 'storage' });
+    super('StoreError', code, message, { cause: options?.cause, retryable: options?.retryable ?? code === 'EIO', failureClass: 'storage' });
   }
 }
 

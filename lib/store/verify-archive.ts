@@ -45,7 +45,12 @@ type Hashed = { readonly sha256: string; readonly size: number } | { readonly mi
  * names is read in full and hashed (the disk, not the page cache of the write), every document is checked against
  * its raw message and the state, and every state entry must have its document. Reports, never repairs.
  */
-export async function verifyMailbox(store: RawStore, stateStore: StateStore, mailbox: string, onProgress?: (documents: number) => void): Promise<MailboxAudit> {
+export async function verifyMailbox(
+  store: RawStore,
+  stateStore: StateStore,
+  mailbox: string,
+  onProgress?: (documents: number) => void,
+): Promise<MailboxAudit> {
   const problems: ArchiveProblem[] = [];
   const hashes = new Map<string, Promise<Hashed>>();
   let rawChecked = 0;
@@ -69,7 +74,11 @@ export async function verifyMailbox(store: RawStore, stateStore: StateStore, mai
     if ('missing' in r) problems.push({ kind: 'raw-missing', ...at, detail: `${who} names it, the archive does not hold it` });
     else if ('error' in r) problems.push({ kind: 'unreadable', ...at, detail: r.error });
     else if (r.sha256 !== sha256 || (size !== null && r.size !== size)) {
-      problems.push({ kind: 'raw-mismatch', ...at, detail: `stored ${r.size} bytes sha256 ${r.sha256}; ${who} says ${size ?? '?'} bytes sha256 ${sha256}` });
+      problems.push({
+        kind: 'raw-mismatch',
+        ...at,
+        detail: `stored ${r.size} bytes sha256 ${r.sha256}; ${who} says ${size ?? '?'} bytes sha256 ${sha256}`,
+      });
     } else if (!key.endsWith(`/${sha256}.eml`)) {
       problems.push({ kind: 'raw-mismatch', ...at, detail: `sha256 ${sha256} is not the one its content-addressed key names` });
     }
@@ -80,7 +89,14 @@ export async function verifyMailbox(store: RawStore, stateStore: StateStore, mai
     const { state } = await stateStore.read(mailbox);
     entries = new Map(Object.entries(state.uidls).map(([uidl, entry]) => [entry.id, { uidl, entry }]));
   } catch (err) {
-    return { mailbox, documents: 0, stateEntries: 0, rawChecked: 0, bytes: 0, problems: [{ kind: 'unreadable', key: `state/${mailbox}`, detail: message(err) }] };
+    return {
+      mailbox,
+      documents: 0,
+      stateEntries: 0,
+      rawChecked: 0,
+      bytes: 0,
+      problems: [{ kind: 'unreadable', key: `state/${mailbox}`, detail: message(err) }],
+    };
   }
   const unseen = new Set(entries.keys());
   let documents = 0;
@@ -97,17 +113,34 @@ export async function verifyMailbox(store: RawStore, stateStore: StateStore, mai
       const known = entries.get(doc.id);
       unseen.delete(doc.id);
       if (doc.mailbox !== mailbox || doc.id !== documentId(doc.mailbox, doc.uidl, doc.raw.sha256)) {
-        problems.push({ kind: 'document-mismatch', key: doc.raw.key, id: doc.id, detail: `id ${doc.id} is not the id of mailbox ${doc.mailbox}, its UIDL and sha256 ${doc.raw.sha256}` });
+        problems.push({
+          kind: 'document-mismatch',
+          key: doc.raw.key,
+          id: doc.id,
+          detail: `id ${doc.id} is not the id of mailbox ${doc.mailbox}, its UIDL and sha256 ${doc.raw.sha256}`,
+        });
       }
       if (known !== undefined && (known.entry.key !== doc.raw.key || known.entry.sha256 !== doc.raw.sha256)) {
-        problems.push({ kind: 'document-mismatch', key: doc.raw.key, id: doc.id, detail: `the state has ${known.entry.key} sha256 ${known.entry.sha256} for this document` });
-        await run(() => checkRaw(known.entry.key, known.entry.sha256, known.entry.oversized ? null : known.entry.size, 'the state', doc.id));
+        problems.push({
+          kind: 'document-mismatch',
+          key: doc.raw.key,
+          id: doc.id,
+          detail: `the state has ${known.entry.key} sha256 ${known.entry.sha256} for this document`,
+        });
+        await run(() =>
+          checkRaw(known.entry.key, known.entry.sha256, known.entry.oversized ? null : known.entry.size, 'the state', doc.id),
+        );
       }
       await run(() => checkRaw(doc.raw.key, doc.raw.sha256, doc.raw.size, 'its document', doc.id));
     }
     for (const id of unseen) {
       const { entry } = entries.get(id)!;
-      problems.push({ kind: 'document-missing', key: entry.key, id, detail: `ingested ${entry.ingestedAt}, but no document with its id is stored` });
+      problems.push({
+        kind: 'document-missing',
+        key: entry.key,
+        id,
+        detail: `ingested ${entry.ingestedAt}, but no document with its id is stored`,
+      });
       await run(() => checkRaw(entry.key, entry.sha256, entry.oversized ? null : entry.size, 'the state', id));
     }
   } catch (err) {

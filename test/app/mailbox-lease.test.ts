@@ -9,8 +9,12 @@ import { FsMailboxLeases } from '../../lib/store/fs-lease.ts';
 import { world } from '../ingest/pipeline-helpers.ts';
 
 let root: string;
-before(async () => { root = await mkdtemp(join(tmpdir(), 'mailbox-lease-')); });
-after(async () => { await rm(root, { recursive: true, force: true }); });
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mailbox-lease-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 let n = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -20,16 +24,27 @@ describe('withMailboxLease', () => {
     const w = world(3);
     let release!: () => void;
     let started!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    const running = new Promise<void>((r) => { started = r; });
-    const first = withMailboxLease(leases, 'support', {}, async (signal) => { started(); await gate; return w.run({}, { signal }); });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    const first = withMailboxLease(leases, 'support', {}, async (signal) => {
+      started();
+      await gate;
+      return w.run({}, { signal });
+    });
     await running;
     const logged: string[] = [];
     const second = await withMailboxLease(leases, 'support', { log: (_l, m) => logged.push(m) }, () => assert.fail('must not run'));
 
     assert.equal(second.ok, true, 'a cron job must not alert on it');
     assert.equal(second.leasedBy?.pid, process.pid);
-    assert.match(leasedLine(second), /^support: skipped: another run holds this mailbox's lease \(host .*, pid \d+, run [0-9a-f-]+, until .*\); not a failure/);
+    assert.match(
+      leasedLine(second),
+      /^support: skipped: another run holds this mailbox's lease \(host .*, pid \d+, run [0-9a-f-]+, until .*\); not a failure/,
+    );
     assert.deepEqual(logged, ['skipped: another run holds the lease']);
     release();
     const done = await first;
@@ -63,13 +78,16 @@ describe('withMailboxLease', () => {
     assert.equal((aborted as { code?: string }).code, 'ELEASELOST');
     assert.equal(summary.ok, false);
     assert.equal(summary.error?.code, 'ELEASELOST');
-    assert.equal(JSON.parse(await readFile(leases.pathFor('support'), 'utf8')).runId, 'usurper', 'the new holder\'s lease is left alone');
+    assert.equal(JSON.parse(await readFile(leases.pathFor('support'), 'utf8')).runId, 'usurper', "the new holder's lease is left alone");
   });
 
-  it('passes the caller\'s signal through and runs unguarded without a lease store', async () => {
+  it("passes the caller's signal through and runs unguarded without a lease store", async () => {
     const ac = new AbortController();
     let seen: AbortSignal | undefined;
-    await withMailboxLease(undefined, 'support', { signal: ac.signal }, async (signal) => { seen = signal; return world().run(); });
+    await withMailboxLease(undefined, 'support', { signal: ac.signal }, async (signal) => {
+      seen = signal;
+      return world().run();
+    });
     assert.equal(seen, ac.signal);
   });
 });

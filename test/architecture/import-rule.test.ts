@@ -41,12 +41,51 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'lib/search': [...BASE, 'lib/document', 'lib/parse', 'lib/store', 'lib/fs', 'lib/config', 'lib/publish'],
   'lib/export': [...BASE, 'lib/document', 'lib/store', 'lib/search', 'lib/config', 'lib/fs'],
   // The application: from a config to running mailboxes, for the CLI and the Lambda poller alike.
-  'lib/app': [...BASE, 'lib/pop3', 'lib/parse', 'lib/document', 'lib/store', 'lib/fs', 'lib/publish', 'lib/processors', 'lib/ingest', 'lib/config', 'lib/oauth2', 'lib/search'],
+  'lib/app': [
+    ...BASE,
+    'lib/pop3',
+    'lib/parse',
+    'lib/document',
+    'lib/store',
+    'lib/fs',
+    'lib/publish',
+    'lib/processors',
+    'lib/ingest',
+    'lib/config',
+    'lib/oauth2',
+    'lib/search',
+  ],
   'lib/presets': [...BASE, 'lib/config'],
-  'lib/serve': [...BASE, 'lib/document', 'lib/parse', 'lib/store', 'lib/fs', 'lib/search', 'lib/export', 'lib/app', 'lib/config', 'lib/processors', 'lib/publish', 'lib/ingest'],
+  'lib/serve': [
+    ...BASE,
+    'lib/document',
+    'lib/parse',
+    'lib/store',
+    'lib/fs',
+    'lib/search',
+    'lib/export',
+    'lib/app',
+    'lib/config',
+    'lib/processors',
+    'lib/publish',
+    'lib/ingest',
+  ],
   'lib/cli': ['*lib'],
   // Lambda handlers: thin, over lib/; never the CLI or the local web app.
-  functions: [...BASE, 'lib/app', 'lib/ingest', 'lib/config', 'lib/document', 'lib/parse', 'lib/store', 'lib/publish', 'lib/processors', 'lib/pop3', 'lib/oauth2', 'lib/fs'],
+  functions: [
+    ...BASE,
+    'lib/app',
+    'lib/ingest',
+    'lib/config',
+    'lib/document',
+    'lib/parse',
+    'lib/store',
+    'lib/publish',
+    'lib/processors',
+    'lib/pop3',
+    'lib/oauth2',
+    'lib/fs',
+  ],
   // The CDK app reads facts of lib/ (schema, layout, processor registry) and bundles functions/ by path only.
   cdk: [...BASE, 'lib/config', 'lib/store/layout.ts', 'lib/store/keys.ts', 'lib/processors/registry.ts', 'lib/document'],
 };
@@ -57,7 +96,10 @@ function allowed(from: string, target: string): boolean {
   return rules.some((r) => r === targetModule || r === target || (r === '*lib' && target.startsWith('lib/')));
 }
 
-interface Violation { readonly file: string; readonly imports: string }
+interface Violation {
+  readonly file: string;
+  readonly imports: string;
+}
 
 function importsOf(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
@@ -66,8 +108,12 @@ function importsOf(file: string): string[] {
 }
 
 function sourceFiles(): string[] {
-  return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'lib', 'functions', 'cdk'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\n').filter((f) => /\.(ts|mts|mjs)$/.test(f));
+  return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'lib', 'functions', 'cdk'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((f) => /\.(ts|mts|mjs)$/.test(f));
 }
 
 describe('the import rule (docs/architecture.md)', () => {

@@ -77,21 +77,57 @@ export async function measure(o: MeasureOptions): Promise<Measurement> {
   const resPath = `${o.logPrefix}.measure.json`;
   const out = openSync(`${o.logPrefix}.out`, 'w');
   const err = openSync(`${o.logPrefix}.err`, 'w');
-  const child = spawn('python3', ['-c', WRAPPER, resPath, String(o.runAs?.uid ?? -1), String(o.runAs?.gid ?? -1),
-    o.runAs?.home ?? '', String(o.timeoutMs / 1000), o.command, ...o.args], {
-    stdio: ['ignore', out, err], env: { ...process.env, ...o.env }, cwd: o.cwd, detached: true,
-  });
+  const child = spawn(
+    'python3',
+    [
+      '-c',
+      WRAPPER,
+      resPath,
+      String(o.runAs?.uid ?? -1),
+      String(o.runAs?.gid ?? -1),
+      o.runAs?.home ?? '',
+      String(o.timeoutMs / 1000),
+      o.command,
+      ...o.args,
+    ],
+    {
+      stdio: ['ignore', out, err],
+      env: { ...process.env, ...o.env },
+      cwd: o.cwd,
+      detached: true,
+    },
+  );
   closeSync(out);
   closeSync(err);
   // Backstop in case the wrapper itself hangs: kill its whole group well after its own alarm.
-  const backstop = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, o.timeoutMs + 30_000);
+  const backstop = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, o.timeoutMs + 30_000);
   await new Promise<void>((resolve) => child.once('exit', () => resolve()));
   clearTimeout(backstop);
   if (!existsSync(resPath)) {
     return { wallMs: o.timeoutMs + 30_000, peakRssBytes: 0, cpuMs: 0, exitCode: null, signal: 9, timedOut: true };
   }
-  const r = JSON.parse(readFileSync(resPath, 'utf8')) as { wallMs: number; maxRssKb: number; cpuMs: number; exitCode: number | null; signal: number | null; timedOut: boolean };
-  return { wallMs: r.wallMs, peakRssBytes: r.maxRssKb * 1024, cpuMs: r.cpuMs, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut };
+  const r = JSON.parse(readFileSync(resPath, 'utf8')) as {
+    wallMs: number;
+    maxRssKb: number;
+    cpuMs: number;
+    exitCode: number | null;
+    signal: number | null;
+    timedOut: boolean;
+  };
+  return {
+    wallMs: r.wallMs,
+    peakRssBytes: r.maxRssKb * 1024,
+    cpuMs: r.cpuMs,
+    exitCode: r.exitCode,
+    signal: r.signal,
+    timedOut: r.timedOut,
+  };
 }
 
 /** The most telling lines of a run's output: the first error line if there is one, else the last lines. */

@@ -52,7 +52,9 @@ export function speedVsLead(res: BenchResults, c: Cell): { ratio: number; lowerB
 
 export function markdownTable(res: BenchResults): string {
   const lines: string[] = [];
-  lines.push('| workload | RTT | contender | median s | spread s (min–max) | speed × mpop (paired) | CPU s | peak RSS MB | runs / status |');
+  lines.push(
+    '| workload | RTT | contender | median s | spread s (min–max) | speed × mpop (paired) | CPU s | peak RSS MB | runs / status |',
+  );
   lines.push('|---|---:|---|---:|---|---:|---:|---:|---|');
   for (const w of res.workloads) {
     for (const rtt of res.rtts) {
@@ -61,14 +63,19 @@ export function markdownTable(res: BenchResults): string {
         const ok = okTimes(c);
         const sp = ok.length > 1 ? `${fmtSeconds(spread(ok).min)}–${fmtSeconds(spread(ok).max)}` : '';
         const v = c.contender === LEAD ? undefined : speedVsLead(res, c);
-        const ratio = c.contender === LEAD ? '1 (lead)' : v === undefined ? '' : `${v.lowerBound ? '≤ ' : ''}${v.ratio.toFixed(v.ratio >= 10 ? 0 : 2)}`;
+        const ratio =
+          c.contender === LEAD ? '1 (lead)' : v === undefined ? '' : `${v.lowerBound ? '≤ ' : ''}${v.ratio.toFixed(v.ratio >= 10 ? 0 : 2)}`;
         const rss = Math.max(0, ...c.runs.map((r) => r?.peakRssBytes ?? 0));
         const cpu = c.runs.filter((r): r is RunResult => r?.status === 'ok').map((r) => r.cpuMs);
-        lines.push(`| ${w.title} | ${rtt} ms | ${c.label} | ${s.text} | ${sp} | ${ratio} | ${cpu.length ? fmtSeconds(median(cpu)) : ''} | ${rss ? fmtMb(rss) : ''} | ${status(c)} |`);
+        lines.push(
+          `| ${w.title} | ${rtt} ms | ${c.label} | ${s.text} | ${sp} | ${ratio} | ${cpu.length ? fmtSeconds(median(cpu)) : ''} | ${rss ? fmtMb(rss) : ''} | ${status(c)} |`,
+        );
       }
       const floor = res.floors.find((f) => f.workload === w.id && f.rttMs === rtt);
       if (floor) {
-        lines.push(`| ${w.title} | ${rtt} ms | link floor (${floor.roundTrips} RTT + bytes / ${fmtMb(floor.bandwidthBytesPerSec)} MB/s) | ${fmtSeconds(floor.floorMs)} | | | | | computed |`);
+        lines.push(
+          `| ${w.title} | ${rtt} ms | link floor (${floor.roundTrips} RTT + bytes / ${fmtMb(floor.bandwidthBytesPerSec)} MB/s) | ${fmtSeconds(floor.floorMs)} | | | | | computed |`,
+        );
       }
     }
   }
@@ -81,28 +88,37 @@ const verdict = (met: boolean) => (met ? 'MET' : 'NOT MET');
 export function targetsVsMpop(res: BenchResults): string[] {
   const out: string[] = [];
   const small = res.workloads.find((w) => w.id === 'small');
-  for (const [rtt, factor] of [[0, 1.2], [150, 2]] as const) {
+  for (const [rtt, factor] of [
+    [0, 1.2],
+    [150, 2],
+  ] as const) {
     const mi = cellFor(res, 'small', rtt, 'mail-ingest');
     const v = mi ? speedVsLead(res, mi) : undefined;
     if (!small || !mi || v === undefined) {
       out.push(`- small @ ${rtt} ms: at least ${factor}× mpop's speed: not measured`);
       continue;
     }
-    out.push(`- ${small.title} @ ${rtt} ms: mail-ingest ${summarize(mi).text} s, mpop ${summarize(cellFor(res, 'small', rtt, LEAD)!).text} s → ${v.ratio.toFixed(2)}× mpop's speed (target ≥ ${factor}×): ${verdict(v.ratio >= factor)}`);
+    out.push(
+      `- ${small.title} @ ${rtt} ms: mail-ingest ${summarize(mi).text} s, mpop ${summarize(cellFor(res, 'small', rtt, LEAD)!).text} s → ${v.ratio.toFixed(2)}× mpop's speed (target ≥ ${factor}×): ${verdict(v.ratio >= factor)}`,
+    );
   }
   const mi150 = cellFor(res, 'small', 150, 'mail-ingest');
   const floor = res.floors.find((f) => f.workload === 'small' && f.rttMs === 150);
   const t150 = mi150 ? summarize(mi150).ms : undefined;
   if (small && floor && t150 !== undefined) {
     const f = t150 / floor.floorMs;
-    out.push(`- ${small.title} @ 150 ms: mail-ingest ${f.toFixed(2)}× the link floor of ${fmtSeconds(floor.floorMs)} s (target ≤ 1.5×): ${verdict(f <= 1.5)}`);
+    out.push(
+      `- ${small.title} @ 150 ms: mail-ingest ${f.toFixed(2)}× the link floor of ${fmtSeconds(floor.floorMs)} s (target ≤ 1.5×): ${verdict(f <= 1.5)}`,
+    );
   } else {
     out.push('- small @ 150 ms: within 1.5× of the link floor: not measured');
   }
   const smallCells = res.cells.filter((c) => c.workload === 'small' && c.contender === 'mail-ingest' && okTimes(c).length > 0);
   if (small && smallCells.length > 0) {
     const rss = Math.max(...smallCells.flatMap((c) => c.runs.map((r) => r?.peakRssBytes ?? 0)));
-    out.push(`- ${small.title}: mail-ingest peak RSS ${fmtMb(rss)} MB, largest over every RTT (target ≤ 100 MB): ${verdict(rss <= 100 * 1048576)}`);
+    out.push(
+      `- ${small.title}: mail-ingest peak RSS ${fmtMb(rss)} MB, largest over every RTT (target ≤ 100 MB): ${verdict(rss <= 100 * 1048576)}`,
+    );
   }
   const large = res.workloads.find((w) => w.id === 'large');
   if (large) {
@@ -119,7 +135,9 @@ export function targetsVsMpop(res: BenchResults): string[] {
         const r = pairedRatio(timesByRun(raw), timesByRun(cell));
         speed = `, ${r.toFixed(2)}× the speed of a raw openssl read (target ≥ 0.7×): ${verdict(r >= 0.7)}`;
       }
-      out.push(`- ${large.title} @ ${rtt} ms: mail-ingest peak RSS ${fmtMb(rss)} MB (target < 150 MB): ${verdict(rss < 150 * 1048576)}${speed}`);
+      out.push(
+        `- ${large.title} @ ${rtt} ms: mail-ingest peak RSS ${fmtMb(rss)} MB (target < 150 MB): ${verdict(rss < 150 * 1048576)}${speed}`,
+      );
     }
   }
   return out;
@@ -133,7 +151,10 @@ export function targets(res: BenchResults): string[] {
     return cell ? summarize(cell) : undefined;
   };
   const small = res.workloads.find((w) => w.id === 'small');
-  for (const [rtt, factor] of [[150, 20], [0, 3]] as const) {
+  for (const [rtt, factor] of [
+    [150, 20],
+    [0, 3],
+  ] as const) {
     const mi = med('small', rtt, 'mail-ingest');
     const peers = ['fetchmail', 'getmail6'].map((p) => ({ p, s: med('small', rtt, p) })).filter((x) => x.s?.ms !== undefined);
     if (!small || !mi?.ms || peers.length === 0) {
@@ -143,11 +164,15 @@ export function targets(res: BenchResults): string[] {
     // "faster than the faster peer" (150 ms) and "faster than both" (0 ms) are the same test: against the faster.
     const ref = Math.min(...peers.map((x) => x.s!.ms!));
     const ratio = ref / mi.ms;
-    out.push(`- ${small.title} @ ${rtt} ms: mail-ingest ${fmtSeconds(mi.ms)} s vs ${rtt === 150 ? 'the faster peer' : 'both peers (the faster shown)'} ${fmtSeconds(ref)} s → ${ratio.toFixed(1)}× (target ≥ ${factor}×): ${ratio >= factor ? 'MET' : 'NOT MET'}`);
+    out.push(
+      `- ${small.title} @ ${rtt} ms: mail-ingest ${fmtSeconds(mi.ms)} s vs ${rtt === 150 ? 'the faster peer' : 'both peers (the faster shown)'} ${fmtSeconds(ref)} s → ${ratio.toFixed(1)}× (target ≥ ${factor}×): ${ratio >= factor ? 'MET' : 'NOT MET'}`,
+    );
     const floor = res.floors.find((f) => f.workload === 'small' && f.rttMs === rtt);
     if (floor && rtt === 150) {
       const f = mi.ms / floor.floorMs;
-      out.push(`- ${small.title} @ 150 ms: mail-ingest ${f.toFixed(2)}× the link floor of ${fmtSeconds(floor.floorMs)} s (target ≤ 3×): ${f <= 3 ? 'MET' : 'NOT MET'}`);
+      out.push(
+        `- ${small.title} @ 150 ms: mail-ingest ${f.toFixed(2)}× the link floor of ${fmtSeconds(floor.floorMs)} s (target ≤ 3×): ${f <= 3 ? 'MET' : 'NOT MET'}`,
+      );
     }
   }
   const large = res.workloads.find((w) => w.id === 'large');
@@ -160,10 +185,14 @@ export function targets(res: BenchResults): string[] {
         continue;
       }
       const rss = Math.max(...cell.runs.map((r) => r?.peakRssBytes ?? 0));
-      out.push(`- ${large.title} @ ${rtt} ms: mail-ingest peak RSS ${fmtMb(rss)} MB (target < 150 MB): ${rss < 150 * 1048576 ? 'MET' : 'NOT MET'}`);
+      out.push(
+        `- ${large.title} @ ${rtt} ms: mail-ingest peak RSS ${fmtMb(rss)} MB (target < 150 MB): ${rss < 150 * 1048576 ? 'MET' : 'NOT MET'}`,
+      );
       if (floorCell && okTimes(floorCell).length) {
         const r = pairedRatio(timesByRun(cell), timesByRun(floorCell));
-        out.push(`- ${large.title} @ ${rtt} ms: mail-ingest ${r.toFixed(2)}× the raw openssl read (target ≤ 2×): ${r <= 2 ? 'MET' : 'NOT MET'}`);
+        out.push(
+          `- ${large.title} @ ${rtt} ms: mail-ingest ${r.toFixed(2)}× the raw openssl read (target ≤ 2×): ${r <= 2 ? 'MET' : 'NOT MET'}`,
+        );
       }
     }
   }
@@ -175,8 +204,14 @@ export function markdownReport(res: BenchResults, svgName: string): string {
   return [
     `# mail-ingest comparative benchmark${res.quick ? ' (quick run: reduced workloads)' : ''}`,
     '',
-    `Run ${res.startedAt} on ${Object.entries(m).map(([k, v]) => `${k}: ${v}`).join('; ')}.`,
-    ...(res.load ? [`Machine load (1-minute load average, ${res.load.cores} cores shared with other work): ${res.load.samples.map((x) => x.toFixed(1)).join(', ')} (sampled through the run; median ${median(res.load.samples).toFixed(1)}).`] : []),
+    `Run ${res.startedAt} on ${Object.entries(m)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ')}.`,
+    ...(res.load
+      ? [
+          `Machine load (1-minute load average, ${res.load.cores} cores shared with other work): ${res.load.samples.map((x) => x.toFixed(1)).join(', ')} (sampled through the run; median ${median(res.load.samples).toFixed(1)}).`,
+        ]
+      : []),
     `${res.runs} runs per contender, alternating order; per-run time limit ${fmtSeconds(res.timeoutMs)} s. ` +
       'Time is wall clock from process start to exit; CPU is user + system time of the process tree (median); peak RSS is ru_maxrss from wait4 (largest single process of the run). ' +
       'Every run is checked message by message (sha256) against the mailbox; a run that loses or corrupts a message counts as FAILED, not timed. ' +

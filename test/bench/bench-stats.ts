@@ -20,5 +20,6 @@ export function pairedRatio(a: ReadonlyArray<number | undefined>, b: ReadonlyArr
   return median(r);
 }
 
-export const fmtSeconds = (ms: number) => (ms >= 100_000 ? (ms / 1000).toFixed(0) : ms >= 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(2));
+export const fmtSeconds = (ms: number) =>
+  ms >= 100_000 ? (ms / 1000).toFixed(0) : ms >= 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(2);
 export const fmtMb = (bytes: number) => (bytes / 1048576).toFixed(bytes >= 100 * 1048576 ? 0 : 1);

@@ -23,11 +23,22 @@ function prng(seed: number): () => number {
   };
 }
 
-const WORDS = ('the of and to in is that for it as with was on be by this are or his from at which but have an they ' +
+const WORDS = (
+  'the of and to in is that for it as with was on be by this are or his from at which but have an they ' +
   'not had one were all we when there can been has more if will would who so no invoice order shipment meeting ' +
   'quarterly report attached please find review update customer account payment delivery schedule contract ' +
-  'warehouse tokyo osaka supplier estimate approval budget forecast ticket support request regards thanks').split(' ');
-const NAMES = ['Sato Haruki', 'Suzuki Yui', 'Takahashi Ren', 'Alice Martin', 'Bob Schneider', 'Carla Rossi', 'Dmitri Ivanov', 'Emma Clarke'];
+  'warehouse tokyo osaka supplier estimate approval budget forecast ticket support request regards thanks'
+).split(' ');
+const NAMES = [
+  'Sato Haruki',
+  'Suzuki Yui',
+  'Takahashi Ren',
+  'Alice Martin',
+  'Bob Schneider',
+  'Carla Rossi',
+  'Dmitri Ivanov',
+  'Emma Clarke',
+];
 // "Quarterly report" (四半期報告) in Japanese, as an RFC 2047 ISO-2022-JP encoded word (what Japanese mailers still send).
 const JP_SUBJECT = '=?ISO-2022-JP?B?GyRCO01IPjR8SnM5cBsoQg==?=';
 
@@ -50,7 +61,10 @@ function prose(rnd: () => number, bytes: number): string {
       lines.push(line);
       size += line.length + 1;
       line = '';
-      if (rnd() < 0.15) { lines.push(''); size += 1; }
+      if (rnd() < 0.15) {
+        lines.push('');
+        size += 1;
+      }
     }
     line = line ? `${line} ${s}` : s;
   }
@@ -83,9 +97,12 @@ function headers(i: number, rnd: () => number, subject: string, contentType: str
   const to = NAMES[(i + 3) % NAMES.length]!;
   const addr = (n: string) => `${n.toLowerCase().replace(' ', '.')}@example.co.jp`;
   const date = new Date(Date.UTC(2024, 4, 1, 9, 0, 0) + i * 61_000).toUTCString().replace('GMT', '+0000');
-  const hop = (n: number) => `Received: from mx${n}.example.net (mx${n}.example.net [192.0.2.${10 + n}])\n\tby pop.example.co.jp (Postfix) with ESMTPS id ${(rnd() * 1e12).toFixed(0)}\n\tfor <${addr(to)}>; ${date}`;
+  const hop = (n: number) =>
+    `Received: from mx${n}.example.net (mx${n}.example.net [192.0.2.${10 + n}])\n\tby pop.example.co.jp (Postfix) with ESMTPS id ${(rnd() * 1e12).toFixed(0)}\n\tfor <${addr(to)}>; ${date}`;
   return `${[
-    `Return-Path: <${addr(from)}>`, hop(1), hop(2),
+    `Return-Path: <${addr(from)}>`,
+    hop(1),
+    hop(2),
     `Date: ${date}`,
     `From: ${from} <${addr(from)}>`,
     `To: ${to} <${addr(to)}>`,
@@ -105,9 +122,11 @@ export function smallMessage(i: number): Buffer {
     const b = `=_alt_${i}`;
     const text = prose(rnd, 2000);
     const html = `<html><body><p>${prose(rnd, 2000).replace(/\n/g, '<br>\n')}</p></body></html>\n`;
-    return Buffer.from(headers(i, rnd, subject, `multipart/alternative; boundary="${b}"`) +
-      `--${b}\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n${text}\n` +
-      `--${b}\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n${html}\n--${b}--\n`);
+    return Buffer.from(
+      headers(i, rnd, subject, `multipart/alternative; boundary="${b}"`) +
+        `--${b}\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n${text}\n` +
+        `--${b}\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n${html}\n--${b}--\n`,
+    );
   }
   return Buffer.from(headers(i, rnd, subject, 'text/plain; charset=utf-8', ['Content-Transfer-Encoding: 7bit']) + prose(rnd, 4200));
 }
@@ -116,7 +135,8 @@ export function smallMessage(i: number): Buffer {
 export function attachmentMessage(i: number, bytes: number, seed: number): Buffer {
   const rnd = prng(seed + i);
   const b = `=_mixed_${seed}_${i}`;
-  const head = headers(i, rnd, `Scanned documents ${i}`, `multipart/mixed; boundary="${b}"`) +
+  const head =
+    headers(i, rnd, `Scanned documents ${i}`, `multipart/mixed; boundary="${b}"`) +
     `--${b}\nContent-Type: text/plain; charset=utf-8\n\n${prose(rnd, 600)}\n` +
     `--${b}\nContent-Type: application/pdf; name="scan-${i}.pdf"\nContent-Transfer-Encoding: base64\n` +
     `Content-Disposition: attachment; filename="scan-${i}.pdf"\n\n`;
@@ -127,17 +147,26 @@ export function attachmentMessage(i: number, bytes: number, seed: number): Buffe
 
 export const WORKLOADS: Record<string, (scale: number) => Workload> = {
   small: (scale) => ({
-    id: 'small', title: `${Math.round(2000 * scale)} × 5 KB`, count: Math.max(1, Math.round(2000 * scale)), approxBytes: 5 * 1024,
+    id: 'small',
+    title: `${Math.round(2000 * scale)} × 5 KB`,
+    count: Math.max(1, Math.round(2000 * scale)),
+    approxBytes: 5 * 1024,
     make: smallMessage,
   }),
   medium: (scale) => ({
-    id: 'medium', title: `${Math.max(1, Math.round(50 * scale))} × 2 MB`, count: Math.max(1, Math.round(50 * scale)), approxBytes: 2 * 1024 * 1024,
+    id: 'medium',
+    title: `${Math.max(1, Math.round(50 * scale))} × 2 MB`,
+    count: Math.max(1, Math.round(50 * scale)),
+    approxBytes: 2 * 1024 * 1024,
     make: (i) => attachmentMessage(i, 2 * 1024 * 1024, 0x2000000),
   }),
   large: (scale) => {
     const bytes = Math.round(200 * 1024 * 1024 * Math.max(scale, 0.05));
     return {
-      id: 'large', title: `1 × ${Math.round(bytes / 1048576)} MB`, count: 1, approxBytes: bytes,
+      id: 'large',
+      title: `1 × ${Math.round(bytes / 1048576)} MB`,
+      count: 1,
+      approxBytes: bytes,
       make: (i) => attachmentMessage(i, bytes, 0x3000000),
     };
   },

@@ -91,17 +91,30 @@ async function warmUp(server: DovecotServer, user: string, password: string): Pr
     let buf = '';
     s.on('data', (d) => {
       buf += d;
-      if (/\+OK \d+ \d+\r\n/.test(buf) || /-ERR/.test(buf)) { s.end('QUIT\r\n'); resolve(); }
+      if (/\+OK \d+ \d+\r\n/.test(buf) || /-ERR/.test(buf)) {
+        s.end('QUIT\r\n');
+        resolve();
+      }
     });
     s.once('secureConnect', () => s.write(`USER ${user}\r\nPASS ${password}\r\nSTAT\r\n`));
     s.once('error', reject);
   });
 }
 
-interface Prepared { server: DovecotServer; workload: Workload; expected: { crlf: Map<string, number>; lf: Map<string, number> }; bytes: number }
+interface Prepared {
+  server: DovecotServer;
+  workload: Workload;
+  expected: { crlf: Map<string, number>; lf: Map<string, number> };
+  bytes: number;
+}
 
 async function prepareWorkload(w: Workload): Promise<Prepared> {
-  const server = await startDovecot({ users: [{ user: 'alice', password: 'secret-alice' }, { user: 'bob', password: 'secret-bob' }] });
+  const server = await startDovecot({
+    users: [
+      { user: 'alice', password: 'secret-alice' },
+      { user: 'bob', password: 'secret-bob' },
+    ],
+  });
   const crlf: string[] = [];
   const lf: string[] = [];
   let bytes = 0;
@@ -131,25 +144,48 @@ async function runOnce(c: Contender, p: Prepared, mb: Mailbox, scratch: string, 
     if (launch.unprivileged) chownTree(work, user);
     const logPrefix = join(scratch, `${tag}.${c.id}`);
     const m = await measure({
-      command: launch.command, args: launch.args, env: launch.env, cwd: launch.cwd, timeoutMs: opt.timeoutMs, logPrefix,
+      command: launch.command,
+      args: launch.args,
+      env: launch.env,
+      cwd: launch.cwd,
+      timeoutMs: opt.timeoutMs,
+      logPrefix,
       runAs: launch.unprivileged ? { uid: user.uid, gid: user.gid, home: join(work, 'home') } : undefined,
     });
     const total = c.id === 'openssl' ? 1 : p.workload.count;
     if (m.timedOut) {
       const delivered = Math.min(total, await c.count(work));
-      return { status: 'timeout', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, cpuMs: m.cpuMs, delivered,
-        estimatedMs: delivered > 0 ? (m.wallMs * total) / delivered : undefined };
+      return {
+        status: 'timeout',
+        wallMs: m.wallMs,
+        peakRssBytes: m.peakRssBytes,
+        cpuMs: m.cpuMs,
+        delivered,
+        estimatedMs: delivered > 0 ? (m.wallMs * total) / delivered : undefined,
+      };
     }
     const got = await c.collect(work);
     const v = verify(got.form === 'crlf' ? p.expected.crlf : p.expected.lf, got.digests);
     const exit = m.exitCode === 0 ? '' : ` exit ${m.exitCode ?? `signal ${m.signal}`}`;
     if (v.missing || v.unexpected || got.problems.length) {
-      const detail = `${v.missing} missing, ${v.unexpected} wrong/extra of ${total}${exit}` +
+      const detail =
+        `${v.missing} missing, ${v.unexpected} wrong/extra of ${total}${exit}` +
         (got.problems.length ? `; ${got.problems.slice(0, 2).join('; ')}` : '') +
-        (v.missing === total || exit ? ` — ${logTail(logPrefix).replace(/\s*\n\s*/g, ' / ').slice(0, 300)}` : '');
+        (v.missing === total || exit
+          ? ` — ${logTail(logPrefix)
+              .replace(/\s*\n\s*/g, ' / ')
+              .slice(0, 300)}`
+          : '');
       return { status: 'failed', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, cpuMs: m.cpuMs, delivered: got.digests.length, detail };
     }
-    return { status: 'ok', wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, cpuMs: m.cpuMs, delivered: got.digests.length, ...(exit ? { detail: exit.trim() } : {}) };
+    return {
+      status: 'ok',
+      wallMs: m.wallMs,
+      peakRssBytes: m.peakRssBytes,
+      cpuMs: m.cpuMs,
+      delivered: got.digests.length,
+      ...(exit ? { detail: exit.trim() } : {}),
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -158,14 +194,27 @@ async function runOnce(c: Contender, p: Prepared, mb: Mailbox, scratch: string, 
 /** 5 round trips (TCP, TLS 1.3, greeting, login with the listing pipelined, retrieval) plus bytes over bandwidth. */
 async function linkFloor(p: Prepared, mb: Mailbox, rttMs: number, scratch: string, user: BenchUser): Promise<LinkFloor | undefined> {
   const bobBox = { ...mb, user: 'bob', password: 'secret-bob' };
-  const r = await runOnce(opensslFloor, { ...p, expected: { crlf: new Map(), lf: new Map() } }, bobBox, scratch, `floor-${rttMs}`, user).catch(() => undefined);
+  const r = await runOnce(
+    opensslFloor,
+    { ...p, expected: { crlf: new Map(), lf: new Map() } },
+    bobBox,
+    scratch,
+    `floor-${rttMs}`,
+    user,
+  ).catch(() => undefined);
   if (!r) return undefined;
   const rawBytes = 32 * 1024 * 1024;
   // The raw read itself spends about 3 round trips before data flows (TCP, TLS, pipelined commands).
   const transferMs = Math.max(1, r.wallMs - 3 * rttMs);
   const bandwidth = (rawBytes / transferMs) * 1000;
   const roundTrips = 5;
-  return { workload: p.workload.id, rttMs, roundTrips, bandwidthBytesPerSec: bandwidth, floorMs: roundTrips * rttMs + (p.bytes / bandwidth) * 1000 };
+  return {
+    workload: p.workload.id,
+    rttMs,
+    roundTrips,
+    bandwidthBytesPerSec: bandwidth,
+    floorMs: roundTrips * rttMs + (p.bytes / bandwidth) * 1000,
+  };
 }
 
 async function main(): Promise<void> {
@@ -175,15 +224,26 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'mi-bench-'));
   chmodSync(scratch, 0o755);
   const res: BenchResults = {
-    startedAt: new Date().toISOString(), quick, runs: opt.runs, rtts: opt.rtts, timeoutMs: opt.timeoutMs,
+    startedAt: new Date().toISOString(),
+    quick,
+    runs: opt.runs,
+    rtts: opt.rtts,
+    timeoutMs: opt.timeoutMs,
     machine: {
-      cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, memory: `${Math.round(totalmem() / 2 ** 30)} GB`, kernel: release(),
-      node: process.version, dovecot: version('dovecot', ['--version'], /^(\S+)/),
+      cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+      memory: `${Math.round(totalmem() / 2 ** 30)} GB`,
+      kernel: release(),
+      node: process.version,
+      dovecot: version('dovecot', ['--version'], /^(\S+)/),
       mpop: version('mpop', ['--version'], /mpop version (\S+)/),
-      fetchmail: version('fetchmail', ['--version'], /fetchmail release ([0-9.]+)/), getmail6: version('getmail', ['--version'], /getmail (\S+)/),
+      fetchmail: version('fetchmail', ['--version'], /fetchmail release ([0-9.]+)/),
+      getmail6: version('getmail', ['--version'], /getmail (\S+)/),
       openssl: version('openssl', ['version'], /OpenSSL (\S+)/),
     },
-    workloads: [], cells: [], floors: [], notes: [],
+    workloads: [],
+    cells: [],
+    floors: [],
+    notes: [],
     load: { cores: cpus().length, samples: [loadavg()[0]!] },
   };
   // The machine may be shared: the load through the run goes into the report beside the times.
@@ -193,8 +253,14 @@ async function main(): Promise<void> {
   try {
     for (const wid of opt.workloads) {
       const make = WORKLOADS[wid];
-      if (!make) { res.notes.push(`unknown workload ${wid}`); continue; }
-      if (overBudget()) { res.notes.push(`time budget spent: workload ${wid} not run`); continue; }
+      if (!make) {
+        res.notes.push(`unknown workload ${wid}`);
+        continue;
+      }
+      if (overBudget()) {
+        res.notes.push(`time budget spent: workload ${wid} not run`);
+        continue;
+      }
       const w = make(opt.scale);
       log(`workload ${w.title}: seeding`);
       const p = await prepareWorkload(w);
@@ -205,11 +271,28 @@ async function main(): Promise<void> {
       chmodSync(caFile, 0o644);
       try {
         for (const rtt of opt.rtts) {
-          const proxy = rtt > 0 ? await startDelayProxy({ targetHost: '127.0.0.1', targetPort: p.server.tlsPort, oneWayDelayMs: rtt / 2 }) : undefined;
-          const mb: Mailbox = { host: '127.0.0.1', port: proxy?.port ?? p.server.tlsPort, caFile, servername: 'localhost', user: 'alice', password: 'secret-alice' };
+          const proxy =
+            rtt > 0 ? await startDelayProxy({ targetHost: '127.0.0.1', targetPort: p.server.tlsPort, oneWayDelayMs: rtt / 2 }) : undefined;
+          const mb: Mailbox = {
+            host: '127.0.0.1',
+            port: proxy?.port ?? p.server.tlsPort,
+            caFile,
+            servername: 'localhost',
+            user: 'alice',
+            password: 'secret-alice',
+          };
           try {
             const active = contenders.filter((c) => !c.appliesTo || c.appliesTo(w.id));
-            const cells = active.map((c): Cell => ({ workload: w.id, rttMs: rtt, contender: c.id, label: c.label, runs: [], unavailable: c.unavailable() ?? undefined }));
+            const cells = active.map(
+              (c): Cell => ({
+                workload: w.id,
+                rttMs: rtt,
+                contender: c.id,
+                label: c.label,
+                runs: [],
+                unavailable: c.unavailable() ?? undefined,
+              }),
+            );
             res.cells.push(...cells);
             for (let run = 0; run < opt.runs; run++) {
               // Alternate: each run starts with a different contender.
@@ -218,11 +301,16 @@ async function main(): Promise<void> {
                 const c = active[i]!;
                 const cell = cells[i]!;
                 if (cell.unavailable || cell.runs.some((r) => r && r.status !== 'ok')) continue;
-                if (overBudget()) { cell.note = 'time budget spent: fewer runs'; continue; }
+                if (overBudget()) {
+                  cell.note = 'time budget spent: fewer runs';
+                  continue;
+                }
                 const r = await runOnce(c, p, mb, scratch, `${w.id}-${rtt}-${run}`, user);
                 cell.runs[run] = r;
-                log(`${w.title} @ ${rtt} ms run ${run + 1}: ${c.id.padEnd(11)} ${r.status.padEnd(7)} ${fmtSeconds(r.wallMs)} s` +
-                  ` cpu ${fmtSeconds(r.cpuMs)} s rss ${(r.peakRssBytes / 1048576).toFixed(0)} MB${r.estimatedMs ? ` (est. ${fmtSeconds(r.estimatedMs)} s)` : ''}${r.detail ? ` ${r.detail}` : ''}`);
+                log(
+                  `${w.title} @ ${rtt} ms run ${run + 1}: ${c.id.padEnd(11)} ${r.status.padEnd(7)} ${fmtSeconds(r.wallMs)} s` +
+                    ` cpu ${fmtSeconds(r.cpuMs)} s rss ${(r.peakRssBytes / 1048576).toFixed(0)} MB${r.estimatedMs ? ` (est. ${fmtSeconds(r.estimatedMs)} s)` : ''}${r.detail ? ` ${r.detail}` : ''}`,
+                );
               }
             }
             if (w.id === 'small') {
@@ -249,7 +337,9 @@ async function main(): Promise<void> {
   writeFileSync(join(opt.out, `${base}.json`), `${JSON.stringify(res, null, 2)}\n`);
   writeFileSync(join(opt.out, `${base}.svg`), svgChart(res));
   writeFileSync(join(opt.out, `${base}.md`), markdownReport(res, `${base}.svg`));
-  process.stdout.write(`\n${markdownTable(res)}\n\n${targetsVsMpop(res).join('\n')}\n${targets(res).join('\n')}\n${res.notes.map((n) => `note: ${n}`).join('\n')}\n`);
+  process.stdout.write(
+    `\n${markdownTable(res)}\n\n${targetsVsMpop(res).join('\n')}\n${targets(res).join('\n')}\n${res.notes.map((n) => `note: ${n}`).join('\n')}\n`,
+  );
   log(`wrote ${join(opt.out, `${base}.md`)} and ${base}.svg`);
 }
 

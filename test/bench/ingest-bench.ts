@@ -17,7 +17,7 @@ import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { mail } from '../e2e/e2e-helpers.ts';
 
 const quick = process.argv.includes('--quick');
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] ?? null : null;
+const only = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] ?? null) : null;
 const RUNS = quick ? 1 : 3;
 const CHILD = path.join(import.meta.dirname, 'ingest-child.ts');
 const CLI = path.resolve(import.meta.dirname, '../../lib/cli/bin.mjs');
@@ -32,11 +32,18 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number |
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
     child.on('error', reject);
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 
@@ -44,7 +51,17 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number |
  * Time and peak RSS are the real CLI's (the bundled bin a user gets). For S3 + SQS one more run, in a child that
  * instruments the SDK clients, counts the requests per message.
  */
-async function measure(_storeType: string, file: string, dir: string, countRequests: boolean): Promise<{ summaries: Array<{ ok: boolean; stored: number; bytes: number }>; ms: number; maxRssBytes: number; requests: Record<string, number> }> {
+async function measure(
+  _storeType: string,
+  file: string,
+  dir: string,
+  countRequests: boolean,
+): Promise<{
+  summaries: Array<{ ok: boolean; stored: number; bytes: number }>;
+  ms: number;
+  maxRssBytes: number;
+  requests: Record<string, number>;
+}> {
   const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', MAIL_INGEST_HWM_FILE: path.join(dir, 'hwm') };
   if (countRequests) {
     const child = await run([CHILD, file], env);
@@ -57,7 +74,12 @@ async function measure(_storeType: string, file: string, dir: string, countReque
   const child = await run(['--import', HWM, CLI, 'run', '--config', file, '--json'], env);
   const ms = performance.now() - t0;
   if (child.status !== 0) throw new Error(`run failed (${child.status}): ${child.stderr}`);
-  return { summaries: JSON.parse(child.stdout).mailboxes, ms, maxRssBytes: Number(readFileSync(path.join(dir, 'hwm'), 'utf8')), requests: {} };
+  return {
+    summaries: JSON.parse(child.stdout).mailboxes,
+    ms,
+    maxRssBytes: Number(readFileSync(path.join(dir, 'hwm'), 'utf8')),
+    requests: {},
+  };
 }
 
 /** System calls of one CLI run, from `strace -f -c` (every thread): calls by name. */
@@ -88,7 +110,9 @@ function perMessageCalls(calls: Record<string, number> | null, messages: number)
 }
 
 function bigMessage(bytes: number): Buffer {
-  const head = Buffer.from('Received: from mx.example.net by pop.example.jp; Thu, 26 Nov 2026 10:00:00 +0900\nFrom: big@example.com\nTo: support@example.jp\nSubject: one big message\nMIME-Version: 1.0\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n');
+  const head = Buffer.from(
+    'Received: from mx.example.net by pop.example.jp; Thu, 26 Nov 2026 10:00:00 +0900\nFrom: big@example.com\nTo: support@example.jp\nSubject: one big message\nMIME-Version: 1.0\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n',
+  );
   const line = Buffer.from(`${Buffer.alloc(57, 7).toString('base64')}\n`);
   return Buffer.concat([head, Buffer.alloc(Math.ceil(bytes / line.length) * line.length).fill(line)]);
 }
@@ -96,7 +120,12 @@ function bigMessage(bytes: number): Buffer {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const mb = (n: number): string => (n / 1e6).toFixed(1);
 
-const dovecot = await startDovecot({ users: [{ user: 'small', password: 'pw-small' }, { user: 'large', password: 'pw-large' }] });
+const dovecot = await startDovecot({
+  users: [
+    { user: 'small', password: 'pw-small' },
+    { user: 'large', password: 'pw-large' },
+  ],
+});
 let aws: LocalAws | null = null;
 const rows: string[][] = [];
 try {
@@ -119,17 +148,41 @@ try {
       for (let run = 0; run < RUNS; run++) {
         const dir = await mkdtemp(path.join(tmpdir(), 'bench-ingest-'));
         try {
-          const mailbox = { id: 'bench', host: '127.0.0.1', port: dovecot.tlsPort, tls: 'implicit', ca: dovecot.caFile, servername: 'localhost', user: w.user, password: w.password, retention: 'keep', maxMessageBytes: 300e6 };
-          const config = storeType === 'fs'
-            ? { store: { type: 'fs', dir }, mailboxes: [mailbox] }
-            : {
-                store: { type: 's3', bucket: aws!.bucket, prefix: `run-${Date.now()}-${run}`, region: aws!.region, endpoint: aws!.endpoint, forcePathStyle: true },
-                publish: { type: 'sqs', region: aws!.region, endpoint: aws!.endpoint, targets: [
-                  { name: 'all', queueUrl: await aws!.createQueue() },
-                  { name: 'tickets', queueUrl: await aws!.createQueue(), filter: { autoReply: false, bounce: false } },
-                ] },
-                mailboxes: [mailbox],
-              };
+          const mailbox = {
+            id: 'bench',
+            host: '127.0.0.1',
+            port: dovecot.tlsPort,
+            tls: 'implicit',
+            ca: dovecot.caFile,
+            servername: 'localhost',
+            user: w.user,
+            password: w.password,
+            retention: 'keep',
+            maxMessageBytes: 300e6,
+          };
+          const config =
+            storeType === 'fs'
+              ? { store: { type: 'fs', dir }, mailboxes: [mailbox] }
+              : {
+                  store: {
+                    type: 's3',
+                    bucket: aws!.bucket,
+                    prefix: `run-${Date.now()}-${run}`,
+                    region: aws!.region,
+                    endpoint: aws!.endpoint,
+                    forcePathStyle: true,
+                  },
+                  publish: {
+                    type: 'sqs',
+                    region: aws!.region,
+                    endpoint: aws!.endpoint,
+                    targets: [
+                      { name: 'all', queueUrl: await aws!.createQueue() },
+                      { name: 'tickets', queueUrl: await aws!.createQueue(), filter: { autoReply: false, bounce: false } },
+                    ],
+                  },
+                  mailboxes: [mailbox],
+                };
           const file = path.join(dir, 'config.json');
           await writeFile(file, JSON.stringify(config));
           const out = await measure(storeType, file, dir, false);
@@ -159,10 +212,20 @@ try {
         }
       }
       const t = median(times) / 1000;
-      const perMessage = Object.entries(requests).map(([k, v]) => `${k} ${(v / w.messages).toFixed(2)}`).join(', ');
-      rows.push([storeType === 'fs' ? 'fs + event log' : 'S3 + SQS (fauxqs)', w.name, `${t.toFixed(2)} s`, `${(w.messages / t).toFixed(0)}`, mb(bytes / t),
-        `${mb(median(rss))} MB`, `${(Math.min(...times) / 1000).toFixed(2)}-${(Math.max(...times) / 1000).toFixed(2)} s`, perMessage || '-',
-        perMessageCalls(syscalls, w.messages)]);
+      const perMessage = Object.entries(requests)
+        .map(([k, v]) => `${k} ${(v / w.messages).toFixed(2)}`)
+        .join(', ');
+      rows.push([
+        storeType === 'fs' ? 'fs + event log' : 'S3 + SQS (fauxqs)',
+        w.name,
+        `${t.toFixed(2)} s`,
+        `${(w.messages / t).toFixed(0)}`,
+        mb(bytes / t),
+        `${mb(median(rss))} MB`,
+        `${(Math.min(...times) / 1000).toFixed(2)}-${(Math.max(...times) / 1000).toFixed(2)} s`,
+        perMessage || '-',
+        perMessageCalls(syscalls, w.messages),
+      ]);
       process.stderr.write(`done: ${rows.at(-1)!.join(' | ')}\n`);
     }
   }
@@ -170,8 +233,20 @@ try {
   await aws?.stop();
   await dovecot.stop();
 }
-const header = ['store', 'workload', 'median time', 'msg/s', 'MB/s', 'peak RSS', `spread (${RUNS} runs)`, 'requests per message', 'system calls per message (strace -f -c)'];
+const header = [
+  'store',
+  'workload',
+  'median time',
+  'msg/s',
+  'MB/s',
+  'peak RSS',
+  `spread (${RUNS} runs)`,
+  'requests per message',
+  'system calls per message (strace -f -c)',
+];
 console.log(`\n| ${header.join(' | ')} |\n| ${header.map(() => '---').join(' | ')} |`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 const os = await import('node:os');
-console.log(`\nNode ${process.version}, ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, Dovecot on loopback, no added latency; 1-minute load average at the end ${os.loadavg()[0]!.toFixed(1)}.`);
+console.log(
+  `\nNode ${process.version}, ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, Dovecot on loopback, no added latency; 1-minute load average at the end ${os.loadavg()[0]!.toFixed(1)}.`,
+);

@@ -17,15 +17,29 @@ function counted<T extends { middlewareStack: { add: (...a: never[]) => void } }
       const name = context.commandName ?? 'unknown';
       requests[name] = (requests[name] ?? 0) + 1;
       return next(args);
-    }, { step: 'finalizeRequest', name: 'benchRequestCounter' });
+    },
+    { step: 'finalizeRequest', name: 'benchRequestCounter' },
+  );
   return client;
 }
 const s = config.store;
 const p = config.publish;
 // The AWS SDK is loaded only for the S3/SQS runs, as the CLI does: the fs runs measure the embedded default alone.
 const adapters = await createAdapters(config, {
-  ...(s.type === 's3' ? { s3: counted((await import('../../lib/store/s3-client.ts')).createS3Client({ region: s.region, endpoint: s.endpoint, forcePathStyle: s.forcePathStyle })) } : {}),
-  ...(p?.type === 'sqs' ? { sqs: counted((await import('../../lib/publish/sqs-client.ts')).createSqsClient({ region: p.region, endpoint: p.endpoint })) } : {}),
+  ...(s.type === 's3'
+    ? {
+        s3: counted(
+          (await import('../../lib/store/s3-client.ts')).createS3Client({
+            region: s.region,
+            endpoint: s.endpoint,
+            forcePathStyle: s.forcePathStyle,
+          }),
+        ),
+      }
+    : {}),
+  ...(p?.type === 'sqs'
+    ? { sqs: counted((await import('../../lib/publish/sqs-client.ts')).createSqsClient({ region: p.region, endpoint: p.endpoint })) }
+    : {}),
 });
 const t0 = performance.now();
 const summaries = await runAll({ config, adapters });

@@ -35,9 +35,17 @@ const OUT = join(ROOT, 'node_modules/.cache/lambda-bench');
 
 /** What each handler reads at cold start; values are never used (no invocation happens). */
 const ENV: Record<string, string> = {
-  CONFIG_BUCKET: 'bench', CONFIG_KEY: 'config.json', POLL_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/poll.fifo',
-  ARCHIVE_BUCKET: 'bench', OUTPUT_PREFIX: 'out/', POWERTOOLS_SERVICE_NAME: 'bench', POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
-  LOG_LEVEL: 'INFO', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x',
+  CONFIG_BUCKET: 'bench',
+  CONFIG_KEY: 'config.json',
+  POLL_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/poll.fifo',
+  ARCHIVE_BUCKET: 'bench',
+  OUTPUT_PREFIX: 'out/',
+  POWERTOOLS_SERVICE_NAME: 'bench',
+  POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
+  LOG_LEVEL: 'INFO',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'x',
+  AWS_SECRET_ACCESS_KEY: 'x',
 };
 
 const PROBE = `
@@ -97,7 +105,10 @@ function coldLoad(file: string): { importMs: number[]; processMs: number[] } {
   const importMs: number[] = [];
   const processMs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, file], { env: { PATH: process.env.PATH ?? '', ...ENV }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, file], {
+      env: { PATH: process.env.PATH ?? '', ...ENV },
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`loading ${file} failed (exit ${r.status}): ${r.stderr.slice(-2000)}`);
     const m = JSON.parse(r.stdout) as { importMs: number; processMs: number };
     importMs.push(m.importMs);
@@ -110,8 +121,15 @@ async function measure(handler: HandlerName, variant: Variant): Promise<Row> {
   const b = await bundleHandler(handler, join(OUT, variant), VARIANTS[variant]);
   const { importMs, processMs } = coldLoad(b.file);
   return {
-    handler, variant, bytes: b.bytes, gzipBytes: gzipSync(readFileSync(b.file)).length, mapBytes: b.mapBytes,
-    importMsMedian: median(importMs), importMsMin: Math.min(...importMs), importMsMax: Math.max(...importMs), processMsMedian: median(processMs),
+    handler,
+    variant,
+    bytes: b.bytes,
+    gzipBytes: gzipSync(readFileSync(b.file)).length,
+    mapBytes: b.mapBytes,
+    importMsMedian: median(importMs),
+    importMsMin: Math.min(...importMs),
+    importMsMax: Math.max(...importMs),
+    processMsMedian: median(processMs),
   };
 }
 
@@ -128,20 +146,50 @@ for (const variant of Object.keys(VARIANTS) as Variant[]) {
 if (AS_JSON) {
   process.stdout.write(`${JSON.stringify({ node: process.version, runs: RUNS, esbuild: source, rows }, null, 2)}\n`);
 } else {
-  console.log(`Lambda bundles (esbuild settings: ${source}; Node ${process.version}; cold load = import() in a fresh process, ${RUNS} runs)`);
+  console.log(
+    `Lambda bundles (esbuild settings: ${source}; Node ${process.version}; cold load = import() in a fresh process, ${RUNS} runs)`,
+  );
   console.log('');
-  console.log(['handler'.padEnd(22), 'variant'.padEnd(13), 'minified'.padStart(11), 'gzip'.padStart(10), 'map'.padStart(11), 'import median'.padStart(14), 'min'.padStart(9), 'max'.padStart(9), 'process'.padStart(10)].join(' '));
+  console.log(
+    [
+      'handler'.padEnd(22),
+      'variant'.padEnd(13),
+      'minified'.padStart(11),
+      'gzip'.padStart(10),
+      'map'.padStart(11),
+      'import median'.padStart(14),
+      'min'.padStart(9),
+      'max'.padStart(9),
+      'process'.padStart(10),
+    ].join(' '),
+  );
   for (const r of rows) {
-    console.log([r.handler.padEnd(22), r.variant.padEnd(13), kb(r.bytes).padStart(11), kb(r.gzipBytes).padStart(10), kb(r.mapBytes).padStart(11), ms(r.importMsMedian).padStart(14), ms(r.importMsMin).padStart(9), ms(r.importMsMax).padStart(9), ms(r.processMsMedian).padStart(10)].join(' '));
+    console.log(
+      [
+        r.handler.padEnd(22),
+        r.variant.padEnd(13),
+        kb(r.bytes).padStart(11),
+        kb(r.gzipBytes).padStart(10),
+        kb(r.mapBytes).padStart(11),
+        ms(r.importMsMedian).padStart(14),
+        ms(r.importMsMin).padStart(9),
+        ms(r.importMsMax).padStart(9),
+        ms(r.processMsMedian).padStart(10),
+      ].join(' '),
+    );
   }
   console.log('');
   for (const variant of ['stack', 'proposed'] as const) {
     const poller = rows.find((r) => r.handler === 'poller' && r.variant === variant)!;
     const worst = Math.max(...rows.filter((r) => r.variant === variant).map((r) => r.importMsMedian));
-    console.log(`${variant}: poller bundle ${kb(poller.bytes)} (target < ${kb(POLLER_LIMIT)}): ${poller.bytes < POLLER_LIMIT ? 'OK' : 'OVER'}; `
-      + `slowest cold load ${ms(worst)} (target < ${COLD_LIMIT_MS} ms): ${worst < COLD_LIMIT_MS ? 'OK' : 'OVER'}`);
+    console.log(
+      `${variant}: poller bundle ${kb(poller.bytes)} (target < ${kb(POLLER_LIMIT)}): ${poller.bytes < POLLER_LIMIT ? 'OK' : 'OVER'}; ` +
+        `slowest cold load ${ms(worst)} (target < ${COLD_LIMIT_MS} ms): ${worst < COLD_LIMIT_MS ? 'OK' : 'OVER'}`,
+    );
   }
   const load = (await import('node:os')).loadavg()[0]!;
-  console.log(`(1-minute load average at the end: ${load.toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores: timings on a busy machine run high)`);
+  console.log(
+    `(1-minute load average at the end: ${load.toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores: timings on a busy machine run high)`,
+  );
 }
 rmSync(OUT, { recursive: true, force: true });

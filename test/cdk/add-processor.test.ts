@@ -28,13 +28,21 @@ before(() => {
   stack = made.stack;
   const ingest = new MailIngest(stack, 'MailIngest', { config: twoMailboxConfig(), entries });
   existingFn = new lambda.Function(stack, 'Existing', {
-    runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', timeout: Duration.seconds(30),
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    timeout: Duration.seconds(30),
     code: lambda.Code.fromInline('export const handler = async () => ({ batchItemFailures: [] });'),
   });
   // WHEN
   indexer = ingest.addProcessor('indexer', {
-    entry: STUB_ENTRY, batchSize: 50, maxConcurrency: 4, timeout: Duration.minutes(2), memorySize: 768,
-    maxReceiveCount: 8, environment: { INDEX_FORMAT: 'jsonl' }, filter: { to: ['@support.example.jp'], hasAttachments: true },
+    entry: STUB_ENTRY,
+    batchSize: 50,
+    maxConcurrency: 4,
+    timeout: Duration.minutes(2),
+    memorySize: 768,
+    maxReceiveCount: 8,
+    environment: { INDEX_FORMAT: 'jsonl' },
+    filter: { to: ['@support.example.jp'], hasAttachments: true },
   });
   external = ingest.addProcessor('crm', { fn: existingFn, timeout: Duration.seconds(30), filter: { mailbox: ['sales'] } });
   const assembly = made.app.synth();
@@ -53,8 +61,13 @@ describe('addProcessor with an entry', () => {
 
   it('deploys the function with the chosen memory, timeout and environment', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: 'mail-ingest processor indexer', MemorySize: 768, Timeout: 120, Runtime: 'nodejs24.x',
-      Environment: { Variables: Match.objectLike({ INDEX_FORMAT: 'jsonl', OUTPUT_PREFIX: 'indexer/', POWERTOOLS_SERVICE_NAME: 'mail-ingest-indexer' }) },
+      Description: 'mail-ingest processor indexer',
+      MemorySize: 768,
+      Timeout: 120,
+      Runtime: 'nodejs24.x',
+      Environment: {
+        Variables: Match.objectLike({ INDEX_FORMAT: 'jsonl', OUTPUT_PREFIX: 'indexer/', POWERTOOLS_SERVICE_NAME: 'mail-ingest-indexer' }),
+      },
     });
   });
 
@@ -68,7 +81,9 @@ describe('addProcessor with an entry', () => {
   it('reads batches of 50 with a batching window, at most 4 at once, reporting partial failures', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [logicalId(indexer.queue), 'Arn'] },
-      BatchSize: 50, MaximumBatchingWindowInSeconds: 1, ScalingConfig: { MaximumConcurrency: 4 },
+      BatchSize: 50,
+      MaximumBatchingWindowInSeconds: 1,
+      ScalingConfig: { MaximumConcurrency: 4 },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
@@ -80,12 +95,13 @@ describe('addProcessor with an existing function', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [logicalId(external.queue), 'Arn'] },
       FunctionName: { Ref: logicalId(existingFn) },
-      BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
     template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 180, RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
   });
 
-  it('grants the function\'s role read of the archive and write of its own output only', () => {
+  it("grants the function's role read of the archive and write of its own output only", () => {
     const st = statementsOfRole(template, 'ExistingServiceRole');
     const puts = st.filter((s) => [s.Action].flat().includes('s3:PutObject')).flatMap((s) => [s.Resource].flat().map(flat));
     assert.deepEqual(puts, [`<${logicalId(indexer.node.scope!.node.findChild('Archive').node.findChild('Bucket') as never)}.Arn>/crm/*`]);
@@ -94,8 +110,10 @@ describe('addProcessor with an existing function', () => {
 
 describe('publish targets', () => {
   it('the poller may send to both queues, and the runtime config lists both with their filters', () => {
-    const sends = statementsOfRole(template, 'PollerRole').filter((s) => [s.Action].flat().includes('sqs:SendMessage'))
-      .flatMap((s) => [s.Resource].flat().map(flat)).sort();
+    const sends = statementsOfRole(template, 'PollerRole')
+      .filter((s) => [s.Action].flat().includes('sqs:SendMessage'))
+      .flatMap((s) => [s.Resource].flat().map(flat))
+      .sort();
     assert.deepEqual(sends, [`<${logicalId(external.queue)}.Arn>`, `<${logicalId(indexer.queue)}.Arn>`].sort());
     assert.deepEqual(deployedConfig(template, assetDir).doc.publish.targets, [
       { name: 'indexer', queueUrl: `<${logicalId(indexer.queue)}>`, filter: { to: ['@support.example.jp'], hasAttachments: true } },
@@ -119,8 +137,14 @@ describe('addProcessor validation', () => {
   }
 
   it('needs exactly one of entry and fn', () => {
-    assert.match(refused((i) => i.addProcessor('p', {})), /give either "entry" \(a handler to deploy\) or "fn"/);
-    assert.match(refused((i, fn) => i.addProcessor('p', { entry: STUB_ENTRY, fn, timeout: Duration.seconds(10) })), /give either "entry" or "fn", not both/);
+    assert.match(
+      refused((i) => i.addProcessor('p', {})),
+      /give either "entry" \(a handler to deploy\) or "fn"/,
+    );
+    assert.match(
+      refused((i, fn) => i.addProcessor('p', { entry: STUB_ENTRY, fn, timeout: Duration.seconds(10) })),
+      /give either "entry" or "fn", not both/,
+    );
   });
 
   it('with fn, needs its timeout and refuses options that only apply to a deployed function', () => {
@@ -132,23 +156,48 @@ describe('addProcessor validation', () => {
   });
 
   it('quotes out-of-range numbers and bad prefixes, all at once', () => {
-    const message = refused((i) => i.addProcessor('p', {
-      entry: STUB_ENTRY, batchSize: 0, maxConcurrency: 1, maxReceiveCount: 2, memorySize: 64, timeout: Duration.minutes(20), outputPrefix: 'raw/',
-      environment: { OUTPUT_PREFIX: 'x/' },
-    }));
+    const message = refused((i) =>
+      i.addProcessor('p', {
+        entry: STUB_ENTRY,
+        batchSize: 0,
+        maxConcurrency: 1,
+        maxReceiveCount: 2,
+        memorySize: 64,
+        timeout: Duration.minutes(20),
+        outputPrefix: 'raw/',
+        environment: { OUTPUT_PREFIX: 'x/' },
+      }),
+    );
     for (const expected of [
-      /"batchSize" must be a whole number from 1 to 10000, got 0/, /"maxConcurrency" must be a whole number from 2 to 1000, got 1/,
-      /"maxReceiveCount" must be a whole number of at least 5, got 2/, /"memorySize" must be 128-10240 MB, got 64/,
-      /"timeout" must be from 1 second to 15 minutes, got 20 minutes/, /"outputPrefix" "raw\/" is inside the archive's own layout/,
+      /"batchSize" must be a whole number from 1 to 10000, got 0/,
+      /"maxConcurrency" must be a whole number from 2 to 1000, got 1/,
+      /"maxReceiveCount" must be a whole number of at least 5, got 2/,
+      /"memorySize" must be 128-10240 MB, got 64/,
+      /"timeout" must be from 1 second to 15 minutes, got 20 minutes/,
+      /"outputPrefix" "raw\/" is inside the archive's own layout/,
       /"environment" must not set OUTPUT_PREFIX/,
-    ]) assert.match(message, expected);
+    ])
+      assert.match(message, expected);
   });
 
   it('refuses a duplicate id, an overlapping output prefix and an id that cannot be a target name', () => {
-    assert.match(refused((i) => { i.addProcessor('p', { entry: STUB_ENTRY }); i.addProcessor('p', { entry: STUB_ENTRY, outputPrefix: 'other/' }); }),
-      /id: a processor named "p" already exists/);
-    assert.match(refused((i) => { i.addProcessor('a', { entry: STUB_ENTRY, outputPrefix: 'out/' }); i.addProcessor('b', { entry: STUB_ENTRY, outputPrefix: 'out/b/' }); }),
-      /outputPrefix: "out\/b\/" overlaps the output of processor "a" \("out\/"\)/);
-    assert.match(refused((i) => i.addProcessor('bad id!', { entry: STUB_ENTRY })), /id: "bad id!" must be 1-80 letters/);
+    assert.match(
+      refused((i) => {
+        i.addProcessor('p', { entry: STUB_ENTRY });
+        i.addProcessor('p', { entry: STUB_ENTRY, outputPrefix: 'other/' });
+      }),
+      /id: a processor named "p" already exists/,
+    );
+    assert.match(
+      refused((i) => {
+        i.addProcessor('a', { entry: STUB_ENTRY, outputPrefix: 'out/' });
+        i.addProcessor('b', { entry: STUB_ENTRY, outputPrefix: 'out/b/' });
+      }),
+      /outputPrefix: "out\/b\/" overlaps the output of processor "a" \("out\/"\)/,
+    );
+    assert.match(
+      refused((i) => i.addProcessor('bad id!', { entry: STUB_ENTRY })),
+      /id: "bad id!" must be 1-80 letters/,
+    );
   });
 });

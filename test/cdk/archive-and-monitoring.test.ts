@@ -35,15 +35,31 @@ describe('ArchiveBucket options', () => {
   it('GIVEN a key and other lifecycle days THEN the bucket uses them and creates no key of its own', () => {
     const { stack } = newStack();
     const key = new kms.Key(stack, 'MyKey', { enableKeyRotation: true });
-    new ArchiveBucket(stack, 'Archive', { encryptionKey: key, transitionAfterDays: 30, noncurrentVersionExpirationDays: 3650, accessLogRetentionDays: 90 });
+    new ArchiveBucket(stack, 'Archive', {
+      encryptionKey: key,
+      transitionAfterDays: 30,
+      noncurrentVersionExpirationDays: 3650,
+      accessLogRetentionDays: 90,
+    });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] } } })] },
-      LifecycleConfiguration: { Rules: Match.arrayWith([
-        Match.objectLike({ Id: 'raw-to-glacier-instant-retrieval', Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 30 }] }),
-        Match.objectLike({ Id: 'expire-noncurrent-versions', NoncurrentVersionExpiration: { NoncurrentDays: 3650 } }),
-      ]) },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          Match.objectLike({
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] },
+            },
+          }),
+        ],
+      },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Id: 'raw-to-glacier-instant-retrieval', Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 30 }] }),
+          Match.objectLike({ Id: 'expire-noncurrent-versions', NoncurrentVersionExpiration: { NoncurrentDays: 3650 } }),
+        ]),
+      },
     });
     template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'expire-access-logs', ExpirationInDays: 90 })] },
@@ -61,7 +77,10 @@ describe('Monitoring', () => {
     const expressions = alarms.map((a) => a['Metrics'][0].Expression);
     assert.deepEqual(expressions.sort(), ['SELECT SUM(AuthFailures) FROM MailIngest', 'SELECT SUM(PollFailures) FROM MailIngest']);
     assert.ok(alarms.every((a) => a['Metrics'][0].Period === 600));
-    assert.ok(alarms.every((a) => a['AlarmActions'] === undefined), 'no topic, no action');
+    assert.ok(
+      alarms.every((a) => a['AlarmActions'] === undefined),
+      'no topic, no action',
+    );
   });
 
   it('GIVEN perMailboxAlarms true THEN one alarm per mailbox, each describing which mailbox failed', () => {
@@ -92,12 +111,24 @@ describe('Monitoring', () => {
 describe('MailIngest at scale', () => {
   it('GIVEN 30 mailboxes under a secret prefix THEN one poll-failure alarm, and the poller reads the secrets under the prefix only', () => {
     const { stack } = newStack();
-    const mailboxes = Array.from({ length: 30 }, (_, i) => ({ id: `mb${i}`, host: 'pop.example.jp', user: `u${i}`, password: { secretId: `mail-ingest/mb${i}` } }));
-    const ingest = new MailIngest(stack, 'MailIngest', { config: { mailboxes }, secretNamePrefix: 'mail-ingest/', entries: { dispatcher: STUB_ENTRY, poller: STUB_ENTRY } });
+    const mailboxes = Array.from({ length: 30 }, (_, i) => ({
+      id: `mb${i}`,
+      host: 'pop.example.jp',
+      user: `u${i}`,
+      password: { secretId: `mail-ingest/mb${i}` },
+    }));
+    const ingest = new MailIngest(stack, 'MailIngest', {
+      config: { mailboxes },
+      secretNamePrefix: 'mail-ingest/',
+      entries: { dispatcher: STUB_ENTRY, poller: STUB_ENTRY },
+    });
     const pollAlarms = ingest.monitoring.alarms.filter((a) => a.node.id.startsWith('PollFailures'));
     assert.equal(pollAlarms.length, 1);
     const secrets = statementsOfRole(Template.fromStack(stack), 'PollerRole').filter((st) => st.Action === 'secretsmanager:GetSecretValue');
-    assert.deepEqual(secrets.flatMap((st) => [st.Resource].flat().map(flat)), ['arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:mail-ingest/*']);
+    assert.deepEqual(
+      secrets.flatMap((st) => [st.Resource].flat().map(flat)),
+      ['arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:mail-ingest/*'],
+    );
     // The prefix wildcard is the operator's choice: cdk-nag finds nothing else to report.
     const violations = new nag.AwsSolutionsChecks().validateScope(stack).violations.map((v) => v.ruleName);
     assert.deepEqual(violations, []);

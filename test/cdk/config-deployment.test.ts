@@ -18,7 +18,17 @@ import { flattenReference } from '../../cdk/nag-acknowledgements.ts';
 import { MailIngestValidationError } from '../../cdk/validation-error.ts';
 import { assembleDeployedConfig } from '../../lib/config/deployed-config.ts';
 import { deployedConfig, type DeployedConfig } from './deployed-config.ts';
-import { actionsOf, flat, newStack, onlyResource, resourcesOf, statementsOfRole, STUB_ENTRY, twoMailboxConfig, type StatementJson } from './helpers.ts';
+import {
+  actionsOf,
+  flat,
+  newStack,
+  onlyResource,
+  resourcesOf,
+  statementsOfRole,
+  STUB_ENTRY,
+  twoMailboxConfig,
+  type StatementJson,
+} from './helpers.ts';
 
 let app: ReturnType<typeof newStack>['app'];
 let ingest: MailIngest;
@@ -45,12 +55,25 @@ before(() => {
 
 /** Every S3 action that removes an object, a version, a bucket or what protects them. */
 const S3_DELETE_ACTIONS = [
-  's3:DeleteObject', 's3:DeleteObjectVersion', 's3:DeleteObjectTagging', 's3:DeleteObjectVersionTagging', 's3:DeleteBucket',
-  's3:DeleteBucketPolicy', 's3:DeleteBucketWebsite', 's3:DeleteBucketOwnershipControls', 's3:DeleteAccessPoint',
+  's3:DeleteObject',
+  's3:DeleteObjectVersion',
+  's3:DeleteObjectTagging',
+  's3:DeleteObjectVersionTagging',
+  's3:DeleteBucket',
+  's3:DeleteBucketPolicy',
+  's3:DeleteBucketWebsite',
+  's3:DeleteBucketOwnershipControls',
+  's3:DeleteAccessPoint',
 ];
 
 function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
 }
 
 /** The S3 delete actions a statement allows: IAM action patterns are case-insensitive globs; NotAction allows the rest. */
@@ -72,7 +95,8 @@ function everyStatement(t: Template): Array<{ where: string; statement: Statemen
   };
   for (const [id, r] of resourcesOf(t, 'AWS::IAM::Policy')) add(id, r.Properties['PolicyDocument']);
   for (const [id, r] of resourcesOf(t, 'AWS::IAM::ManagedPolicy')) add(id, r.Properties['PolicyDocument']);
-  for (const [id, r] of resourcesOf(t, 'AWS::IAM::Role')) for (const p of r.Properties['Policies'] ?? []) add(`${id} inline`, p.PolicyDocument);
+  for (const [id, r] of resourcesOf(t, 'AWS::IAM::Role'))
+    for (const p of r.Properties['Policies'] ?? []) add(`${id} inline`, p.PolicyDocument);
   for (const [id, r] of resourcesOf(t, 'AWS::S3::BucketPolicy')) add(id, r.Properties['PolicyDocument']);
   return out;
 }
@@ -104,14 +128,19 @@ describe('no function can delete archived mail', () => {
   it('no policy statement in the template allows an s3:Delete* action (IAM and bucket policies)', () => {
     const statements = everyStatement(template);
     assert.ok(statements.length > 20, `scanned ${statements.length} statements`);
-    const allowing = statements.flatMap(({ where, statement }) => deletesAllowedBy(statement).map((a) => `${where} (${statement.Sid ?? 'no Sid'}): ${a}`));
+    const allowing = statements.flatMap(({ where, statement }) =>
+      deletesAllowedBy(statement).map((a) => `${where} (${statement.Sid ?? 'no Sid'}): ${a}`),
+    );
     assert.deepEqual(allowing, []);
   });
 });
 
 describe('the config writer', () => {
   const writerStatements = () => statementsOfRole(template, 'ConfigWriterRole');
-  const resourcesFor = (action: string) => writerStatements().filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat().map(flattenReference));
+  const resourcesFor = (action: string) =>
+    writerStatements()
+      .filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action))
+      .flatMap((s) => [s.Resource].flat().map(flattenReference));
 
   it('may put exactly config/mail-ingest.json, no wildcard', () => {
     assert.deepEqual(resourcesFor('s3:PutObject'), [`<${ids.bucket}.Arn>/config/mail-ingest.json`]);
@@ -120,16 +149,27 @@ describe('the config writer', () => {
   it('may get exactly its one asset object, use the archive key and write its own logs, and do nothing else', () => {
     const staticKey = deployed.properties['StaticKey'] as string;
     assert.match(staticKey, /^[0-9a-f]{64}\.json$/);
-    assert.deepEqual(resourcesFor('s3:GetObject'), [`arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/${staticKey}`]);
+    assert.deepEqual(resourcesFor('s3:GetObject'), [
+      `arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/${staticKey}`,
+    ]);
     assert.deepEqual(resourcesFor('kms:GenerateDataKey'), [`<${ids.key}.Arn>`]);
     assert.deepEqual(resourcesFor('kms:Decrypt'), [`<${ids.key}.Arn>`]);
     const [logGroup] = onlyResource(template, 'AWS::Logs::LogGroup', 'ConfigWriter');
     assert.deepEqual(resourcesFor('logs:PutLogEvents'), [`<${logGroup}.Arn>`]);
     assert.deepEqual(actionsOf(writerStatements()).sort(), [
-      'kms:Decrypt', 'kms:GenerateDataKey', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:PutObject',
-      'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:GetObject',
+      's3:PutObject',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
     ]);
-    assert.ok(writerStatements().every((s) => s.Effect === 'Allow'), 'no Deny is needed when nothing is granted beyond need');
+    assert.ok(
+      writerStatements().every((s) => s.Effect === 'Allow'),
+      'no Deny is needed when nothing is granted beyond need',
+    );
   });
 
   it('runs Node.js 24 on arm64, a minute at most, logging JSON into its own log group', () => {
@@ -154,7 +194,7 @@ describe('the config writer', () => {
 });
 
 describe('the deployed config', () => {
-  it('carries the mailboxes and defaults in an asset, as compact JSON without the editor\'s $schema', () => {
+  it("carries the mailboxes and defaults in an asset, as compact JSON without the editor's $schema", () => {
     assert.equal(deployed.staticText, JSON.stringify(twoMailboxConfig()));
   });
 
@@ -162,10 +202,13 @@ describe('the deployed config', () => {
     assert.deepEqual(deployed.properties['Bucket'], { Ref: ids.bucket });
     assert.deepEqual(deployed.properties['KmsKeyId'], { 'Fn::GetAtt': [ids.key, 'Arn'] });
     assert.deepEqual(deployed.doc.store, { type: 's3', bucket: `<${ids.bucket}>`, prefix: '', kmsKeyId: `<${ids.key}.Arn>` });
-    assert.deepEqual(deployed.doc.publish, { type: 'sqs', targets: [{ name: 'tickets', queueUrl: `<${ids.queue}>`, filter: { autoReply: false, bounce: false } }] });
+    assert.deepEqual(deployed.doc.publish, {
+      type: 'sqs',
+      targets: [{ name: 'tickets', queueUrl: `<${ids.queue}>`, filter: { autoReply: false, bounce: false } }],
+    });
   });
 
-  it('with CloudFormation\'s values filled in, is a config the CLI\'s parser accepts', () => {
+  it("with CloudFormation's values filled in, is a config the CLI's parser accepts", () => {
     const values: Record<string, string> = {
       [`<${ids.bucket}>`]: 'ingest-mailingestarchivebucket-1a2b3c4d5e6f',
       [`<${ids.key}.Arn>`]: 'arn:aws:kms:ap-northeast-1:111122223333:key/11111111-2222-3333-4444-555555555555',
@@ -173,7 +216,12 @@ describe('the deployed config', () => {
     };
     const fill = (v: unknown) => flat(v).replace(/<[^<>]+>/g, (ref) => values[ref] ?? assert.fail(`no value for ${ref}`));
 
-    const text = assembleDeployedConfig({ staticText: deployed.staticText, store: fill(deployed.properties['Store']), publish: fill(deployed.properties['Publish']), source: CONFIG_KEY });
+    const text = assembleDeployedConfig({
+      staticText: deployed.staticText,
+      store: fill(deployed.properties['Store']),
+      publish: fill(deployed.properties['Publish']),
+      source: CONFIG_KEY,
+    });
 
     const doc = JSON.parse(text);
     assert.equal(doc.store.bucket, 'ingest-mailingestarchivebucket-1a2b3c4d5e6f');
@@ -183,24 +231,39 @@ describe('the deployed config', () => {
 
   it('refuses mailboxes and defaults too large for the writer to read, saying so at synthesis', () => {
     const { stack } = newStack('Huge');
-    const huge = { mailboxes: [{ id: 'a', host: 'pop.example.jp', user: 'a', password: { secretId: 'a' }, ca: 'x'.repeat(33 * 1024 * 1024) }] };
-    assert.throws(() => new ConfigDeployment(stack, 'Config', {
-      bucket: new s3.Bucket(stack, 'B'), encryptionKey: new kms.Key(stack, 'K'), config: huge, targets: () => [], logRetention: logs.RetentionDays.ONE_DAY,
-    }), (err: unknown) => err instanceof MailIngestValidationError && /over the 33554432 the config writer reads/.test(err.message));
+    const huge = {
+      mailboxes: [{ id: 'a', host: 'pop.example.jp', user: 'a', password: { secretId: 'a' }, ca: 'x'.repeat(33 * 1024 * 1024) }],
+    };
+    assert.throws(
+      () =>
+        new ConfigDeployment(stack, 'Config', {
+          bucket: new s3.Bucket(stack, 'B'),
+          encryptionKey: new kms.Key(stack, 'K'),
+          config: huge,
+          targets: () => [],
+          logRetention: logs.RetentionDays.ONE_DAY,
+        }),
+      (err: unknown) => err instanceof MailIngestValidationError && /over the 33554432 the config writer reads/.test(err.message),
+    );
   });
 });
 
 describe('cdk-nag', () => {
-  it('finds nothing in the config deployment, whose only acknowledgement is X-Ray\'s Resource: *', () => {
+  it("finds nothing in the config deployment, whose only acknowledgement is X-Ray's Resource: *", () => {
     const report = new nag.AwsSolutionsChecks(app).validateScope(app);
     const here = report.violations.filter((v) => v.violatingResources.some((r) => (r.constructPath ?? '').includes('/Config/')));
-    assert.deepEqual(here.map((v) => v.ruleName), []);
+    assert.deepEqual(
+      here.map((v) => v.ruleName),
+      [],
+    );
     const acknowledged: string[] = [];
     const visit = (c: IConstruct) => {
       for (const entry of c.node.metadata) {
         if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
         assert.ok(CfnResource.isCfnResource(c), c.node.path);
-        acknowledged.push(...Object.keys(entry.data as Record<string, string>).map((k) => `${k.replace(/^annotation::/i, '')} @ ${c.node.path}`));
+        acknowledged.push(
+          ...Object.keys(entry.data as Record<string, string>).map((k) => `${k.replace(/^annotation::/i, '')} @ ${c.node.path}`),
+        );
       }
       c.node.children.forEach(visit);
     };

@@ -19,8 +19,14 @@ import { newStack, statementsOfRole, STUB_ENTRIES, STUB_ENTRY, twoMailboxConfig 
 
 function runApp(env: Record<string, string>): { status: number | null; stderr: string } {
   const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CDK_') && k !== 'MAIL_INGEST_CONFIG') clean[k] = v;
-  const run = spawnSync(process.execPath, [join(PROJECT_ROOT, 'cdk/app.ts')], { cwd: PROJECT_ROOT, env: { ...clean, ...env }, encoding: 'utf8', timeout: 60_000 });
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('CDK_') && k !== 'MAIL_INGEST_CONFIG') clean[k] = v;
+  const run = spawnSync(process.execPath, [join(PROJECT_ROOT, 'cdk/app.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...clean, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: run.status, stderr: run.stderr };
 }
 
@@ -45,11 +51,13 @@ describe('cdk synth / deploy without a named config', () => {
 });
 
 describe('cdk synth with a broken config', () => {
-  it('lists the deployment section\'s and the mailboxes\' problems together, each once, without a stack trace', () => {
-    const file = configFile(JSON.stringify({
-      mailboxes: [{ id: 'support', host: 'pop.example.jp', user: 'u', password: { secretId: 'mail-ingest/support' }, port: 70000 }],
-      deployment: { scheduleMinute: 5 },
-    }));
+  it("lists the deployment section's and the mailboxes' problems together, each once, without a stack trace", () => {
+    const file = configFile(
+      JSON.stringify({
+        mailboxes: [{ id: 'support', host: 'pop.example.jp', user: 'u', password: { secretId: 'mail-ingest/support' }, port: 70000 }],
+        deployment: { scheduleMinute: 5 },
+      }),
+    );
     const { status, stderr } = runApp({ MAIL_INGEST_CONFIG: file });
     assert.equal(status, 1);
     assert.match(stderr, /cannot be deployed \(2 problems\)/);
@@ -68,7 +76,7 @@ describe('cdk synth with a broken config', () => {
   });
 });
 
-describe('the example stack\'s outputs', () => {
+describe("the example stack's outputs", () => {
   let outputs: Record<string, { Value: unknown; Description?: string }>;
   let template: Template;
   before(() => {
@@ -78,7 +86,15 @@ describe('the example stack\'s outputs', () => {
   });
 
   it('names the bucket, the runtime config, the poll-job queue and its dead-letter queue, the functions and the dashboard', () => {
-    for (const id of ['ArchiveBucket', 'RuntimeConfig', 'PollJobQueue', 'PollJobDeadLetterQueue', 'PollerFunction', 'DispatcherFunction', 'Dashboard']) {
+    for (const id of [
+      'ArchiveBucket',
+      'RuntimeConfig',
+      'PollJobQueue',
+      'PollJobDeadLetterQueue',
+      'PollerFunction',
+      'DispatcherFunction',
+      'Dashboard',
+    ]) {
       assert.ok(outputs[id] !== undefined, `output ${id}`);
     }
     // A stable dashboard name, so runbooks and bookmarks can point at it.
@@ -87,22 +103,29 @@ describe('the example stack\'s outputs', () => {
     assert.match(JSON.stringify(outputs['RuntimeConfig']!.Value), /config\/mail-ingest\.json/);
   });
 
-  it('names each processor\'s queue, dead-letter queue and function', () => {
+  it("names each processor's queue, dead-letter queue and function", () => {
     for (const name of ['ticket-intake', 'attachment-extraction', 'archive-index']) {
-      const of = Object.values(outputs).filter((o) => o.Description?.includes(`the ${name} processor`) || o.Description?.includes(`The ${name} processor`));
+      const of = Object.values(outputs).filter(
+        (o) => o.Description?.includes(`the ${name} processor`) || o.Description?.includes(`The ${name} processor`),
+      );
       assert.equal(of.length, 3, `${name}: queue, dead-letter queue and function`);
     }
   });
 });
 
 describe('processor ids that differ only in punctuation', () => {
-  it('get distinct IAM statement ids, so the poller\'s policy deploys', () => {
+  it("get distinct IAM statement ids, so the poller's policy deploys", () => {
     const { app, stack } = newStack('LookAlike');
-    const ingest = new MailIngest(stack, 'MailIngest', { config: twoMailboxConfig(), entries: { dispatcher: STUB_ENTRY, poller: STUB_ENTRY } });
+    const ingest = new MailIngest(stack, 'MailIngest', {
+      config: twoMailboxConfig(),
+      entries: { dispatcher: STUB_ENTRY, poller: STUB_ENTRY },
+    });
     ingest.addProcessor('a-b', { entry: STUB_ENTRY, outputPrefix: 'a-b/' });
     ingest.addProcessor('ab', { entry: STUB_ENTRY, outputPrefix: 'ab/' });
     const template = Template.fromJSON(app.synth().getStackByName('LookAlike').template);
-    const sids = statementsOfRole(template, 'Poller').map((s) => s.Sid).filter((s) => s?.startsWith('Publish'));
+    const sids = statementsOfRole(template, 'Poller')
+      .map((s) => s.Sid)
+      .filter((s) => s?.startsWith('Publish'));
     assert.equal(sids.length, 2);
     assert.equal(new Set(sids).size, 2, sids.join(', '));
   });
@@ -111,14 +134,20 @@ describe('processor ids that differ only in punctuation', () => {
 describe('grantRead for a consumer that brings its own role', () => {
   it('reads raw/ and claims/ and decrypts, and can never write or delete', () => {
     const { app, stack } = newStack('Consumer');
-    const ingest = new MailIngest(stack, 'MailIngest', { config: twoMailboxConfig(), entries: { dispatcher: STUB_ENTRY, poller: STUB_ENTRY } });
+    const ingest = new MailIngest(stack, 'MailIngest', {
+      config: twoMailboxConfig(),
+      entries: { dispatcher: STUB_ENTRY, poller: STUB_ENTRY },
+    });
     const role = new iam.Role(stack, 'AuditRole', { assumedBy: new iam.AccountRootPrincipal() });
     ingest.grantRead(role);
     const template = Template.fromJSON(app.synth().getStackByName('Consumer').template);
     const statements = statementsOfRole(template, 'AuditRole');
     const actions = statements.flatMap((s) => [s.Action].flat());
     assert.ok(actions.includes('s3:GetObject') && actions.includes('s3:ListBucket') && actions.includes('kms:Decrypt'), actions.join(', '));
-    assert.ok(actions.every((a) => !/Put|Delete|\*/.test(a)), actions.join(', '));
+    assert.ok(
+      actions.every((a) => !/Put|Delete|\*/.test(a)),
+      actions.join(', '),
+    );
     const resources = JSON.stringify(statements.filter((s) => [s.Action].flat().includes('s3:GetObject')).map((s) => s.Resource));
     assert.match(resources, /raw\/\*/);
     assert.match(resources, /claims\/\*/);

@@ -60,7 +60,9 @@ after(() => {
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unacknowledged error or warning', () => {
     const report = new nag.AwsSolutionsChecks(app).validateScope(app);
-    const findings = report.violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
     assert.deepEqual(findings, []);
     assert.equal(report.success, true);
   });
@@ -71,14 +73,19 @@ describe('cdk-nag AwsSolutions', () => {
     const s = new MailIngestStack(bare, 'Bare', { config, entries: STUB_ENTRIES });
     // Strip every acknowledgement: the same stack must then fail.
     const strip = (c: IConstruct) => {
-      (c.node as unknown as { _metadata: Array<{ type: string }> })._metadata = c.node.metadata.filter((m) => m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
+      (c.node as unknown as { _metadata: Array<{ type: string }> })._metadata = c.node.metadata.filter(
+        (m) => m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY,
+      );
       c.node.children.forEach(strip);
     };
     bare.synth();
     strip(s);
     const rules = new nag.AwsSolutionsChecks(bare).validateScope(bare).violations.map((v) => v.ruleName);
     assert.ok(rules.includes('AwsSolutions-IAM5[Resource::*]'), rules.join(', '));
-    assert.ok(rules.some((r) => /^AwsSolutions-IAM5\[Resource::<MailIngestArchiveBucket[0-9A-F]+\.Arn>\/raw\/\*\]$/.test(r)), rules.join(', '));
+    assert.ok(
+      rules.some((r) => /^AwsSolutions-IAM5\[Resource::<MailIngestArchiveBucket[0-9A-F]+\.Arn>\/raw\/\*\]$/.test(r)),
+      rules.join(', '),
+    );
   });
 
   it('every acknowledgement is on a single CloudFormation resource and says why', () => {
@@ -96,32 +103,48 @@ describe('cdk-nag AwsSolutions', () => {
     };
     visit(stack);
     assert.ok(acknowledged.length > 0);
-    assert.ok(acknowledged.every((a) => a.startsWith('AwsSolutions-')), acknowledged.join('\n'));
+    assert.ok(
+      acknowledged.every((a) => a.startsWith('AwsSolutions-')),
+      acknowledged.join('\n'),
+    );
   });
 });
 
 describe('the example stack', () => {
   it('deploys the three shipped processors with their output prefixes and filters', () => {
     const prefixes = resourcesOf(template, 'AWS::Lambda::Function')
-      .map(([, f]) => f.Properties['Environment']?.Variables?.OUTPUT_PREFIX).filter(Boolean).sort();
+      .map(([, f]) => f.Properties['Environment']?.Variables?.OUTPUT_PREFIX)
+      .filter(Boolean)
+      .sort();
     assert.deepEqual(prefixes, ['attachments/', 'index/', 'tickets/']);
-    assert.deepEqual(stack.ingest.processors.map((p) => [p.targetName, p.filter]), [
-      ['ticket-intake', { mailbox: ['support'], autoReply: false, bounce: false }],
-      ['attachment-extraction', { hasAttachments: true }],
-      ['archive-index', undefined],
-    ]);
+    assert.deepEqual(
+      stack.ingest.processors.map((p) => [p.targetName, p.filter]),
+      [
+        ['ticket-intake', { mailbox: ['support'], autoReply: false, bounce: false }],
+        ['attachment-extraction', { hasAttachments: true }],
+        ['archive-index', undefined],
+      ],
+    );
   });
 
   it('without a deployment section, ticket intake skips auto-replies, bounces and list mail', () => {
     const { config } = loadAppConfig(CANARY_CONFIG);
     const s = new MailIngestStack(new App(), 'Defaults', { config, entries: STUB_ENTRIES });
-    assert.deepEqual(s.ingest.processors.find((p) => p.targetName === 'ticket-intake')?.filter, { autoReply: false, bounce: false, list: false });
+    assert.deepEqual(s.ingest.processors.find((p) => p.targetName === 'ticket-intake')?.filter, {
+      autoReply: false,
+      bounce: false,
+      list: false,
+    });
   });
 
   it('refuses an unknown deployment key or processor, naming it', () => {
-    assert.throws(() => splitAppConfig({ mailboxes: [], deployment: { processor: {}, processors: { tickets: {} } } }, 'x.json'),
-      (err: unknown) => err instanceof MailIngestValidationError
-        && /deployment\.processor: unknown key/.test(err.message) && /deployment\.processors\.tickets: unknown processor/.test(err.message));
+    assert.throws(
+      () => splitAppConfig({ mailboxes: [], deployment: { processor: {}, processors: { tickets: {} } } }, 'x.json'),
+      (err: unknown) =>
+        err instanceof MailIngestValidationError &&
+        /deployment\.processor: unknown key/.test(err.message) &&
+        /deployment\.processors\.tickets: unknown processor/.test(err.message),
+    );
   });
 });
 
@@ -133,8 +156,11 @@ describe('secrets stay out of the cloud assembly', () => {
   it('a literal canary password in the config is refused, and the error does not repeat it', () => {
     const { config } = loadAppConfig(CANARY_CONFIG);
     const leaked = { ...config, mailboxes: [{ ...config.mailboxes[0]!, password: CANARY }] };
-    assert.throws(() => new MailIngestStack(new App(), 'Leaky', { config: leaked, entries: STUB_ENTRIES }),
-      (err: unknown) => err instanceof MailIngestValidationError && /literal password is not allowed/.test(err.message) && !err.message.includes(CANARY));
+    assert.throws(
+      () => new MailIngestStack(new App(), 'Leaky', { config: leaked, entries: STUB_ENTRIES }),
+      (err: unknown) =>
+        err instanceof MailIngestValidationError && /literal password is not allowed/.test(err.message) && !err.message.includes(CANARY),
+    );
   });
 });
 
@@ -153,12 +179,21 @@ describe('npx cdk synth', { skip: missing.length > 0 ? `handlers not written yet
       MAIL_INGEST_CONFIG: CANARY_CONFIG,
       SUPPORT_POP3_PASSWORD: CANARY,
     });
-    const run = spawnSync(join(PROJECT_ROOT, 'node_modules/.bin/cdk'), ['synth', '--quiet', '--no-notices', '-o', join(outdir, 'cdk.out')], {
-      cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 240_000,
-    });
+    const run = spawnSync(
+      join(PROJECT_ROOT, 'node_modules/.bin/cdk'),
+      ['synth', '--quiet', '--no-notices', '-o', join(outdir, 'cdk.out')],
+      {
+        cwd: PROJECT_ROOT,
+        env,
+        encoding: 'utf8',
+        timeout: 240_000,
+      },
+    );
     assert.equal(run.status, 0, `cdk synth failed:\n${run.stdout}\n${run.stderr}`);
     const stackTemplate = JSON.parse(readFileSync(join(outdir, 'cdk.out/MailIngest.template.json'), 'utf8'));
-    assert.ok(Object.values(stackTemplate.Resources as Record<string, { Type: string }>).some((r) => r.Type === 'Custom::MailIngestConfig'));
+    assert.ok(
+      Object.values(stackTemplate.Resources as Record<string, { Type: string }>).some((r) => r.Type === 'Custom::MailIngestConfig'),
+    );
     assertNoCanary(join(outdir, 'cdk.out'));
   });
 });

@@ -29,7 +29,11 @@ export function twoMailboxConfig(): MailIngestConfig {
     mailboxes: [
       { id: 'support', host: 'pop.example.jp', user: 'support@example.jp', password: { secretId: 'mail-ingest/support' } },
       {
-        id: 'sales', host: 'pop3.example.com', port: 110, tls: 'starttls', user: 'sales@example.com',
+        id: 'sales',
+        host: 'pop3.example.com',
+        port: 110,
+        tls: 'starttls',
+        user: 'sales@example.com',
         password: { secretId: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:mail-ingest/sales-AbCdEf' },
       },
     ],
@@ -49,11 +53,19 @@ export function resourcesOf(template: Template, type: string): Array<[string, { 
 
 export function onlyResource(template: Template, type: string, logicalIdPart: string): [string, { Properties: Record<string, any> }] {
   const found = resourcesOf(template, type).filter(([id]) => id.includes(logicalIdPart));
-  if (found.length !== 1) throw new Error(`expected one ${type} with "${logicalIdPart}" in its id, found ${found.map(([id]) => id).join(', ') || 'none'}`);
+  if (found.length !== 1)
+    throw new Error(`expected one ${type} with "${logicalIdPart}" in its id, found ${found.map(([id]) => id).join(', ') || 'none'}`);
   return found[0]!;
 }
 
-export interface StatementJson { Sid?: string; Effect: string; Action: string | string[]; Resource?: unknown; NotResource?: unknown; Condition?: unknown }
+export interface StatementJson {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: unknown;
+}
 
 /** Every statement of the IAM policies attached to the role whose logical id contains `rolePart`. */
 export function statementsOfRole(template: Template, rolePart: string): StatementJson[] {

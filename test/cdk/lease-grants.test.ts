@@ -15,16 +15,28 @@ let bucketArn: string;
 
 before(() => {
   const { app, stack } = newStack('Leases');
-  const ingest = new MailIngest(stack, 'MailIngest', { config: twoMailboxConfig(), entries: { dispatcher: STUB_ENTRY, poller: STUB_ENTRY } });
+  const ingest = new MailIngest(stack, 'MailIngest', {
+    config: twoMailboxConfig(),
+    entries: { dispatcher: STUB_ENTRY, poller: STUB_ENTRY },
+  });
   const template = Template.fromJSON(app.synth().getStackByName('Leases').template);
   statements = statementsOfRole(template, 'PollerRole');
   bucketArn = `<${stack.getLogicalId(ingest.archiveBucket.node.defaultChild as never)}.Arn>`;
 });
 
 /** IAM's wildcard match of a resource pattern against an ARN. */
-const matches = (pattern: string, arn: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(arn);
-const allows = (action: string, arn: string) => statements.some((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action)
-  && [s.Resource].flat().map(flat).some((r) => matches(r, arn)));
+const matches = (pattern: string, arn: string) =>
+  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(arn);
+const allows = (action: string, arn: string) =>
+  statements.some(
+    (s) =>
+      s.Effect === 'Allow' &&
+      [s.Action].flat().includes(action) &&
+      [s.Resource]
+        .flat()
+        .map(flat)
+        .some((r) => matches(r, arn)),
+  );
 
 describe('the poller and the mailbox leases', () => {
   for (const mailbox of ['support', 'sales']) {

@@ -7,7 +7,14 @@ import { before, describe, it } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { MailIngest } from '../../cdk/mail-ingest.ts';
 import {
-  actionsOf, flat, newStack, onlyResource, resourcesOf, statementsOfRole, STUB_ENTRY, twoMailboxConfig,
+  actionsOf,
+  flat,
+  newStack,
+  onlyResource,
+  resourcesOf,
+  statementsOfRole,
+  STUB_ENTRY,
+  twoMailboxConfig,
   type StatementJson,
 } from './helpers.ts';
 import { deployedConfig } from './deployed-config.ts';
@@ -24,15 +31,24 @@ before(() => {
     alarmEmail: 'ops@example.jp',
     entries: { dispatcher: STUB_ENTRY, poller: STUB_ENTRY },
   });
-  ingest.addProcessor('tickets', { entry: STUB_ENTRY, filter: { autoReply: false, bounce: false }, outputPrefix: 'tickets/', maxConcurrency: 5 });
+  ingest.addProcessor('tickets', {
+    entry: STUB_ENTRY,
+    filter: { autoReply: false, bounce: false },
+    outputPrefix: 'tickets/',
+    maxConcurrency: 5,
+  });
   // WHEN
   const assembly = app.synth();
   template = Template.fromJSON(assembly.getStackByName('Ingest').template);
   assetDir = assembly.directory;
   const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
   ids = {
-    key: id(ingest.encryptionKey as never), bucket: id(ingest.archiveBucket), logs: id(ingest.accessLogsBucket),
-    pollQueue: id(ingest.pollQueue), pollDlq: id(ingest.pollDeadLetterQueue), ticketsQueue: id(ingest.processors[0]!.queue),
+    key: id(ingest.encryptionKey as never),
+    bucket: id(ingest.archiveBucket),
+    logs: id(ingest.accessLogsBucket),
+    pollQueue: id(ingest.pollQueue),
+    pollDlq: id(ingest.pollDeadLetterQueue),
+    ticketsQueue: id(ingest.processors[0]!.queue),
   };
 });
 
@@ -42,10 +58,14 @@ describe('archive bucket', () => {
   it('is encrypted with a rotating customer-managed key that is retained', () => {
     template.hasResource('AWS::KMS::Key', { Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain' });
     template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{
-        ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [ids.key, 'Arn'] } },
-        BucketKeyEnabled: true,
-      }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [ids.key, 'Arn'] } },
+            BucketKeyEnabled: true,
+          },
+        ],
+      },
     });
   });
 
@@ -55,7 +75,12 @@ describe('archive bucket', () => {
       Properties: Match.objectLike({
         BucketName: Match.absent(),
         VersioningConfiguration: { Status: 'Enabled' },
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         LoggingConfiguration: { DestinationBucketName: { Ref: ids.logs }, LogFilePrefix: 'archive/' },
         ObjectLockEnabled: Match.absent(),
@@ -66,25 +91,47 @@ describe('archive bucket', () => {
   it('moves raw mail to Glacier Instant Retrieval after 90 days, expires staging after 1 day, aborts stale uploads, expires old versions', () => {
     const [, bucket] = onlyResource(template, 'AWS::S3::Bucket', ids.bucket);
     const rules = bucket.Properties['LifecycleConfiguration'].Rules as Array<Record<string, any>>;
-    assert.deepEqual(rules.find((r) => r.Id === 'raw-to-glacier-instant-retrieval'), {
-      Id: 'raw-to-glacier-instant-retrieval', Prefix: 'raw/', Status: 'Enabled',
-      Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
-    });
-    assert.deepEqual(rules.find((r) => r.Id === 'expire-staging'), {
-      Id: 'expire-staging', Prefix: 'staging/', Status: 'Enabled', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 },
-    });
+    assert.deepEqual(
+      rules.find((r) => r.Id === 'raw-to-glacier-instant-retrieval'),
+      {
+        Id: 'raw-to-glacier-instant-retrieval',
+        Prefix: 'raw/',
+        Status: 'Enabled',
+        Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
+      },
+    );
+    assert.deepEqual(
+      rules.find((r) => r.Id === 'expire-staging'),
+      {
+        Id: 'expire-staging',
+        Prefix: 'staging/',
+        Status: 'Enabled',
+        ExpirationInDays: 1,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      },
+    );
     assert.equal(rules.find((r) => r.Id === 'abort-incomplete-multipart-uploads')?.AbortIncompleteMultipartUpload.DaysAfterInitiation, 1);
     assert.equal(rules.find((r) => r.Id === 'expire-noncurrent-versions')?.NoncurrentVersionExpiration.NoncurrentDays, 365);
-    assert.ok(rules.every((r) => r.ExpirationInDays === undefined || r.Prefix === 'staging/'), 'only staging/ objects ever expire');
+    assert.ok(
+      rules.every((r) => r.ExpirationInDays === undefined || r.Prefix === 'staging/'),
+      'only staging/ objects ever expire',
+    );
   });
 
   it('refuses any request without TLS, on the archive and on the log bucket', () => {
     for (const bucketId of [ids.bucket, ids.logs]) {
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
         Bucket: { Ref: bucketId },
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-          Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Principal: { AWS: '*' },
-        })]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              Principal: { AWS: '*' },
+            }),
+          ]),
+        },
       });
     }
   });
@@ -94,15 +141,26 @@ describe('archive bucket', () => {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
       }),
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: ids.logs },
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Effect: 'Allow', Action: 's3:PutObject', Principal: { Service: 'logging.s3.amazonaws.com' },
-      })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 's3:PutObject',
+            Principal: { Service: 'logging.s3.amazonaws.com' },
+          }),
+        ]),
+      },
     });
   });
 });
@@ -116,7 +174,11 @@ describe('queues', () => {
       KmsMasterKeyId: { 'Fn::GetAtt': [ids.key, 'Arn'] },
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [ids.pollDlq, 'Arn'] }, maxReceiveCount: 5 },
     });
-    template.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, MessageRetentionPeriod: 1_209_600, RedrivePolicy: Match.absent() });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      MessageRetentionPeriod: 1_209_600,
+      RedrivePolicy: Match.absent(),
+    });
   });
 
   it('every queue is encrypted with the customer-managed key and refuses requests without TLS', () => {
@@ -126,7 +188,9 @@ describe('queues', () => {
       assert.deepEqual(q.Properties['KmsMasterKeyId'], { 'Fn::GetAtt': [ids.key, 'Arn'] }, id);
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
       });
     }
   });
@@ -179,11 +243,21 @@ describe('functions', () => {
 
   it('the dispatcher knows the config object and the poll queue; the poller the config object', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('dispatcher'), Timeout: 60, MemorySize: 256,
-      Environment: { Variables: Match.objectLike({ CONFIG_BUCKET: { Ref: ids.bucket }, CONFIG_KEY: 'config/mail-ingest.json', POLL_QUEUE_URL: { Ref: ids.pollQueue } }) },
+      Description: Match.stringLikeRegexp('dispatcher'),
+      Timeout: 60,
+      MemorySize: 256,
+      Environment: {
+        Variables: Match.objectLike({
+          CONFIG_BUCKET: { Ref: ids.bucket },
+          CONFIG_KEY: 'config/mail-ingest.json',
+          POLL_QUEUE_URL: { Ref: ids.pollQueue },
+        }),
+      },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('poller'), Timeout: 300, MemorySize: 1024,
+      Description: Match.stringLikeRegexp('poller'),
+      Timeout: 300,
+      MemorySize: 1024,
       Environment: { Variables: Match.objectLike({ CONFIG_BUCKET: { Ref: ids.bucket }, CONFIG_KEY: 'config/mail-ingest.json' }) },
     });
   });
@@ -191,7 +265,13 @@ describe('functions', () => {
   it('processors know the archive bucket and their output prefix', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'mail-ingest processor tickets',
-      Environment: { Variables: Match.objectLike({ ARCHIVE_BUCKET: { Ref: ids.bucket }, OUTPUT_PREFIX: 'tickets/', POWERTOOLS_SERVICE_NAME: 'mail-ingest-tickets' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          ARCHIVE_BUCKET: { Ref: ids.bucket },
+          OUTPUT_PREFIX: 'tickets/',
+          POWERTOOLS_SERVICE_NAME: 'mail-ingest-tickets',
+        }),
+      },
     });
   });
 
@@ -208,9 +288,11 @@ describe('functions', () => {
 
 describe('least privilege', () => {
   const objectArn = (prefix: string) => `<${ids.bucket}.Arn>/${prefix}`;
-  const resourcesFor = (statements: StatementJson[], action: string) => statements
-    .filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action))
-    .flatMap((s) => [s.Resource].flat().map(flat)).sort();
+  const resourcesFor = (statements: StatementJson[], action: string) =>
+    statements
+      .filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action))
+      .flatMap((s) => [s.Resource].flat().map(flat))
+      .sort();
 
   it('the poller writes raw/, staging/, state/ and claims/ and reads raw/, staging/, state/ and the config, and never deletes', () => {
     const st = statementsOfRole(template, 'PollerRole');
@@ -224,13 +306,16 @@ describe('least privilege', () => {
     assert.deepEqual(resourcesFor(st, 'kms:GenerateDataKey'), [`<${ids.key}.Arn>`]);
   });
 
-  it('the poller reads exactly the mailboxes\' secrets: a name as NAME-??????, an ARN as given', () => {
+  it("the poller reads exactly the mailboxes' secrets: a name as NAME-??????, an ARN as given", () => {
     const st = statementsOfRole(template, 'PollerRole');
-    assert.deepEqual(resourcesFor(st, 'secretsmanager:GetSecretValue'), [
-      'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:mail-ingest/support-??????',
-      'arn:aws:secretsmanager:eu-west-1:111122223333:secret:mail-ingest/sales-AbCdEf',
-      'arn:aws:secretsmanager:eu-west-1:111122223333:secret:mail-ingest/sales-AbCdEf-??????',
-    ].sort());
+    assert.deepEqual(
+      resourcesFor(st, 'secretsmanager:GetSecretValue'),
+      [
+        'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:mail-ingest/support-??????',
+        'arn:aws:secretsmanager:eu-west-1:111122223333:secret:mail-ingest/sales-AbCdEf',
+        'arn:aws:secretsmanager:eu-west-1:111122223333:secret:mail-ingest/sales-AbCdEf-??????',
+      ].sort(),
+    );
   });
 
   it('the poller may send to each processor queue and read its attributes (the claim-check size limit)', () => {
@@ -276,7 +361,10 @@ describe('schedule and runtime config', () => {
     assert.equal(properties['Key'], 'config/mail-ingest.json');
     assert.deepEqual(properties['KmsKeyId'], { 'Fn::GetAtt': [ids.key, 'Arn'] });
     assert.deepEqual(doc.store, { type: 's3', bucket: `<${ids.bucket}>`, prefix: '', kmsKeyId: `<${ids.key}.Arn>` });
-    assert.deepEqual(doc.publish, { type: 'sqs', targets: [{ name: 'tickets', queueUrl: `<${ids.ticketsQueue}>`, filter: { autoReply: false, bounce: false } }] });
+    assert.deepEqual(doc.publish, {
+      type: 'sqs',
+      targets: [{ name: 'tickets', queueUrl: `<${ids.ticketsQueue}>`, filter: { autoReply: false, bounce: false } }],
+    });
     assert.deepEqual(doc.mailboxes, twoMailboxConfig().mailboxes);
     assert.deepEqual(doc.defaults, twoMailboxConfig().defaults);
   });
@@ -287,7 +375,9 @@ describe('observability', () => {
 
   it('one poll-failure alarm per mailbox, on the PollFailures metric of that mailbox', () => {
     for (const mailbox of ['support', 'sales']) {
-      const alarm = alarms().find((a) => a['Metrics']?.[0]?.Expression === `SELECT SUM(PollFailures) FROM MailIngest WHERE mailbox = '${mailbox}'`);
+      const alarm = alarms().find(
+        (a) => a['Metrics']?.[0]?.Expression === `SELECT SUM(PollFailures) FROM MailIngest WHERE mailbox = '${mailbox}'`,
+      );
       assert.ok(alarm, mailbox);
       assert.equal(alarm['Threshold'], 1);
       assert.equal(alarm['ComparisonOperator'], 'GreaterThanOrEqualToThreshold');
@@ -305,9 +395,16 @@ describe('observability', () => {
     for (const [id, q] of queues) {
       const isDlq = q.Properties['RedrivePolicy'] === undefined;
       const metric = isDlq ? 'ApproximateNumberOfMessagesVisible' : 'ApproximateAgeOfOldestMessage';
-      assert.ok(alarms().some((a) => a['MetricName'] === metric && a['Namespace'] === 'AWS/SQS'
-        && JSON.stringify(a['Dimensions']) === JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }])
-        && (!isDlq || (a['Threshold'] === 1 && a['ComparisonOperator'] === 'GreaterThanOrEqualToThreshold'))), `${metric} alarm for ${id}`);
+      assert.ok(
+        alarms().some(
+          (a) =>
+            a['MetricName'] === metric &&
+            a['Namespace'] === 'AWS/SQS' &&
+            JSON.stringify(a['Dimensions']) === JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }]) &&
+            (!isDlq || (a['Threshold'] === 1 && a['ComparisonOperator'] === 'GreaterThanOrEqualToThreshold')),
+        ),
+        `${metric} alarm for ${id}`,
+      );
     }
   });
 
@@ -317,7 +414,9 @@ describe('observability', () => {
     for (const a of alarms()) assert.deepEqual(a['AlarmActions'], [{ Ref: topicId }]);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.jp', TopicArn: { Ref: topicId } });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
@@ -328,7 +427,15 @@ describe('observability', () => {
   it('a dashboard with the ingest metrics, failures by mailbox and every queue', () => {
     const [, dash] = resourcesOf(template, 'AWS::CloudWatch::Dashboard')[0]!;
     const body = flat(dash.Properties['DashboardBody']);
-    for (const text of ['MessagesIngested', 'BytesIngested', 'PollDurationMs', 'GROUP BY mailbox', 'AuthFailures', 'PollJobs: queue', 'Processor-tickets: queue']) {
+    for (const text of [
+      'MessagesIngested',
+      'BytesIngested',
+      'PollDurationMs',
+      'GROUP BY mailbox',
+      'AuthFailures',
+      'PollJobs: queue',
+      'Processor-tickets: queue',
+    ]) {
       assert.ok(body.includes(text), text);
     }
   });

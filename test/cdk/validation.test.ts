@@ -59,7 +59,9 @@ describe('MailIngest validation', () => {
 
   it('reports schema problems from the CLI schema with their path, and duplicate ids with the id', () => {
     const config = twoMailboxConfig();
-    const err = attempt({ config: { ...config, mailboxes: [config.mailboxes[0]!, { ...config.mailboxes[1]!, id: 'support', port: 70000 }] } });
+    const err = attempt({
+      config: { ...config, mailboxes: [config.mailboxes[0]!, { ...config.mailboxes[1]!, id: 'support', port: 70000 }] },
+    });
     assert.match(err.message, /config\.mailboxes\[1\]\.port: /);
     assert.match(err.message, /config\.mailboxes\[1\]\.id: duplicate mailbox id "support"/);
   });
@@ -92,19 +94,33 @@ describe('MailIngest validation', () => {
       /archiveObjectLock\.mode: must be "GOVERNANCE" or "COMPLIANCE", got "LEGAL"/,
       /archiveObjectLock\.days: must be whole days from 1 to 36500, got 0/,
       /archiveTransitionAfterDays: must be a whole number of days, at least 1, got 0/,
-    ]) assert.match(err.message, expected);
+    ])
+      assert.match(err.message, expected);
   });
 
   it('refuses per-mailbox alarms for more mailboxes than a stack can hold alarms for', () => {
-    const mailboxes = Array.from({ length: 101 }, (_, i) => ({ id: `mb${i}`, host: 'pop.example.jp', user: `u${i}`, password: { secretId: `mail-ingest/mb${i}` } }));
+    const mailboxes = Array.from({ length: 101 }, (_, i) => ({
+      id: `mb${i}`,
+      host: 'pop.example.jp',
+      user: `u${i}`,
+      password: { secretId: `mail-ingest/mb${i}` },
+    }));
     const err = attempt({ config: { mailboxes }, perMailboxAlarms: true, secretNamePrefix: 'mail-ingest/' });
     assert.match(err.message, /perMailboxAlarms: 101 mailboxes would need 101 alarms/);
   });
 
   it('asks for a secret name prefix when the exact secrets no longer fit in a policy, and checks every secret is under it', () => {
-    const mailboxes = Array.from({ length: 101 }, (_, i) => ({ id: `mb${i}`, host: 'pop.example.jp', user: `u${i}`, password: { secretId: `pop/mb${i}` } }));
+    const mailboxes = Array.from({ length: 101 }, (_, i) => ({
+      id: `mb${i}`,
+      host: 'pop.example.jp',
+      user: `u${i}`,
+      password: { secretId: `pop/mb${i}` },
+    }));
     assert.match(attempt({ config: { mailboxes } }).message, /secretNamePrefix: 101 mailbox secrets do not fit in one IAM policy/);
-    assert.match(attempt({ config: { mailboxes }, secretNamePrefix: 'mail-ingest/' }).message, /secretNamePrefix: the secret "pop\/mb0" is not under "mail-ingest\/"/);
+    assert.match(
+      attempt({ config: { mailboxes }, secretNamePrefix: 'mail-ingest/' }).message,
+      /secretNamePrefix: the secret "pop\/mb0" is not under "mail-ingest\/"/,
+    );
   });
 
   it('rejects a malformed secret ARN, quoting it', () => {

@@ -4,19 +4,37 @@ import path from 'node:path';
 /** The package's bin, as npx runs it in a clone: dist/cli/ if current, else a bundle in the user's cache, else the sources. */
 export const BIN = path.resolve(import.meta.dirname, '../../lib/cli/bin.mjs');
 
-export interface CliResult { code: number | null; stdout: string; stderr: string }
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the mail-ingest CLI in a fresh Node process, as a user would (no TTY: plain log lines). */
 export function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`mail-ingest ${args.join(' ')} timed out\n${stderr}`)); }, options.timeoutMs ?? 60_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mail-ingest ${args.join(' ')} timed out\n${stderr}`));
+    }, options.timeoutMs ?? 60_000);
     child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -38,8 +56,12 @@ export interface DemoServe {
 export async function startDemoServe(cwd: string): Promise<DemoServe> {
   const child = spawn(process.execPath, [BIN, 'demo', '--serve', '--mail-every', '1h'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
   const waitFor = async (pattern: RegExp, from = 0): Promise<RegExpExecArray> => {
     const deadline = Date.now() + 30_000;
@@ -53,7 +75,11 @@ export async function startDemoServe(cwd: string): Promise<DemoServe> {
   const config = (await waitFor(/^Config: (.*)$/m))[1]!;
   const port = Number((await waitFor(/POP3S server on 127\.0\.0\.1:(\d+)/))[1]);
   return {
-    config, port, child, waitFor, output: () => out,
+    config,
+    port,
+    child,
+    waitFor,
+    output: () => out,
     async arrive() {
       const from = out.length;
       child.kill('SIGUSR2');

@@ -20,7 +20,10 @@ describe('mail-ingest demo --serve', () => {
     t = await tempDir('demo-serve-');
     serve = await startDemoServe(t.dir);
   });
-  after(async () => { await serve?.stop(); await t?.remove(); });
+  after(async () => {
+    await serve?.stop();
+    await t?.remove();
+  });
 
   it('prints the config it wrote, and check, run and status work against it', async () => {
     assert.match(serve.output(), /a POP3S server on 127\.0\.0\.1:\d+ with 8 messages/);
@@ -34,7 +37,9 @@ describe('mail-ingest demo --serve', () => {
   it('new mail arrives while it runs; the next run ingests only that', async () => {
     await serve.arrive();
     assert.match(serve.output(), /new mail: .* \(9 on the server\)/);
-    const { mailboxes: [m] } = await json('run');
+    const {
+      mailboxes: [m],
+    } = await json('run');
     assert.deepEqual({ new: m.new, stored: m.stored }, { new: 1, stored: 1 });
   });
 
@@ -43,7 +48,9 @@ describe('mail-ingest demo --serve', () => {
     raw.mailboxes[0].retention = 'delete';
     await writeFile(serve.config, JSON.stringify(raw));
     await serve.arrive();
-    const { mailboxes: [m] } = await json('run');
+    const {
+      mailboxes: [m],
+    } = await json('run');
     assert.deepEqual({ stored: m.stored, deleted: m.deleted }, { stored: 1, deleted: 10 });
     assert.equal((await json('check')).mailboxes[0].messages, 0);
   });

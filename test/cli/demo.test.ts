@@ -23,8 +23,11 @@ describe('mail-ingest demo (npm start)', () => {
       // list mail open no ticket; two messages carry attachments; every message has an index row.
       assert.match(first.stdout, /4 ticket threads, 2 attachments extracted, 8 index rows/);
       const ticketsDir = path.join(t.dir, 'demo-data', 'processors', 'tickets');
-      const tickets = await Promise.all((await readdir(ticketsDir)).filter((n) => n.startsWith('T-'))
-        .map(async (n) => JSON.parse(await readFile(path.join(ticketsDir, n), 'utf8'))));
+      const tickets = await Promise.all(
+        (await readdir(ticketsDir))
+          .filter((n) => n.startsWith('T-'))
+          .map(async (n) => JSON.parse(await readFile(path.join(ticketsDir, n), 'utf8'))),
+      );
       const login = tickets.find((x) => /log in to the portal/.test(x.subject));
       assert.equal(login.subject, 'Cannot log in to the portal', 'the thread is opened by the first message, published first');
       assert.equal(login.comments.length, 2);
@@ -43,6 +46,8 @@ describe('mail-ingest demo (npm start)', () => {
       const status = await cli(['status', '--config', 'demo-data/demo-config.json', '--json'], { cwd: t.dir });
       assert.equal(status.code, 0, status.stderr);
       assert.equal(JSON.parse(status.stdout).mailboxes[0].ingested, 8);
-    } finally { await t.remove(); }
+    } finally {
+      await t.remove();
+    }
   });
 });

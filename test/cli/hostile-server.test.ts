@@ -20,7 +20,23 @@ function certWithControlsInSubject(dir: string): KeyAndCert {
   run(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'evil.key']);
   run(['req', '-new', '-utf8', '-key', 'evil.key', '-subj', '/CN=localhost/O=evil\x1b]0;pwned\x07corp', '-out', 'evil.csr']);
   writeFileSync(path.join(dir, 'evil.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  run(['x509', '-req', '-in', 'evil.csr', '-CA', path.join(ca.dir, 'ca.pem'), '-CAkey', path.join(ca.dir, 'ca.key'), '-CAcreateserial', '-days', '2', '-extfile', 'evil.ext', '-out', 'evil.pem']);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'evil.csr',
+    '-CA',
+    path.join(ca.dir, 'ca.pem'),
+    '-CAkey',
+    path.join(ca.dir, 'ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'evil.ext',
+    '-out',
+    'evil.pem',
+  ]);
   return { keyPem: readFileSync(path.join(dir, 'evil.key'), 'utf8'), certPem: readFileSync(path.join(dir, 'evil.pem'), 'utf8') };
 }
 
@@ -41,12 +57,28 @@ describe('mail-ingest check against a server with control bytes in what it says'
       messages: ['Subject: hi\r\n\r\nhello\r\n'],
     });
     config = path.join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({
-      store: { type: 'fs', dir: './data' },
-      mailboxes: [{ id: 'support', host: '127.0.0.1', port: server.port, ca: makeTestCerts().caFile, servername: 'localhost', user: 'alice', password: { env: 'PW' } }],
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        store: { type: 'fs', dir: './data' },
+        mailboxes: [
+          {
+            id: 'support',
+            host: '127.0.0.1',
+            port: server.port,
+            ca: makeTestCerts().caFile,
+            servername: 'localhost',
+            user: 'alice',
+            password: { env: 'PW' },
+          },
+        ],
+      }),
+    );
   });
-  after(async () => { await server?.close(); await rm(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('prints the CAPA words and the certificate subject escaped, in the table', async () => {
     const r = await cli(['check', '--config', config], { env: { PW: 'secret' } });
@@ -86,18 +118,46 @@ describe('a server that echoes the password in its -ERR', () => {
       },
     });
     config = path.join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({
-      store: { type: 'fs', dir: './data' },
-      mailboxes: [
-        { id: 'sasl', host: '127.0.0.1', port: server.port, ca: makeTestCerts().caFile, servername: 'localhost', user: 'alice', password: { env: 'PW' } },
-        { id: 'user', host: '127.0.0.1', port: server.port, ca: makeTestCerts().caFile, servername: 'localhost', user: 'alice', password: { env: 'PW' }, auth: 'user' },
-      ],
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        store: { type: 'fs', dir: './data' },
+        mailboxes: [
+          {
+            id: 'sasl',
+            host: '127.0.0.1',
+            port: server.port,
+            ca: makeTestCerts().caFile,
+            servername: 'localhost',
+            user: 'alice',
+            password: { env: 'PW' },
+          },
+          {
+            id: 'user',
+            host: '127.0.0.1',
+            port: server.port,
+            ca: makeTestCerts().caFile,
+            servername: 'localhost',
+            user: 'alice',
+            password: { env: 'PW' },
+            auth: 'user',
+          },
+        ],
+      }),
+    );
   });
-  after(async () => { await server?.close(); await rm(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
-  const leaks = (text: string) => [PASSWORD, JSON.stringify(PASSWORD).slice(1, -1), encodeURIComponent(PASSWORD), Buffer.from(`\0alice\0${PASSWORD}`).toString('base64')]
-    .filter((form) => text.toLowerCase().includes(form.toLowerCase()));
+  const leaks = (text: string) =>
+    [
+      PASSWORD,
+      JSON.stringify(PASSWORD).slice(1, -1),
+      encodeURIComponent(PASSWORD),
+      Buffer.from(`\0alice\0${PASSWORD}`).toString('base64'),
+    ].filter((form) => text.toLowerCase().includes(form.toLowerCase()));
 
   it('run never prints it, in the table, the failure lines, text or JSON logs or --json, and never saves it in the state', async () => {
     const plain = await cli(['run', '--config', config, '--verbose'], { env: { PW: PASSWORD } });
@@ -112,7 +172,10 @@ describe('a server that echoes the password in its -ERR', () => {
     assert.deepEqual(leaks(states.join('\n')), []);
     const status = await cli(['status', '--config', config]);
     assert.deepEqual(leaks(status.stdout + status.stderr), []);
-    assert.ok(server.commands.some((c) => c.verb === 'PASS'), 'the USER/PASS mailbox did send its password');
+    assert.ok(
+      server.commands.some((c) => c.verb === 'PASS'),
+      'the USER/PASS mailbox did send its password',
+    );
   });
 
   it('check never prints it either', async () => {

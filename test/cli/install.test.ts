@@ -21,25 +21,47 @@ function skipReason(): string | null {
 }
 const skip = skipReason();
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
-function run(command: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; timeoutMs?: number } = {}): Promise<Run> {
+function run(
+  command: string,
+  args: string[],
+  o: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: o.cwd, env: o.env, uid: o.uid, gid: o.gid, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${command} ${args.join(' ')} timed out\n${stderr}`)); }, o.timeoutMs ?? 120_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} timed out\n${stderr}`));
+    }, o.timeoutMs ?? 120_000);
     child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
 /** Every file of a tree with its size and mtime: what the package folder must still be after the user ran it. */
 function snapshot(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .map((e) => { const p = path.join(e.parentPath, e.name); const st = statSync(p); return `${path.relative(dir, p)} ${st.size} ${st.mtimeMs}`; })
+    .map((e) => {
+      const p = path.join(e.parentPath, e.name);
+      const st = statSync(p);
+      return `${path.relative(dir, p)} ${st.size} ${st.mtimeMs}`;
+    })
     .sort();
 }
 
@@ -61,10 +83,16 @@ describe('npm pack, npm install -g, run as an unprivileged user', { skip: skip ?
     prefix = path.join(t, 'prefix');
     // --offline: the package needs nothing from a registry (its one optional dependency, Node itself, is skipped
     // when not cached); tests use loopback only.
-    const install = await run('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', path.join(t, filename)], { env: toolEnv });
+    const install = await run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', path.join(t, filename)],
+      { env: toolEnv },
+    );
     assert.equal(install.code, 0, install.stderr);
 
-    try { execFileSync('id', ['-u', TEST_USER], { stdio: 'ignore' }); } catch {
+    try {
+      execFileSync('id', ['-u', TEST_USER], { stdio: 'ignore' });
+    } catch {
       execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', TEST_USER]);
     }
     uid = Number(execFileSync('id', ['-u', TEST_USER]).toString().trim());
@@ -75,13 +103,19 @@ describe('npm pack, npm install -g, run as an unprivileged user', { skip: skip ?
     // The user's own Node 24 first on PATH (the bin's shebang is `#!/usr/bin/env node`); nothing of the clone.
     userEnv = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, LANG: 'C.UTF-8' };
   });
-  after(() => { if (t) rmSync(t, { recursive: true, force: true }); });
+  after(() => {
+    if (t) rmSync(t, { recursive: true, force: true });
+  });
 
   it('ships the bundle and no TypeScript, and declares what a registry needs', () => {
     const pkgDir = path.join(prefix, 'lib', 'node_modules', 'mail-ingest');
     const files = readdirSync(pkgDir, { recursive: true }).map(String);
     assert.ok(files.includes(path.join('dist', 'cli', 'main.mjs')), 'the bundle is in the package');
-    assert.deepEqual(files.filter((f) => f.endsWith('.ts')), [], 'no TypeScript: Node does not strip types under node_modules');
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.ts')),
+      [],
+      'no TypeScript: Node does not strip types under node_modules',
+    );
     const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
     assert.equal(pkg.private, undefined);
     assert.equal(pkg.engines.node, '>=24');
@@ -102,7 +136,7 @@ describe('npm pack, npm install -g, run as an unprivileged user', { skip: skip ?
     const demo = await run(bin, ['demo'], { cwd, env: userEnv, uid, gid });
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stdout, /8 messages ingested/);
-    assert.ok(statSync(path.join(cwd, 'demo-data', 'events.jsonl')).uid === uid, 'the demo writes in the user\'s folder');
+    assert.ok(statSync(path.join(cwd, 'demo-data', 'events.jsonl')).uid === uid, "the demo writes in the user's folder");
 
     assert.deepEqual(snapshot(pkgDir), before, 'nothing written into the installed package');
   });
@@ -116,7 +150,9 @@ describe('npm pack, npm install -g, run as an unprivileged user', { skip: skip ?
 
 function oldNodeSkip(): string | false {
   try {
-    const v = execFileSync('/usr/bin/env', ['node', '--version'], { env: { PATH: '/usr/bin:/bin' } }).toString().trim();
+    const v = execFileSync('/usr/bin/env', ['node', '--version'], { env: { PATH: '/usr/bin:/bin' } })
+      .toString()
+      .trim();
     return Number(v.slice(1).split('.')[0]) < 24 ? false : `the system Node (${v}) is not older than 24`;
   } catch {
     return 'no system Node in /usr/bin or /bin';

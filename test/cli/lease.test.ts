@@ -26,35 +26,68 @@ describe('two runs at once on one mailbox', () => {
       mode: 'implicit',
       messages: [mail(1), mail(2), mail(3)],
       // Slow enough that the second run starts while the first is still fetching.
-      handlers: { RETR: async (s, args, line) => { if (slow) await new Promise((r) => setTimeout(r, 1500)); await retr(s, args, line); } },
+      handlers: {
+        RETR: async (s, args, line) => {
+          if (slow) await new Promise((r) => setTimeout(r, 1500));
+          await retr(s, args, line);
+        },
+      },
     });
     config = path.join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({
-      store: { type: 'fs', dir: './data' },
-      mailboxes: [{ id: 'support', host: '127.0.0.1', port: server.port, ca: makeTestCerts().caFile, servername: 'localhost', user: 'alice', password: 'secret', retention: 'delete' }],
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        store: { type: 'fs', dir: './data' },
+        mailboxes: [
+          {
+            id: 'support',
+            host: '127.0.0.1',
+            port: server.port,
+            ca: makeTestCerts().caFile,
+            servername: 'localhost',
+            user: 'alice',
+            password: 'secret',
+            retention: 'delete',
+          },
+        ],
+      }),
+    );
   });
-  after(async () => { await server?.close(); await rm(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('the second skips the mailbox (exit 0, one line naming the holder); the first ingests everything once', async () => {
     const first = spawn(process.execPath, [BIN, 'run', '--config', config, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let firstOut = '';
-    first.stdout.setEncoding('utf8').on('data', (d: string) => { firstOut += d; });
+    first.stdout.setEncoding('utf8').on('data', (d: string) => {
+      firstOut += d;
+    });
     const firstDone = new Promise<number | null>((resolve) => first.on('close', resolve));
     const deadline = Date.now() + 30_000;
     while (!server.commands.some((c) => c.verb === 'RETR') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(server.commands.some((c) => c.verb === 'RETR'), 'the first run is fetching');
+    assert.ok(
+      server.commands.some((c) => c.verb === 'RETR'),
+      'the first run is fetching',
+    );
 
     const second = await cli(['run', '--config', config]);
 
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stderr, new RegExp(`support: skipped: another run holds this mailbox's lease \\(host .*, pid ${first.pid}, run .*\\); not a failure`));
+    assert.match(
+      second.stderr,
+      new RegExp(`support: skipped: another run holds this mailbox's lease \\(host .*, pid ${first.pid}, run .*\\); not a failure`),
+    );
     assert.match(second.stdout, /support .* skipped \(running elsewhere\)/);
     assert.equal(new Set(server.commands.map((c) => c.session)).size, 1, 'the second run never connected');
 
     assert.equal(await firstDone, 0);
     const summary = JSON.parse(firstOut).mailboxes[0];
-    assert.deepEqual({ stored: summary.stored, published: summary.published, deleted: summary.deleted }, { stored: 3, published: 3, deleted: 3 });
+    assert.deepEqual(
+      { stored: summary.stored, published: summary.published, deleted: summary.deleted },
+      { stored: 3, published: 3, deleted: 3 },
+    );
     const events = (await readFile(path.join(dir, 'data', 'events.jsonl'), 'utf8')).trim().split('\n');
     assert.equal(events.length, 3, 'each message published once');
 

@@ -19,19 +19,36 @@ describe('LOGIN-DELAY in the CLI', () => {
     delayed = await startFakePop3Server({ messages: ['a\r\n'], capabilities: [...DEFAULT_CAPABILITIES, 'LOGIN-DELAY 900'] });
     refusing = await startFakePop3Server({ capabilities: [...DEFAULT_CAPABILITIES, 'LOGIN-DELAY 600'], handlers: loginDelayRefusal() });
     const mailbox = (id: string, server: FakePop3Server) => ({
-      id, host: '127.0.0.1', port: server.port, tls: 'starttls', ca: makeTestCerts().caPem, user: 'alice', password: 'secret', auth: 'user',
+      id,
+      host: '127.0.0.1',
+      port: server.port,
+      tls: 'starttls',
+      ca: makeTestCerts().caPem,
+      user: 'alice',
+      password: 'secret',
+      auth: 'user',
     });
     config = path.join(t.dir, 'config.json');
-    await writeFile(config, JSON.stringify({ store: { type: 'fs', dir: './data' }, mailboxes: [mailbox('delayed', delayed), mailbox('refusing', refusing)] }));
+    await writeFile(
+      config,
+      JSON.stringify({ store: { type: 'fs', dir: './data' }, mailboxes: [mailbox('delayed', delayed), mailbox('refusing', refusing)] }),
+    );
   });
-  after(async () => { await delayed?.close(); await refusing?.close(); await t?.remove(); });
+  after(async () => {
+    await delayed?.close();
+    await refusing?.close();
+    await t?.remove();
+  });
 
   it('check shows the advertised LOGIN-DELAY and warns when --every is shorter', async () => {
     const r = await cli(['check', '--config', config, '--mailbox', 'delayed', '--every', '5m']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /login delay/);
     assert.match(r.stdout, /900 s/);
-    assert.match(r.stderr, /warn +delayed: the server allows one login every 900 s \(LOGIN-DELAY\) but the mailbox is polled every 5 min 0 s/);
+    assert.match(
+      r.stderr,
+      /warn +delayed: the server allows one login every 900 s \(LOGIN-DELAY\) but the mailbox is polled every 5 min 0 s/,
+    );
     const quiet = await cli(['check', '--config', config, '--mailbox', 'delayed', '--every', '15m', '--json']);
     const [report] = JSON.parse(quiet.stdout).mailboxes;
     assert.deepEqual({ loginDelay: report.loginDelay, warnings: report.warnings }, { loginDelay: 900, warnings: [] });
@@ -47,8 +64,19 @@ describe('LOGIN-DELAY in the CLI', () => {
 
   it('the failure line of any other error is unchanged', () => {
     const line = failureLine({
-      mailbox: 'm', ok: false, new: 0, stored: 0, published: 0, deleted: 0, skipped: 0, oversized: 0, failed: 0, bytes: 0, durationMs: 1,
-      quitOk: false, error: { class: 'auth', code: 'EAUTH', message: 'login refused' },
+      mailbox: 'm',
+      ok: false,
+      new: 0,
+      stored: 0,
+      published: 0,
+      deleted: 0,
+      skipped: 0,
+      oversized: 0,
+      failed: 0,
+      bytes: 0,
+      durationMs: 1,
+      quitOk: false,
+      error: { class: 'auth', code: 'EAUTH', message: 'login refused' },
     });
     assert.match(line, /^m: auth error EAUTH: login refused \(check the user name/);
   });

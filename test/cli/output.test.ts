@@ -32,13 +32,23 @@ describe('CLI output: JSON Lines, timestamps, one line per failure, TLS failures
     serve = await startDemoServe(t.dir);
     good = JSON.parse(await readFile(serve.config, 'utf8')).mailboxes[0];
     // A server that speaks plain POP3 at once, as on port 110, for a config that expects TLS there.
-    plain = createServer((s) => { s.on('error', () => undefined); s.write('+OK POP3 server ready\r\n'); });
+    plain = createServer((s) => {
+      s.on('error', () => undefined);
+      s.write('+OK POP3 server ready\r\n');
+    });
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
   });
-  after(async () => { plain?.close(); await serve?.stop(); await t?.remove(); });
+  after(async () => {
+    plain?.close();
+    await serve?.stop();
+    await t?.remove();
+  });
 
   it('run: the table on stdout; on stderr each failure once, with a timestamp and what to do', async () => {
-    const config = await write('two.json', [{ ...good, id: 'support' }, { ...good, id: 'sales', password: 'wrong-password' }]);
+    const config = await write('two.json', [
+      { ...good, id: 'support' },
+      { ...good, id: 'sales', password: 'wrong-password' },
+    ]);
     const r = await cli(['run', '--config', config], { env });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /support\s+8\s+8\s+8\s+0\s+0\s+0\s.*ok/);
@@ -61,15 +71,23 @@ describe('CLI output: JSON Lines, timestamps, one line per failure, TLS failures
   });
 
   it('--log-format json: stderr is JSON Lines (time in UTC, level, mailbox, error, hint); --json: stdout too', async () => {
-    const config = await write('json.json', [{ ...good, id: 'support' }, { ...good, id: 'sales', password: 'wrong-password' }]);
+    const config = await write('json.json', [
+      { ...good, id: 'support' },
+      { ...good, id: 'sales', password: 'wrong-password' },
+    ]);
     const r = await cli(['run', '--config', config, '--json', '--log-format', 'json'], { env });
     assert.equal(r.code, 1);
-    const logs = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
+    const logs = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     for (const l of logs) assert.match(l.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const failures = logs.filter((l) => l.error !== undefined);
     assert.equal(failures.length, 1);
-    assert.deepEqual({ level: failures[0].level, mailbox: failures[0].mailbox, code: failures[0].error.code, cls: failures[0].error.class },
-      { level: 'error', mailbox: 'sales', code: 'EAUTH', cls: 'auth' });
+    assert.deepEqual(
+      { level: failures[0].level, mailbox: failures[0].mailbox, code: failures[0].error.code, cls: failures[0].error.class },
+      { level: 'error', mailbox: 'sales', code: 'EAUTH', cls: 'auth' },
+    );
     assert.match(failures[0].hint, /password/);
     const out = r.stdout.trim().split('\n');
     assert.equal(out.length, 1);
@@ -81,17 +99,28 @@ describe('CLI output: JSON Lines, timestamps, one line per failure, TLS failures
 
   it('run --every --json prints one JSON object per run and line, ready to append to runs.jsonl', async () => {
     const config = await write('every.json', [{ ...good, id: 'every' }]);
-    const child = spawn(process.execPath, [BIN, 'run', '--config', config, '--every', '10s', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', '--config', config, '--every', '10s', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const deadline = Date.now() + 40_000;
     while (stdout.split('\n').filter(Boolean).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
-    const runs = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const runs = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(runs.length >= 2, `two runs in 40 s: ${stdout}`);
-    assert.deepEqual(runs.slice(0, 2).map((x) => x.mailboxes[0].stored), [8, 0], 'the second run finds nothing new');
+    assert.deepEqual(
+      runs.slice(0, 2).map((x) => x.mailboxes[0].stored),
+      [8, 0],
+      'the second run finds nothing new',
+    );
   });
 
   it('a certificate that does not verify: its subject, issuer, names and fingerprint, and "ca" to trust it; in check and in run', async () => {
@@ -101,11 +130,17 @@ describe('CLI output: JSON Lines, timestamps, one line per failure, TLS failures
     for (const command of ['check', 'run']) {
       const r = await cli([command, '--config', config], { env });
       assert.equal(r.code, 1, `${command}: ${r.stderr}`);
-      const lines = r.stderr.trim().split('\n').filter((l) => l.includes('ETLS'));
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('ETLS'));
       assert.equal(lines.length, 1, `${command} prints the failure once:\n${r.stderr}`);
       const line = lines[0]!;
       assert.match(line, /the certificate is not trusted \(unable to verify the first certificate/);
-      assert.match(line, /subject CN=localhost; issuer CN=mail-ingest demo CA \(not for production\); names DNS:localhost, IP Address:127\.0\.0\.1/);
+      assert.match(
+        line,
+        /subject CN=localhost; issuer CN=mail-ingest demo CA \(not for production\); names DNS:localhost, IP Address:127\.0\.0\.1/,
+      );
       assert.ok(line.includes(fingerprint), `${command} shows the fingerprint`);
       assert.match(line, /set "ca" to its PEM file/);
       assert.doesNotMatch(r.stderr, /use-system-ca/, "Node's own hint is not shown");
@@ -124,8 +159,16 @@ describe('CLI output: JSON Lines, timestamps, one line per failure, TLS failures
     ]);
     const r = await cli(['check', '--config', config], { env });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /othername: .*the certificate is not for "pop\.example\.jp".*names DNS:localhost, IP Address:127\.0\.0\.1.*set "servername"/);
-    assert.match(r.stderr, new RegExp(`plaintext: .*the server answered in plain text, not TLS \\(wrong version number\\)\\. Port ${plainPort} speaks plain POP3 first: use "tls": "starttls" on this port, or "tls": "implicit" on the server's POP3S port \\(usually 995\\)`));
+    assert.match(
+      r.stderr,
+      /othername: .*the certificate is not for "pop\.example\.jp".*names DNS:localhost, IP Address:127\.0\.0\.1.*set "servername"/,
+    );
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `plaintext: .*the server answered in plain text, not TLS \\(wrong version number\\)\\. Port ${plainPort} speaks plain POP3 first: use "tls": "starttls" on this port, or "tls": "implicit" on the server's POP3S port \\(usually 995\\)`,
+      ),
+    );
   });
 
   it('--help of every command: examples, exit codes, and where the config format and error codes are documented', async () => {

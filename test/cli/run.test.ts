@@ -18,15 +18,37 @@ describe('mail-ingest run / check / status / replay against Dovecot', { skip: sk
     t = await tempDir('cli-');
     await dovecot.seed('alice', [mail(1), mail(2), mail(3)]);
     config = path.join(t.dir, 'config.json');
-    await writeFile(config, JSON.stringify({
-      store: { type: 'fs', dir: './data' },
-      mailboxes: [
-        { id: 'support', host: '127.0.0.1', port: dovecot.tlsPort, ca: dovecot.caFile, servername: 'localhost', user: 'alice', password: { env: 'ALICE_PW' } },
-        { id: 'sales', host: '127.0.0.1', port: dovecot.tlsPort, ca: dovecot.caFile, servername: 'localhost', user: 'bob', password: 'wrong-password' },
-      ],
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        store: { type: 'fs', dir: './data' },
+        mailboxes: [
+          {
+            id: 'support',
+            host: '127.0.0.1',
+            port: dovecot.tlsPort,
+            ca: dovecot.caFile,
+            servername: 'localhost',
+            user: 'alice',
+            password: { env: 'ALICE_PW' },
+          },
+          {
+            id: 'sales',
+            host: '127.0.0.1',
+            port: dovecot.tlsPort,
+            ca: dovecot.caFile,
+            servername: 'localhost',
+            user: 'bob',
+            password: 'wrong-password',
+          },
+        ],
+      }),
+    );
   });
-  after(async () => { await dovecot?.stop(); await t?.remove(); });
+  after(async () => {
+    await dovecot?.stop();
+    await t?.remove();
+  });
 
   it('run --json ingests each mailbox; one failing mailbox gives exit 1 and an actionable line, the other still runs', async () => {
     const r = await cli(['run', '--config', config, '--json'], { env: { ALICE_PW: 'secret-alice' } });
@@ -55,7 +77,10 @@ describe('mail-ingest run / check / status / replay against Dovecot', { skip: sk
 
   it('usage and configuration errors exit 2 with every problem listed', async () => {
     const bad = path.join(t.dir, 'bad.json');
-    await writeFile(bad, JSON.stringify({ store: { type: 'fs' }, mailboxes: [{ id: '../x', host: 'h', user: 'u', password: 'p', tls: 'none' }] }));
+    await writeFile(
+      bad,
+      JSON.stringify({ store: { type: 'fs' }, mailboxes: [{ id: '../x', host: 'h', user: 'u', password: 'p', tls: 'none' }] }),
+    );
     const r = await cli(['run', '--config', bad]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /store\.dir/);
@@ -68,17 +93,20 @@ describe('mail-ingest run / check / status / replay against Dovecot', { skip: sk
 
   it('run --every keeps polling until SIGTERM, then finishes cleanly', async () => {
     const child = spawn(process.execPath, [BIN, 'run', '--config', config, '--mailbox', 'support', '--every', '10s', '--json'], {
-      env: { ...process.env, ALICE_PW: 'secret-alice' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ALICE_PW: 'secret-alice' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const deadline = Date.now() + 30_000;
     while (!stdout.includes('"finishedAt"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.match(stdout, /"finishedAt"/, 'a first run completed');
     child.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000))]);
-    assert.equal(code, 0, 'the waiting loop ends on SIGTERM with the last run\'s exit code');
+    assert.equal(code, 0, "the waiting loop ends on SIGTERM with the last run's exit code");
   });
 
   it('check reports TLS, the certificate and the message count, and changes nothing', async () => {
@@ -98,11 +126,17 @@ describe('mail-ingest run / check / status / replay against Dovecot', { skip: sk
     assert.equal(support.lastRun.ok, true);
 
     const eventsFile = path.join(t.dir, 'data', 'events.jsonl');
-    const before = (await readFile(eventsFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id);
+    const before = (await readFile(eventsFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
     const r = await cli(['replay', '--config', config, '--mailbox', 'support', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).replayed, 3);
-    const afterIds = (await readFile(eventsFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id);
+    const afterIds = (await readFile(eventsFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
     assert.equal(afterIds.length, 6);
     assert.deepEqual([...new Set(afterIds)].sort(), [...new Set(before)].sort());
     assert.equal((await cli(['replay', '--config', config, '--since', '2026-13-01'])).code, 2);

@@ -7,9 +7,14 @@ const SOURCE = 's3://archive/config/mail-ingest.json';
 
 function parts(overrides: Partial<DeployedConfigParts> = {}): DeployedConfigParts {
   return {
-    staticText: JSON.stringify({ mailboxes: [{ id: 'support', host: 'pop.example.jp', user: '受付@example.jp', password: { secretId: 'mail-ingest/support' } }] }),
+    staticText: JSON.stringify({
+      mailboxes: [{ id: 'support', host: 'pop.example.jp', user: '受付@example.jp', password: { secretId: 'mail-ingest/support' } }],
+    }),
     store: JSON.stringify({ type: 's3', bucket: 'archive', prefix: '' }),
-    publish: JSON.stringify({ type: 'sqs', targets: [{ name: 'tickets', queueUrl: 'https://sqs.ap-northeast-1.amazonaws.com/111122223333/tickets' }] }),
+    publish: JSON.stringify({
+      type: 'sqs',
+      targets: [{ name: 'tickets', queueUrl: 'https://sqs.ap-northeast-1.amazonaws.com/111122223333/tickets' }],
+    }),
     source: SOURCE,
     ...overrides,
   };
@@ -38,26 +43,41 @@ describe('assembleDeployedConfig', () => {
   it('refuses a static part that sets what the deployment fills in', () => {
     const staticText = JSON.stringify({ store: { type: 'fs', dir: '/tmp' }, publish: { type: 'local' }, mailboxes: [] });
 
-    assert.deepEqual(issuesOf(() => assembleDeployedConfig(parts({ staticText }))).map((i) => i.path), ['store', 'publish']);
+    assert.deepEqual(
+      issuesOf(() => assembleDeployedConfig(parts({ staticText }))).map((i) => i.path),
+      ['store', 'publish'],
+    );
   });
 
   it('names the part that is not a JSON object', () => {
-    assert.deepEqual(issuesOf(() => assembleDeployedConfig(parts({ staticText: '{"mailboxes": [' }))).map((i) => i.path), ['(static part)']);
-    assert.deepEqual(issuesOf(() => assembleDeployedConfig(parts({ publish: '[]' }))), [{ path: 'publish', message: 'must be a JSON object' }]);
+    assert.deepEqual(
+      issuesOf(() => assembleDeployedConfig(parts({ staticText: '{"mailboxes": [' }))).map((i) => i.path),
+      ['(static part)'],
+    );
+    assert.deepEqual(
+      issuesOf(() => assembleDeployedConfig(parts({ publish: '[]' }))),
+      [{ path: 'publish', message: 'must be a JSON object' }],
+    );
   });
 
   it('lists every problem of the merged config, across the deploy-time and the static parts, as the CLI reports them', () => {
-    const publish = JSON.stringify({ type: 'sqs', targets: [
-      { name: 'tickets', queueUrl: 'https://sqs.example.com/q', filter: { mailbox: ['nobody'] } },
-      { name: 'tickets', queueUrl: 'ftp://sqs.example.com/q' },
-    ] });
-    const staticText = JSON.stringify({ mailboxes: [{ id: 'support', host: 'pop.example.jp', user: 'u', port: 0, password: { secretId: 's' } }] });
+    const publish = JSON.stringify({
+      type: 'sqs',
+      targets: [
+        { name: 'tickets', queueUrl: 'https://sqs.example.com/q', filter: { mailbox: ['nobody'] } },
+        { name: 'tickets', queueUrl: 'ftp://sqs.example.com/q' },
+      ],
+    });
+    const staticText = JSON.stringify({
+      mailboxes: [{ id: 'support', host: 'pop.example.jp', user: 'u', port: 0, password: { secretId: 's' } }],
+    });
 
     const issues = issuesOf(() => assembleDeployedConfig(parts({ publish, staticText })));
 
-    assert.deepEqual(issues.map((i) => i.path), [
-      'mailboxes[0].port', 'publish.targets[0].filter.mailbox[0]', 'publish.targets[1].name', 'publish.targets[1].queueUrl',
-    ]);
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ['mailboxes[0].port', 'publish.targets[0].filter.mailbox[0]', 'publish.targets[1].name', 'publish.targets[1].queueUrl'],
+    );
     assert.match(issues[1]!.message, /no mailbox with id "nobody"/);
   });
 });

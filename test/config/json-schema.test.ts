@@ -6,7 +6,12 @@ import { JSON_SCHEMA_FILE, renderJsonSchema } from '../../lib/config/write-json-
 
 describe('config JSON Schema', () => {
   it('describes the file: strict objects, the store and publish variants, required fields', () => {
-    const s = configJsonSchema() as { type: string; required: string[]; additionalProperties: boolean; properties: Record<string, { oneOf?: unknown[] }> };
+    const s = configJsonSchema() as {
+      type: string;
+      required: string[];
+      additionalProperties: boolean;
+      properties: Record<string, { oneOf?: unknown[] }>;
+    };
     assert.equal(s.type, 'object');
     assert.deepEqual(s.required.sort(), ['mailboxes', 'store']);
     assert.equal(s.additionalProperties, false);

@@ -32,7 +32,11 @@ describe('redact', () => {
 
   it('reaches every string of a log record, and classifyError (summaries, lastError) uses it', () => {
     registerSecret('s3cr3t-value');
-    assert.deepEqual(redactDeep({ a: ['s3cr3t-value'], b: { c: 'x s3cr3t-value' }, n: 1 }), { a: ['[redacted]'], b: { c: 'x [redacted]' }, n: 1 });
+    assert.deepEqual(redactDeep({ a: ['s3cr3t-value'], b: { c: 'x s3cr3t-value' }, n: 1 }), {
+      a: ['[redacted]'],
+      b: { c: 'x [redacted]' },
+      n: 1,
+    });
     const err = new Pop3Error('EAUTH', 'PASS failed: -ERR no such password s3cr3t-value', { command: 'PASS' });
     assert.equal(classifyError(err).message, 'PASS failed: -ERR no such password [redacted]');
   });

@@ -10,7 +10,8 @@ function fakeManager(answers: Record<string, string | Error>) {
     async getSecretString(id) {
       calls.push(id);
       const a = answers[id];
-      if (a === undefined) throw Object.assign(new Error(`Secrets Manager can't find the specified secret.`), { name: 'ResourceNotFoundException' });
+      if (a === undefined)
+        throw Object.assign(new Error(`Secrets Manager can't find the specified secret.`), { name: 'ResourceNotFoundException' });
       if (a instanceof Error) throw a;
       return a;
     },
@@ -27,10 +28,17 @@ describe('resolveSecret', () => {
     assert.equal(await resolveSecret({ env: 'POP_PW' }, { env: { POP_PW: 'from-env' } }), 'from-env');
   });
 
-  it('names a missing or empty environment variable, and never prints another variable\'s value', async () => {
+  it("names a missing or empty environment variable, and never prints another variable's value", async () => {
     for (const env of [{}, { POP_PW: '' }]) {
-      await assert.rejects(resolveSecret({ env: 'POP_PW' }, { env: { ...env, OTHER: 'do-not-print' } }), (e: unknown) =>
-        e instanceof SecretError && e.code === 'ESECRET' && !e.retryable && /environment variable POP_PW is not set/.test(e.message) && !e.message.includes('do-not-print'));
+      await assert.rejects(
+        resolveSecret({ env: 'POP_PW' }, { env: { ...env, OTHER: 'do-not-print' } }),
+        (e: unknown) =>
+          e instanceof SecretError &&
+          e.code === 'ESECRET' &&
+          !e.retryable &&
+          /environment variable POP_PW is not set/.test(e.message) &&
+          !e.message.includes('do-not-print'),
+      );
     }
   });
 
@@ -49,7 +57,9 @@ describe('resolveSecret', () => {
   });
 
   it('reads the "password" key of a JSON secret, or another key when asked', async () => {
-    const { manager } = fakeManager({ json: JSON.stringify({ username: 'support@example.jp', password: 'pw-in-json', accessToken: 'tok' }) });
+    const { manager } = fakeManager({
+      json: JSON.stringify({ username: 'support@example.jp', password: 'pw-in-json', accessToken: 'tok' }),
+    });
     assert.equal(await resolveSecret({ secretId: 'json' }, { secretsManager: manager }), 'pw-in-json');
     assert.equal(await resolveSecret({ secretId: 'json' }, { secretsManager: manager, jsonKey: 'accessToken' }), 'tok');
   });
@@ -61,8 +71,13 @@ describe('resolveSecret', () => {
 
   it('rejects a JSON secret without the key, without quoting the secret', async () => {
     const { manager } = fakeManager({ json: JSON.stringify({ pass: 'hunter2' }) });
-    await assert.rejects(resolveSecret({ secretId: 'json' }, { secretsManager: manager }), (e: unknown) =>
-      e instanceof SecretError && /secret "json" is JSON without a string "password" key/.test(e.message) && !e.message.includes('hunter2'));
+    await assert.rejects(
+      resolveSecret({ secretId: 'json' }, { secretsManager: manager }),
+      (e: unknown) =>
+        e instanceof SecretError &&
+        /secret "json" is JSON without a string "password" key/.test(e.message) &&
+        !e.message.includes('hunter2'),
+    );
   });
 
   it('takes a plain password that merely starts with "{" as a plain string', async () => {
@@ -74,18 +89,27 @@ describe('resolveSecret', () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     const answers: Record<string, string | Error> = { flaky: throttled };
     const { manager, calls } = fakeManager(answers);
-    await assert.rejects(resolveSecret({ secretId: 'flaky' }, { secretsManager: manager }), (e: unknown) =>
-      e instanceof SecretError && e.retryable && /cannot read secret "flaky" from AWS Secrets Manager: ThrottlingException/.test(e.message));
+    await assert.rejects(
+      resolveSecret({ secretId: 'flaky' }, { secretsManager: manager }),
+      (e: unknown) =>
+        e instanceof SecretError &&
+        e.retryable &&
+        /cannot read secret "flaky" from AWS Secrets Manager: ThrottlingException/.test(e.message),
+    );
     answers.flaky = 'now-ok';
     assert.equal(await resolveSecret({ secretId: 'flaky' }, { secretsManager: manager }), 'now-ok');
     assert.deepEqual(calls, ['flaky', 'flaky']);
-    await assert.rejects(resolveSecret({ secretId: 'missing' }, { secretsManager: manager }), (e: unknown) =>
-      e instanceof SecretError && !e.retryable && /ResourceNotFoundException/.test(e.message));
+    await assert.rejects(
+      resolveSecret({ secretId: 'missing' }, { secretsManager: manager }),
+      (e: unknown) => e instanceof SecretError && !e.retryable && /ResourceNotFoundException/.test(e.message),
+    );
   });
 
   it('never puts an SDK error message (which could echo request data) into its own message', async () => {
     const { manager } = fakeManager({ x: Object.assign(new Error('leaky details s3cr3t'), { name: 'InternalServiceError' }) });
-    await assert.rejects(resolveSecret({ secretId: 'x' }, { secretsManager: manager }), (e: unknown) =>
-      e instanceof SecretError && !e.message.includes('s3cr3t'));
+    await assert.rejects(
+      resolveSecret({ secretId: 'x' }, { secretsManager: manager }),
+      (e: unknown) => e instanceof SecretError && !e.message.includes('s3cr3t'),
+    );
   });
 });

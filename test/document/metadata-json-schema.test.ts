@@ -11,14 +11,20 @@ import { parseMessage } from '../../lib/parse/parse-message.ts';
 import { demoMessages } from '../../lib/cli/demo/demo-messages.ts';
 
 async function documents() {
-  return Promise.all(demoMessages().map(async (bytes, i) => {
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const parsed = await parseMessage(Readable.from([bytes]));
-    return buildDocument({
-      mailbox: 'demo', uidl: `u${i}`, ingestedAt: new Date('2026-11-25T00:00:00Z'), parsed, oversized: false,
-      ref: { key: `raw/demo/2026/11/25/${sha256}.eml`, size: bytes.length, sha256 },
-    });
-  }));
+  return Promise.all(
+    demoMessages().map(async (bytes, i) => {
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const parsed = await parseMessage(Readable.from([bytes]));
+      return buildDocument({
+        mailbox: 'demo',
+        uidl: `u${i}`,
+        ingestedAt: new Date('2026-11-25T00:00:00Z'),
+        parsed,
+        oversized: false,
+        ref: { key: `raw/demo/2026/11/25/${sha256}.eml`, size: bytes.length, sha256 },
+      });
+    }),
+  );
 }
 
 describe('metadata document JSON Schema (lib/document/metadata.schema.json)', () => {

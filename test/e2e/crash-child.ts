@@ -11,6 +11,10 @@ const job = JSON.parse(jobJson) as MailboxJob;
 let calls = 0;
 const summary = await runInto(dir, job, {
   checkpointEvery: 2,
-  faults: { [point as FaultPoint]: () => { if (++calls === Number(nth)) process.kill(process.pid, 'SIGKILL'); } },
+  faults: {
+    [point as FaultPoint]: () => {
+      if (++calls === Number(nth)) process.kill(process.pid, 'SIGKILL');
+    },
+  },
 });
 process.stdout.write(JSON.stringify(summary));

@@ -30,7 +30,11 @@ export async function tempDir(prefix: string): Promise<{ dir: string; remove(): 
 /** Runs the pipeline once into an fs store at `dir` with the local event log. */
 export async function runInto(dir: string, job: MailboxJob, extra: Partial<RunMailboxOptions> = {}) {
   return runMailbox({
-    job, store: new FsRawStore({ dir }), state: new FsStateStore({ dir }), publisher: new LocalPublisher({ dir }), ...extra,
+    job,
+    store: new FsRawStore({ dir }),
+    state: new FsStateStore({ dir }),
+    publisher: new LocalPublisher({ dir }),
+    ...extra,
   });
 }
 
@@ -39,7 +43,11 @@ export async function storedShas(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
     let entries;
-    try { entries = await readdir(d, { withFileTypes: true }); } catch { return; }
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of entries) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) await walk(p);
@@ -52,17 +60,28 @@ export async function storedShas(dir: string): Promise<string[]> {
 
 export async function events(dir: string): Promise<Array<{ id: string; uidl: string; raw: { sha256: string } }>> {
   try {
-    return (await readFile(path.join(dir, 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  } catch { return []; }
+    return (await readFile(path.join(dir, 'events.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
 }
 
 /** Realistic ~size-byte messages with distinct content, LF endings as Maildir files hold them. */
 export function mail(i: number, opts: { size?: number; extra?: string } = {}): Buffer {
   const head = [
     `Received: from mx.example.net by pop.example.jp; Thu, 26 Nov 2026 10:${String(i % 60).padStart(2, '0')}:00 +0900`,
-    `From: Customer ${i} <c${i}@example.com>`, 'To: support@example.jp', `Subject: request ${i}`,
-    `Message-ID: <req-${i}@example.com>`, 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/plain; charset=utf-8',
-    ...(opts.extra ? [opts.extra] : []), '', '',
+    `From: Customer ${i} <c${i}@example.com>`,
+    'To: support@example.jp',
+    `Subject: request ${i}`,
+    `Message-ID: <req-${i}@example.com>`,
+    'Date: Thu, 26 Nov 2026 10:00:00 +0900',
+    'Content-Type: text/plain; charset=utf-8',
+    ...(opts.extra ? [opts.extra] : []),
+    '',
+    '',
   ].join('\n');
   const line = `line of message ${i}: the quick brown fox jumps over the lazy dog.\n`;
   const body = line.repeat(Math.max(1, Math.ceil(((opts.size ?? 600) - head.length) / line.length)));

@@ -26,8 +26,17 @@ async function emlFiles(dir: string): Promise<string[]> {
 
 describe('hostile and real-world mail through the whole pipeline (real Dovecot, fs store)', { skip: skip ?? false }, () => {
   let dovecot: DovecotServer;
-  before(async () => { dovecot = await startDovecot({ users: [{ user: 'fixtures', password: 'pw-f' }, { user: 'corpus', password: 'pw-c' }] }); });
-  after(async () => { await dovecot?.stop(); });
+  before(async () => {
+    dovecot = await startDovecot({
+      users: [
+        { user: 'fixtures', password: 'pw-f' },
+        { user: 'corpus', password: 'pw-c' },
+      ],
+    });
+  });
+  after(async () => {
+    await dovecot?.stop();
+  });
 
   const ingestAll = async (user: string, files: string[]): Promise<void> => {
     const messages = await Promise.all(files.map((f) => readFile(f)));
@@ -46,14 +55,18 @@ describe('hostile and real-world mail through the whole pipeline (real Dovecot, 
       const lines = (await readFile(path.join(t.dir, 'events.jsonl'), 'utf8')).trim().split('\n');
       assert.equal(lines.length, files.length, 'every message published');
       for (const line of lines) metadataDocumentSchema.parse(JSON.parse(line));
-    } finally { await t.remove(); }
+    } finally {
+      await t.remove();
+    }
   };
 
   it('the project fixtures (nested 30 deep, 2 MB header, no headers, NUL bytes, 1,000 parts, raw Japanese headers...)', async () => {
     await ingestAll('fixtures', await emlFiles(FIXTURES));
   });
 
-  it('the shared corpus of real-world and broken messages', { skip: existsSync(CORPUS) ? false : `no shared corpus at ${CORPUS} (a user's clone does not have it)` }, async () => {
+  it('the shared corpus of real-world and broken messages', {
+    skip: existsSync(CORPUS) ? false : `no shared corpus at ${CORPUS} (a user's clone does not have it)`,
+  }, async () => {
     await ingestAll('corpus', await emlFiles(CORPUS));
   });
 });

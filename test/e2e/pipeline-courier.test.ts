@@ -22,9 +22,13 @@ const skip = courierSkipReason();
 function eightBitMail(i: number, charset: 'utf-8' | 'shift_jis'): Buffer {
   const text = (s: string) => (charset === 'utf-8' ? Buffer.from(s, 'utf8') : sjis(s));
   return Buffer.concat([
-    Buffer.from(`Message-ID: <jp-${i}@example.jp>\nFrom: `), text('山田太郎'), Buffer.from(` <yamada${i}@example.jp>\nTo: support@example.jp\nSubject: `),
-    text(`見積書の送付について ${i}`), Buffer.from(`\nDate: Thu, 26 Nov 2026 10:00:00 +0900\nMIME-Version: 1.0\nContent-Type: text/plain; charset=${charset}\n\n`),
-    text('お世話になっております。見積書をお送りします。'), Buffer.from('\n'),
+    Buffer.from(`Message-ID: <jp-${i}@example.jp>\nFrom: `),
+    text('山田太郎'),
+    Buffer.from(` <yamada${i}@example.jp>\nTo: support@example.jp\nSubject: `),
+    text(`見積書の送付について ${i}`),
+    Buffer.from(`\nDate: Thu, 26 Nov 2026 10:00:00 +0900\nMIME-Version: 1.0\nContent-Type: text/plain; charset=${charset}\n\n`),
+    text('お世話になっております。見積書をお送りします。'),
+    Buffer.from('\n'),
   ]);
 }
 
@@ -45,8 +49,16 @@ function retrWithoutUtf8(server: CourierServer, user: string): Promise<Buffer> {
     socket.on('data', (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
       const text = data.toString('latin1');
-      if (text.startsWith('-ERR') || text.includes('\r\n-ERR')) { socket.destroy(); reject(new Error(text)); return; }
-      if (script.length > 0 && text.endsWith('\r\n')) { socket.write(`${script.shift()}\r\n`); data = Buffer.alloc(0); return; }
+      if (text.startsWith('-ERR') || text.includes('\r\n-ERR')) {
+        socket.destroy();
+        reject(new Error(text));
+        return;
+      }
+      if (script.length > 0 && text.endsWith('\r\n')) {
+        socket.write(`${script.shift()}\r\n`);
+        data = Buffer.alloc(0);
+        return;
+      }
       if (script.length === 0 && text.endsWith('\r\n.\r\n')) {
         socket.end('QUIT\r\n');
         const body = data.subarray(data.indexOf('\r\n') + 2, data.length - 3);
@@ -72,8 +84,12 @@ async function rawFiles(dir: string): Promise<Buffer[]> {
 
 describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
   let courier: CourierServer;
-  before(async () => { courier = await startCourier(); });
-  after(async () => { await courier?.stop(); });
+  before(async () => {
+    courier = await startCourier();
+  });
+  after(async () => {
+    await courier?.stop();
+  });
 
   it('ingests byte for byte what Courier serves (CRLF), then only new mail, and nothing twice', async () => {
     const t = await tempDir('e2e-courier-keep-');
@@ -100,7 +116,9 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
       assert.equal(new Set(ev.map((e) => e.id)).size, 4);
       for (const e of ev) assert.match(e.uidl, /^UID\d+-\d+$/, 'Courier UIDLs');
       assert.equal((await courier.maildirMessages('alice')).length, 4, 'keep leaves the mailbox as it was');
-    } finally { await t.remove(); }
+    } finally {
+      await t.remove();
+    }
   });
 
   it('retention delete empties the mailbox only after every message is stored', async () => {
@@ -113,7 +131,9 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
       assert.deepEqual({ stored: s.stored, deleted: s.deleted, quitOk: s.quitOk }, { stored: 20, deleted: 20, quitOk: true });
       assert.equal((await courier.maildirMessages('bob')).length, 0);
       assert.deepEqual(await storedShas(t.dir), msgs.map((m) => sha256(courierServes(m))).sort());
-    } finally { await t.remove(); }
+    } finally {
+      await t.remove();
+    }
   });
 
   it('retention delete deletes nothing while a retrieved message could not be stored', async () => {
@@ -130,7 +150,10 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
         }
       })({ dir: t.dir });
       const s = await runMailbox({
-        job: courierJob(local, 'erin', { retention: 'delete' }), store: flaky, state: new FsStateStore({ dir: t.dir }), publisher: new LocalPublisher({ dir: t.dir }),
+        job: courierJob(local, 'erin', { retention: 'delete' }),
+        store: flaky,
+        state: new FsStateStore({ dir: t.dir }),
+        publisher: new LocalPublisher({ dir: t.dir }),
       });
       assert.deepEqual({ stored: s.stored, failed: s.failed, deleted: s.deleted }, { stored: 2, failed: 1, deleted: 0 }, JSON.stringify(s));
       assert.equal((await local.maildirMessages('erin')).length, 3, 'nothing deleted while a retrieved message is unsafe');
@@ -138,7 +161,10 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
       assert.deepEqual({ ok: again.ok, stored: again.stored, deleted: again.deleted }, { ok: true, stored: 1, deleted: 3 });
       assert.equal((await local.maildirMessages('erin')).length, 0);
       assert.deepEqual(await storedShas(t.dir), msgs.map((m) => sha256(courierServes(m))).sort());
-    } finally { await local.stop(); await t.remove(); }
+    } finally {
+      await local.stop();
+      await t.remove();
+    }
   });
 
   it('archives messages with raw 8-bit headers (UTF-8 and Shift_JIS) as stored, identical across sessions', async () => {
@@ -149,7 +175,8 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
       const msgs = [eightBitMail(1, 'utf-8'), eightBitMail(2, 'shift_jis'), mail(3)];
       await local.seed('hanako', msgs);
       const want = msgs.map((m) => sha256(courierServes(m))).sort();
-      for (const t of [t1, t2]) { // two sessions, two fresh archives: each fetches everything again
+      for (const t of [t1, t2]) {
+        // two sessions, two fresh archives: each fetches everything again
         const s = await runInto(t.dir, courierJob(local, 'hanako'));
         assert.equal(s.ok, true, JSON.stringify(s.error));
         assert.equal(s.stored, 3);
@@ -157,7 +184,11 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
         for (const raw of await rawFiles(t.dir)) assert.equal(raw.includes('Cannot display Unicode content'), false);
       }
       assert.deepEqual((await events(t1.dir)).map((e) => e.id).sort(), (await events(t2.dir)).map((e) => e.id).sort(), 'same ids');
-    } finally { await local.stop(); await t1.remove(); await t2.remove(); }
+    } finally {
+      await local.stop();
+      await t1.remove();
+      await t2.remove();
+    }
   });
 
   it('fact: without UTF8, Courier serves a substitute that changes every session (why the client sends UTF8)', async () => {
@@ -170,7 +201,9 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
       assert.match(a.toString('latin1'), /^Subject: Cannot display Unicode content\r$/m);
       assert.ok(a.includes(courierServes(original)), 'the original rides along as an attachment');
       assert.notEqual(sha256(a), sha256(b), 'a new MIME boundary each session');
-    } finally { await local.stop(); }
+    } finally {
+      await local.stop();
+    }
   });
 
   it('fact: Courier does not lock the maildrop: two sessions at once both get +OK', async () => {
@@ -197,7 +230,10 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
       assert.equal(s.ok, true, JSON.stringify(s.error));
       assert.equal(s.stored, 2);
       assert.deepEqual(await storedShas(t.dir), [mail(7), eightBitMail(8, 'shift_jis')].map((m) => sha256(courierServes(m))).sort());
-    } finally { await local.stop(); await t.remove(); }
+    } finally {
+      await local.stop();
+      await t.remove();
+    }
   });
 
   it('a wrong password is an auth failure that touches nothing', async () => {
@@ -208,6 +244,8 @@ describe('pipeline against a real Courier', { skip: skip ?? false }, () => {
       assert.equal(s.ok, false);
       assert.equal(s.error?.class, 'auth');
       assert.deepEqual(await storedShas(t.dir), []);
-    } finally { await t.remove(); }
+    } finally {
+      await t.remove();
+    }
   });
 });

@@ -12,8 +12,12 @@ const skip = dovecotSkipReason();
 
 describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
   let dovecot: DovecotServer;
-  before(async () => { dovecot = await startDovecot(); });
-  after(async () => { await dovecot?.stop(); });
+  before(async () => {
+    dovecot = await startDovecot();
+  });
+  after(async () => {
+    await dovecot?.stop();
+  });
 
   it('ingests a mailbox byte for byte, then only new mail, and nothing twice', async () => {
     const t = await tempDir('e2e-keep-');
@@ -36,7 +40,9 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       assert.equal(ev.length, 4);
       assert.equal(new Set(ev.map((e) => e.id)).size, 4);
       assert.equal((await dovecot.maildirMessages('alice')).length, 4, 'keep leaves the mailbox as it was');
-    } finally { await t.remove(); }
+    } finally {
+      await t.remove();
+    }
   });
 
   it('retention delete empties the server only after storage', async () => {
@@ -49,7 +55,9 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       assert.deepEqual({ stored: s.stored, deleted: s.deleted, quitOk: s.quitOk }, { stored: 20, deleted: 20, quitOk: true });
       assert.equal((await dovecot.maildirMessages('bob')).length, 0);
       assert.deepEqual(await storedShas(t.dir), msgs.map((m) => sha256(toCrlf(m))).sort());
-    } finally { await t.remove(); }
+    } finally {
+      await t.remove();
+    }
   });
 
   it('deleteAfterDays deletes only once the messages are old enough', async () => {
@@ -63,7 +71,10 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       assert.equal((await runInto(t.dir, job, { now: day(2) })).deleted, 0);
       assert.equal((await runInto(t.dir, job, { now: day(3) })).deleted, 2);
       assert.equal((await local.maildirMessages('carol')).length, 0);
-    } finally { await local.stop(); await t.remove(); }
+    } finally {
+      await local.stop();
+      await t.remove();
+    }
   });
 
   it('STLS on the plain port works the same', async () => {
@@ -75,7 +86,10 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       const s = await runInto(t.dir, { ...job, connect: { ...job.connect, port: local.plainPort, tls: 'starttls' } });
       assert.equal(s.ok, true, JSON.stringify(s.error));
       assert.equal(s.stored, 1);
-    } finally { await local.stop(); await t.remove(); }
+    } finally {
+      await local.stop();
+      await t.remove();
+    }
   });
 
   it('a store that cannot stage one large message does not stall the pipelined messages behind it', async () => {
@@ -94,13 +108,23 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       })({ dir: t.dir });
       const watchdog = setTimeout(() => undefined, 60_000); // a stall shows as a test timeout, not a silent exit
       const s = await runMailbox({
-        job: dovecotJob(local, 'erin', { retention: 'delete' }), store: flaky, state: new FsStateStore({ dir: t.dir }), publisher: new LocalPublisher({ dir: t.dir }),
+        job: dovecotJob(local, 'erin', { retention: 'delete' }),
+        store: flaky,
+        state: new FsStateStore({ dir: t.dir }),
+        publisher: new LocalPublisher({ dir: t.dir }),
       }).finally(() => clearTimeout(watchdog));
-      assert.deepEqual({ stored: s.stored, failed: s.failed, deleted: s.deleted, quitOk: s.quitOk }, { stored: 2, failed: 1, deleted: 0, quitOk: false }, JSON.stringify(s));
+      assert.deepEqual(
+        { stored: s.stored, failed: s.failed, deleted: s.deleted, quitOk: s.quitOk },
+        { stored: 2, failed: 1, deleted: 0, quitOk: false },
+        JSON.stringify(s),
+      );
       assert.equal((await local.maildirMessages('erin')).length, 3, 'nothing deleted while a retrieved message is unsafe');
       const again = await runInto(t.dir, dovecotJob(local, 'erin', { retention: 'delete' }));
       assert.deepEqual({ ok: again.ok, stored: again.stored, deleted: again.deleted }, { ok: true, stored: 1, deleted: 3 });
-    } finally { await local.stop(); await t.remove(); }
+    } finally {
+      await local.stop();
+      await t.remove();
+    }
   });
 
   it('a wrong password is an auth failure that touches nothing', async () => {
@@ -111,6 +135,8 @@ describe('pipeline against a real Dovecot', { skip: skip ?? false }, () => {
       assert.equal(s.ok, false);
       assert.equal(s.error?.class, 'auth');
       assert.deepEqual(await storedShas(t.dir), []);
-    } finally { await t.remove(); }
+    } finally {
+      await t.remove();
+    }
   });
 });

@@ -12,7 +12,10 @@ async function removeMessage(dovecot: DovecotServer, user: string, marker: strin
   for (const sub of ['new', 'cur']) {
     const dir = path.join(dovecot.maildir(user), sub);
     for (const f of await readdir(dir)) {
-      if ((await readFile(path.join(dir, f), 'latin1')).includes(marker)) { await unlink(path.join(dir, f)); return; }
+      if ((await readFile(path.join(dir, f), 'latin1')).includes(marker)) {
+        await unlink(path.join(dir, f));
+        return;
+      }
     }
   }
   throw new Error(`no message with ${marker}`);
@@ -26,8 +29,12 @@ async function forgetUids(dovecot: DovecotServer, user: string): Promise<void> {
 
 describe('UIDLs reused by a real Dovecot (pop3_uidl_format = %u: 1, 2, 3...)', { skip: skip ?? false }, () => {
   let dovecot: DovecotServer;
-  before(async () => { dovecot = await startDovecot({ uidlFormat: '%u', users: [{ user: 'pat', password: 'pw-pat' }] }); });
-  after(async () => { await dovecot?.stop(); });
+  before(async () => {
+    dovecot = await startDovecot({ uidlFormat: '%u', users: [{ user: 'pat', password: 'pw-pat' }] });
+  });
+  after(async () => {
+    await dovecot?.stop();
+  });
 
   it('TOP n 0 gives the fingerprint RETR gave; renumbered after a deletion, the new mail is archived before anything is deleted', async () => {
     const t = await tempDir('e2e-uidl-reuse-');
@@ -42,7 +49,7 @@ describe('UIDLs reused by a real Dovecot (pop3_uidl_format = %u: 1, 2, 3...)', {
       const again = await runInto(t.dir, job, { log: (_l, message, fields) => lines.push({ message, ...(fields ? { fields } : {}) }) });
       assert.deepEqual({ stored: again.stored, published: again.published }, { stored: 0, published: 0 });
       const check = lines.find((l) => l.message.startsWith('UIDLs look positional'));
-      assert.deepEqual(check?.fields, { checked: 2, suspects: 0 }, 'Dovecot\'s TOP n 0 matches the fingerprint taken from RETR');
+      assert.deepEqual(check?.fields, { checked: 2, suspects: 0 }, "Dovecot's TOP n 0 matches the fingerprint taken from RETR");
 
       await removeMessage(dovecot, 'pat', 'request 11');
       await dovecot.seed('pat', [m13]);
@@ -54,6 +61,8 @@ describe('UIDLs reused by a real Dovecot (pop3_uidl_format = %u: 1, 2, 3...)', {
       const ids = (await events(t.dir)).map((e) => e.id);
       assert.equal(ids.length, 3, 'message 12 was not published again');
       assert.equal((await dovecot.maildirMessages('pat')).length, 0);
-    } finally { await t.remove(); }
+    } finally {
+      await t.remove();
+    }
   });
 });

@@ -42,10 +42,39 @@ describe('one error model', () => {
   });
 
   it('has a table row for every code a project error class declares', () => {
-    const declared = ['ECONNECTION', 'ETIMEDOUT', 'ETLS', 'ESTLS', 'EAUTH', 'EINSECURE', 'EINUSE', 'ELOGINDELAY', 'ESYSTEMP',
-      'ESYSPERM', 'EPROTOCOL', 'ETOOLARGE', 'ECLOSED', 'ECOMMAND', 'ECONFIG', 'ENOUIDL', 'EUIDLRESET', 'ELISTING', 'ESTATE',
-      'ECONFLICT', 'EVERIFY', 'EIO', 'ENOTFOUND', 'EACCESS', 'EPUBLISH', 'ESECRET', 'EUSAGE',
-      'ESLOW', 'ELISTINGLIMIT', 'EOVERSIZED', 'EDEADLINE'];
+    const declared = [
+      'ECONNECTION',
+      'ETIMEDOUT',
+      'ETLS',
+      'ESTLS',
+      'EAUTH',
+      'EINSECURE',
+      'EINUSE',
+      'ELOGINDELAY',
+      'ESYSTEMP',
+      'ESYSPERM',
+      'EPROTOCOL',
+      'ETOOLARGE',
+      'ECLOSED',
+      'ECOMMAND',
+      'ECONFIG',
+      'ENOUIDL',
+      'EUIDLRESET',
+      'ELISTING',
+      'ESTATE',
+      'ECONFLICT',
+      'EVERIFY',
+      'EIO',
+      'ENOTFOUND',
+      'EACCESS',
+      'EPUBLISH',
+      'ESECRET',
+      'EUSAGE',
+      'ESLOW',
+      'ELISTINGLIMIT',
+      'EOVERSIZED',
+      'EDEADLINE',
+    ];
     for (const code of declared) assert.ok(Object.hasOwn(ERROR_CODES, code), `${code} is in lib/error-codes.ts`);
   });
 

@@ -1,6 +1,11 @@
 import { crc32, inflateRawSync } from 'node:zlib';
 
-export interface ZipEntryRead { name: string; data: Buffer; method: number; zip64: boolean }
+export interface ZipEntryRead {
+  name: string;
+  data: Buffer;
+  method: number;
+  zip64: boolean;
+}
 
 /**
  * A small ZIP reader for tests, written from APPNOTE independently of lib/export/zip-writer.ts: it reads the
@@ -32,22 +37,38 @@ export function readZip(buf: Buffer): ZipEntryRead[] {
     let offset = buf.readUInt32LE(p + 42);
     const name = buf.subarray(p + 46, p + 46 + nameLen).toString('utf8');
     let zip64 = false;
-    for (let e = p + 46 + nameLen; e < p + 46 + nameLen + extraLen;) {
+    for (let e = p + 46 + nameLen; e < p + 46 + nameLen + extraLen; ) {
       const id = buf.readUInt16LE(e);
       const len = buf.readUInt16LE(e + 2);
       if (id === 0x0001) {
         zip64 = true;
         let q = e + 4;
-        if (size === 0xffffffff) { size = Number(buf.readBigUInt64LE(q)); q += 8; }
-        if (csize === 0xffffffff) { csize = Number(buf.readBigUInt64LE(q)); q += 8; }
-        if (offset === 0xffffffff) { offset = Number(buf.readBigUInt64LE(q)); q += 8; }
+        if (size === 0xffffffff) {
+          size = Number(buf.readBigUInt64LE(q));
+          q += 8;
+        }
+        if (csize === 0xffffffff) {
+          csize = Number(buf.readBigUInt64LE(q));
+          q += 8;
+        }
+        if (offset === 0xffffffff) {
+          offset = Number(buf.readBigUInt64LE(q));
+          q += 8;
+        }
       }
       e += 4 + len;
     }
     if (buf.readUInt32LE(offset) !== 0x04034b50) throw new Error(`bad local header for ${name}`);
     const dataStart = offset + 30 + buf.readUInt16LE(offset + 26) + buf.readUInt16LE(offset + 28);
     const raw = buf.subarray(dataStart, dataStart + csize);
-    const data = method === 8 ? inflateRawSync(raw) : method === 0 ? Buffer.from(raw) : (() => { throw new Error(`method ${method}`); })();
+    const data =
+      method === 8
+        ? inflateRawSync(raw)
+        : method === 0
+          ? Buffer.from(raw)
+          : (() => {
+              throw new Error(`method ${method}`);
+            })();
     if (data.length !== size) throw new Error(`${name}: size ${data.length}, directory says ${size}`);
     if (crc32(data) !== crc) throw new Error(`${name}: CRC mismatch`);
     out.push({ name, data, method, zip64 });

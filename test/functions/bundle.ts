@@ -43,8 +43,9 @@ export const DEFAULT_ESBUILD_OPTIONS: BuildOptions = {
 export async function esbuildOptions(entry: string, outfile: string): Promise<{ options: BuildOptions; source: string }> {
   const file = join(ROOT, 'cdk/bundling.ts');
   if (existsSync(file)) {
-    const mod = await import(file) as { esbuildOptions?: (entry: string, outfile: string) => BuildOptions };
-    if (typeof mod.esbuildOptions === 'function') return { options: { ...mod.esbuildOptions(entry, outfile), logLevel: 'silent' }, source: 'cdk/bundling.ts' };
+    const mod = (await import(file)) as { esbuildOptions?: (entry: string, outfile: string) => BuildOptions };
+    if (typeof mod.esbuildOptions === 'function')
+      return { options: { ...mod.esbuildOptions(entry, outfile), logLevel: 'silent' }, source: 'cdk/bundling.ts' };
   }
   return { options: { ...DEFAULT_ESBUILD_OPTIONS, entryPoints: [entry], outfile }, source: 'defaults (test/functions/bundle.ts)' };
 }

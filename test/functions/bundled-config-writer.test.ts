@@ -22,12 +22,24 @@ const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/mail-ingest-
 const STATIC_PART = JSON.stringify({
   mailboxes: [
     { id: 'support', host: 'pop.example.jp', user: 'サポート@example.jp', password: { secretId: 'mail-ingest/support' } },
-    { id: 'sales', host: 'pop3.example.com', port: 110, tls: 'starttls', user: 'sales@example.com', password: { secretId: 'mail-ingest/sales' } },
+    {
+      id: 'sales',
+      host: 'pop3.example.com',
+      port: 110,
+      tls: 'starttls',
+      user: 'sales@example.com',
+      password: { secretId: 'mail-ingest/sales' },
+    },
   ],
   defaults: { retention: { deleteAfterDays: 30 } },
 });
 
-interface ReceivedAnswer { method: string; headers: IncomingHttpHeaders; raw: string; body: Record<string, any> }
+interface ReceivedAnswer {
+  method: string;
+  headers: IncomingHttpHeaders;
+  raw: string;
+  body: Record<string, any>;
+}
 
 /** Stands in for CloudFormation's pre-signed S3 URL: records each PUT; `statuses` are answered in turn, then 200. */
 class ResponseUrlServer {
@@ -60,7 +72,10 @@ class ResponseUrlServer {
 /** An S3 endpoint that accepts connections and never answers. */
 async function silentEndpoint(): Promise<{ endpoint: string; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
-  const server: TcpServer = createTcpServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  const server: TcpServer = createTcpServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
@@ -75,7 +90,11 @@ async function silentEndpoint(): Promise<{ endpoint: string; close: () => Promis
  * Forwards to fauxqs and records each request's method, path and headers: fauxqs keeps no SSE settings, so the
  * encryption the writer asks for is checked on the wire.
  */
-async function recordingProxy(target: string): Promise<{ endpoint: string; requests: Array<{ method: string; path: string; headers: IncomingHttpHeaders }>; close: () => Promise<void> }> {
+async function recordingProxy(target: string): Promise<{
+  endpoint: string;
+  requests: Array<{ method: string; path: string; headers: IncomingHttpHeaders }>;
+  close: () => Promise<void>;
+}> {
   const requests: Array<{ method: string; path: string; headers: IncomingHttpHeaders }> = [];
   const upstream = new URL(target);
   const server = createServer((req, res) => {
@@ -90,7 +109,11 @@ async function recordingProxy(target: string): Promise<{ endpoint: string; reque
   return {
     endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     requests,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -131,8 +154,10 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     };
   }
 
-  const readConfig = async () => (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: CONFIG_KEY }))).Body!.transformToString('utf-8');
-  const invoke = (e: ReturnType<typeof event>, extraEnv: Record<string, string> = {}, options: { remainingMs?: number } = {}) => invokeBundle(bundle.file, e, { ...env, ...extraEnv }, options);
+  const readConfig = async () =>
+    (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: CONFIG_KEY }))).Body!.transformToString('utf-8');
+  const invoke = (e: ReturnType<typeof event>, extraEnv: Record<string, string> = {}, options: { remainingMs?: number } = {}) =>
+    invokeBundle(bundle.file, e, { ...env, ...extraEnv }, options);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bundled-config-writer-'));
@@ -141,9 +166,14 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     assets = await aws.createBucket(`assets-${aws.bucket}`);
     await aws.s3.send(new PutObjectCommand({ Bucket: assets, Key: 'static.json', Body: STATIC_PART }));
     env = {
-      POWERTOOLS_SERVICE_NAME: 'mail-ingest-config-writer', POWERTOOLS_METRICS_NAMESPACE: 'MailIngest', LOG_LEVEL: 'INFO',
-      AWS_ENDPOINT_URL: aws.endpoint, MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: aws.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
+      POWERTOOLS_SERVICE_NAME: 'mail-ingest-config-writer',
+      POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
+      LOG_LEVEL: 'INFO',
+      AWS_ENDPOINT_URL: aws.endpoint,
+      MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
     };
   });
   after(async () => {
@@ -167,10 +197,24 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     assert.equal(answer!.method, 'PUT');
     assert.equal(answer!.headers['content-type'], undefined, 'the pre-signed URL is signed without a Content-Type');
     assert.deepEqual(
-      { Status: answer!.body.Status, PhysicalResourceId: answer!.body.PhysicalResourceId, StackId: answer!.body.StackId, RequestId: answer!.body.RequestId, LogicalResourceId: answer!.body.LogicalResourceId },
-      { Status: 'SUCCESS', PhysicalResourceId: CONFIG_KEY, StackId: e.StackId, RequestId: e.RequestId, LogicalResourceId: e.LogicalResourceId },
+      {
+        Status: answer!.body.Status,
+        PhysicalResourceId: answer!.body.PhysicalResourceId,
+        StackId: answer!.body.StackId,
+        RequestId: answer!.body.RequestId,
+        LogicalResourceId: answer!.body.LogicalResourceId,
+      },
+      {
+        Status: 'SUCCESS',
+        PhysicalResourceId: CONFIG_KEY,
+        StackId: e.StackId,
+        RequestId: e.RequestId,
+        LogicalResourceId: e.LogicalResourceId,
+      },
     );
-    assert.equal(await readConfig(), `{
+    assert.equal(
+      await readConfig(),
+      `{
   "store": {
     "type": "s3",
     "bucket": "${aws.bucket}",
@@ -215,18 +259,29 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     }
   }
 }
-`);
+`,
+    );
     assert.equal((await aws.s3.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: CONFIG_KEY }))).ContentType, 'application/json');
     const puts = proxy.requests.filter((r) => r.method === 'PUT');
-    assert.deepEqual(puts.map((r) => r.path.split('?')[0]), [`/${aws.bucket}/${CONFIG_KEY}`], 'one write, of the config key only');
+    assert.deepEqual(
+      puts.map((r) => r.path.split('?')[0]),
+      [`/${aws.bucket}/${CONFIG_KEY}`],
+      'one write, of the config key only',
+    );
     assert.equal(puts[0]!.headers['x-amz-server-side-encryption'], 'aws:kms');
     assert.equal(puts[0]!.headers['x-amz-server-side-encryption-aws-kms-key-id'], KEY_ARN);
-    assert.deepEqual(proxy.requests.map((r) => r.method).sort(), ['GET', 'PUT'], 'the static part read once, the config written once, nothing else');
+    assert.deepEqual(
+      proxy.requests.map((r) => r.method).sort(),
+      ['GET', 'PUT'],
+      'the static part read once, the config written once, nothing else',
+    );
   });
 
   it('an Update whose merged config is invalid answers FAILED with every problem and leaves the config as it was', async () => {
     const before = await readConfig();
-    const bad = properties({ Publish: JSON.stringify({ type: 'sqs', targets: [{ name: 'tickets', queueUrl: 'not a url', filter: { autoreply: false } }] }) });
+    const bad = properties({
+      Publish: JSON.stringify({ type: 'sqs', targets: [{ name: 'tickets', queueUrl: 'not a url', filter: { autoreply: false } }] }),
+    });
 
     const out = await invoke(event('Update', bad, CONFIG_KEY));
 
@@ -262,7 +317,14 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     const out = await invoke(event('Delete', properties(), CONFIG_KEY));
 
     assert.equal(out.ok, true);
-    assert.deepEqual({ answersLength: cfn.answers.length, answers0BodyStatus: cfn.answers[0]?.body.Status, answers0BodyPhysicalResourceId: cfn.answers[0]?.body.PhysicalResourceId }, { answersLength: 1, answers0BodyStatus: 'SUCCESS', answers0BodyPhysicalResourceId: CONFIG_KEY });
+    assert.deepEqual(
+      {
+        answersLength: cfn.answers.length,
+        answers0BodyStatus: cfn.answers[0]?.body.Status,
+        answers0BodyPhysicalResourceId: cfn.answers[0]?.body.PhysicalResourceId,
+      },
+      { answersLength: 1, answers0BodyStatus: 'SUCCESS', answers0BodyPhysicalResourceId: CONFIG_KEY },
+    );
     assert.equal(await readConfig(), before);
   });
 
@@ -284,7 +346,7 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     assert.equal(cfn.answers[0]?.body.PhysicalResourceId, CONFIG_KEY);
   });
 
-  it('an S3 error answers FAILED with the operation, the object and S3\'s error', async () => {
+  it("an S3 error answers FAILED with the operation, the object and S3's error", async () => {
     const out = await invoke(event('Create', properties({ StaticBucket: 'no-such-assets-bucket' })));
 
     assert.equal(out.ok, true);
@@ -293,7 +355,7 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     assert.match(cfn.answers[0]!.body.Reason, /^S3 GetObject s3:\/\/no-such-assets-bucket\/static\.json: NoSuchBucket \(HTTP 404\)/);
   });
 
-  it('an S3 that never answers still gets CloudFormation a FAILED answer before the function\'s deadline', async () => {
+  it("an S3 that never answers still gets CloudFormation a FAILED answer before the function's deadline", async () => {
     const silent = await silentEndpoint();
     try {
       const started = Date.now();
@@ -316,7 +378,10 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     const out = await invoke(event('Update', properties(), CONFIG_KEY));
 
     assert.equal(out.ok, true, JSON.stringify(out.error));
-    assert.deepEqual(cfn.answers.map((a) => a.body.Status), ['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    assert.deepEqual(
+      cfn.answers.map((a) => a.body.Status),
+      ['SUCCESS', 'SUCCESS', 'SUCCESS'],
+    );
   });
 
   it('fails the invocation when the response URL refuses the answer (4xx: expired or altered), without retrying', async () => {

@@ -13,7 +13,13 @@ function configFor(aws: LocalAws, queueUrl: string, ids: Array<{ id: string; ena
   return {
     store: { type: 's3', bucket: aws.bucket, prefix: 'mail' },
     publish: { type: 'sqs', targets: [{ name: 'tickets', queueUrl }] },
-    mailboxes: ids.map((m) => ({ id: m.id, host: 'pop.example.jp', user: m.id, password: { secretId: `mail-ingest/${m.id}` }, ...(m.enabled === undefined ? {} : { enabled: m.enabled }) })),
+    mailboxes: ids.map((m) => ({
+      id: m.id,
+      host: 'pop.example.jp',
+      user: m.id,
+      password: { secretId: `mail-ingest/${m.id}` },
+      ...(m.enabled === undefined ? {} : { enabled: m.enabled }),
+    })),
   };
 }
 
@@ -32,12 +38,21 @@ describe('bundled dispatcher (scheduled event → FIFO poll queue)', () => {
     // sends to its endpoint whatever the URL's host, so the loopback form is equivalent.
     const targetQueue = loopbackQueueUrl(await aws.createQueue());
     const ids = [...Array.from({ length: 12 }, (_, i) => ({ id: `box-${String(i).padStart(2, '0')}` })), { id: 'paused', enabled: false }];
-    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'config/mail-ingest.json', Body: JSON.stringify(configFor(aws, targetQueue, ids)) }));
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: aws.bucket, Key: 'config/mail-ingest.json', Body: JSON.stringify(configFor(aws, targetQueue, ids)) }),
+    );
     env = {
-      CONFIG_BUCKET: aws.bucket, CONFIG_KEY: 'config/mail-ingest.json', POLL_QUEUE_URL: pollQueue,
-      POWERTOOLS_SERVICE_NAME: 'dispatcher', POWERTOOLS_METRICS_NAMESPACE: 'MailIngest', LOG_LEVEL: 'INFO',
-      AWS_ENDPOINT_URL: aws.endpoint, MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: aws.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
+      CONFIG_BUCKET: aws.bucket,
+      CONFIG_KEY: 'config/mail-ingest.json',
+      POLL_QUEUE_URL: pollQueue,
+      POWERTOOLS_SERVICE_NAME: 'dispatcher',
+      POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
+      LOG_LEVEL: 'INFO',
+      AWS_ENDPOINT_URL: aws.endpoint,
+      MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
     };
   });
   after(async () => {
@@ -55,9 +70,16 @@ describe('bundled dispatcher (scheduled event → FIFO poll queue)', () => {
     assert.deepEqual(first.result, { scheduledAt: '2025-03-01T10:05:00.000Z', mailboxes: 12, sent: 12, disabled: 1 });
     assert.equal(again.ok, true);
     const messages = await aws.drainQueue(pollQueue);
-    const jobs = messages.map((m) => ({ body: JSON.parse(m.Body!), group: m.Attributes?.MessageGroupId, dedup: m.Attributes?.MessageDeduplicationId }));
+    const jobs = messages.map((m) => ({
+      body: JSON.parse(m.Body!),
+      group: m.Attributes?.MessageGroupId,
+      dedup: m.Attributes?.MessageDeduplicationId,
+    }));
     assert.equal(jobs.length, 12, 'the second delivery collapsed by deduplication id');
-    assert.deepEqual(jobs.map((j) => j.body.mailboxId).sort(), Array.from({ length: 12 }, (_, i) => `box-${String(i).padStart(2, '0')}`));
+    assert.deepEqual(
+      jobs.map((j) => j.body.mailboxId).sort(),
+      Array.from({ length: 12 }, (_, i) => `box-${String(i).padStart(2, '0')}`),
+    );
     for (const j of jobs) {
       assert.deepEqual(j.body, { mailboxId: j.group, scheduledAt: '2025-03-01T10:05:00.000Z' });
       assert.equal(j.dedup, pollJobDedupId({ mailboxId: j.group!, scheduledAt: j.body.scheduledAt }));
@@ -89,7 +111,13 @@ describe('bundled dispatcher (scheduled event → FIFO poll queue)', () => {
   });
 
   it('reports every problem of an invalid config', async () => {
-    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'config/bad.json', Body: JSON.stringify({ store: { type: 's3', bucket: aws.bucket }, mailboxes: [{ id: '../x', host: 'h', user: 'u' }] }) }));
+    await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: aws.bucket,
+        Key: 'config/bad.json',
+        Body: JSON.stringify({ store: { type: 's3', bucket: aws.bucket }, mailboxes: [{ id: '../x', host: 'h', user: 'u' }] }),
+      }),
+    );
     const out = await invokeBundle(bundle.file, scheduledEvent('2025-03-01T10:20:00Z'), { ...env, CONFIG_KEY: 'config/bad.json' });
     assert.equal(out.ok, false);
     assert.match(out.error!.message, /is invalid: invalid configuration/);

@@ -35,13 +35,20 @@ describe('bundled poller (SQS FIFO batch → Dovecot → S3 + SQS)', { skip: ski
     const out = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: `mail/raw/${mailbox}/` }));
     return (out.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith('.eml'));
   };
-  const metric = (emf: Array<Record<string, unknown>>, name: string, mailbox: string) => emf.find((e) => e.mailbox === mailbox && name in e)?.[name];
+  const metric = (emf: Array<Record<string, unknown>>, name: string, mailbox: string) =>
+    emf.find((e) => e.mailbox === mailbox && name in e)?.[name];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bundled-poller-'));
     [aws, dovecot, secrets, bundle] = await Promise.all([
       startLocalAws(),
-      startDovecot({ users: [{ user: 'alice', password: 'secret-alice' }, { user: 'bob', password: 'secret-bob' }, { user: 'carol', password: 'secret-carol' }] }),
+      startDovecot({
+        users: [
+          { user: 'alice', password: 'secret-alice' },
+          { user: 'bob', password: 'secret-bob' },
+          { user: 'carol', password: 'secret-carol' },
+        ],
+      }),
       startSecretsStandIn({
         'mail-ingest/alice': JSON.stringify({ password: 'secret-alice' }),
         'mail-ingest/bob': 'WRONG-canary-7f3a', // bob's secret holds a wrong password: an auth failure
@@ -50,7 +57,15 @@ describe('bundled poller (SQS FIFO batch → Dovecot → S3 + SQS)', { skip: ski
       bundleHandler('poller', dir),
     ]);
     targetQueue = loopbackQueueUrl(await aws.createQueue());
-    const mailbox = (id: string) => ({ id, host: dovecot.host, port: dovecot.tlsPort, tls: 'implicit', ca: dovecot.caPem, user: id, password: { secretId: `mail-ingest/${id}` } });
+    const mailbox = (id: string) => ({
+      id,
+      host: dovecot.host,
+      port: dovecot.tlsPort,
+      tls: 'implicit',
+      ca: dovecot.caPem,
+      user: id,
+      password: { secretId: `mail-ingest/${id}` },
+    });
     const config = {
       store: { type: 's3', bucket: aws.bucket, prefix: 'mail' },
       publish: { type: 'sqs', targets: [{ name: 'all', queueUrl: targetQueue }] },
@@ -58,13 +73,23 @@ describe('bundled poller (SQS FIFO batch → Dovecot → S3 + SQS)', { skip: ski
     };
     await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'config.json', Body: JSON.stringify(config) }));
     env = {
-      CONFIG_BUCKET: aws.bucket, CONFIG_KEY: 'config.json',
-      POWERTOOLS_SERVICE_NAME: 'poller', POWERTOOLS_METRICS_NAMESPACE: 'MailIngest', LOG_LEVEL: 'INFO',
-      AWS_ENDPOINT_URL: aws.endpoint, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint, MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: aws.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
+      CONFIG_BUCKET: aws.bucket,
+      CONFIG_KEY: 'config.json',
+      POWERTOOLS_SERVICE_NAME: 'poller',
+      POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
+      LOG_LEVEL: 'INFO',
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
     };
     await dovecot.seed('alice', [mail(1), mail(2), mail(3)]);
-    await dovecot.seed('carol', Array.from({ length: 5 }, (_, i) => mail(10 + i)));
+    await dovecot.seed(
+      'carol',
+      Array.from({ length: 5 }, (_, i) => mail(10 + i)),
+    );
   });
   after(async () => {
     await Promise.all([aws?.stop(), dovecot?.stop(), secrets?.stop()]);
@@ -115,7 +140,12 @@ describe('bundled poller (SQS FIFO batch → Dovecot → S3 + SQS)', { skip: ski
 
   it('stops fetching at the deadline from the Lambda context and leaves the rest for the next run', async () => {
     // No time left beyond the safety margin: the run connects, sees 5 new messages, fetches none, and QUITs.
-    const late = await invokeBundle(bundle.file, sqsEvent([job('carol')]), { ...env, POLL_SAFETY_MARGIN_MS: '60000' }, { remainingMs: 60_000 });
+    const late = await invokeBundle(
+      bundle.file,
+      sqsEvent([job('carol')]),
+      { ...env, POLL_SAFETY_MARGIN_MS: '60000' },
+      { remainingMs: 60_000 },
+    );
     assert.deepEqual(late.result, { batchItemFailures: [] });
     const summary = late.logs.find((l) => l.message === 'mailbox run finished');
     assert.equal(summary?.new, 5);

@@ -21,8 +21,10 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
   const bundles = new Map<HandlerName, Bundle>();
   let env: Record<string, string>;
 
-  const keys = async (prefix: string) => ((await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
-  const getJson = async <T>(key: string): Promise<T> => JSON.parse(await (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: key }))).Body!.transformToString());
+  const keys = async (prefix: string) =>
+    ((await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+  const getJson = async <T>(key: string): Promise<T> =>
+    JSON.parse(await (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: key }))).Body!.transformToString());
   const put = (key: string, body: Buffer | string) => aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: body }));
 
   /** The same document as a claim check, as the publisher sends one too large for its queue. */
@@ -30,21 +32,35 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
     const body = Buffer.from(JSON.stringify(doc));
     const key = `mail/claims/${doc.id}.json`;
     await put(key, body);
-    return JSON.stringify({ claimCheck: { bucket: aws.bucket, key, sha256: createHash('sha256').update(body).digest('hex'), size: body.length }, id: doc.id, mailbox: doc.mailbox, schemaVersion: 1 });
+    return JSON.stringify({
+      claimCheck: { bucket: aws.bucket, key, sha256: createHash('sha256').update(body).digest('hex'), size: body.length },
+      id: doc.id,
+      mailbox: doc.mailbox,
+      schemaVersion: 1,
+    });
   }
 
-  const prefixOf = { 'ticket-intake': OUT.tickets, 'attachment-extraction': OUT.attachments, 'archive-index': OUT.index } as Record<HandlerName, string>;
-  const invoke = (name: HandlerName, records: Array<Record<string, unknown>>) => invokeBundle(bundles.get(name)!.file, sqsEvent(records), { ...env, OUTPUT_PREFIX: prefixOf[name], POWERTOOLS_SERVICE_NAME: name });
+  const prefixOf = { 'ticket-intake': OUT.tickets, 'attachment-extraction': OUT.attachments, 'archive-index': OUT.index } as Record<
+    HandlerName,
+    string
+  >;
+  const invoke = (name: HandlerName, records: Array<Record<string, unknown>>) =>
+    invokeBundle(bundles.get(name)!.file, sqsEvent(records), { ...env, OUTPUT_PREFIX: prefixOf[name], POWERTOOLS_SERVICE_NAME: name });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bundled-processors-'));
     aws = await startLocalAws();
-    for (const name of ['ticket-intake', 'attachment-extraction', 'archive-index'] as const) bundles.set(name, await bundleHandler(name, dir));
+    for (const name of ['ticket-intake', 'attachment-extraction', 'archive-index'] as const)
+      bundles.set(name, await bundleHandler(name, dir));
     env = {
       ARCHIVE_BUCKET: aws.bucket,
-      POWERTOOLS_METRICS_NAMESPACE: 'MailIngest', LOG_LEVEL: 'INFO',
-      AWS_ENDPOINT_URL: aws.endpoint, MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: aws.region, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
+      POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
+      LOG_LEVEL: 'INFO',
+      AWS_ENDPOINT_URL: aws.endpoint,
+      MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
     };
   });
   after(async () => {
@@ -61,10 +77,13 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
 
     assert.equal(out.ok, true, JSON.stringify(out.error) + out.stderr.slice(-2000));
     assert.deepEqual(out.result, { batchItemFailures: [{ itemIdentifier: poisoned.messageId }] });
-    const tickets = (await keys(`${OUT.tickets}T-`));
+    const tickets = await keys(`${OUT.tickets}T-`);
     assert.equal(tickets.length, 1);
     const ticket = await getJson<{ comments: Array<{ docId: string }> }>(tickets[0]!);
-    assert.deepEqual(ticket.comments.map((c) => c.docId), [first.id, reply.id]);
+    assert.deepEqual(
+      ticket.comments.map((c) => c.docId),
+      [first.id, reply.id],
+    );
     assert.ok(out.logs.some((l) => l.message === 'record failed' && l.messageId === poisoned.messageId && l.errorCode === 'EINVALID'));
     assert.equal(out.emf.find((e) => 'RecordsFailed' in e)?.RecordsFailed, 1);
 
@@ -80,7 +99,16 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
     await put(rawKey, raw);
     const doc = makeDoc({
       raw: { key: rawKey, bucket: aws.bucket, sha256: sha256(raw), size: raw.length },
-      attachments: [{ filename: '請求書.pdf', contentType: 'application/pdf', size: PDF_BYTES.length, sha256: sha256(PDF_BYTES), contentId: null, inline: false }],
+      attachments: [
+        {
+          filename: '請求書.pdf',
+          contentType: 'application/pdf',
+          size: PDF_BYTES.length,
+          sha256: sha256(PDF_BYTES),
+          contentId: null,
+          inline: false,
+        },
+      ],
     });
     const missing = makeDoc({ raw: { key: 'mail/raw/support/2025/03/01/missing.eml', bucket: aws.bucket }, attachments: doc.attachments });
     const missingRecord = sqsRecord(JSON.stringify(missing));
@@ -88,11 +116,17 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
     const out = await invoke('attachment-extraction', [sqsRecord(JSON.stringify(doc)), missingRecord]);
 
     assert.deepEqual(out.result, { batchItemFailures: [{ itemIdentifier: missingRecord.messageId }] });
-    const manifest = await getJson<{ attachments: Array<{ filename: string | null; sha256: string; key: string }> }>(`${OUT.attachments}manifests/${doc.id}.json`);
+    const manifest = await getJson<{ attachments: Array<{ filename: string | null; sha256: string; key: string }> }>(
+      `${OUT.attachments}manifests/${doc.id}.json`,
+    );
     assert.equal(manifest.attachments.length, 3);
     const pdf = manifest.attachments.find((a) => a.filename === '請求書.pdf')!;
     assert.equal(pdf.sha256, sha256(PDF_BYTES));
-    const stored = Buffer.from(await (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: `${OUT.attachments}${pdf.key}` }))).Body!.transformToByteArray());
+    const stored = Buffer.from(
+      await (
+        await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: `${OUT.attachments}${pdf.key}` }))
+      ).Body!.transformToByteArray(),
+    );
     assert.deepEqual(stored, PDF_BYTES);
     assert.equal((await keys(`${OUT.attachments}sha256/`)).length, 2);
     assert.equal((await keys(`${OUT.attachments}manifests/${missing.id}`)).length, 0);

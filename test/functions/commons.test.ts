@@ -18,7 +18,10 @@ function fakeS3(answers: Array<string | Error>) {
 
 describe('environment helpers', () => {
   it('requiredEnv names the missing variable, as Powertools examples do', () => {
-    assert.throws(() => requiredEnv('CONFIG_BUCKET', {}), (err: unknown) => err instanceof EnvironmentError && err.message === 'Environment variable CONFIG_BUCKET is required');
+    assert.throws(
+      () => requiredEnv('CONFIG_BUCKET', {}),
+      (err: unknown) => err instanceof EnvironmentError && err.message === 'Environment variable CONFIG_BUCKET is required',
+    );
     assert.throws(() => requiredEnv('CONFIG_BUCKET', { CONFIG_BUCKET: '  ' }), /CONFIG_BUCKET is required/);
     assert.equal(requiredEnv('CONFIG_BUCKET', { CONFIG_BUCKET: 'b' }), 'b');
   });
@@ -62,13 +65,23 @@ describe('ConfigSource (deployment config from S3)', () => {
   it('says where the config is and why it cannot be used; never caches a failure', async () => {
     const s3 = fakeS3([Object.assign(new Error('x'), { name: 'NoSuchKey' }), 'not json', '{"v":3}']);
     const src = new ConfigSource({ s3: s3.client, bucket: 'b', key: 'cfg.json', parse });
-    await assert.rejects(src.get(), (e: unknown) => e instanceof ConfigLoadError && /s3:\/\/b\/cfg\.json: NoSuchKey/.test(e.message) && !e.retryable);
+    await assert.rejects(
+      src.get(),
+      (e: unknown) => e instanceof ConfigLoadError && /s3:\/\/b\/cfg\.json: NoSuchKey/.test(e.message) && !e.retryable,
+    );
     await assert.rejects(src.get(), /is not valid JSON/);
     assert.deepEqual(await src.get(), { v: 3 });
   });
 
-  it('wraps a validation failure with the parser\'s message', async () => {
-    const src = new ConfigSource({ s3: fakeS3(['{}']).client, bucket: 'b', key: 'k', parse: () => { throw new Error('mailboxes: is required'); } });
+  it("wraps a validation failure with the parser's message", async () => {
+    const src = new ConfigSource({
+      s3: fakeS3(['{}']).client,
+      bucket: 'b',
+      key: 'k',
+      parse: () => {
+        throw new Error('mailboxes: is required');
+      },
+    });
     await assert.rejects(src.get(), /config at s3:\/\/b\/k is invalid: mailboxes: is required/);
   });
 });

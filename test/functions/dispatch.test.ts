@@ -18,9 +18,15 @@ describe('dispatcher: poll jobs', () => {
     const out = await dispatchPollJobs(sqs.client, QUEUE, mailboxes, TICK, { backoff: noWait });
 
     assert.deepEqual(out, { scheduledAt: TICK, mailboxes: 23, sent: 23, disabled: 1 });
-    assert.deepEqual(sqs.calls.map((c) => c.Entries.length), [10, 10, 3]);
+    assert.deepEqual(
+      sqs.calls.map((c) => c.Entries.length),
+      [10, 10, 3],
+    );
     const entries = sqs.calls.flatMap((c) => c.Entries);
-    assert.deepEqual(entries.map((e) => e.MessageGroupId), mailboxes.slice(0, 23).map((m) => m.id));
+    assert.deepEqual(
+      entries.map((e) => e.MessageGroupId),
+      mailboxes.slice(0, 23).map((m) => m.id),
+    );
     assert.deepEqual(parsePollJob(entries[0]!.MessageBody), { mailboxId: 'box-0', scheduledAt: TICK });
     assert.ok(entries.every((e) => e.MessageDeduplicationId === pollJobDedupId(parsePollJob(e.MessageBody))));
     assert.ok(sqs.calls.every((c) => c.QueueUrl === QUEUE));
@@ -38,9 +44,13 @@ describe('dispatcher: poll jobs', () => {
     const sqs = fakeSqs((_batch, call) => (call === 1 ? { failIds: ['j3', 'j7'] } : {}));
     const out = await dispatchPollJobs(sqs.client, QUEUE, boxes(10), TICK, { backoff: noWait });
     assert.equal(out.sent, 10);
-    assert.deepEqual(sqs.calls.map((c) => c.Entries.map((e) => e.Id)), [
-      ['j0', 'j1', 'j2', 'j3', 'j4', 'j5', 'j6', 'j7', 'j8', 'j9'], ['j3', 'j7'],
-    ]);
+    assert.deepEqual(
+      sqs.calls.map((c) => c.Entries.map((e) => e.Id)),
+      [
+        ['j0', 'j1', 'j2', 'j3', 'j4', 'j5', 'j6', 'j7', 'j8', 'j9'],
+        ['j3', 'j7'],
+      ],
+    );
   });
 
   it('gives up after maxAttempts and names the entries that never got in', async () => {
@@ -61,7 +71,12 @@ describe('dispatcher: poll jobs', () => {
 
   it('sends nothing when no mailbox is enabled', async () => {
     const sqs = fakeSqs();
-    assert.deepEqual(await dispatchPollJobs(sqs.client, QUEUE, [{ id: 'x', enabled: false }], TICK), { scheduledAt: TICK, mailboxes: 0, sent: 0, disabled: 1 });
+    assert.deepEqual(await dispatchPollJobs(sqs.client, QUEUE, [{ id: 'x', enabled: false }], TICK), {
+      scheduledAt: TICK,
+      mailboxes: 0,
+      sent: 0,
+      disabled: 1,
+    });
     assert.equal(sqs.calls.length, 0);
   });
 });

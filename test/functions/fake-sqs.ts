@@ -1,6 +1,9 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 
-export interface SentBatch { QueueUrl: string; Entries: Array<{ Id: string; MessageBody: string; MessageGroupId?: string; MessageDeduplicationId?: string }> }
+export interface SentBatch {
+  QueueUrl: string;
+  Entries: Array<{ Id: string; MessageBody: string; MessageGroupId?: string; MessageDeduplicationId?: string }>;
+}
 
 /**
  * An SQSClient stand-in that records SendMessageBatch calls and answers them with `respond` (default: all
@@ -15,7 +18,11 @@ export function fakeSqs(respond?: (batch: SentBatch, call: number) => { failIds?
       const { failIds = [], senderFault = false } = respond?.(batch, calls.length) ?? {};
       return {
         Successful: batch.Entries.filter((e) => !failIds.includes(e.Id)).map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}` })),
-        Failed: batch.Entries.filter((e) => failIds.includes(e.Id)).map((e) => ({ Id: e.Id, Code: senderFault ? 'InvalidParameterValue' : 'InternalError', SenderFault: senderFault })),
+        Failed: batch.Entries.filter((e) => failIds.includes(e.Id)).map((e) => ({
+          Id: e.Id,
+          Code: senderFault ? 'InvalidParameterValue' : 'InternalError',
+          SenderFault: senderFault,
+        })),
       };
     },
   } as unknown as SQSClient;

@@ -9,7 +9,12 @@ import { pathToFileURL } from 'node:url';
 
 const chunks: Buffer[] = [];
 for await (const c of process.stdin) chunks.push(c as Buffer);
-const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { bundle: string; event: unknown; remainingMs?: number; functionName?: string };
+const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+  bundle: string;
+  event: unknown;
+  remainingMs?: number;
+  functionName?: string;
+};
 
 const started = Date.now();
 const remainingMs = input.remainingMs ?? 900_000;
@@ -24,12 +29,14 @@ const context = {
   logGroupName: `/aws/lambda/${functionName}`,
   logStreamName: 'local',
   getRemainingTimeInMillis: () => Math.max(0, remainingMs - (Date.now() - started)),
-  done: () => {}, fail: () => {}, succeed: () => {},
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
 };
 
 let line: string;
 try {
-  const mod = await import(pathToFileURL(input.bundle).href) as { handler: (e: unknown, c: unknown) => Promise<unknown> };
+  const mod = (await import(pathToFileURL(input.bundle).href)) as { handler: (e: unknown, c: unknown) => Promise<unknown> };
   const result = await mod.handler(input.event, context);
   line = JSON.stringify({ ok: true, result: result ?? null });
 } catch (err) {

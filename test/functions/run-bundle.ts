@@ -17,7 +17,12 @@ export interface Invocation {
  * Invokes a bundled handler in a fresh node process with exactly `env` (plus PATH): no variable of the test
  * process leaks in, so a handler that needs one the stack does not set fails here as it would in Lambda.
  */
-export async function invokeBundle(bundle: string, event: unknown, env: Record<string, string>, options: { remainingMs?: number } = {}): Promise<Invocation> {
+export async function invokeBundle(
+  bundle: string,
+  event: unknown,
+  env: Record<string, string>,
+  options: { remainingMs?: number } = {},
+): Promise<Invocation> {
   const child = spawn(process.execPath, [join(ROOT, 'test/functions/invoke-bundle.ts')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -25,8 +30,12 @@ export async function invokeBundle(bundle: string, event: unknown, env: Record<s
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   child.stdin.end(JSON.stringify({ bundle, event, ...options }));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const logs: Array<Record<string, unknown>> = [];
@@ -36,25 +45,41 @@ export async function invokeBundle(bundle: string, event: unknown, env: Record<s
   }
   // Powertools writes warnings and errors to stderr, the rest (and EMF) to stdout, as console does in Lambda.
   for (const line of `${stdout}\n${stderr}`.split('\n')) {
-    if (line.startsWith('{')) { try { logs.push(JSON.parse(line)); } catch { /* not ours */ } }
+    if (line.startsWith('{')) {
+      try {
+        logs.push(JSON.parse(line));
+      } catch {
+        /* not ours */
+      }
+    }
   }
-  if (outcome === null) throw new Error(`bundle ${bundle} produced no result (exit ${code}):\n${stderr.slice(-4000)}\n${stdout.slice(-2000)}`);
+  if (outcome === null)
+    throw new Error(`bundle ${bundle} produced no result (exit ${code}):\n${stderr.slice(-4000)}\n${stdout.slice(-2000)}`);
   return { ...outcome, logs: logs.filter((l) => !('_aws' in l)), emf: logs.filter((l) => '_aws' in l), stdout, stderr };
 }
 
 /** A Lambda `ScheduledEvent` as EventBridge delivers it. */
 export function scheduledEvent(time: string): Record<string, unknown> {
   return {
-    version: '0', id: 'c0a4a2ab-7f2e-4c1c-9e0e-000000000001', 'detail-type': 'Scheduled Event', source: 'aws.events',
-    account: '000000000000', time, region: 'us-east-1',
-    resources: ['arn:aws:events:us-east-1:000000000000:rule/mail-ingest-schedule'], detail: {},
+    version: '0',
+    id: 'c0a4a2ab-7f2e-4c1c-9e0e-000000000001',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time,
+    region: 'us-east-1',
+    resources: ['arn:aws:events:us-east-1:000000000000:rule/mail-ingest-schedule'],
+    detail: {},
   };
 }
 
 let seq = 0;
 
 /** An SQS record as the event source mapping delivers it; FIFO records carry group and dedup ids. */
-export function sqsRecord(body: string, options: { queueArn?: string; groupId?: string; dedupId?: string; receiveCount?: number } = {}): Record<string, unknown> {
+export function sqsRecord(
+  body: string,
+  options: { queueArn?: string; groupId?: string; dedupId?: string; receiveCount?: number } = {},
+): Record<string, unknown> {
   seq++;
   const fifo = options.groupId !== undefined;
   return {
@@ -66,7 +91,13 @@ export function sqsRecord(body: string, options: { queueArn?: string; groupId?: 
       SentTimestamp: String(Date.now()),
       SenderId: 'AIDAEXAMPLE',
       ApproximateFirstReceiveTimestamp: String(Date.now()),
-      ...(fifo ? { SequenceNumber: String(18_000_000_000_000_000_000 + seq), MessageGroupId: options.groupId, MessageDeduplicationId: options.dedupId ?? `d${seq}` } : {}),
+      ...(fifo
+        ? {
+            SequenceNumber: String(18_000_000_000_000_000_000 + seq),
+            MessageGroupId: options.groupId,
+            MessageDeduplicationId: options.dedupId ?? `d${seq}`,
+          }
+        : {}),
     },
     messageAttributes: {},
     md5OfBody: 'ignored',

@@ -8,9 +8,16 @@ describe('Secrets Manager stand-in (through the real SDK client)', () => {
   let client: SecretsManagerClient;
   before(async () => {
     standIn = await startSecretsStandIn({ 'mail-ingest/alice': '{"password":"p"}' });
-    client = new SecretsManagerClient({ endpoint: standIn.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    client = new SecretsManagerClient({
+      endpoint: standIn.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
   });
-  after(async () => { client.destroy(); await standIn.stop(); });
+  after(async () => {
+    client.destroy();
+    await standIn.stop();
+  });
 
   it('answers GetSecretValue with the SecretString', async () => {
     const out = await client.send(new GetSecretValueCommand({ SecretId: 'mail-ingest/alice' }));

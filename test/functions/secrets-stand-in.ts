@@ -23,7 +23,11 @@ export async function startSecretsStandIn(initial: Record<string, string> = {}):
     req.on('end', () => {
       const reply = (status: number, body: unknown) => {
         const text = JSON.stringify(body);
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'standin-0001', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-requestid': 'standin-0001',
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
       };
       const target = req.headers['x-amz-target'];
@@ -61,6 +65,10 @@ export async function startSecretsStandIn(initial: Record<string, string> = {}):
     endpoint: `http://127.0.0.1:${port}`,
     secrets,
     requests,
-    stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

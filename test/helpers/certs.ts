@@ -3,7 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export interface KeyAndCert { keyPem: string; certPem: string }
+export interface KeyAndCert {
+  keyPem: string;
+  certPem: string;
+}
 
 export interface TestCerts {
   caPem: string;
@@ -44,23 +47,70 @@ export function makeTestCerts(): TestCerts {
   const key = (name: string) => openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', name]);
 
   key('ca.key');
-  openssl(dir, ['req', '-x509', '-new', '-key', 'ca.key', '-sha256', '-days', '3650', '-subj', '/CN=mail-ingest test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'ca.pem']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'ca.key',
+    '-sha256',
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=mail-ingest test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    'ca.pem',
+  ]);
 
-  const leafExt = (san: string) => `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`;
+  const leafExt = (san: string) =>
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`;
   const signByCa = (name: string, cn: string, san: string) => {
     key(`${name}.key`);
     openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`]);
     writeFileSync(join(dir, `${name}.ext`), leafExt(san));
-    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-sha256',
-      '-days', '825', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-sha256',
+      '-days',
+      '825',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    ]);
   };
   signByCa('leaf', 'localhost', 'DNS:localhost,IP:127.0.0.1');
   signByCa('wrong', 'wrong.example', 'DNS:wrong.example');
 
   key('self.key');
-  openssl(dir, ['req', '-x509', '-new', '-key', 'self.key', '-sha256', '-days', '825', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-out', 'self.pem']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'self.key',
+    '-sha256',
+    '-days',
+    '825',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-out',
+    'self.pem',
+  ]);
 
   // `x509 -days` cannot go negative; `openssl ca` takes an explicit validity window (2020-01-01 .. 2020-01-02).
   key('expired.key');
@@ -68,15 +118,46 @@ export function makeTestCerts(): TestCerts {
   mkdirSync(join(dir, 'ca-db'));
   writeFileSync(join(dir, 'ca-db', 'index.txt'), '');
   writeFileSync(join(dir, 'ca-db', 'serial'), '1000\n');
-  writeFileSync(join(dir, 'ca.cnf'), [
-    '[ca]', 'default_ca = test_ca', '[test_ca]', 'database = ca-db/index.txt', 'serial = ca-db/serial',
-    'new_certs_dir = ca-db', 'certificate = ca.pem', 'private_key = ca.key', 'default_md = sha256',
-    'policy = any', 'unique_subject = no', 'copy_extensions = none', 'x509_extensions = leaf_ext',
-    '[any]', 'commonName = supplied',
-    '[leaf_ext]', 'basicConstraints = CA:FALSE', 'extendedKeyUsage = serverAuth', 'subjectAltName = DNS:localhost,IP:127.0.0.1', '',
-  ].join('\n'));
-  openssl(dir, ['ca', '-batch', '-config', 'ca.cnf', '-notext', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z',
-    '-in', 'expired.csr', '-out', 'expired.pem']);
+  writeFileSync(
+    join(dir, 'ca.cnf'),
+    [
+      '[ca]',
+      'default_ca = test_ca',
+      '[test_ca]',
+      'database = ca-db/index.txt',
+      'serial = ca-db/serial',
+      'new_certs_dir = ca-db',
+      'certificate = ca.pem',
+      'private_key = ca.key',
+      'default_md = sha256',
+      'policy = any',
+      'unique_subject = no',
+      'copy_extensions = none',
+      'x509_extensions = leaf_ext',
+      '[any]',
+      'commonName = supplied',
+      '[leaf_ext]',
+      'basicConstraints = CA:FALSE',
+      'extendedKeyUsage = serverAuth',
+      'subjectAltName = DNS:localhost,IP:127.0.0.1',
+      '',
+    ].join('\n'),
+  );
+  openssl(dir, [
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    '-notext',
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200102000000Z',
+    '-in',
+    'expired.csr',
+    '-out',
+    'expired.pem',
+  ]);
 
   const read = (name: string) => readFileSync(join(dir, name), 'utf8');
   cached = {

@@ -20,7 +20,8 @@ function pop3Env(implicitTls: boolean): string[] {
   return [
     'PATH=/usr/bin:/bin',
     // No SASL: Courier then offers USER only, the login path the Dovecot tests (SASL PLAIN) do not cover.
-    'POP3AUTH=', 'POP3AUTH_TLS=',
+    'POP3AUTH=',
+    'POP3AUTH_TLS=',
     `POP3_TLS=${implicitTls ? 1 : 0}`,
     `POP3_STARTTLS=${implicitTls ? 'NO' : 'YES'}`,
     'POP3_TLS_REQUIRED=0',
@@ -38,8 +39,19 @@ function tcpd(port: number, implicitTls: boolean): string {
   const login = [`${LIB}/courier/courierpop3login`, `${LIB}/courier/courierpop3d`, 'Maildir'];
   // Implicit TLS: couriertls terminates TLS and runs the login process on the clear side, as pop3d-ssl does.
   const program = implicitTls ? ['/usr/bin/couriertls', '-server', '-tcpd', ...login] : login;
-  return ['env', '-i', ...pop3Env(implicitTls).map(q), '/usr/sbin/couriertcpd', '-address=127.0.0.1',
-    '-nodnslookup', '-noidentlookup', '-maxprocs=40', '-maxperip=40', String(port), ...program].join(' ');
+  return [
+    'env',
+    '-i',
+    ...pop3Env(implicitTls).map(q),
+    '/usr/sbin/couriertcpd',
+    '-address=127.0.0.1',
+    '-nodnslookup',
+    '-noidentlookup',
+    '-maxprocs=40',
+    '-maxperip=40',
+    String(port),
+    ...program,
+  ].join(' ');
 }
 
 /** authdaemond's settings: only the userdb module (a gdbm file with the test users), one process. */
@@ -57,8 +69,11 @@ export function authdaemonrc(): string {
 }
 
 /** makedatprog input for /etc/courier/userdb.dat (uid, gid, home, Maildir) and userdbshadow.dat (the hash). */
-export function userdbLines(users: ReadonlyArray<{ user: string; hash: string; maildir: string }>, uid: number, gid: number):
-  { dat: string; shadow: string } {
+export function userdbLines(
+  users: ReadonlyArray<{ user: string; hash: string; maildir: string }>,
+  uid: number,
+  gid: number,
+): { dat: string; shadow: string } {
   const dat = users.map((u) => `${u.user}\tuid=${uid}|gid=${gid}|home=${u.maildir}|mail=${u.maildir}\n`).join('');
   const shadow = users.map((u) => `${u.user}\tsystempw=${u.hash}\n`).join('');
   return { dat: `${dat}.\n`, shadow: `${shadow}.\n` };

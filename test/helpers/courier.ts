@@ -1,5 +1,16 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { chown, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,7 +44,8 @@ export function courierSkipReason(): string | null {
 }
 
 function probe(): string | null {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'Courier tests need root (mount namespaces; Courier drops privileges itself)';
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0)
+    return 'Courier tests need root (mount namespaces; Courier drops privileges itself)';
   if (!existsSync(join(COURIER_ROOT, LOGIN))) return `Courier is not unpacked in ${COURIER_ROOT} (run .ci/install-courier.sh as root)`;
   const r = spawnSync('unshare', ['-m', '-p', '--fork', 'true'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
   if (r.status !== 0) return `cannot create mount and PID namespaces (unshare -m -p): ${r.stderr?.toString().trim() || r.error?.message}`;
@@ -57,12 +69,21 @@ export function courierServes(file: Buffer): Buffer {
 }
 
 function ids(name: string): { uid: number; gid: number } {
-  const id = (flag: string) => Number(execFileSync('id', [flag, name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+  const id = (flag: string) =>
+    Number(
+      execFileSync('id', [flag, name], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    );
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
     // Another test process may be creating it at the same moment: ignore our failure and look again.
-    try { execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { stdio: 'ignore' }); } catch { /* raced */ }
+    try {
+      execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { stdio: 'ignore' });
+    } catch {
+      /* raced */
+    }
     return { uid: id('-u'), gid: id('-g') };
   }
 }
@@ -81,7 +102,10 @@ async function freePort(): Promise<number> {
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
     s.setTimeout(1000, () => done(false));
@@ -101,22 +125,33 @@ function tail(file: string, lines = 30): string {
 const live = new Set<ChildProcess>();
 // A test file that forgets stop() (or fails before it) must not leave a Courier behind. SIGKILL to unshare is what
 // ends a namespace: its --kill-child then kills the namespace's init, and the kernel every process in it.
-process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 async function launch(root: string, ports: number[]): Promise<{ child: ChildProcess; error?: string }> {
   const log = join(root, 'courier.log');
   const fd = openSync(log, 'a');
-  const child = spawn('unshare', ['-m', '-p', '--propagation', 'private', '--kill-child=SIGKILL', 'sh', join(root, 'start.sh')],
-    { stdio: ['ignore', fd, fd], detached: true, cwd: '/' });
+  const child = spawn('unshare', ['-m', '-p', '--propagation', 'private', '--kill-child=SIGKILL', 'sh', join(root, 'start.sh')], {
+    stdio: ['ignore', fd, fd],
+    detached: true,
+    cwd: '/',
+  });
   closeSync(fd);
   let exited: string | undefined;
-  child.once('exit', (code, signal) => { exited = String(code ?? signal); live.delete(child); });
+  child.once('exit', (code, signal) => {
+    exited = String(code ?? signal);
+    live.delete(child);
+  });
   live.add(child);
   const socket = join(root, 'run', 'courier', 'authdaemon', 'socket');
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (exited !== undefined) return { child, error: `Courier's namespace exited (${exited}):\n${tail(log)}` };
-    if (/bind: Address already in use/.test(tail(log))) { child.kill('SIGKILL'); return { child, error: `port taken:\n${tail(log)}` }; }
+    if (/bind: Address already in use/.test(tail(log))) {
+      child.kill('SIGKILL');
+      return { child, error: `port taken:\n${tail(log)}` };
+    }
     if (existsSync(socket) && (await Promise.all(ports.map(listening))).every(Boolean)) return { child };
     await sleep(20);
   }
@@ -153,7 +188,8 @@ export async function startCourier(options: { users?: Array<CourierUser> } = {})
     }
   }
   const hashed = users.map((u) => ({
-    user: u.user, maildir: maildirOf(u.user),
+    user: u.user,
+    maildir: maildirOf(u.user),
     hash: execFileSync('openssl', ['passwd', '-6', '-stdin'], { input: u.password }).toString().trim(),
   }));
   const { dat, shadow } = userdbLines(hashed, mail.uid, mail.gid);
@@ -177,7 +213,9 @@ export async function startCourier(options: { users?: Array<CourierUser> } = {})
     else {
       lastError = r.error;
       if (!r.error.startsWith('port taken')) break;
-      await new Promise<void>((resolve) => (r.child.exitCode === null && r.child.signalCode === null ? r.child.once('exit', () => resolve()) : resolve()));
+      await new Promise<void>((resolve) =>
+        r.child.exitCode === null && r.child.signalCode === null ? r.child.once('exit', () => resolve()) : resolve(),
+      );
     }
   }
   if (!child) {
@@ -208,15 +246,17 @@ export async function startCourier(options: { users?: Array<CourierUser> } = {})
       // Courier numbers a session's messages in file name order (seen here): the time prefix and counter keep seeding order.
       const CHUNK = 64;
       for (let i = 0; i < messages.length; i += CHUNK) {
-        await Promise.all(messages.slice(i, i + CHUNK).map(async (m) => {
-          const body = typeof m === 'string' ? Buffer.from(m, 'utf8') : m;
-          const n = ++seq;
-          const name = `${base + n}.M${String(n).padStart(9, '0')}P${process.pid}.mi-test`;
-          const tmpPath = join(dir, 'tmp', name);
-          await writeFile(tmpPath, body, { mode: 0o600 });
-          await chown(tmpPath, mail.uid, mail.gid);
-          await rename(tmpPath, join(dir, 'new', name));
-        }));
+        await Promise.all(
+          messages.slice(i, i + CHUNK).map(async (m) => {
+            const body = typeof m === 'string' ? Buffer.from(m, 'utf8') : m;
+            const n = ++seq;
+            const name = `${base + n}.M${String(n).padStart(9, '0')}P${process.pid}.mi-test`;
+            const tmpPath = join(dir, 'tmp', name);
+            await writeFile(tmpPath, body, { mode: 0o600 });
+            await chown(tmpPath, mail.uid, mail.gid);
+            await rename(tmpPath, join(dir, 'new', name));
+          }),
+        );
       }
     },
 

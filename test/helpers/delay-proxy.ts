@@ -23,10 +23,7 @@ export interface DelayProxy {
   close(): Promise<void>;
 }
 
-type Item =
-  | { kind: 'data'; at: number; chunk: Buffer }
-  | { kind: 'end'; at: number }
-  | { kind: 'reset'; at: number };
+type Item = { kind: 'data'; at: number; chunk: Buffer } | { kind: 'end'; at: number } | { kind: 'reset'; at: number };
 
 /**
  * One direction of a connection: chunks wait in a FIFO until their release time, so order is kept whatever
@@ -56,8 +53,13 @@ class DelayedPipe {
     src.on('data', (chunk: Buffer) => this.push({ kind: 'data', at: Date.now() + delayMs, chunk }));
     src.on('end', () => this.push({ kind: 'end', at: Date.now() + delayMs }));
     // A close without a clean end (reset, error) is passed on as a reset, in order.
-    src.on('close', () => { if (!this.finished) this.push({ kind: 'reset', at: Date.now() + delayMs }); });
-    dst.on('drain', () => { this.waitingDrain = false; this.flush(); });
+    src.on('close', () => {
+      if (!this.finished) this.push({ kind: 'reset', at: Date.now() + delayMs });
+    });
+    dst.on('drain', () => {
+      this.waitingDrain = false;
+      this.flush();
+    });
   }
 
   private push(item: Item): void {
@@ -108,7 +110,10 @@ class DelayedPipe {
 
   private schedule(ms: number): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, ms);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, ms);
   }
 
   private compact(): void {
@@ -146,8 +151,14 @@ export async function startDelayProxy(o: DelayProxyOptions): Promise<DelayProxy>
     // Errors surface as 'close' on the same socket, which the pipe relays as a reset.
     client.on('error', () => {});
     upstream.on('error', () => {});
-    client.on('close', () => { sockets.delete(client); onClose(); });
-    upstream.on('close', () => { sockets.delete(upstream); onClose(); });
+    client.on('close', () => {
+      sockets.delete(client);
+      onClose();
+    });
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+      onClose();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -157,9 +168,10 @@ export async function startDelayProxy(o: DelayProxyOptions): Promise<DelayProxy>
   return {
     port,
     stats: () => ({ ...stats }),
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -76,12 +76,16 @@ mail_fsync = never
 # Stable across sessions and independent of file names: <uidvalidity><uid>, both hex.
 pop3_uidl_format = ${c.uidlFormat ?? '%08Xu%08Xv'}
 
-${c.oauth2ConfFile === undefined ? '' : `passdb {
+${
+  c.oauth2ConfFile === undefined
+    ? ''
+    : `passdb {
   driver = oauth2
   mechanisms = xoauth2 oauthbearer
   args = ${c.oauth2ConfFile}
 }
-`}passdb {
+`
+}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%n ${c.passwdFile}
 }
@@ -101,13 +105,17 @@ service pop3-login {
   }
 }
 service anvil {
-  chroot =${c.oauth2ConfFile === undefined ? '' : `
+  chroot =${
+    c.oauth2ConfFile === undefined
+      ? ''
+      : `
   # Refused tokens are what the OAuth 2 tests are about. Anvil's auth penalty would hold the next login from
   # 127.0.0.1 2 s, 4 s, 8 s... after each refusal, whatever auth_failure_delay says; a socket nobody may open
   # turns the penalty off.
   unix_listener anvil-auth-penalty {
     mode = 0
-  }`}
+  }`
+  }
 }
 `;
 }

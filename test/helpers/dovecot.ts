@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { makeTestCerts } from './certs.ts';
 import { dovecotConf, dovecotOAuth2Conf, type DovecotOAuth2Options } from './dovecot-conf.ts';
 
-export interface DovecotUser { user: string; password: string }
+export interface DovecotUser {
+  user: string;
+  password: string;
+}
 
 export interface DovecotServer {
   host: string;
@@ -43,7 +46,8 @@ function dovecotBinary(): string | undefined {
 export function dovecotSkipReason(): string | null {
   let reason: string | null = null;
   if (!dovecotBinary()) reason = 'Dovecot is not installed (apt-get install dovecot-core dovecot-pop3d)';
-  else if (typeof process.getuid !== 'function' || process.getuid() !== 0) reason = 'Dovecot tests need root (Dovecot drops privileges itself)';
+  else if (typeof process.getuid !== 'function' || process.getuid() !== 0)
+    reason = 'Dovecot tests need root (Dovecot drops privileges itself)';
   if (reason !== null && process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
   return reason;
 }
@@ -74,14 +78,26 @@ export function toCrlf(buf: Buffer): Buffer {
 
 function vmailIds(): { uid: number; gid: number } {
   const ids = () => ({
-    uid: Number(execFileSync('id', ['-u', 'vmail'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
-    gid: Number(execFileSync('id', ['-g', 'vmail'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
+    uid: Number(
+      execFileSync('id', ['-u', 'vmail'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    ),
+    gid: Number(
+      execFileSync('id', ['-g', 'vmail'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    ),
   });
   try {
     return ids();
   } catch {
     // Another test process may be creating it at the same moment: ignore our failure and look again.
-    try { execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'vmail'], { stdio: 'ignore' }); } catch { /* raced */ }
+    try {
+      execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'vmail'], { stdio: 'ignore' });
+    } catch {
+      /* raced */
+    }
     return ids();
   }
 }
@@ -100,7 +116,10 @@ async function freePort(): Promise<number> {
 function answersOk(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
     s.setTimeout(1000, () => done(false));
@@ -120,10 +139,16 @@ function tail(file: string, lines = 30): string {
 let instanceCounter = 0;
 const live = new Set<ChildProcess>();
 // A test file that forgets stop() (or fails before it) must not leave a Dovecot behind.
-process.once('exit', () => { for (const c of live) killGroup(c, 'SIGKILL'); });
+process.once('exit', () => {
+  for (const c of live) killGroup(c, 'SIGKILL');
+});
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try { process.kill(-child.pid!, signal); } catch { /* already gone */ }
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    /* already gone */
+  }
 }
 
 async function launch(root: string, conf: string): Promise<{ child: ChildProcess; error?: string }> {
@@ -132,9 +157,14 @@ async function launch(root: string, conf: string): Promise<{ child: ChildProcess
   // master leads its own process group, so stop() can signal it and all its children at once.
   const child = spawn(bin, ['-F', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   let exited: number | null | undefined;
-  child.once('exit', (code, signal) => { exited = code ?? (signal ? -1 : null); live.delete(child); });
+  child.once('exit', (code, signal) => {
+    exited = code ?? (signal ? -1 : null);
+    live.delete(child);
+  });
   live.add(child);
   return { child, error: await waitReady() };
 
@@ -156,7 +186,9 @@ function confPorts(conf: string): number[] {
   return [...readFileSync(conf, 'utf8').matchAll(/^\s*port = (\d+)$/gm)].map((m) => Number(m[1]));
 }
 
-export async function startDovecot(options: { users?: Array<DovecotUser>; oauth2?: DovecotOAuth2Options; uidlFormat?: string } = {}): Promise<DovecotServer> {
+export async function startDovecot(
+  options: { users?: Array<DovecotUser>; oauth2?: DovecotOAuth2Options; uidlFormat?: string } = {},
+): Promise<DovecotServer> {
   const skip = dovecotSkipReason();
   if (skip) throw new Error(skip);
   const users = options.users ?? DEFAULT_USERS.map((u) => ({ ...u }));
@@ -199,7 +231,22 @@ export async function startDovecot(options: { users?: Array<DovecotUser>; oauth2
     plainPort = await freePort();
     tlsPort = await freePort();
     if (plainPort === tlsPort) continue;
-    writeFileSync(conf, dovecotConf({ root, instanceName, plainPort, tlsPort, certFile, keyFile, passwdFile, uid, gid, ...(oauth2ConfFile === undefined ? {} : { oauth2ConfFile }), ...(options.uidlFormat === undefined ? {} : { uidlFormat: options.uidlFormat }) }));
+    writeFileSync(
+      conf,
+      dovecotConf({
+        root,
+        instanceName,
+        plainPort,
+        tlsPort,
+        certFile,
+        keyFile,
+        passwdFile,
+        uid,
+        gid,
+        ...(oauth2ConfFile === undefined ? {} : { oauth2ConfFile }),
+        ...(options.uidlFormat === undefined ? {} : { uidlFormat: options.uidlFormat }),
+      }),
+    );
     const r = await launch(root, conf);
     if (r.error === undefined) child = r.child;
     else {
@@ -235,14 +282,16 @@ export async function startDovecot(options: { users?: Array<DovecotUser>; oauth2
       // Dovecot numbers new mail by file name (time, then the M part): a fixed-width counter keeps seeding order.
       const CHUNK = 64;
       for (let i = 0; i < messages.length; i += CHUNK) {
-        await Promise.all(messages.slice(i, i + CHUNK).map(async (m) => {
-          const body = typeof m === 'string' ? Buffer.from(m, 'utf8') : m;
-          const name = `${now}.M${String(++seq).padStart(9, '0')}P${process.pid}.mi-test,S=${body.length}`;
-          const tmpPath = join(dir, 'tmp', name);
-          await writeFile(tmpPath, body, { mode: 0o600 });
-          await chown(tmpPath, uid, gid);
-          await rename(tmpPath, join(dir, 'new', name));
-        }));
+        await Promise.all(
+          messages.slice(i, i + CHUNK).map(async (m) => {
+            const body = typeof m === 'string' ? Buffer.from(m, 'utf8') : m;
+            const name = `${now}.M${String(++seq).padStart(9, '0')}P${process.pid}.mi-test,S=${body.length}`;
+            const tmpPath = join(dir, 'tmp', name);
+            await writeFile(tmpPath, body, { mode: 0o600 });
+            await chown(tmpPath, uid, gid);
+            await rename(tmpPath, join(dir, 'new', name));
+          }),
+        );
       }
     },
 

@@ -28,7 +28,9 @@ export function inFirstSessions(verb: string, faulty: Handler, sessions = 1): Ha
  * gives after an error challenge: "*" (cancel, PLAIN), "" (XOAUTH2), "AQ==" (a ^A, OAUTHBEARER, RFC 7628 3.2.3).
  */
 export function endlessSaslChallenges(): Record<string, Handler> {
-  const challenge: Handler = (s) => { s.write('+ \r\n'); };
+  const challenge: Handler = (s) => {
+    s.write('+ \r\n');
+  };
   return { AUTH: challenge, '*': challenge, '': challenge, 'AQ==': challenge };
 }
 
@@ -80,7 +82,11 @@ export function endlessListing(line: (i: number) => string): { readonly handler:
 /** Resolves when the session's socket drains or closes (never leaves a listener behind). */
 export function writable(s: FakeSession): Promise<void> {
   return new Promise((resolve) => {
-    const done = (): void => { s.socket.off('drain', done); s.socket.off('close', done); resolve(); };
+    const done = (): void => {
+      s.socket.off('drain', done);
+      s.socket.off('close', done);
+      resolve();
+    };
     s.socket.on('drain', done);
     s.socket.on('close', done);
   });
@@ -126,13 +132,23 @@ export function loginDelayRefusal(): Record<string, Handler> {
  */
 export function positionalUidls(): Handler {
   return (s, [n]) => {
-    if (!s.authed) { s.err('not logged in'); return; }
-    if (n !== undefined) { if (s.message(Number(n))) s.ok(`${n} ${n}`); else s.err('no such message'); return; }
+    if (!s.authed) {
+      s.err('not logged in');
+      return;
+    }
+    if (n !== undefined) {
+      if (s.message(Number(n))) s.ok(`${n} ${n}`);
+      else s.err('no such message');
+      return;
+    }
     s.multi(s.server.messages.flatMap((_, i) => (s.deleted.has(i + 1) ? [] : [`${i + 1} ${i + 1}`])));
   };
 }
 
 /** QUIT answers +OK but deletes nothing: a server on which DELE never takes effect. */
 export function quitWithoutDeleting(): Handler {
-  return (s) => { s.ok('bye'); s.end(); };
+  return (s) => {
+    s.ok('bye');
+    s.end();
+  };
 }

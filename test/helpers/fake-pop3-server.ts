@@ -11,7 +11,10 @@ import type { KeyAndCert } from './certs.ts';
  * credential ever crossed in clear.
  */
 
-export interface FakeMessage { uid: string; body: Buffer }
+export interface FakeMessage {
+  uid: string;
+  body: Buffer;
+}
 
 export interface ReceivedCommand {
   readonly line: string;
@@ -111,7 +114,10 @@ const need = (s: FakeSession): boolean => {
 
 function numberArg(s: FakeSession, arg: string | undefined): FakeMessage | null {
   const m = s.message(Number(arg));
-  if (!m) { s.err('no such message'); return null; }
+  if (!m) {
+    s.err('no such message');
+    return null;
+  }
   return m;
 }
 
@@ -124,32 +130,60 @@ export function defaultHandlers(): Record<string, Handler> {
       s.multi(caps, 'Capability list follows');
     },
     STLS: async (s) => {
-      if (s.tls) { s.err('already in TLS'); return; }
+      if (s.tls) {
+        s.err('already in TLS');
+        return;
+      }
       s.ok('Begin TLS negotiation');
       await s.startTls();
     },
-    USER: (s, [user]) => { s.user = user ?? null; s.ok(); },
+    USER: (s, [user]) => {
+      s.user = user ?? null;
+      s.ok();
+    },
     PASS: (s, _args, line) => {
       const password = line.slice(5);
-      if (s.user !== null && (s.server as Internal).users[s.user] === password) { s.authed = true; s.ok('logged in'); } else s.err('[AUTH] invalid credentials');
+      if (s.user !== null && (s.server as Internal).users[s.user] === password) {
+        s.authed = true;
+        s.ok('logged in');
+      } else s.err('[AUTH] invalid credentials');
     },
     AUTH: (s, [mech, ir]) => {
       const decoded = Buffer.from(ir ?? '', 'base64').toString('utf8');
       const users = (s.server as Internal).users;
       if (mech?.toUpperCase() === 'PLAIN') {
         const [, user, password] = decoded.split('\0');
-        if (user !== undefined && users[user] === password) { s.user = user; s.authed = true; s.ok('logged in'); return; }
+        if (user !== undefined && users[user] === password) {
+          s.user = user;
+          s.authed = true;
+          s.ok('logged in');
+          return;
+        }
       } else if (mech?.toUpperCase() === 'XOAUTH2') {
         const m = /^user=([^\x01]*)\x01auth=Bearer ([^\x01]*)\x01\x01$/.exec(decoded);
-        if (m && (s.server as Internal).tokens[m[1]!] === m[2]) { s.user = m[1]!; s.authed = true; s.ok('logged in'); return; }
+        if (m && (s.server as Internal).tokens[m[1]!] === m[2]) {
+          s.user = m[1]!;
+          s.authed = true;
+          s.ok('logged in');
+          return;
+        }
       }
       s.err('[AUTH] authentication failed');
     },
     APOP: (s, [user, digest]) => {
       const stamp = /<[^>]+>/.exec((s.server as Internal).greetingText)?.[0] ?? '';
       const password = (s.server as Internal).users[user ?? ''];
-      const want = password === undefined ? null : createHash('md5').update(stamp + password).digest('hex');
-      if (want !== null && want === digest) { s.user = user!; s.authed = true; s.ok('logged in'); } else s.err('[AUTH] authentication failed');
+      const want =
+        password === undefined
+          ? null
+          : createHash('md5')
+              .update(stamp + password)
+              .digest('hex');
+      if (want !== null && want === digest) {
+        s.user = user!;
+        s.authed = true;
+        s.ok('logged in');
+      } else s.err('[AUTH] authentication failed');
     },
     STAT: (s) => {
       if (!need(s)) return;
@@ -158,12 +192,20 @@ export function defaultHandlers(): Record<string, Handler> {
     },
     LIST: (s, [n]) => {
       if (!need(s)) return;
-      if (n !== undefined) { const m = numberArg(s, n); if (m) s.ok(`${n} ${m.body.length}`); return; }
+      if (n !== undefined) {
+        const m = numberArg(s, n);
+        if (m) s.ok(`${n} ${m.body.length}`);
+        return;
+      }
       s.multi(s.server.messages.flatMap((m, i) => (s.deleted.has(i + 1) ? [] : [`${i + 1} ${m.body.length}`])));
     },
     UIDL: (s, [n]) => {
       if (!need(s)) return;
-      if (n !== undefined) { const m = numberArg(s, n); if (m) s.ok(`${n} ${m.uid}`); return; }
+      if (n !== undefined) {
+        const m = numberArg(s, n);
+        if (m) s.ok(`${n} ${m.uid}`);
+        return;
+      }
       s.multi(s.server.messages.flatMap((m, i) => (s.deleted.has(i + 1) ? [] : [`${i + 1} ${m.uid}`])));
     },
     RETR: (s, [n]) => {
@@ -178,15 +220,31 @@ export function defaultHandlers(): Record<string, Handler> {
       const text = m.body.toString('latin1');
       const headerEnd = text.indexOf('\r\n\r\n');
       const head = headerEnd === -1 ? text : text.slice(0, headerEnd + 4);
-      const rest = headerEnd === -1 ? [] : text.slice(headerEnd + 4).split(/(?<=\r\n)/).slice(0, Number(lines));
+      const rest =
+        headerEnd === -1
+          ? []
+          : text
+              .slice(headerEnd + 4)
+              .split(/(?<=\r\n)/)
+              .slice(0, Number(lines));
       s.multi(Buffer.from(head + rest.join(''), 'latin1'));
     },
     DELE: (s, [n]) => {
       if (!need(s)) return;
-      if (numberArg(s, n)) { s.deleted.add(Number(n)); s.ok('marked'); }
+      if (numberArg(s, n)) {
+        s.deleted.add(Number(n));
+        s.ok('marked');
+      }
     },
-    RSET: (s) => { if (need(s)) { s.deleted.clear(); s.ok(); } },
-    NOOP: (s) => { if (need(s)) s.ok(); },
+    RSET: (s) => {
+      if (need(s)) {
+        s.deleted.clear();
+        s.ok();
+      }
+    },
+    NOOP: (s) => {
+      if (need(s)) s.ok();
+    },
     QUIT: (s) => {
       if (s.authed) s.server.messages = s.server.messages.filter((_, i) => !s.deleted.has(i + 1));
       s.ok('bye');
@@ -205,7 +263,8 @@ interface Internal extends FakePop3Server {
 export async function startFakePop3Server(options: FakeServerOptions = {}): Promise<FakePop3Server> {
   const mode = options.mode ?? 'plain';
   const cert = options.cert ?? makeTestCerts();
-  const greetingText = typeof options.greeting === 'string' ? options.greeting : `+OK fake POP3 ready <${process.pid}.${Date.now()}@fake.example>`;
+  const greetingText =
+    typeof options.greeting === 'string' ? options.greeting : `+OK fake POP3 ready <${process.pid}.${Date.now()}@fake.example>`;
   const sockets = new Set<net.Socket>();
   let nextId = 1;
 
@@ -219,9 +278,10 @@ export async function startFakePop3Server(options: FakeServerOptions = {}): Prom
     else session.write(`${greetingText}\r\n`);
   };
 
-  const server = mode === 'implicit'
-    ? tls.createServer({ key: cert.keyPem, cert: cert.certPem }, (s) => onConnection(s, true))
-    : net.createServer((s) => onConnection(s, false));
+  const server =
+    mode === 'implicit'
+      ? tls.createServer({ key: cert.keyPem, cert: cert.certPem }, (s) => onConnection(s, true))
+      : net.createServer((s) => onConnection(s, false));
   server.on('tlsClientError', () => {});
 
   const state: Internal = {
@@ -237,10 +297,11 @@ export async function startFakePop3Server(options: FakeServerOptions = {}): Prom
     stlsAvailable: mode === 'plain' && options.stls !== false,
     greetingText,
     verbs: () => state.commands.map((c) => c.verb),
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   (state as { port: number }).port = (server.address() as net.AddressInfo).port;
@@ -261,12 +322,14 @@ function createSession(server: Internal, socket: net.Socket, secure: boolean, id
       const [verbRaw = '', ...args] = line.split(' ');
       const verb = verbRaw.toUpperCase();
       server.commands.push({ line, verb, tls: session.tls, session: id });
-      chain = chain.then(async () => {
-        if (session.socket.destroyed) return;
-        const handler = server.handlers[verb];
-        if (handler) await handler(session, args, line);
-        else session.err('unknown command');
-      }).catch(() => session.destroy());
+      chain = chain
+        .then(async () => {
+          if (session.socket.destroyed) return;
+          const handler = server.handlers[verb];
+          if (handler) await handler(session, args, line);
+          else session.err('unknown command');
+        })
+        .catch(() => session.destroy());
     }
   };
   const session: FakeSession = {
@@ -278,30 +341,39 @@ function createSession(server: Internal, socket: net.Socket, secure: boolean, id
     authed: false,
     deleted: new Set(),
     write: (data) => (session.socket.destroyed ? false : session.socket.write(data)),
-    ok: (text) => { session.write(`+OK${text ? ` ${text}` : ''}\r\n`); },
-    err: (text) => { session.write(`-ERR${text ? ` ${text}` : ''}\r\n`); },
+    ok: (text) => {
+      session.write(`+OK${text ? ` ${text}` : ''}\r\n`);
+    },
+    err: (text) => {
+      session.write(`-ERR${text ? ` ${text}` : ''}\r\n`);
+    },
     multi: (body, status) => {
       const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.map((l) => `${l}\r\n`).join(''), 'latin1');
       session.write(Buffer.concat([Buffer.from(`+OK${status ? ` ${status}` : ''}\r\n`), dotStuff(bytes)]));
     },
-    startTls: () => new Promise<void>((resolve, reject) => {
-      const plain = session.socket;
-      upgrading = true;
-      plain.off('data', onData);
-      buffered = '';
-      const secureSocket = new tls.TLSSocket(plain, { isServer: true, key: cert.keyPem, cert: cert.certPem });
-      secureSocket.on('error', () => {});
-      secureSocket.once('secure', () => {
-        session.socket = secureSocket;
-        session.tls = true;
-        upgrading = false;
-        secureSocket.on('data', onData);
-        resolve();
-      });
-      secureSocket.once('close', () => reject(new Error('closed during TLS handshake')));
-    }),
-    end: () => { session.socket.end(); },
-    destroy: () => { session.socket.destroy(); },
+    startTls: () =>
+      new Promise<void>((resolve, reject) => {
+        const plain = session.socket;
+        upgrading = true;
+        plain.off('data', onData);
+        buffered = '';
+        const secureSocket = new tls.TLSSocket(plain, { isServer: true, key: cert.keyPem, cert: cert.certPem });
+        secureSocket.on('error', () => {});
+        secureSocket.once('secure', () => {
+          session.socket = secureSocket;
+          session.tls = true;
+          upgrading = false;
+          secureSocket.on('data', onData);
+          resolve();
+        });
+        secureSocket.once('close', () => reject(new Error('closed during TLS handshake')));
+      }),
+    end: () => {
+      session.socket.end();
+    },
+    destroy: () => {
+      session.socket.destroy();
+    },
     message: (n) => (Number.isSafeInteger(n) && n >= 1 && !session.deleted.has(n) ? server.messages[n - 1] : undefined),
   };
   socket.on('data', onData);

@@ -37,7 +37,8 @@ export async function startLocalAws(): Promise<LocalAws> {
   const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
   const endpoint = `http://127.0.0.1:${server.port}`;
   const region = 'us-east-1';
-  const newS3Client = (options: { maxAttempts?: number } = {}) => new S3Client({ endpoint, region, credentials, forcePathStyle: true, ...options });
+  const newS3Client = (options: { maxAttempts?: number } = {}) =>
+    new S3Client({ endpoint, region, credentials, forcePathStyle: true, ...options });
   const newSqsClient = () => new SQSClient({ endpoint, region, credentials });
   const s3 = newS3Client();
   const sqs = newSqsClient();
@@ -47,26 +48,45 @@ export async function startLocalAws(): Promise<LocalAws> {
   };
   const bucket = await createBucket();
   return {
-    server, endpoint, region, bucket, s3, sqs, newS3Client, newSqsClient, createBucket,
+    server,
+    endpoint,
+    region,
+    bucket,
+    s3,
+    sqs,
+    newS3Client,
+    newSqsClient,
+    createBucket,
     async createQueue(options = {}) {
       const base = options.name ?? `q-${randomUUID().slice(0, 8)}`;
       const attributes: Record<string, string> = { ...options.attributes };
       if (options.fifo === true) attributes.FifoQueue = 'true';
-      const res = await sqs.send(new CreateQueueCommand({ QueueName: options.fifo === true ? `${base}.fifo` : base, Attributes: attributes }));
+      const res = await sqs.send(
+        new CreateQueueCommand({ QueueName: options.fifo === true ? `${base}.fifo` : base, Attributes: attributes }),
+      );
       return res.QueueUrl!;
     },
     async drainQueue(queueUrl) {
       const out: Message[] = [];
       for (;;) {
-        const res = await sqs.send(new ReceiveMessageCommand({
-          QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'],
-        }));
+        const res = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
         const msgs = res.Messages ?? [];
         if (msgs.length === 0) return out;
         out.push(...msgs);
-        await sqs.send(new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl, Entries: msgs.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })),
-        }));
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: msgs.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
       }
     },
     async stop() {
@@ -86,10 +106,11 @@ export interface FakeS3Answer {
 }
 
 function s3ErrorResponse(answer: FakeS3Answer): { statusCode: number; reason: string; headers: Record<string, string>; body: Readable } {
-  const xml = '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
-    + `<Code>${answer.code}</Code><Message>${answer.message ?? answer.code}</Message>`
-    + (answer.condition === undefined ? '' : `<Condition>${answer.condition}</Condition>`)
-    + '<RequestId>FAKE0000000000</RequestId><HostId>fake</HostId></Error>';
+  const xml =
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' +
+    `<Code>${answer.code}</Code><Message>${answer.message ?? answer.code}</Message>` +
+    (answer.condition === undefined ? '' : `<Condition>${answer.condition}</Condition>`) +
+    '<RequestId>FAKE0000000000</RequestId><HostId>fake</HostId></Error>';
   return {
     statusCode: answer.status,
     reason: answer.code,
@@ -135,12 +156,22 @@ export function enforceConditionalWrites(client: S3Client, probe: S3Client): { r
       if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw err;
     }
     if (input.IfNoneMatch === '*' && etag !== undefined) {
-      return { status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold', condition: 'If-None-Match' };
+      return {
+        status: 412,
+        code: 'PreconditionFailed',
+        message: 'At least one of the pre-conditions you specified did not hold',
+        condition: 'If-None-Match',
+      };
     }
     if (input.IfMatch !== undefined) {
       if (etag === undefined) return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
       if (etag !== input.IfMatch) {
-        return { status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold', condition: 'If-Match' };
+        return {
+          status: 412,
+          code: 'PreconditionFailed',
+          message: 'At least one of the pre-conditions you specified did not hold',
+          condition: 'If-Match',
+        };
       }
     }
     return undefined;

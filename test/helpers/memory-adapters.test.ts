@@ -77,7 +77,12 @@ describe('MemoryRawStore', () => {
     const k1 = rawKey('support', new Date('2025-01-01T10:00:00Z'), 'a'.repeat(64));
     const k2 = rawKey('support', new Date('2025-01-03T10:00:00Z'), 'b'.repeat(64));
     const k3 = rawKey('sales', new Date('2025-01-03T10:00:00Z'), 'c'.repeat(64));
-    for (const [id, k] of [['2', k2], ['1', k1], ['3', k3]] as const) await store.putMetadata(fakeMetadataDocument({ id, raw: { key: k, size: 1, sha256: '0'.repeat(64) } }));
+    for (const [id, k] of [
+      ['2', k2],
+      ['1', k1],
+      ['3', k3],
+    ] as const)
+      await store.putMetadata(fakeMetadataDocument({ id, raw: { key: k, size: 1, sha256: '0'.repeat(64) } }));
     assert.equal(await store.getMetadata(k1), null, 'not before the flush');
     await store.flush();
     await store.putMetadata(fakeMetadataDocument({ id: '1', snippet: 'later', raw: { key: k1, size: 1, sha256: '0'.repeat(64) } }));

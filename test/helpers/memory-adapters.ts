@@ -12,12 +12,31 @@ import { parseRawKey } from '../../lib/store/keys.ts';
 import { emptyState } from '../../lib/store/state-format.ts';
 import { StoreError } from '../../lib/store/types.ts';
 import type {
-  CommitResult, MailboxState, MetadataQuery, PutObjectOptions, PutObjectResult, RawStore, StagedRaw, StateStore, VersionedState,
+  CommitResult,
+  MailboxState,
+  MetadataQuery,
+  PutObjectOptions,
+  PutObjectResult,
+  RawStore,
+  StagedRaw,
+  StateStore,
+  VersionedState,
 } from '../../lib/store/types.ts';
 
 export type FaultOp =
-  | 'stage' | 'write' | 'commit' | 'abort' | 'exists' | 'getRaw' | 'putMetadata' | 'flush' | 'getMetadata' | 'putObject'
-  | 'stateRead' | 'stateWrite' | 'publish';
+  | 'stage'
+  | 'write'
+  | 'commit'
+  | 'abort'
+  | 'exists'
+  | 'getRaw'
+  | 'putMetadata'
+  | 'flush'
+  | 'getMetadata'
+  | 'putObject'
+  | 'stateRead'
+  | 'stateWrite'
+  | 'publish';
 
 export interface FaultOptions {
   /**
@@ -28,7 +47,10 @@ export interface FaultOptions {
   readonly afterEffect?: boolean;
 }
 
-interface Fault { readonly error: Error; readonly afterEffect: boolean }
+interface Fault {
+  readonly error: Error;
+  readonly afterEffect: boolean;
+}
 
 /** Faults queued per operation; each `failNext` fails exactly one future call of that operation. */
 export class FaultQueue {
@@ -170,7 +192,10 @@ export class MemoryRawStore implements RawStore {
       }
       const actual = { sha256: sha256Hex(bytes), size: bytes.length };
       if (actual.sha256 !== expected.sha256 || actual.size !== expected.size) {
-        throw new StoreError('EVERIFY', `stored bytes do not match: expected ${expected.size} bytes ${expected.sha256}, got ${actual.size} bytes ${actual.sha256}`);
+        throw new StoreError(
+          'EVERIFY',
+          `stored bytes do not match: expected ${expected.size} bytes ${expected.sha256}, got ${actual.size} bytes ${actual.sha256}`,
+        );
       }
       const existing = this.objects.get(key);
       let existed = false;
@@ -234,19 +259,25 @@ export class MemoryRawStore implements RawStore {
   }
 
   async *listMetadata(query: MetadataQuery = {}): AsyncIterable<MetadataDocument> {
-    const since = query.since === undefined
-      ? null
-      : Date.UTC(query.since.getUTCFullYear(), query.since.getUTCMonth(), query.since.getUTCDate());
+    const since =
+      query.since === undefined ? null : Date.UTC(query.since.getUTCFullYear(), query.since.getUTCMonth(), query.since.getUTCDate());
     const entries = [...this.documents.values()]
       .map((json) => JSON.parse(json) as MetadataDocument)
       .map((doc, order) => ({ parsed: parseRawKey(doc.raw.key)!, doc, order }))
-      .filter((e) => e.parsed !== null && e.parsed.prefix === this.keyPrefix
-        && (query.mailbox === undefined || e.parsed.mailbox === query.mailbox)
-        && (since === null || e.parsed.date.getTime() >= since))
+      .filter(
+        (e) =>
+          e.parsed !== null &&
+          e.parsed.prefix === this.keyPrefix &&
+          (query.mailbox === undefined || e.parsed.mailbox === query.mailbox) &&
+          (since === null || e.parsed.date.getTime() >= since),
+      )
       // The fs layout walks mailbox, then date partitions, then documents in the order stored: the same order here.
-      .sort((a, b) => (a.parsed.mailbox < b.parsed.mailbox ? -1 : a.parsed.mailbox > b.parsed.mailbox ? 1 : 0)
-        || a.parsed.date.getTime() - b.parsed.date.getTime()
-        || a.order - b.order);
+      .sort(
+        (a, b) =>
+          (a.parsed.mailbox < b.parsed.mailbox ? -1 : a.parsed.mailbox > b.parsed.mailbox ? 1 : 0) ||
+          a.parsed.date.getTime() - b.parsed.date.getTime() ||
+          a.order - b.order,
+      );
     for (const e of entries) yield e.doc;
   }
 
@@ -317,7 +348,10 @@ export class MemoryStateStore implements StateStore {
     const current = this.#states.get(mailbox)?.version ?? null;
     if (current !== expectedVersion) {
       this.conflicts++;
-      throw new StoreError('ECONFLICT', `state of ${mailbox} changed: expected version ${String(expectedVersion)}, found ${String(current)}`);
+      throw new StoreError(
+        'ECONFLICT',
+        `state of ${mailbox} changed: expected version ${String(expectedVersion)}, found ${String(current)}`,
+      );
     }
     const version = this.set(mailbox, state);
     this.stateWrites++;
@@ -349,9 +383,10 @@ export class MemoryPublisher implements Publisher {
     this.calls++;
     const fault = this.faults.take('publish');
     const ids = docs.map((d) => d.id);
-    const failure = (e: Error) => (e instanceof PublishError && e.failedIds.length === 0 && ids.length > 0
-      ? new PublishError(e.message, ids, { cause: e.cause, retryable: e.retryable })
-      : e);
+    const failure = (e: Error) =>
+      e instanceof PublishError && e.failedIds.length === 0 && ids.length > 0
+        ? new PublishError(e.message, ids, { cause: e.cause, retryable: e.retryable })
+        : e;
     if (fault !== undefined && !fault.afterEffect) throw failure(fault.error);
     const copies = docs.map((d) => structuredClone(d));
     this.published.push(...copies);

@@ -8,7 +8,10 @@ import { Pop3Error } from '../../lib/pop3/errors.ts';
 import { Readable } from 'node:stream';
 import type { ListEntry, MessageStream, Pop3Client, Pop3ConnectOptions, UidlEntry } from '../../lib/pop3/types.ts';
 
-export interface MemoryMessage { readonly uid: string; readonly bytes: Buffer }
+export interface MemoryMessage {
+  readonly uid: string;
+  readonly bytes: Buffer;
+}
 
 /** The maildrop fails the way the real client does: with the client's own error class. */
 const FakePop3Error = Pop3Error;
@@ -45,7 +48,9 @@ export class MemoryMaildrop {
     return this;
   }
 
-  uids(): string[] { return this.messages.map((m) => m.uid); }
+  uids(): string[] {
+    return this.messages.map((m) => m.uid);
+  }
 
   connect = async (_options: Pop3ConnectOptions): Promise<Pop3Client> => {
     if (this.failConnect !== null) throw this.failConnect;
@@ -55,7 +60,10 @@ export class MemoryMaildrop {
 }
 
 class MemorySession implements Pop3Client {
-  readonly capabilities = new Map<string, readonly string[]>([['UIDL', []], ['PIPELINING', []]]);
+  readonly capabilities = new Map<string, readonly string[]>([
+    ['UIDL', []],
+    ['PIPELINING', []],
+  ]);
   readonly pipelining = true;
   readonly tls = null;
   readonly authMechanism = 'user' as const;
@@ -73,7 +81,9 @@ class MemorySession implements Pop3Client {
     this.expire = drop.expire;
   }
 
-  #live(): void { if (this.closed) throw new FakePop3Error('ECLOSED', 'connection closed'); }
+  #live(): void {
+    if (this.closed) throw new FakePop3Error('ECLOSED', 'connection closed');
+  }
 
   #get(n: number): MemoryMessage {
     this.#live();
@@ -114,13 +124,19 @@ class MemorySession implements Pop3Client {
       const half = m.bytes.subarray(0, Math.floor(m.bytes.length / 2));
       const stream = new Readable({ read() {} });
       stream.push(half);
-      setImmediate(() => { this.closed = true; stream.destroy(new FakePop3Error('ECLOSED', 'connection closed during RETR')); });
+      setImmediate(() => {
+        this.closed = true;
+        stream.destroy(new FakePop3Error('ECLOSED', 'connection closed during RETR'));
+      });
       return { announcedSize: m.bytes.length, stream };
     }
     // Served in 16 KiB pieces, as a TLS socket delivers them.
     const pieces: Buffer[] = [];
     for (let i = 0; i < m.bytes.length; i += 16384) pieces.push(m.bytes.subarray(i, i + 16384));
-    return { announcedSize: this.#drop.announceSizes ? m.bytes.length : null, stream: Readable.from(pieces.length > 0 ? pieces : [m.bytes]) };
+    return {
+      announcedSize: this.#drop.announceSizes ? m.bytes.length : null,
+      stream: Readable.from(pieces.length > 0 ? pieces : [m.bytes]),
+    };
   }
 
   async top(n: number, lines: number): Promise<MessageStream> {
@@ -138,8 +154,13 @@ class MemorySession implements Pop3Client {
     this.#marked.add(n);
   }
 
-  async rset(): Promise<void> { this.#live(); this.#marked.clear(); }
-  async noop(): Promise<void> { this.#live(); }
+  async rset(): Promise<void> {
+    this.#live();
+    this.#marked.clear();
+  }
+  async noop(): Promise<void> {
+    this.#live();
+  }
 
   async quit(): Promise<void> {
     this.#live();
@@ -153,7 +174,10 @@ class MemorySession implements Pop3Client {
     this.#drop.messages = this.#drop.messages.filter((m) => !gone.has(m));
   }
 
-  close(): void { this.closed = true; this.#drop.log.push('CLOSE'); }
+  close(): void {
+    this.closed = true;
+    this.#drop.log.push('CLOSE');
+  }
 }
 
 /** A small RFC 5322 message; `extra` headers go first. CRLF line endings, as a POP3 server sends them. */

@@ -116,7 +116,12 @@ const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 function routesFor(flavor: OAuthFlavor, tenant: string): Record<string, string> {
   const common = { code_verification: '/activate', introspection: '/introspect', revocation: '/revoke' };
   if (flavor === 'microsoft') {
-    return { ...common, token: `/${tenant}/oauth2/v2.0/token`, device_authorization: `/${tenant}/oauth2/v2.0/devicecode`, authorization: `/${tenant}/oauth2/v2.0/authorize` };
+    return {
+      ...common,
+      token: `/${tenant}/oauth2/v2.0/token`,
+      device_authorization: `/${tenant}/oauth2/v2.0/devicecode`,
+      authorization: `/${tenant}/oauth2/v2.0/authorize`,
+    };
   }
   if (flavor === 'google') return { ...common, token: '/token', device_authorization: '/device/code', authorization: '/o/oauth2/v2/auth' };
   return { ...common, token: '/token', device_authorization: '/device_authorization', authorization: '/authorize' };
@@ -146,25 +151,76 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   const storage = new Map<string, Stored>();
   const provider = new Provider(baseUrl, {
     clients: [
-      { client_id: clients.public.id, token_endpoint_auth_method: 'none', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [] },
-      { client_id: clients.confidential.id, client_secret: clients.confidential.secret, token_endpoint_auth_method: 'client_secret_post', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [] },
+      {
+        client_id: clients.public.id,
+        token_endpoint_auth_method: 'none',
+        grant_types: [DEVICE_GRANT, 'refresh_token'],
+        response_types: [],
+        redirect_uris: [],
+      },
+      {
+        client_id: clients.confidential.id,
+        client_secret: clients.confidential.secret,
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: [DEVICE_GRANT, 'refresh_token'],
+        response_types: [],
+        redirect_uris: [],
+      },
       // RFC 8252 section 7.3: a native client's loopback redirect matches on any port.
-      { client_id: clients.desktop.id, client_secret: clients.desktop.secret, application_type: 'native', token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: ['http://127.0.0.1/'] },
-      { client_id: clients.app.id, client_secret: clients.app.secret, token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: SCOPES.microsoftApp },
-      { client_id: clients.introspector.id, client_secret: clients.introspector.secret, token_endpoint_auth_method: 'client_secret_basic', grant_types: [], response_types: [], redirect_uris: [] },
+      {
+        client_id: clients.desktop.id,
+        client_secret: clients.desktop.secret,
+        application_type: 'native',
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: ['http://127.0.0.1/'],
+      },
+      {
+        client_id: clients.app.id,
+        client_secret: clients.app.secret,
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: SCOPES.microsoftApp,
+      },
+      {
+        client_id: clients.introspector.id,
+        client_secret: clients.introspector.secret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+      },
     ],
     scopes: ['openid', 'offline_access', SCOPES.microsoft, SCOPES.microsoftApp, SCOPES.google, SCOPES.generic],
     routes,
     adapter: memoryAdapter(options.refreshTokenReuse === 'allow', storage),
     cookies: { keys: [secret()] },
-    jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }] },
+    jwks: {
+      keys: [
+        {
+          ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+          kid: 'test',
+          use: 'sig',
+          alg: 'RS256',
+        },
+      ],
+    },
     features: {
       devInteractions: { enabled: false },
       deviceFlow: {
         enabled: true,
-        userCodeInputSource: async (ctx: KoaContext, form: string, _out: unknown, err?: Error) => { ctx.body = `<!DOCTYPE html><title>Enter code</title>${err === undefined ? "" : `<p class="error">${err.name}: ${err.message}</p>`}${form}`; },
-        userCodeConfirmSource: async (ctx: KoaContext, form: string) => { ctx.body = `<!DOCTYPE html><title>Confirm</title>${form}`; },
-        successSource: async (ctx: KoaContext) => { ctx.body = '<!DOCTYPE html><title>Signed in</title><p>Device signed in. You may close this page.</p>'; },
+        userCodeInputSource: async (ctx: KoaContext, form: string, _out: unknown, err?: Error) => {
+          ctx.body = `<!DOCTYPE html><title>Enter code</title>${err === undefined ? '' : `<p class="error">${err.name}: ${err.message}</p>`}${form}`;
+        },
+        userCodeConfirmSource: async (ctx: KoaContext, form: string) => {
+          ctx.body = `<!DOCTYPE html><title>Confirm</title>${form}`;
+        },
+        successSource: async (ctx: KoaContext) => {
+          ctx.body = '<!DOCTYPE html><title>Signed in</title><p>Device signed in. You may close this page.</p>';
+        },
       },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: async () => true },
@@ -198,7 +254,9 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   // The response says only "grant request is invalid"; the reason (expired, already used) is in error_detail.
   const errorDetails = new WeakMap<object, string>();
   for (const event of ['grant.error', 'device_authorization.error']) {
-    provider.on(event, (ctx, err) => { errorDetails.set(ctx as object, String((err as { error_detail?: unknown }).error_detail ?? '')); });
+    provider.on(event, (ctx, err) => {
+      errorDetails.set(ctx as object, String((err as { error_detail?: unknown }).error_detail ?? ''));
+    });
   }
   const lastPoll = new Map<string, number>();
   provider.use(async (ctx, next) => {
@@ -209,10 +267,16 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     const grantType = typeof params.grant_type === 'string' ? params.grant_type : undefined;
     let body = (ctx.body ?? {}) as Record<string, unknown>;
     // RFC 8628 section 3.5: a client polling faster than `interval` is told to slow down.
-    if (route === 'token' && grantType === DEVICE_GRANT && body.error === 'authorization_pending' && typeof params.device_code === 'string') {
+    if (
+      route === 'token' &&
+      grantType === DEVICE_GRANT &&
+      body.error === 'authorization_pending' &&
+      typeof params.device_code === 'string'
+    ) {
       const previous = lastPoll.get(params.device_code);
       lastPoll.set(params.device_code, Date.now());
-      if (previous !== undefined && Date.now() - previous < pollInterval * 1000 - 100) body = { error: 'slow_down', error_description: 'you are polling too quickly' };
+      if (previous !== undefined && Date.now() - previous < pollInterval * 1000 - 100)
+        body = { error: 'slow_down', error_description: 'you are polling too quickly' };
     }
     if (route === 'device_authorization' && ctx.status === 200) {
       body = { ...body, interval: pollInterval };
@@ -221,7 +285,11 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
         const { verification_uri: url, verification_uri_complete: _complete, ...rest } = body;
         body = { ...rest, verification_url: url };
       }
-      if (flavor === 'microsoft') body = { ...body, message: `To sign in, use a web browser to open the page ${String(body.verification_uri)} and enter the code ${String(body.user_code)} to authenticate.` };
+      if (flavor === 'microsoft')
+        body = {
+          ...body,
+          message: `To sign in, use a web browser to open the page ${String(body.verification_uri)} and enter the code ${String(body.user_code)} to authenticate.`,
+        };
     }
     if (typeof body.error === 'string' && (route === 'token' || route === 'device_authorization')) {
       const error = body.error;
@@ -248,7 +316,8 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     }
     ctx.body = body;
     requests.push({
-      route, status: ctx.status,
+      route,
+      status: ctx.status,
       ...(grantType === undefined ? {} : { grantType }),
       ...(ctx.oidc?.client?.clientId === undefined ? {} : { clientId: ctx.oidc.client.clientId }),
       ...(typeof body.error === 'string' ? { error: body.error } : {}),
@@ -264,7 +333,9 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     });
   }
   // oidc-provider logs every handled OAuth error on the console otherwise.
-  provider.on('server_error', (_ctx, err) => { process.stderr.write(`oauth-server: ${String((err as Error)?.stack ?? err)}\n`); });
+  provider.on('server_error', (_ctx, err) => {
+    process.stderr.write(`oauth-server: ${String((err as Error)?.stack ?? err)}\n`);
+  });
 
   const callback = provider.callback();
   let down: false | '503' | 'reset' = false;
@@ -287,12 +358,20 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     const grant = new provider.Grant({ accountId: account, clientId: String(details.params.client_id) });
     grant.addOIDCScope(String(details.params.scope ?? ''));
     const grantId = await grant.save();
-    await provider.interactionFinished(req, res, { login: { accountId: account }, consent: { grantId } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: account }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (down === 'reset') { req.socket.destroy(); return; }
+    if (down === 'reset') {
+      req.socket.destroy();
+      return;
+    }
     if (down === '503' && path !== '/activate' && !path.startsWith('/interaction/')) {
       res.writeHead(503, { 'content-type': 'text/html' });
       res.end('<html><body><h1>Service Unavailable</h1></body></html>');
@@ -309,7 +388,13 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     const m = /^\/([^/]+)\/oauth2\/v2\.0\/(token|devicecode)$/.exec(path);
     if (flavor === 'microsoft' && m !== null && m[1] !== tenant) {
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'invalid_request', error_description: `AADSTS90002: Tenant '${m[1]}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`, error_codes: [90002] }));
+      res.end(
+        JSON.stringify({
+          error: 'invalid_request',
+          error_description: `AADSTS90002: Tenant '${m[1]}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+          error_codes: [90002],
+        }),
+      );
       return;
     }
     callback(req, res);
@@ -318,9 +403,17 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   const browserFor = () => new Browser(baseUrl);
 
   return {
-    flavor, baseUrl, tenant, scope, clients, requests, issued,
+    flavor,
+    baseUrl,
+    tenant,
+    scope,
+    clients,
+    requests,
+    issued,
     lastAccessToken: () => lastAccessToken,
-    invalidateAccessToken: (token) => { storage.delete(`AccessToken:${token}`); },
+    invalidateAccessToken: (token) => {
+      storage.delete(`AccessToken:${token}`);
+    },
     tokenUrl: baseUrl + routes.token,
     deviceAuthorizationUrl: baseUrl + routes.device_authorization,
     authorizationUrl: baseUrl + routes.authorization,
@@ -331,20 +424,27 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       const browser = browserFor();
       const input = await browser.request('/activate');
       const confirm = await browser.request('/activate', { form: { xsrf: xsrfOf(input.body), user_code: userCode } });
-      if (confirm.status !== 200 || !confirm.body.includes('op.deviceConfirmForm')) throw new Error(`the user code was not accepted (${confirm.status}):\n${confirm.body.slice(0, 400)}`);
+      if (confirm.status !== 200 || !confirm.body.includes('op.deviceConfirmForm'))
+        throw new Error(`the user code was not accepted (${confirm.status}):\n${confirm.body.slice(0, 400)}`);
       const form: Record<string, string> = { xsrf: xsrfOf(confirm.body), user_code: userCode, confirm: 'yes' };
-      if (approveOptions.deny) { delete form.confirm; form.abort = 'yes'; }
+      if (approveOptions.deny) {
+        delete form.confirm;
+        form.abort = 'yes';
+      }
       const login = await browser.follow(await browser.request('/activate', { form }));
       if (approveOptions.deny) return;
-      if (!login.path.startsWith('/interaction/')) throw new Error(`expected the sign-in page, got ${login.path} (${login.status}):\n${login.body.slice(0, 400)}`);
+      if (!login.path.startsWith('/interaction/'))
+        throw new Error(`expected the sign-in page, got ${login.path} (${login.status}):\n${login.body.slice(0, 400)}`);
       const done = await browser.follow(await browser.request(login.path, { form: { account } }));
-      if (done.status !== 200 || !done.body.includes('Device signed in')) throw new Error(`sign-in did not complete (${done.status}):\n${done.body.slice(0, 400)}`);
+      if (done.status !== 200 || !done.body.includes('Device signed in'))
+        throw new Error(`sign-in did not complete (${done.status}):\n${done.body.slice(0, 400)}`);
     },
 
     async approveAuthorization(url, account, approveOptions = {}) {
       const browser = browserFor();
       const login = await browser.follow(await browser.request(url));
-      if (!login.path.startsWith('/interaction/')) throw new Error(`expected the sign-in page, got ${login.path} (${login.status}):\n${login.body.slice(0, 400)}`);
+      if (!login.path.startsWith('/interaction/'))
+        throw new Error(`expected the sign-in page, got ${login.path} (${login.status}):\n${login.body.slice(0, 400)}`);
       const back = await browser.follow(await browser.request(login.path, { form: { account: approveOptions.deny ? '' : account } }));
       return { status: back.status, body: back.body };
     },
@@ -353,17 +453,29 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       const res = await fetch(baseUrl + routes.revocation, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token, client_id: client.id, ...(client.secret === undefined ? {} : { client_secret: client.secret }) }).toString(),
+        body: new URLSearchParams({
+          token,
+          client_id: client.id,
+          ...(client.secret === undefined ? {} : { client_secret: client.secret }),
+        }).toString(),
       });
       if (res.status !== 200) throw new Error(`revocation failed: ${res.status} ${await res.text()}`);
     },
 
-    setDown(mode) { down = mode; },
-
-    tokenRequests(grantType, filter = {}) {
-      return requests.filter((r) => r.route === 'token' && r.grantType === grantType && (filter.ok === undefined || (r.status === 200) === filter.ok));
+    setDown(mode) {
+      down = mode;
     },
 
-    stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    tokenRequests(grantType, filter = {}) {
+      return requests.filter(
+        (r) => r.route === 'token' && r.grantType === grantType && (filter.ok === undefined || (r.status === 200) === filter.ok),
+      );
+    },
+
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -15,7 +15,10 @@ async function handshake(pair: KeyAndCert, servername: string, trustTestCa = tru
   try {
     return await new Promise<string | null>((resolve) => {
       const s = connect({ host: '127.0.0.1', port, ...(trustTestCa ? { ca: certs.caPem } : {}), servername: servername || undefined });
-      s.once('secureConnect', () => { s.destroy(); resolve(null); });
+      s.once('secureConnect', () => {
+        s.destroy();
+        resolve(null);
+      });
       s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
     });
   } finally {

@@ -30,11 +30,15 @@ function pingPong(s: Socket): Promise<number> {
 
 describe('delay proxy', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
-  after(async () => { for (const c of cleanups.reverse()) await c(); });
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
 
   it('adds the configured delay in each direction (round trip ~ 2 x one-way)', async () => {
     const echo = await listen((s) => s.pipe(s));
-    cleanups.push(() => { echo.server.close(); });
+    cleanups.push(() => {
+      echo.server.close();
+    });
     const direct = await open(echo.port);
     const proxy = await startDelayProxy({ targetHost: '127.0.0.1', targetPort: echo.port, oneWayDelayMs: 40 });
     cleanups.push(() => proxy.close());
@@ -58,14 +62,28 @@ describe('delay proxy', () => {
     let received = 0;
     const sink = await listen((s) => {
       const h = createHash('sha256');
-      s.on('data', (d: Buffer) => { h.update(d); received += d.length; });
-      s.on('end', () => { got = h.digest('hex'); s.end('done'); });
+      s.on('data', (d: Buffer) => {
+        h.update(d);
+        received += d.length;
+      });
+      s.on('end', () => {
+        got = h.digest('hex');
+        s.end('done');
+      });
     });
-    cleanups.push(() => { sink.server.close(); });
+    cleanups.push(() => {
+      sink.server.close();
+    });
     const proxy = await startDelayProxy({ targetHost: '127.0.0.1', targetPort: sink.port, oneWayDelayMs: 10, highWaterMark: 1024 * 1024 });
     cleanups.push(() => proxy.close());
     const s = await open(proxy.port);
-    const reply = new Promise<string>((resolve) => { let r = ''; s.on('data', (d) => { r += d; }); s.on('end', () => resolve(r)); });
+    const reply = new Promise<string>((resolve) => {
+      let r = '';
+      s.on('data', (d) => {
+        r += d;
+      });
+      s.on('end', () => resolve(r));
+    });
     for (let off = 0; off < payload.length; off += 1 << 20) {
       if (!s.write(payload.subarray(off, off + (1 << 20)))) await new Promise((r) => s.once('drain', r));
     }
@@ -83,8 +101,12 @@ describe('delay proxy', () => {
   });
 
   it('passes a server-side reset on to the client', async () => {
-    const rst = await listen((s) => { s.once('data', () => s.resetAndDestroy()); });
-    cleanups.push(() => { rst.server.close(); });
+    const rst = await listen((s) => {
+      s.once('data', () => s.resetAndDestroy());
+    });
+    cleanups.push(() => {
+      rst.server.close();
+    });
     const proxy = await startDelayProxy({ targetHost: '127.0.0.1', targetPort: rst.port, oneWayDelayMs: 5 });
     cleanups.push(() => proxy.close());
     const s = await open(proxy.port);
@@ -103,7 +125,10 @@ describe('delay proxy', () => {
     const proxy = await startDelayProxy({ targetHost: '127.0.0.1', targetPort: port, oneWayDelayMs: 5 });
     cleanups.push(() => proxy.close());
     const s = await open(proxy.port);
-    const closed = await new Promise<boolean>((resolve) => { s.on('error', () => {}); s.once('close', () => resolve(true)); });
+    const closed = await new Promise<boolean>((resolve) => {
+      s.on('error', () => {});
+      s.once('close', () => resolve(true));
+    });
     assert.ok(closed);
   });
 });

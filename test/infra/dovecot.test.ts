@@ -12,13 +12,19 @@ class RawPop3 {
   private waiters: Array<() => void> = [];
   constructor(socket: Socket) {
     this.socket = socket;
-    socket.on('data', (d: Buffer) => { this.buf = Buffer.concat([this.buf, d]); this.waiters.splice(0).forEach((w) => w()); });
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.waiters.splice(0).forEach((w) => w());
+    });
   }
   static async open(server: DovecotServer, tls: boolean): Promise<RawPop3> {
     const socket = tls
       ? tlsConnect({ host: server.host, port: server.tlsPort, ca: server.caPem, servername: 'localhost' })
       : netConnect({ host: server.host, port: server.plainPort });
-    await new Promise<void>((resolve, reject) => { socket.once(tls ? 'secureConnect' : 'connect', () => resolve()); socket.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
+    });
     const c = new RawPop3(socket);
     assert.match(await c.line(), /^\+OK/);
     return c;
@@ -26,25 +32,40 @@ class RawPop3 {
   private async until(end: string): Promise<Buffer> {
     for (;;) {
       const i = this.buf.indexOf(end);
-      if (i >= 0) { const out = this.buf.subarray(0, i + end.length); this.buf = this.buf.subarray(i + end.length); return out; }
+      if (i >= 0) {
+        const out = this.buf.subarray(0, i + end.length);
+        this.buf = this.buf.subarray(i + end.length);
+        return out;
+      }
       await new Promise<void>((r) => this.waiters.push(r));
     }
   }
-  async line(): Promise<string> { return (await this.until('\r\n')).toString().trimEnd(); }
-  async cmd(c: string): Promise<string> { this.socket.write(`${c}\r\n`); return this.line(); }
+  async line(): Promise<string> {
+    return (await this.until('\r\n')).toString().trimEnd();
+  }
+  async cmd(c: string): Promise<string> {
+    this.socket.write(`${c}\r\n`);
+    return this.line();
+  }
   /** Multi-line body after a +OK status, unstuffed, terminator removed. */
   async multi(c: string): Promise<{ status: string; body: Buffer }> {
     const status = await this.cmd(c);
     if (!status.startsWith('+OK')) return { status, body: Buffer.alloc(0) };
     const raw = await this.until('\r\n.\r\n');
-    const body = raw.subarray(0, raw.length - 3).toString('latin1').replace(/^\.\./gm, '.');
+    const body = raw
+      .subarray(0, raw.length - 3)
+      .toString('latin1')
+      .replace(/^\.\./gm, '.');
     return { status, body: Buffer.from(body, 'latin1') };
   }
   async login(user: string, password: string): Promise<void> {
     assert.match(await this.cmd(`USER ${user}`), /^\+OK/);
     assert.match(await this.cmd(`PASS ${password}`), /^\+OK/);
   }
-  async quit(): Promise<void> { await this.cmd('QUIT'); this.socket.destroy(); }
+  async quit(): Promise<void> {
+    await this.cmd('QUIT');
+    this.socket.destroy();
+  }
 }
 
 const skip = dovecotSkipReason();
@@ -60,7 +81,9 @@ describe('test Dovecot', { skip: skip ?? false }, () => {
     server = await startDovecot();
     await server.seed('alice', messages);
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   it('answers +OK on both ports, STLS offered only on the plain one', async () => {
     const plain = await RawPop3.open(server, false);
@@ -101,7 +124,10 @@ describe('test Dovecot', { skip: skip ?? false }, () => {
 
   it('maildirMessages returns the stored bytes in seeding order; other users are empty', async () => {
     const stored = await server.maildirMessages('alice');
-    assert.deepEqual(stored, messages.map((m) => Buffer.from(m)));
+    assert.deepEqual(
+      stored,
+      messages.map((m) => Buffer.from(m)),
+    );
     assert.deepEqual(await server.maildirMessages('bob'), []);
     const c = await RawPop3.open(server, true);
     await c.login('bob', 'secret-bob');
@@ -119,13 +145,13 @@ describe('test Dovecot', { skip: skip ?? false }, () => {
 
 describe('test Dovecot lifecycle', { skip: skip ?? false }, () => {
   it('runs instances side by side with their own users, and stop() frees the port', async () => {
-    const [a, b] = await Promise.all([
-      startDovecot({ users: [{ user: 'carol', password: 'pw-carol' }] }),
-      startDovecot(),
-    ]);
+    const [a, b] = await Promise.all([startDovecot({ users: [{ user: 'carol', password: 'pw-carol' }] }), startDovecot()]);
     try {
       assert.notEqual(a.tlsPort, b.tlsPort);
-      assert.deepEqual(a.users.map((u) => u.user), ['carol']);
+      assert.deepEqual(
+        a.users.map((u) => u.user),
+        ['carol'],
+      );
       const many = Array.from({ length: 300 }, (_, i) => `Subject: m${i}\n\nbody ${i}\n`);
       await a.seed('carol', many);
       const c = await RawPop3.open(a, true);
@@ -140,7 +166,10 @@ describe('test Dovecot lifecycle', { skip: skip ?? false }, () => {
     }
     const refused = await new Promise<boolean>((resolve) => {
       const s = netConnect({ host: '127.0.0.1', port: a.tlsPort });
-      s.once('connect', () => { s.destroy(); resolve(false); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
       s.once('error', () => resolve(true));
     });
     assert.ok(refused, 'the TLS port is closed after stop()');

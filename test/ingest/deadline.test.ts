@@ -13,11 +13,18 @@ describe('a run deadline a slow server cannot stretch', () => {
   it('at maxSessionSeconds the connection is dropped: what was stored is committed, nothing deleted, the rest next run', async () => {
     await withFakeServer(slowSecond, async (w) => {
       const started = Date.now();
-      const s = await w.run({ retention: 'delete', maxSessionSeconds: 2, connect: { ...fakeServerJob(w.server).connect, minBytesPerSecond: 0 } });
+      const s = await w.run({
+        retention: 'delete',
+        maxSessionSeconds: 2,
+        connect: { ...fakeServerJob(w.server).connect, minBytesPerSecond: 0 },
+      });
       const took = Date.now() - started;
       assert.ok(took < 4_000, `the run took ${took} ms`);
       assert.equal(s.ok, true, JSON.stringify(s.error));
-      assert.deepEqual({ stored: s.stored, deleted: s.deleted, quitOk: s.quitOk, skipped: s.skipped }, { stored: 1, deleted: 0, quitOk: false, skipped: 2 });
+      assert.deepEqual(
+        { stored: s.stored, deleted: s.deleted, quitOk: s.quitOk, skipped: s.skipped },
+        { stored: 1, deleted: 0, quitOk: false, skipped: 2 },
+      );
       assert.ok(!w.server.verbs().includes('QUIT'), 'no QUIT while a retrieved message is not safe');
       assert.equal(w.server.messages.length, 3);
       assert.deepEqual(Object.keys(w.state.get('support')!.uidls), ['uid-1'], 'committed');
@@ -51,18 +58,27 @@ describe('a run deadline a slow server cannot stretch', () => {
   it('one byte a second cannot hold a run: the minimum rate ends it (ESLOW), what was stored stays committed', async () => {
     const trickling = { messages, handlers: { RETR: forUids('RETR', ['uid-2'], trickledReply(slowBody, 1, 1000)) } };
     await withFakeServer(trickling, async (w) => {
-      const s = await w.run({ retention: 'delete', connect: { ...fakeServerJob(w.server).connect, minBytesPerSecond: 100, minRateWindowMs: 1000 } });
+      const s = await w.run({
+        retention: 'delete',
+        connect: { ...fakeServerJob(w.server).connect, minBytesPerSecond: 100, minRateWindowMs: 1000 },
+      });
       assert.equal(s.ok, false);
-      assert.deepEqual({ class: s.error?.class, code: s.error?.code, stored: s.stored, deleted: s.deleted }, { class: 'network', code: 'ESLOW', stored: 1, deleted: 0 });
+      assert.deepEqual(
+        { class: s.error?.class, code: s.error?.code, stored: s.stored, deleted: s.deleted },
+        { class: 'network', code: 'ESLOW', stored: 1, deleted: 0 },
+      );
       assert.deepEqual(Object.keys(w.state.get('support')!.uidls), ['uid-1']);
     });
   });
 
-  it('a caller\'s deadline only stops requests (the session still QUITs); its cutoff is where the connection drops', async () => {
+  it("a caller's deadline only stops requests (the session still QUITs); its cutoff is where the connection drops", async () => {
     await withFakeServer({ messages }, async (w) => {
       const now = Date.now();
       const s = await w.run({ retention: 'delete' }, { deadline: now, cutoff: now + 10_000 });
-      assert.deepEqual({ ok: s.ok, stored: s.stored, skipped: s.skipped, quitOk: s.quitOk }, { ok: true, stored: 0, skipped: 3, quitOk: true });
+      assert.deepEqual(
+        { ok: s.ok, stored: s.stored, skipped: s.skipped, quitOk: s.quitOk },
+        { ok: true, stored: 0, skipped: 3, quitOk: true },
+      );
       assert.ok(!w.server.verbs().includes('RETR'));
     });
   });

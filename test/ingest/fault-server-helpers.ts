@@ -30,7 +30,10 @@ export async function withFakeServer(options: FakeServerOptions, body: (w: FakeS
   const publisher = new MemoryPublisher();
   try {
     await body({
-      server, store, state, publisher,
+      server,
+      store,
+      state,
+      publisher,
       run: (job = {}, extra = {}) => runMailbox({ job: fakeServerJob(server, job), store, state, publisher, ...extra }),
     });
   } finally {

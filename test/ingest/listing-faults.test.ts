@@ -6,16 +6,27 @@ import { inFirstSessions, listingOf, okReply } from '../helpers/fake-pop3-faults
 import { sampleMessage } from '../helpers/memory-pop3.ts';
 import { withFakeServer } from './fault-server-helpers.ts';
 
-const two = [{ uid: 'a', body: sampleMessage(1) }, { uid: 'b', body: sampleMessage(2) }];
+const two = [
+  { uid: 'a', body: sampleMessage(1) },
+  { uid: 'b', body: sampleMessage(2) },
+];
 const sizes = two.map((m, i) => `${i + 1} ${m.body.length}`);
 
 /** Listings a server may get wrong, each with the words the refusal must name. */
 const broken: Array<{ name: string; handlers: Record<string, Handler>; says: RegExp }> = [
-  { name: 'a message number repeated in UIDL (the issue\'s "1 a", "1 b")', handlers: { UIDL: listingOf(['1 a', '1 b']) }, says: /UIDL lists message 1 twice/ },
+  {
+    name: 'a message number repeated in UIDL (the issue\'s "1 a", "1 b")',
+    handlers: { UIDL: listingOf(['1 a', '1 b']) },
+    says: /UIDL lists message 1 twice/,
+  },
   { name: 'a message number repeated in LIST', handlers: { LIST: listingOf([sizes[0]!, sizes[0]!]) }, says: /LIST lists message 1 twice/ },
   { name: 'message number zero', handlers: { UIDL: listingOf(['0 a', '1 b']) }, says: /message number 0/ },
-  { name: 'a skipped number', handlers: { STAT: okReply('3 1000'), UIDL: listingOf(['1 a', '3 b']), LIST: listingOf([sizes[0]!, `3 ${two[1]!.body.length}`]) }, says: /skips message 2/ },
-  { name: 'numbers beyond STAT\'s count', handlers: { STAT: okReply('1 500') }, says: /lists message 2 but STAT counts 1/ },
+  {
+    name: 'a skipped number',
+    handlers: { STAT: okReply('3 1000'), UIDL: listingOf(['1 a', '3 b']), LIST: listingOf([sizes[0]!, `3 ${two[1]!.body.length}`]) },
+    says: /skips message 2/,
+  },
+  { name: "numbers beyond STAT's count", handlers: { STAT: okReply('1 500') }, says: /lists message 2 but STAT counts 1/ },
   { name: 'LIST and UIDL disagreeing', handlers: { LIST: listingOf([sizes[0]!]) }, says: /LIST skips message 2/ },
 ];
 
@@ -47,7 +58,7 @@ describe('listings that do not add up are refused for the session (ELISTING)', (
     });
   });
 
-  it('the issue\'s case end to end: after a duplicated number, a correct listing archives both before deleting either', async () => {
+  it("the issue's case end to end: after a duplicated number, a correct listing archives both before deleting either", async () => {
     await withFakeServer({ messages: two, handlers: { UIDL: inFirstSessions('UIDL', listingOf(['1 a', '1 b'])) } }, async (w) => {
       assert.equal((await w.run({ retention: 'delete' })).error?.code, 'ELISTING');
       const s = await w.run({ retention: 'delete' });
@@ -62,7 +73,19 @@ describe('listings that do not add up are refused for the session (ELISTING)', (
 
 describe('joinListing', () => {
   it('joins by number, oldest first, and marks shared UIDLs', () => {
-    const listing = joinListing(3, [{ n: 2, uid: 'x' }, { n: 1, uid: 'x' }, { n: 3, uid: 'y' }], [{ n: 1, size: 10 }, { n: 2, size: 20 }, { n: 3, size: 30 }]);
+    const listing = joinListing(
+      3,
+      [
+        { n: 2, uid: 'x' },
+        { n: 1, uid: 'x' },
+        { n: 3, uid: 'y' },
+      ],
+      [
+        { n: 1, size: 10 },
+        { n: 2, size: 20 },
+        { n: 3, size: 30 },
+      ],
+    );
     assert.deepEqual(listing, [
       { n: 1, uid: 'x', size: 10, duplicate: true },
       { n: 2, uid: 'x', size: 20, duplicate: true },

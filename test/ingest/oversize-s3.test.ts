@@ -14,8 +14,12 @@ const MiB = 1024 * 1024;
 
 describe('an over-limit message against S3 (fauxqs)', () => {
   let aws: LocalAws;
-  before(async () => { aws = await startLocalAws(); });
-  after(async () => { await aws?.stop(); });
+  before(async () => {
+    aws = await startLocalAws();
+  });
+  after(async () => {
+    await aws?.stop();
+  });
 
   it('a never-ending RETR is never completed in S3: its multipart upload is aborted, only its headers are stored', async () => {
     const headers = 'From: a@example.com\r\nSubject: endless\r\nDate: Thu, 26 Nov 2026 09:00:00 +0900';
@@ -36,7 +40,10 @@ describe('an over-limit message against S3 (fauxqs)', () => {
       const store = new S3RawStore({ client, bucket, multipartThreshold: 5 * MiB, partSize: 5 * MiB });
       const limit = 12 * MiB;
       const s = await runMailbox({
-        job: fakeServerJob(server, { maxMessageBytes: limit }), store, state: new MemoryStateStore(), publisher: new MemoryPublisher(),
+        job: fakeServerJob(server, { maxMessageBytes: limit }),
+        store,
+        state: new MemoryStateStore(),
+        publisher: new MemoryPublisher(),
       });
       assert.equal(s.ok, true, JSON.stringify(s.error));
       assert.deepEqual({ stored: s.stored, oversized: s.oversized }, { stored: 1, oversized: 1 });
@@ -48,10 +55,17 @@ describe('an over-limit message against S3 (fauxqs)', () => {
       assert.ok(uploaded <= limit, `${uploaded} bytes of parts uploaded for a ${limit}-byte limit`);
       const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
       const keys = (listed.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size! }));
-      assert.deepEqual(keys.filter((o) => o.key.startsWith('staging/')), [], 'no staging object left behind');
+      assert.deepEqual(
+        keys.filter((o) => o.key.startsWith('staging/')),
+        [],
+        'no staging object left behind',
+      );
       const raws = keys.filter((o) => o.key.endsWith('.eml'));
       assert.equal(raws.length, 2);
-      assert.ok(raws.every((o) => o.size < 4096), `only small objects stored: ${JSON.stringify(raws)}`);
+      assert.ok(
+        raws.every((o) => o.size < 4096),
+        `only small objects stored: ${JSON.stringify(raws)}`,
+      );
     } finally {
       await server.close();
     }

@@ -4,27 +4,29 @@ import { Readable } from 'node:stream';
 import { ParsePool } from '../../lib/ingest/parse-pool.ts';
 import { parseMessage } from '../../lib/parse/parse-message.ts';
 
-const japanese = Buffer.from([
-  'From: Yamada <yamada@example.jp>',
-  'To: support@example.jp',
-  // 四半期報告 (quarterly report) as Japanese mailers send it: an ISO-2022-JP encoded word.
-  'Subject: =?ISO-2022-JP?B?GyRCO01IPjR8SnM5cBsoQg==?=',
-  'Message-ID: <m1@example.jp>',
-  'Content-Type: multipart/mixed; boundary="b"',
-  '',
-  '--b',
-  'Content-Type: text/plain; charset=utf-8',
-  '',
-  '見積書を添付します。',
-  '--b',
-  'Content-Type: application/pdf; name="mitsumori.pdf"',
-  'Content-Transfer-Encoding: base64',
-  'Content-Disposition: attachment; filename="mitsumori.pdf"',
-  '',
-  Buffer.from('%PDF-1.4 not really').toString('base64'),
-  '--b--',
-  '',
-].join('\r\n'));
+const japanese = Buffer.from(
+  [
+    'From: Yamada <yamada@example.jp>',
+    'To: support@example.jp',
+    // 四半期報告 (quarterly report) as Japanese mailers send it: an ISO-2022-JP encoded word.
+    'Subject: =?ISO-2022-JP?B?GyRCO01IPjR8SnM5cBsoQg==?=',
+    'Message-ID: <m1@example.jp>',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    '見積書を添付します。',
+    '--b',
+    'Content-Type: application/pdf; name="mitsumori.pdf"',
+    'Content-Transfer-Encoding: base64',
+    'Content-Disposition: attachment; filename="mitsumori.pdf"',
+    '',
+    Buffer.from('%PDF-1.4 not really').toString('base64'),
+    '--b--',
+    '',
+  ].join('\r\n'),
+);
 
 describe('the parse pool (a worker thread for mailparser)', () => {
   const pools: ParsePool[] = [];
@@ -33,7 +35,9 @@ describe('the parse pool (a worker thread for mailparser)', () => {
     pools.push(p);
     return p;
   };
-  after(async () => { for (const p of pools) await p.close(); });
+  after(async () => {
+    for (const p of pools) await p.close();
+  });
 
   it('runs in a worker and gives exactly what parseMessage gives in-process', async () => {
     const p = pool();

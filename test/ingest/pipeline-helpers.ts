@@ -19,11 +19,19 @@ export function world(messages = 0, options: ConstructorParameters<typeof Memory
   const state = new MemoryStateStore();
   const publisher = new MemoryPublisher();
   return {
-    drop, store, state, publisher,
-    run: (job = {}, extra = {}) => runMailbox({
-      job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' }, ...job },
-      store, state, publisher, connect: drop.connect, ...extra,
-    }),
+    drop,
+    store,
+    state,
+    publisher,
+    run: (job = {}, extra = {}) =>
+      runMailbox({
+        job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' }, ...job },
+        store,
+        state,
+        publisher,
+        connect: drop.connect,
+        ...extra,
+      }),
   };
 }
 

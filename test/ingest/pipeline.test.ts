@@ -14,11 +14,17 @@ describe('runMailbox', () => {
     const w = world(5);
     const first = await w.run();
     assert.equal(first.ok, true);
-    assert.deepEqual({ new: first.new, stored: first.stored, published: first.published, deleted: first.deleted, failed: first.failed }, { new: 5, stored: 5, published: 5, deleted: 0, failed: 0 });
+    assert.deepEqual(
+      { new: first.new, stored: first.stored, published: first.published, deleted: first.deleted, failed: first.failed },
+      { new: 5, stored: 5, published: 5, deleted: 0, failed: 0 },
+    );
     assert.deepEqual(storedShas(w.store).sort(), w.drop.messages.map((m) => sha(m.bytes)).sort());
     for (const key of w.store.rawKeys()) {
       const bytes = w.store.objects.get(key)!;
-      assert.ok(w.drop.messages.some((m) => m.bytes.equals(bytes)), `${key} holds the exact server bytes`);
+      assert.ok(
+        w.drop.messages.some((m) => m.bytes.equals(bytes)),
+        `${key} holds the exact server bytes`,
+      );
     }
     for (const doc of w.publisher.published) metadataDocumentSchema.parse(doc);
     assert.equal(w.drop.messages.length, 5, 'retention keep leaves the server untouched');
@@ -42,7 +48,7 @@ describe('runMailbox', () => {
     assert.deepEqual(w.store.metadata().get(doc.raw.key)?.id, doc.id, 'metadata JSON stored beside the raw message');
   });
 
-  it('publishes in the mailbox\'s order, whatever order the concurrent commits finish in', async () => {
+  it("publishes in the mailbox's order, whatever order the concurrent commits finish in", async () => {
     const w = world(12);
     // The first messages commit slowest: without ordering, later mail would be published first.
     const stage = w.store.stage.bind(w.store);
@@ -51,10 +57,18 @@ describe('runMailbox', () => {
       const staged = await stage(mailbox);
       const delay = Math.max(0, 30 - 5 * calls++);
       const commit = staged.commit.bind(staged);
-      return Object.assign(staged, { commit: async (...a: Parameters<typeof commit>) => { await new Promise((r) => setTimeout(r, delay)); return commit(...a); } });
+      return Object.assign(staged, {
+        commit: async (...a: Parameters<typeof commit>) => {
+          await new Promise((r) => setTimeout(r, delay));
+          return commit(...a);
+        },
+      });
     };
     await w.run();
-    assert.deepEqual(w.publisher.published.map((d) => d.uidl), w.drop.uids());
+    assert.deepEqual(
+      w.publisher.published.map((d) => d.uidl),
+      w.drop.uids(),
+    );
   });
 
   it('ingests only mail that arrived since the last run, oldest first', async () => {
@@ -64,7 +78,10 @@ describe('runMailbox', () => {
     const before = w.drop.log.length;
     const s = await w.run();
     assert.equal(s.stored, 2);
-    assert.deepEqual(w.drop.log.slice(before).filter((l) => l.startsWith('RETR')), ['RETR uid-3', 'RETR uid-4']);
+    assert.deepEqual(
+      w.drop.log.slice(before).filter((l) => l.startsWith('RETR')),
+      ['RETR uid-3', 'RETR uid-4'],
+    );
   });
 
   it('retention delete empties the server only after every message is stored and committed', async () => {
@@ -111,7 +128,10 @@ describe('runMailbox', () => {
     w.store.failNext('commit', new StoreError('EIO', 'disk full'));
     const s = await w.run({ retention: 'delete' });
     assert.equal(s.ok, false);
-    assert.deepEqual({ stored: s.stored, failed: s.failed, deleted: s.deleted, quitOk: s.quitOk }, { stored: 2, failed: 1, deleted: 0, quitOk: false });
+    assert.deepEqual(
+      { stored: s.stored, failed: s.failed, deleted: s.deleted, quitOk: s.quitOk },
+      { stored: 2, failed: 1, deleted: 0, quitOk: false },
+    );
     assert.equal(s.error?.class, 'storage');
     assert.equal(w.drop.messages.length, 3, 'EXPIRE 0 must not remove the unsaved message: no QUIT');
     const again = await w.run({ retention: 'delete' });
@@ -289,7 +309,11 @@ describe('runMailbox', () => {
     w.state.write = async (mailbox, state, version) => {
       if (!injected) {
         injected = true;
-        w.state.set(mailbox, { version: 2, mailbox, uidls: { other: { id: 'o', sha256: 'f'.repeat(64), key: 'k', size: 1, ingestedAt: new Date().toISOString() } } });
+        w.state.set(mailbox, {
+          version: 2,
+          mailbox,
+          uidls: { other: { id: 'o', sha256: 'f'.repeat(64), key: 'k', size: 1, ingestedAt: new Date().toISOString() } },
+        });
       }
       return original(mailbox, state, version);
     };

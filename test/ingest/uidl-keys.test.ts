@@ -20,17 +20,42 @@ import { JOB_DEFAULTS } from '../helpers/job.ts';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-const SPECIAL = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '%', '%00', '#', 'a#b', '#0', '/', '..', '.', 'a/../b', '"', '\\', '{}'];
+const SPECIAL = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '%',
+  '%00',
+  '#',
+  'a#b',
+  '#0',
+  '/',
+  '..',
+  '.',
+  'a/../b',
+  '"',
+  '\\',
+  '{}',
+];
 /** One UIDL: any string over 0x21-0x7E of 1 to 70 characters, with the known troublemakers drawn often. */
 const uidl = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(...SPECIAL) },
-  { weight: 3, arbitrary: fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 70 }) },
+  {
+    weight: 3,
+    arbitrary: fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 70 }),
+  },
 );
 const mailboxUidls = fc.uniqueArray(uidl, { minLength: 1, maxLength: 8 });
 
 let root: string;
-before(async () => { root = await mkdtemp(join(tmpdir(), 'uidl-keys-')); });
-after(async () => { await rm(root, { recursive: true, force: true }); });
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'uidl-keys-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 let dirs = 0;
 
 function setup(uids: readonly string[], state: StateStore) {
@@ -39,9 +64,14 @@ function setup(uids: readonly string[], state: StateStore) {
   uids.forEach((u, i) => drop.add(u, sampleMessage(i + 1, { body: `message for UIDL ${JSON.stringify(u)}` })));
   const store = new MemoryRawStore();
   const publisher = new MemoryPublisher();
-  const run = (retention: 'keep' | 'delete' = 'keep') => runMailbox({
-    job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' }, retention }, store, state, publisher, connect: drop.connect,
-  });
+  const run = (retention: 'keep' | 'delete' = 'keep') =>
+    runMailbox({
+      job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' }, retention },
+      store,
+      state,
+      publisher,
+      connect: drop.connect,
+    });
   return { drop, store, publisher, run };
 }
 
@@ -79,35 +109,49 @@ async function ingestsEachOnce(uids: readonly string[], state: StateStore): Prom
 
 describe('UIDLs of the whole RFC 1939 alphabet as state keys', () => {
   it('through the pipeline and the in-memory state: each message ingested once, tracked every run', async () => {
-    await fc.assert(fc.asyncProperty(mailboxUidls, (uids) => ingestsEachOnce(uids, new MemoryStateStore())), { numRuns: 150 });
+    await fc.assert(
+      fc.asyncProperty(mailboxUidls, (uids) => ingestsEachOnce(uids, new MemoryStateStore())),
+      { numRuns: 150 },
+    );
   });
 
   it('through the pipeline and the real fs state file', async () => {
-    await fc.assert(fc.asyncProperty(mailboxUidls, async (uids) => {
-      await ingestsEachOnce(uids, new FsStateStore({ dir: join(root, `p${++dirs}`) }));
-    }), { numRuns: 40 });
+    await fc.assert(
+      fc.asyncProperty(mailboxUidls, async (uids) => {
+        await ingestsEachOnce(uids, new FsStateStore({ dir: join(root, `p${++dirs}`) }));
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('the fs state file saves and loads every key, entry for entry', async () => {
     const store = new FsStateStore({ dir: join(root, 'roundtrip') });
-    await fc.assert(fc.asyncProperty(fc.uniqueArray(uidl, { minLength: 0, maxLength: 20 }), async (uids) => {
-      const { version } = await store.read('support');
-      const uidls: Record<string, IngestedEntry> = Object.create(null);
-      uids.forEach((u, i) => { uidls[u] = { id: `id-${i}`, sha256: String(i).padStart(64, '0'), key: `k${i}`, size: i, ingestedAt: '2026-01-01T00:00:00.000Z' }; });
-      const state: MailboxState = { ...emptyState('support'), uidls };
-      await store.write('support', state, version);
-      const loaded = (await store.read('support')).state;
-      assert.deepEqual(Object.keys(loaded.uidls).sort(), [...uids].sort());
-      for (const u of uids) assert.deepEqual(loaded.uidls[u], uidls[u]);
-      assert.equal(Object.getPrototypeOf(loaded.uidls), null, 'no inherited property can pass for an entry');
-    }), { numRuns: 60 });
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(uidl, { minLength: 0, maxLength: 20 }), async (uids) => {
+        const { version } = await store.read('support');
+        const uidls: Record<string, IngestedEntry> = Object.create(null);
+        uids.forEach((u, i) => {
+          uidls[u] = { id: `id-${i}`, sha256: String(i).padStart(64, '0'), key: `k${i}`, size: i, ingestedAt: '2026-01-01T00:00:00.000Z' };
+        });
+        const state: MailboxState = { ...emptyState('support'), uidls };
+        await store.write('support', state, version);
+        const loaded = (await store.read('support')).state;
+        assert.deepEqual(Object.keys(loaded.uidls).sort(), [...uids].sort());
+        for (const u of uids) assert.deepEqual(loaded.uidls[u], uidls[u]);
+        assert.equal(Object.getPrototypeOf(loaded.uidls), null, 'no inherited property can pass for an entry');
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('a UIDL shared by two messages can never collide with a real UIDL naming its copy', async () => {
     // "x" twice, and a third message whose UIDL is what the old format used as the key of the first copy.
     const first = sampleMessage(1);
     const w = setup([], new MemoryStateStore());
-    w.drop.add('x', first).add('x', sampleMessage(2)).add(`x#${sha(first)}`, sampleMessage(3, { body: 'a message of its own' }));
+    w.drop
+      .add('x', first)
+      .add('x', sampleMessage(2))
+      .add(`x#${sha(first)}`, sampleMessage(3, { body: 'a message of its own' }));
     const s = await w.run('delete');
     assert.equal(s.ok, true, JSON.stringify(s.error));
     assert.equal(s.stored, 3, 'the third message is not mistaken for a copy of the first');
@@ -118,7 +162,13 @@ describe('UIDLs of the whole RFC 1939 alphabet as state keys', () => {
 
 describe('state files of version 1', () => {
   const entry = (bytes: Buffer, i: number): IngestedEntry => ({
-    id: `id-${i}`, sha256: sha(bytes), key: `raw/support/2026/11/26/${sha(bytes)}.eml`, size: bytes.length, listedSize: bytes.length, ingestedAt: '2026-11-26T00:00:00.000Z', deletedAt: null,
+    id: `id-${i}`,
+    sha256: sha(bytes),
+    key: `raw/support/2026/11/26/${sha(bytes)}.eml`,
+    size: bytes.length,
+    listedSize: bytes.length,
+    ingestedAt: '2026-11-26T00:00:00.000Z',
+    deletedAt: null,
   });
 
   it('are read as version 2: a `#<sha256>` duplicate key becomes the new form, a UIDL with `#` stays itself', async () => {
@@ -128,14 +178,27 @@ describe('state files of version 1', () => {
     const b = sampleMessage(2);
     const c = sampleMessage(3);
     await mkdir(join(dir, 'state'), { recursive: true });
-    await writeFile(store.pathFor('support'), JSON.stringify({
-      version: 1, mailbox: 'support',
-      uidls: { [`dup#${sha(a)}`]: entry(a, 1), [`dup#${sha(b)}`]: entry(b, 2), 'real#uidl': entry(c, 3), [`odd#${'0'.repeat(64)}`]: entry(c, 4) },
-      lastRun: null, lastError: null,
-    }));
+    await writeFile(
+      store.pathFor('support'),
+      JSON.stringify({
+        version: 1,
+        mailbox: 'support',
+        uidls: {
+          [`dup#${sha(a)}`]: entry(a, 1),
+          [`dup#${sha(b)}`]: entry(b, 2),
+          'real#uidl': entry(c, 3),
+          [`odd#${'0'.repeat(64)}`]: entry(c, 4),
+        },
+        lastRun: null,
+        lastError: null,
+      }),
+    );
     const { state } = await store.read('support');
     assert.equal(state.version, 2);
-    assert.deepEqual(Object.keys(state.uidls).sort(), [duplicateKey('dup', sha(a)), duplicateKey('dup', sha(b)), `odd#${'0'.repeat(64)}`, 'real#uidl'].sort());
+    assert.deepEqual(
+      Object.keys(state.uidls).sort(),
+      [duplicateKey('dup', sha(a)), duplicateKey('dup', sha(b)), `odd#${'0'.repeat(64)}`, 'real#uidl'].sort(),
+    );
   });
 
   it('keep working: a run over a version 1 state ingests nothing again and writes version 2', async () => {

@@ -8,9 +8,13 @@ import { withFakeServer, type FakeServerWorld } from './fault-server-helpers.ts'
 /** Messages of one size that differ only in their headers: LIST cannot tell them apart. */
 const sameSize = (i: number): FakeMessage => ({ uid: `m${i}`, body: sampleMessage(i, { body: 'the same body text' }) });
 const [A, B, C] = [sameSize(1), sameSize(2), sameSize(3)];
-const positional = (messages: FakeMessage[], extra: Partial<FakeServerOptions> = {}): FakeServerOptions =>
-  ({ messages, ...extra, handlers: { UIDL: positionalUidls(), ...extra.handlers } });
-const verbsOf = (w: FakeServerWorld, session: number): string[] => w.server.commands.filter((c) => c.session === session).map((c) => c.verb);
+const positional = (messages: FakeMessage[], extra: Partial<FakeServerOptions> = {}): FakeServerOptions => ({
+  messages,
+  ...extra,
+  handlers: { UIDL: positionalUidls(), ...extra.handlers },
+});
+const verbsOf = (w: FakeServerWorld, session: number): string[] =>
+  w.server.commands.filter((c) => c.session === session).map((c) => c.verb);
 const subjects = (w: FakeServerWorld): string[] => w.publisher.published.map((d) => d.subject ?? '').sort();
 
 describe('a new message under a reused UIDL of the same size', () => {
@@ -28,7 +32,7 @@ describe('a new message under a reused UIDL of the same size', () => {
     });
   });
 
-  it('messages renumbered by another client\'s deletion: the new one is archived, the moved one not published again', async () => {
+  it("messages renumbered by another client's deletion: the new one is archived, the moved one not published again", async () => {
     await withFakeServer(positional([A, B]), async (w) => {
       await w.run({ retention: 'keep' });
       w.server.messages = [B, C]; // A deleted elsewhere: B is "1" now, C arrives as "2"; all of one size
@@ -46,7 +50,10 @@ describe('a new message under a reused UIDL of the same size', () => {
       const s = await w.run();
       assert.deepEqual({ new: s.new, stored: s.stored, published: s.published }, { new: 0, stored: 0, published: 0 });
       const verbs = verbsOf(w, 2);
-      assert.deepEqual({ top: verbs.filter((v) => v === 'TOP').length, retr: verbs.filter((v) => v === 'RETR').length }, { top: 3, retr: 0 });
+      assert.deepEqual(
+        { top: verbs.filter((v) => v === 'TOP').length, retr: verbs.filter((v) => v === 'RETR').length },
+        { top: 3, retr: 0 },
+      );
     });
   });
 
@@ -62,7 +69,10 @@ describe('a new message under a reused UIDL of the same size', () => {
     await withFakeServer(positional([A, B]), async (w) => {
       await w.run();
       const st = w.state.get('support')!;
-      w.state.set('support', { ...st, uidls: Object.fromEntries(Object.entries(st.uidls).map(([k, { headerSha256: _, ...e }]) => [k, e])) });
+      w.state.set('support', {
+        ...st,
+        uidls: Object.fromEntries(Object.entries(st.uidls).map(([k, { headerSha256: _, ...e }]) => [k, e])),
+      });
       const trusted = await w.run();
       assert.equal(trusted.stored, 0);
       assert.ok(Object.values(w.state.get('support')!.uidls).every((e) => typeof e.headerSha256 === 'string'));

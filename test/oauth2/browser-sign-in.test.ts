@@ -14,12 +14,21 @@ import { assertNoToken, oauthMailbox } from './lifecycle-helpers.ts';
 /** Google's browser sign-in (RFC 8252 with PKCE): Google's device flow does not grant Gmail's scope. */
 describe('browser sign-in to a loopback listener (Google-shaped server)', () => {
   let oauth: OAuthServer;
-  const client = () => new TokenClient({
-    profile: PROFILES.google,
-    endpoints: endpointsFor({ provider: 'google', flow: 'delegated', clientId: oauth.clients.desktop.id, tokenUrl: oauth.tokenUrl, authorizationUrl: oauth.authorizationUrl }),
-    client: { clientId: oauth.clients.desktop.id, clientSecret: oauth.clients.desktop.secret },
+  const client = () =>
+    new TokenClient({
+      profile: PROFILES.google,
+      endpoints: endpointsFor({
+        provider: 'google',
+        flow: 'delegated',
+        clientId: oauth.clients.desktop.id,
+        tokenUrl: oauth.tokenUrl,
+        authorizationUrl: oauth.authorizationUrl,
+      }),
+      client: { clientId: oauth.clients.desktop.id, clientSecret: oauth.clients.desktop.secret },
+    });
+  before(async () => {
+    oauth = await startOAuthServer({ flavor: 'google' });
   });
-  before(async () => { oauth = await startOAuthServer({ flavor: 'google' }); });
   after(() => oauth.stop());
 
   it('asks for offline access with PKCE S256, comes back to 127.0.0.1, and exchanges the code for a refresh token', async () => {
@@ -60,21 +69,37 @@ describe('mail-ingest auth for Gmail (browser), then run with OAUTHBEARER', { sk
     dovecot = await startOAuthDovecot(oauth);
     t = await tempDir('cli-gmail-');
   });
-  after(async () => { await dovecot?.stop(); await oauth?.stop(); await t?.remove(); });
+  after(async () => {
+    await dovecot?.stop();
+    await oauth?.stop();
+    await t?.remove();
+  });
 
   it('prints the page to open, stores the refresh token once the browser is back, and the first run logs in', async () => {
     const config = path.join(t.dir, 'config.json');
-    await writeFile(config, JSON.stringify({
-      store: { type: 'fs', dir: './data' },
-      mailboxes: [oauthMailbox(oauth, dovecot, 'gmail', 'alice', {
-        clientId: oauth.clients.desktop.id, clientSecret: { env: 'GOOGLE_CLIENT_SECRET' }, authorizationUrl: oauth.authorizationUrl,
-      })].map((m) => ({ ...m, auth: 'oauthbearer' })),
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        store: { type: 'fs', dir: './data' },
+        mailboxes: [
+          oauthMailbox(oauth, dovecot, 'gmail', 'alice', {
+            clientId: oauth.clients.desktop.id,
+            clientSecret: { env: 'GOOGLE_CLIENT_SECRET' },
+            authorizationUrl: oauth.authorizationUrl,
+          }),
+        ].map((m) => ({ ...m, auth: 'oauthbearer' })),
+      }),
+    );
     const env = { ...process.env, GOOGLE_CLIENT_SECRET: oauth.clients.desktop.secret };
-    const child = spawn(process.execPath, [BIN, 'auth', '--config', config, '--mailbox', 'gmail'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'auth', '--config', config, '--mailbox', 'gmail'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.setEncoding('utf8').on('data', (d: string) => {

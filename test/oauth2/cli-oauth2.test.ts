@@ -17,8 +17,13 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv, onOutput: (all: string
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; onOutput(stdout); });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    onOutput(stdout);
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   return { child, done };
 }
@@ -51,17 +56,31 @@ describe('mail-ingest auth / run / check / status with OAuth 2 (Dovecot passdb o
     dovecot = await startOAuthDovecot(oauth);
     t = await tempDir('cli-oauth2-');
     config = path.join(t.dir, 'config.json');
-    await writeFile(config, JSON.stringify({
-      store: { type: 'fs', dir: './data' },
-      mailboxes: [
-        oauthMailbox(oauth, dovecot, 'support', 'alice'),
-        oauthMailbox(oauth, dovecot, 'app', 'bob', { flow: 'client-credentials', clientId: oauth.clients.app.id, clientSecret: { env: 'MI_APP_SECRET' }, refreshToken: undefined }),
-      ],
-    }, null, 2));
+    await writeFile(
+      config,
+      JSON.stringify(
+        {
+          store: { type: 'fs', dir: './data' },
+          mailboxes: [
+            oauthMailbox(oauth, dovecot, 'support', 'alice'),
+            oauthMailbox(oauth, dovecot, 'app', 'bob', {
+              flow: 'client-credentials',
+              clientId: oauth.clients.app.id,
+              clientSecret: { env: 'MI_APP_SECRET' },
+              refreshToken: undefined,
+            }),
+          ],
+        },
+        null,
+        2,
+      ),
+    );
   });
   after(async () => {
     const written = t === undefined ? '' : await everyFile(path.join(t.dir, 'data'));
-    await dovecot?.stop(); await oauth?.stop(); await t?.remove();
+    await dovecot?.stop();
+    await oauth?.stop();
+    await t?.remove();
     assertNoToken(oauth, outputs.join('\n'), 'the CLI output');
     assertNoToken(oauth, written, 'the state, archive, event log or status records');
   });
@@ -110,10 +129,23 @@ describe('mail-ingest auth / run / check / status with OAuth 2 (Dovecot passdb o
     child.kill('SIGTERM');
     const r = await done;
     outputs.push(r.stdout, r.stderr);
-    const summaries = r.stdout.trim().split(/\n(?=\{)/).map((doc) => JSON.parse(doc).mailboxes[0]);
-    assert.deepEqual(summaries.map((s: { ok: boolean; stored: number }) => [s.ok, s.stored]), [[true, 1], [true, 1]]);
+    const summaries = r.stdout
+      .trim()
+      .split(/\n(?=\{)/)
+      .map((doc) => JSON.parse(doc).mailboxes[0]);
+    assert.deepEqual(
+      summaries.map((s: { ok: boolean; stored: number }) => [s.ok, s.stored]),
+      [
+        [true, 1],
+        [true, 1],
+      ],
+    );
     assert.equal(refreshes().length - r0, 2, 'a new process refreshed once, and again when its 12 s token neared expiry');
-    assert.ok(refreshes().slice(r0).every((x) => x.status === 200));
+    assert.ok(
+      refreshes()
+        .slice(r0)
+        .every((x) => x.status === 200),
+    );
     assert.equal(introspections(oauth) - i0, 2, 'one login per round: no token was ever refused');
   });
 
@@ -142,11 +174,25 @@ describe('mail-ingest auth / run / check / status with OAuth 2 (Dovecot passdb o
     const record = path.join(t.dir, 'data', 'state', 'oauth2', 'support.json');
     await mkdir(path.dirname(record), { recursive: true });
     const fortyDaysAgo = new Date(Date.now() - 40 * 86_400_000).toISOString();
-    await writeFile(record, JSON.stringify({ version: 1, mailbox: 'support', lastRefreshAt: fortyDaysAgo, lastRotationAt: fortyDaysAgo, lastFailure: null }));
+    await writeFile(
+      record,
+      JSON.stringify({ version: 1, mailbox: 'support', lastRefreshAt: fortyDaysAgo, lastRotationAt: fortyDaysAgo, lastFailure: null }),
+    );
     let s = await run(['status', '--config', config]);
     assert.match(s.stdout, /support: warning: no refresh for 40 days: the refresh token expires after 90 days unused \(in about 50 days\)/);
-    await writeFile(record, JSON.stringify({ version: 1, mailbox: 'support', lastRefreshAt: fortyDaysAgo, lastFailure: { at: new Date().toISOString(), code: 'EOAUTH2_GRANT', providerCode: 'AADSTS700082', signInAgain: true } }));
+    await writeFile(
+      record,
+      JSON.stringify({
+        version: 1,
+        mailbox: 'support',
+        lastRefreshAt: fortyDaysAgo,
+        lastFailure: { at: new Date().toISOString(), code: 'EOAUTH2_GRANT', providerCode: 'AADSTS700082', signInAgain: true },
+      }),
+    );
     s = await run(['status', '--config', config]);
-    assert.match(s.stdout, /support: warning: the last refresh failed \(EOAUTH2_GRANT AADSTS700082\): sign in again with mail-ingest auth --mailbox support/);
+    assert.match(
+      s.stdout,
+      /support: warning: the last refresh failed \(EOAUTH2_GRANT AADSTS700082\): sign in again with mail-ingest auth --mailbox support/,
+    );
   });
 });

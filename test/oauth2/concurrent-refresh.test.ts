@@ -3,8 +3,13 @@ import assert from 'node:assert/strict';
 import { resolveSecret } from '../../lib/config/index.ts';
 import type { MailboxConfig, OAuth2Config } from '../../lib/config/types.ts';
 import {
-  clearAccessTokenCache, createAwsSecretsManagerTokenClient, pollDeviceToken, startDeviceAuthorization, tokenClientFor,
-  tokenSourceFor, type OAuth2Deps,
+  clearAccessTokenCache,
+  createAwsSecretsManagerTokenClient,
+  pollDeviceToken,
+  startDeviceAuthorization,
+  tokenClientFor,
+  tokenSourceFor,
+  type OAuth2Deps,
 } from '../../lib/oauth2/index.ts';
 import { startOAuthServer, type OAuthServer } from '../helpers/oauth-server.ts';
 import { tempDir } from '../e2e/e2e-helpers.ts';
@@ -16,8 +21,19 @@ type OAuthMailbox = MailboxConfig & { oauth2: OAuth2Config };
 /** A mailbox config without a POP3 server behind it: these cases are about the token endpoint and the stores. */
 function tokenMailbox(oauth: OAuthServer, id: string, refreshToken: Record<string, string>): Record<string, unknown> {
   return {
-    id, host: '127.0.0.1', port: 9, user: 'alice', auth: 'xoauth2',
-    oauth2: { provider: oauth.flavor, tenant: oauth.tenant, clientId: oauth.clients.public.id, refreshToken, tokenUrl: oauth.tokenUrl, deviceAuthorizationUrl: oauth.deviceAuthorizationUrl },
+    id,
+    host: '127.0.0.1',
+    port: 9,
+    user: 'alice',
+    auth: 'xoauth2',
+    oauth2: {
+      provider: oauth.flavor,
+      tenant: oauth.tenant,
+      clientId: oauth.clients.public.id,
+      refreshToken,
+      tokenUrl: oauth.tokenUrl,
+      deviceAuthorizationUrl: oauth.deviceAuthorizationUrl,
+    },
   };
 }
 
@@ -29,7 +45,11 @@ async function deviceRefreshToken(oauth: OAuthServer, m: OAuthMailbox): Promise<
 }
 
 function logInto(lines: string[]): Required<Pick<OAuth2Deps, 'log'>> {
-  return { log: (level, message) => { lines.push(`${level}: ${message}`); } };
+  return {
+    log: (level, message) => {
+      lines.push(`${level}: ${message}`);
+    },
+  };
 }
 
 describe('refreshes that happen at the same time', () => {
@@ -41,7 +61,10 @@ describe('refreshes that happen at the same time', () => {
     oauth = await startOAuthServer({ flavor: 'microsoft' });
     t = await tempDir('oauth-concurrent-');
   });
-  after(async () => { await oauth?.stop(); await t?.remove(); });
+  after(async () => {
+    await oauth?.stop();
+    await t?.remove();
+  });
   beforeEach(() => clearAccessTokenCache());
 
   it('two sessions of one process that need a token at once share one refresh', async () => {
@@ -57,7 +80,10 @@ describe('refreshes that happen at the same time', () => {
 
   it('two pollers sharing one token file take turns: each redeems the token the other stored, the grant survives', async () => {
     // Two mailbox entries with one token file: two independent caches, as two processes have.
-    const config = configOf(t.dir, [tokenMailbox(oauth, 'one', { file: './tokens/pair.json' }), tokenMailbox(oauth, 'two', { file: './tokens/pair.json' })]);
+    const config = configOf(t.dir, [
+      tokenMailbox(oauth, 'one', { file: './tokens/pair.json' }),
+      tokenMailbox(oauth, 'two', { file: './tokens/pair.json' }),
+    ]);
     const [one, two] = [mailboxOf(config, 'one'), mailboxOf(config, 'two')];
     await signIn(oauth, one, 'alice');
     const [ok0, failed0] = [refreshes(true), refreshes(false)];
@@ -80,7 +106,10 @@ describe('refreshes that happen at the same time', () => {
     const deps = { resolve: (ref: Parameters<typeof resolveSecret>[0]) => resolveSecret(ref), ...logInto(lines) };
     const failed0 = refreshes(false);
     await tokenSourceFor(m, deps).get();
-    assert.ok(lines.some((l) => /^warn: .*cannot be written.*lives in this process only/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^warn: .*cannot be written.*lives in this process only/.test(l)),
+      lines.join('\n'),
+    );
     clearAccessTokenCache();
     await tokenSourceFor(m, deps).get();
     assert.equal(refreshes(false) - failed0, 0, 'the second refresh used the rotated token, not the spent one in the variable');
@@ -104,7 +133,11 @@ describe('a refresh token in AWS Secrets Manager', () => {
     oauth = await startOAuthServer({ flavor: 'microsoft', refreshTokenReuse: 'allow' });
     t = await tempDir('oauth-sm-');
   });
-  after(async () => { await sm?.stop(); await oauth?.stop(); await t?.remove(); });
+  after(async () => {
+    await sm?.stop();
+    await oauth?.stop();
+    await t?.remove();
+  });
   beforeEach(() => clearAccessTokenCache());
 
   it('rotation writes a new version of exactly that secret, other keys kept', async () => {
@@ -124,12 +157,18 @@ describe('a refresh token in AWS Secrets Manager', () => {
   });
 
   it('two pollers rotating at once (no lock across machines): one version wins, the other poller keeps it', async () => {
-    const config = configOf(t.dir, [tokenMailbox(oauth, 'left', { secretId: 'mail-ingest/race' }), tokenMailbox(oauth, 'right', { secretId: 'mail-ingest/race' })]);
+    const config = configOf(t.dir, [
+      tokenMailbox(oauth, 'left', { secretId: 'mail-ingest/race' }),
+      tokenMailbox(oauth, 'right', { secretId: 'mail-ingest/race' }),
+    ]);
     const first = await deviceRefreshToken(oauth, mailboxOf(config, 'left'));
     sm.set('mail-ingest/race', first);
     const lines: string[] = [];
     const puts0 = sm.calls.filter((c) => c.op === 'PutSecretValue').length;
-    const [a, b] = await Promise.all([tokenSourceFor(mailboxOf(config, 'left'), deps(lines)).get(), tokenSourceFor(mailboxOf(config, 'right'), deps(lines)).get()]);
+    const [a, b] = await Promise.all([
+      tokenSourceFor(mailboxOf(config, 'left'), deps(lines)).get(),
+      tokenSourceFor(mailboxOf(config, 'right'), deps(lines)).get(),
+    ]);
     assert.ok(a.length > 0 && b.length > 0, 'both sessions got a token');
     assert.equal(sm.calls.filter((c) => c.op === 'PutSecretValue').length - puts0, 2);
     assert.equal(lines.filter((l) => /keeping theirs/.test(l)).length, 1, lines.join('\n'));
@@ -147,11 +186,13 @@ describe('a refresh token in AWS Secrets Manager', () => {
     } finally {
       sm.failPuts = null;
     }
-    assert.ok(lines.some((l) => /^error: the rotated refresh token could not be stored; it is kept in memory/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^error: the rotated refresh token could not be stored; it is kept in memory/.test(l)),
+      lines.join('\n'),
+    );
     const unchanged = sm.current('mail-ingest/denied');
     clearAccessTokenCache();
     await tokenSourceFor(m, deps(lines)).get();
     assert.notEqual(sm.current('mail-ingest/denied'), unchanged, 'stored once the write was allowed again');
   });
 });
-

@@ -5,7 +5,13 @@ import { ConfigError, parseConfig } from '../../lib/config/index.ts';
 import { endpointsFor } from '../../lib/oauth2/index.ts';
 
 const base = '/srv/mail-ingest';
-const mailbox = (extra: Record<string, unknown>) => ({ id: 'support', host: 'outlook.office365.com', user: 'support@contoso.co.jp', auth: 'xoauth2', ...extra });
+const mailbox = (extra: Record<string, unknown>) => ({
+  id: 'support',
+  host: 'outlook.office365.com',
+  user: 'support@contoso.co.jp',
+  auth: 'xoauth2',
+  ...extra,
+});
 const parse = (m: Record<string, unknown>) => parseConfig({ store: { type: 'fs', dir: './data' }, mailboxes: [m] }, { baseDir: base });
 const problems = (m: Record<string, unknown>): Array<{ path: string; message: string }> => {
   try {
@@ -18,7 +24,12 @@ const problems = (m: Record<string, unknown>): Array<{ path: string; message: st
 };
 const paths = (m: Record<string, unknown>) => problems(m).map((i) => i.path);
 
-const microsoft = { provider: 'microsoft', tenant: 'contoso.onmicrosoft.com', clientId: '00000000-1111-2222-3333-444444444444', refreshToken: { file: 'tokens/support.json' } };
+const microsoft = {
+  provider: 'microsoft',
+  tenant: 'contoso.onmicrosoft.com',
+  clientId: '00000000-1111-2222-3333-444444444444',
+  refreshToken: { file: 'tokens/support.json' },
+};
 
 describe('config: the oauth2 block', () => {
   it('Microsoft delegated: the token file is resolved against the config folder; endpoints and scope come from the profile', () => {
@@ -34,32 +45,85 @@ describe('config: the oauth2 block', () => {
   });
 
   it('Microsoft app-only (client credentials): the .default scope, a secret, no refresh token', () => {
-    const m = parse(mailbox({ oauth2: { provider: 'microsoft', tenant: 'contoso.onmicrosoft.com', flow: 'client-credentials', clientId: 'app', clientSecret: { secretId: 'mail-ingest/app-secret' } } })).mailboxes[0]!;
+    const m = parse(
+      mailbox({
+        oauth2: {
+          provider: 'microsoft',
+          tenant: 'contoso.onmicrosoft.com',
+          flow: 'client-credentials',
+          clientId: 'app',
+          clientSecret: { secretId: 'mail-ingest/app-secret' },
+        },
+      }),
+    ).mailboxes[0]!;
     assert.equal(endpointsFor(m.oauth2!).scope, 'https://outlook.office365.com/.default');
   });
 
   it('Google and a generic server', () => {
-    const g = parse(mailbox({ host: 'pop.gmail.com', auth: 'oauthbearer', oauth2: { provider: 'google', clientId: 'x.apps.googleusercontent.com', clientSecret: { env: 'GOOGLE_CLIENT_SECRET' }, refreshToken: { secretId: 'mail-ingest/gmail' } } })).mailboxes[0]!;
+    const g = parse(
+      mailbox({
+        host: 'pop.gmail.com',
+        auth: 'oauthbearer',
+        oauth2: {
+          provider: 'google',
+          clientId: 'x.apps.googleusercontent.com',
+          clientSecret: { env: 'GOOGLE_CLIENT_SECRET' },
+          refreshToken: { secretId: 'mail-ingest/gmail' },
+        },
+      }),
+    ).mailboxes[0]!;
     assert.equal(g.auth, 'oauthbearer');
     assert.deepEqual(endpointsFor(g.oauth2!), {
-      tokenUrl: 'https://oauth2.googleapis.com/token', deviceAuthorizationUrl: 'https://oauth2.googleapis.com/device/code',
-      authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth', scope: 'https://mail.google.com/',
+      tokenUrl: 'https://oauth2.googleapis.com/token',
+      deviceAuthorizationUrl: 'https://oauth2.googleapis.com/device/code',
+      authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
+      scope: 'https://mail.google.com/',
     });
-    const x = parse(mailbox({ oauth2: { provider: 'generic', clientId: 'c', tokenUrl: 'https://id.example.jp/token', scope: 'pop3 offline', refreshToken: { env: 'RT' } } })).mailboxes[0]!;
-    assert.deepEqual(endpointsFor(x.oauth2!), { tokenUrl: 'https://id.example.jp/token', deviceAuthorizationUrl: null, authorizationUrl: null, scope: 'pop3 offline' });
+    const x = parse(
+      mailbox({
+        oauth2: {
+          provider: 'generic',
+          clientId: 'c',
+          tokenUrl: 'https://id.example.jp/token',
+          scope: 'pop3 offline',
+          refreshToken: { env: 'RT' },
+        },
+      }),
+    ).mailboxes[0]!;
+    assert.deepEqual(endpointsFor(x.oauth2!), {
+      tokenUrl: 'https://id.example.jp/token',
+      deviceAuthorizationUrl: null,
+      authorizationUrl: null,
+      scope: 'pop3 offline',
+    });
   });
 
   it('reports what each provider and flow needs, all at once', () => {
-    assert.deepEqual(paths(mailbox({ oauth2: { provider: 'microsoft', clientId: 'c' } })).sort(), ['mailboxes[0].oauth2.refreshToken', 'mailboxes[0].oauth2.tenant']);
-    assert.deepEqual(paths(mailbox({ oauth2: { provider: 'generic', clientId: 'c', refreshToken: { env: 'RT' } } })).sort(), ['mailboxes[0].oauth2.scope', 'mailboxes[0].oauth2.tokenUrl']);
-    assert.deepEqual(paths(mailbox({ oauth2: { ...microsoft, flow: 'client-credentials', tenant: 'organizations' } })).sort(),
-      ['mailboxes[0].oauth2.clientSecret', 'mailboxes[0].oauth2.refreshToken', 'mailboxes[0].oauth2.tenant']);
-    assert.match(problems(mailbox({ oauth2: { provider: 'google', flow: 'client-credentials', clientId: 'c', clientSecret: 's' } }))[0]!.message, /Google offers no client-credentials grant/);
+    assert.deepEqual(paths(mailbox({ oauth2: { provider: 'microsoft', clientId: 'c' } })).sort(), [
+      'mailboxes[0].oauth2.refreshToken',
+      'mailboxes[0].oauth2.tenant',
+    ]);
+    assert.deepEqual(paths(mailbox({ oauth2: { provider: 'generic', clientId: 'c', refreshToken: { env: 'RT' } } })).sort(), [
+      'mailboxes[0].oauth2.scope',
+      'mailboxes[0].oauth2.tokenUrl',
+    ]);
+    assert.deepEqual(paths(mailbox({ oauth2: { ...microsoft, flow: 'client-credentials', tenant: 'organizations' } })).sort(), [
+      'mailboxes[0].oauth2.clientSecret',
+      'mailboxes[0].oauth2.refreshToken',
+      'mailboxes[0].oauth2.tenant',
+    ]);
+    assert.match(
+      problems(mailbox({ oauth2: { provider: 'google', flow: 'client-credentials', clientId: 'c', clientSecret: 's' } }))[0]!.message,
+      /Google offers no client-credentials grant/,
+    );
   });
 
   it('oauth2 excludes a password, a static access token and password mechanisms', () => {
-    assert.deepEqual(paths(mailbox({ oauth2: microsoft, password: 'p', accessToken: 't', auth: 'plain' })).sort(),
-      ['mailboxes[0].accessToken', 'mailboxes[0].auth', 'mailboxes[0].password']);
+    assert.deepEqual(paths(mailbox({ oauth2: microsoft, password: 'p', accessToken: 't', auth: 'plain' })).sort(), [
+      'mailboxes[0].accessToken',
+      'mailboxes[0].auth',
+      'mailboxes[0].password',
+    ]);
     assert.deepEqual(paths(mailbox({ auth: 'oauthbearer', password: 'p' })), ['mailboxes[0].accessToken']);
   });
 
@@ -77,7 +141,9 @@ describe('config: the oauth2 block', () => {
   });
 
   it('suggests the key meant when one is misspelt', () => {
-    const [issue] = problems(mailbox({ oauth2: { ...microsoft, clientID: 'x', clientId: undefined } })).filter((i) => i.path.endsWith('clientID'));
+    const [issue] = problems(mailbox({ oauth2: { ...microsoft, clientID: 'x', clientId: undefined } })).filter((i) =>
+      i.path.endsWith('clientID'),
+    );
     assert.match(issue!.message, /did you mean "clientId"/);
   });
 });

@@ -18,11 +18,21 @@ describe('Dovecot passdb oauth2 with oidc-provider introspection', { skip: skip 
     oauth = await startOAuthServer({ flavor: 'microsoft' });
     dovecot = await startOAuthDovecot(oauth);
   });
-  after(async () => { await dovecot?.stop(); await oauth?.stop(); });
-
-  const connect = (user: string, accessToken: string, auth: Pop3ConnectOptions['auth']) => connectPop3({
-    host: '127.0.0.1', port: dovecot.tlsPort, ca: dovecot.caPem, servername: 'localhost', user, accessToken, auth,
+  after(async () => {
+    await dovecot?.stop();
+    await oauth?.stop();
   });
+
+  const connect = (user: string, accessToken: string, auth: Pop3ConnectOptions['auth']) =>
+    connectPop3({
+      host: '127.0.0.1',
+      port: dovecot.tlsPort,
+      ca: dovecot.caPem,
+      servername: 'localhost',
+      user,
+      accessToken,
+      auth,
+    });
 
   it('accepts a delegated token for its own user with XOAUTH2 and with OAUTHBEARER', async () => {
     const { accessToken } = await signInByHand(oauth, 'alice');
@@ -36,7 +46,7 @@ describe('Dovecot passdb oauth2 with oidc-provider introspection', { skip: skip 
     }
   });
 
-  it('refuses alice\'s token for bob\'s maildrop, and a token it has never seen', async () => {
+  it("refuses alice's token for bob's maildrop, and a token it has never seen", async () => {
     const { accessToken } = await signInByHand(oauth, 'alice');
     await assert.rejects(connect('bob', accessToken, 'xoauth2'), { code: 'EAUTH' });
     const error = await connect('alice', 'not-a-token-anyone-issued', 'oauthbearer').catch((e: unknown) => e);
@@ -55,9 +65,14 @@ describe('Dovecot passdb oauth2 with oidc-provider introspection', { skip: skip 
     const res = await fetch(oauth.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: oauth.clients.app.id, client_secret: oauth.clients.app.secret, scope: SCOPES.microsoftApp }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: oauth.clients.app.id,
+        client_secret: oauth.clients.app.secret,
+        scope: SCOPES.microsoftApp,
+      }).toString(),
     });
-    const { access_token: token } = await res.json() as { access_token: string };
+    const { access_token: token } = (await res.json()) as { access_token: string };
     const client = await connect('alice', token, 'xoauth2');
     await client.quit();
     await assert.rejects(connect('bob', token, 'xoauth2'), { code: 'EAUTH' });

@@ -8,9 +8,21 @@ import type { DovecotServer } from '../helpers/dovecot.ts';
 import type { OAuthServer } from '../helpers/oauth-server.ts';
 
 /** A mailbox of Dovecot user `user` whose tokens come from `oauth` (its endpoints put in as overrides). */
-export function oauthMailbox(oauth: OAuthServer, dovecot: DovecotServer, id: string, user: string, oauth2: Record<string, unknown> = {}): Record<string, unknown> {
+export function oauthMailbox(
+  oauth: OAuthServer,
+  dovecot: DovecotServer,
+  id: string,
+  user: string,
+  oauth2: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
-    id, host: '127.0.0.1', port: dovecot.tlsPort, ca: dovecot.caFile, servername: 'localhost', user, auth: 'xoauth2',
+    id,
+    host: '127.0.0.1',
+    port: dovecot.tlsPort,
+    ca: dovecot.caFile,
+    servername: 'localhost',
+    user,
+    auth: 'xoauth2',
     oauth2: {
       provider: oauth.flavor,
       ...(oauth.flavor === 'microsoft' ? { tenant: oauth.tenant } : {}),
@@ -56,7 +68,11 @@ export async function everyFile(dir: string): Promise<string> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
     let entries;
-    try { entries = await readdir(d, { withFileTypes: true }); } catch { return; }
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of entries) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) await walk(p);

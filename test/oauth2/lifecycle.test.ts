@@ -36,7 +36,9 @@ describe('OAuth 2 token lifecycle: pipeline, Dovecot passdb oauth2, oidc-provide
   after(async () => {
     // Everything the pipeline wrote: the state, the archive, the event log and the token status records.
     const written = t === undefined ? '' : await everyFile(`${t.dir}/data`);
-    await dovecot?.stop(); await oauth?.stop(); await t?.remove();
+    await dovecot?.stop();
+    await oauth?.stop();
+    await t?.remove();
     assertNoToken(oauth, written, 'the state, archive, event log or status records');
   });
   // Each case starts as a new process would: no access token in memory.
@@ -155,9 +157,14 @@ describe('OAuth 2 token lifecycle: pipeline, Dovecot passdb oauth2, oidc-provide
 
   it('client credentials (app-only): a token for the mailbox the app was granted, no refresh token anywhere', async () => {
     process.env.MI_TEST_APP_SECRET = oauth.clients.app.secret;
-    const config = configOf(t.dir, [oauthMailbox(oauth, dovecot, 'app', 'alice', {
-      flow: 'client-credentials', clientId: oauth.clients.app.id, clientSecret: { env: 'MI_TEST_APP_SECRET' }, refreshToken: undefined,
-    })]);
+    const config = configOf(t.dir, [
+      oauthMailbox(oauth, dovecot, 'app', 'alice', {
+        flow: 'client-credentials',
+        clientId: oauth.clients.app.id,
+        clientSecret: { env: 'MI_TEST_APP_SECRET' },
+        refreshToken: undefined,
+      }),
+    ]);
     await dovecot.seed('alice', [mail(++seq)]);
     const c0 = oauth.tokenRequests('client_credentials').length;
     const summary = await run(config, 'app');

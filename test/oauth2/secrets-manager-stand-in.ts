@@ -23,7 +23,11 @@ export interface SecretsManagerStandIn {
   stop(): Promise<void>;
 }
 
-interface Version { readonly id: string; readonly value: string; stages: string[] }
+interface Version {
+  readonly id: string;
+  readonly value: string;
+  stages: string[];
+}
 
 export async function startSecretsManagerStandIn(): Promise<SecretsManagerStandIn> {
   const secrets = new Map<string, Version[]>();
@@ -54,7 +58,11 @@ export async function startSecretsManagerStandIn(): Promise<SecretsManagerStandI
       void (async () => {
         const reply = (status: number, body: unknown) => {
           const text = JSON.stringify(body);
-          res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(text) });
+          res.writeHead(status, {
+            'content-type': 'application/x-amz-json-1.1',
+            'x-amzn-requestid': randomUUID(),
+            'content-length': Buffer.byteLength(text),
+          });
           res.end(text);
         };
         const op = String(req.headers['x-amz-target'] ?? '').replace(/^secretsmanager\./, '');
@@ -90,7 +98,10 @@ export async function startSecretsManagerStandIn(): Promise<SecretsManagerStandI
           }
           const existing = secrets.get(id)!.find((v) => v.id === token);
           if (existing !== undefined && existing.value !== input.SecretString) {
-            reply(400, { __type: 'ResourceExistsException', message: "You can't modify an existing version, you can only create a new version." });
+            reply(400, {
+              __type: 'ResourceExistsException',
+              message: "You can't modify an existing version, you can only create a new version.",
+            });
             return;
           }
           if (existing === undefined) addVersion(id, token, input.SecretString ?? '');
@@ -104,6 +115,10 @@ export async function startSecretsManagerStandIn(): Promise<SecretsManagerStandI
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return Object.assign(standIn, {
     endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   });
 }

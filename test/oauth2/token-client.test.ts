@@ -1,23 +1,27 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  endpointsFor, OAuth2Error, pollDeviceToken, PROFILES, startDeviceAuthorization, TokenClient,
-} from '../../lib/oauth2/index.ts';
+import { endpointsFor, OAuth2Error, pollDeviceToken, PROFILES, startDeviceAuthorization, TokenClient } from '../../lib/oauth2/index.ts';
 import type { OAuth2Config } from '../../lib/config/types.ts';
 import { startOAuthServer, type OAuthFlavor, type OAuthServer } from '../helpers/oauth-server.ts';
 
 /** A client of `server` as a mailbox config would make it: the profile's shape, the test server's endpoints. */
-function clientFor(server: OAuthServer, options: { client?: { id: string; secret?: string }; flow?: OAuth2Config['flow']; tenant?: string } = {}): TokenClient {
+function clientFor(
+  server: OAuthServer,
+  options: { client?: { id: string; secret?: string }; flow?: OAuth2Config['flow']; tenant?: string } = {},
+): TokenClient {
   const c: { id: string; secret?: string } = options.client ?? server.clients.public;
   const config: OAuth2Config = {
-    provider: server.flavor, flow: options.flow ?? 'delegated', clientId: c.id,
+    provider: server.flavor,
+    flow: options.flow ?? 'delegated',
+    clientId: c.id,
     ...(server.flavor === 'microsoft' ? { tenant: server.tenant } : {}),
     tokenUrl: options.tenant === undefined ? server.tokenUrl : server.tokenUrl.replace(server.tenant, options.tenant),
     deviceAuthorizationUrl: server.deviceAuthorizationUrl,
     ...(server.flavor === 'generic' ? { scope: server.scope } : {}),
   };
   return new TokenClient({
-    profile: PROFILES[server.flavor], endpoints: endpointsFor(config),
+    profile: PROFILES[server.flavor],
+    endpoints: endpointsFor(config),
     client: { clientId: c.id, ...(c.secret === undefined ? {} : { clientSecret: c.secret }) },
     signInHint: 'sign in again: mail-ingest auth --mailbox support',
   });
@@ -42,14 +46,20 @@ function assertNoSecret(err: unknown, ...secrets: string[]): void {
 for (const flavor of ['microsoft', 'google', 'generic'] as const satisfies readonly OAuthFlavor[]) {
   describe(`token endpoint, ${flavor}-shaped answers`, () => {
     let server: OAuthServer;
-    before(async () => { server = await startOAuthServer({ flavor }); });
+    before(async () => {
+      server = await startOAuthServer({ flavor });
+    });
     after(() => server.stop());
 
     it('device sign-in: a code and a URL to show, then access and refresh tokens once the person approves', async () => {
       const client = clientFor(server);
       const { auth, tokens } = await signIn(server, client);
       assert.match(auth.userCode, /^[A-Z]{4}-[A-Z]{4}$/);
-      assert.equal(auth.verificationUri, `${server.baseUrl}/activate`, flavor === 'google' ? 'read from Google\'s verification_url' : 'verification_uri');
+      assert.equal(
+        auth.verificationUri,
+        `${server.baseUrl}/activate`,
+        flavor === 'google' ? "read from Google's verification_url" : 'verification_uri',
+      );
       if (flavor === 'microsoft') assert.match(auth.message ?? '', /enter the code/);
       assert.ok(tokens.accessToken.length > 20);
       assert.ok(tokens.refreshToken !== undefined && tokens.refreshToken.length > 20);
@@ -78,7 +88,10 @@ for (const flavor of ['microsoft', 'google', 'generic'] as const satisfies reado
     it('the person declines: EOAUTH2_DENIED, not a hang', async () => {
       const client = clientFor(server);
       const auth = await startDeviceAuthorization(client);
-      const [error] = await Promise.all([pollDeviceToken(client, auth).catch((e: unknown) => e), server.approveDevice(auth.userCode, 'alice', { deny: true })]);
+      const [error] = await Promise.all([
+        pollDeviceToken(client, auth).catch((e: unknown) => e),
+        server.approveDevice(auth.userCode, 'alice', { deny: true }),
+      ]);
       assert.ok(error instanceof OAuth2Error && error.code === 'EOAUTH2_DENIED', String(error));
       if (flavor === 'microsoft') assert.equal(error.providerError, 'authorization_declined');
     });
@@ -107,7 +120,9 @@ for (const flavor of ['microsoft', 'google', 'generic'] as const satisfies reado
 
 describe('Microsoft specifics', () => {
   let server: OAuthServer;
-  before(async () => { server = await startOAuthServer({ flavor: 'microsoft', refreshTokenTtl: 2 }); });
+  before(async () => {
+    server = await startOAuthServer({ flavor: 'microsoft', refreshTokenTtl: 2 });
+  });
   after(() => server.stop());
 
   it('an expired refresh token is AADSTS700082 with what it means and what to do', async () => {
@@ -138,7 +153,9 @@ describe('Microsoft specifics', () => {
   });
 
   it('an unknown tenant is AADSTS90002, naming the setting to check', async () => {
-    const error = await clientFor(server, { tenant: 'no-such-tenant' }).refresh('x').catch((e: unknown) => e);
+    const error = await clientFor(server, { tenant: 'no-such-tenant' })
+      .refresh('x')
+      .catch((e: unknown) => e);
     assert.ok(error instanceof OAuth2Error, String(error));
     assert.equal(error.providerCode, 'AADSTS90002');
     assert.match(error.message, /check tenant/);

@@ -9,7 +9,9 @@ import { startSecretsManagerStandIn, type SecretsManagerStandIn } from './secret
 
 describe('refresh token in a token file', () => {
   let dir: string;
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'mi-tokens-')); });
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mi-tokens-'));
+  });
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('a first sign-in creates it mode 0600 in a 0700 folder; read gives the token and a version', async () => {
@@ -37,13 +39,19 @@ describe('refresh token in a token file', () => {
     const path = join(dir, 'open.json');
     await writeFile(path, JSON.stringify({ version: 1, refreshToken: 'rt' }), { mode: 0o644 });
     await chmod(path, 0o644);
-    await assert.rejects(new FsTokenFile(path).read(), (e: unknown) => e instanceof OAuth2Error && e.code === 'EOAUTH2_STORE' && /chmod 600/.test(e.message) && !e.message.includes('"rt"'));
+    await assert.rejects(
+      new FsTokenFile(path).read(),
+      (e: unknown) => e instanceof OAuth2Error && e.code === 'EOAUTH2_STORE' && /chmod 600/.test(e.message) && !e.message.includes('"rt"'),
+    );
   });
 
   it('a corrupt file is an error naming the file and the fix, never "no token"', async () => {
     const path = join(dir, 'corrupt.json');
     await writeFile(path, '{"refreshTok', { mode: 0o600 });
-    await assert.rejects(new FsTokenFile(path).read(), { code: 'EOAUTH2_STORE', message: /corrupt\.json is not valid JSON; sign in again/ });
+    await assert.rejects(new FsTokenFile(path).read(), {
+      code: 'EOAUTH2_STORE',
+      message: /corrupt\.json is not valid JSON; sign in again/,
+    });
   });
 
   it('the lock serializes holders, and the lock of a process that died is broken at once', async () => {
@@ -51,7 +59,10 @@ describe('refresh token in a token file', () => {
     await file.replace('rt');
     const order: string[] = [];
     const release = await file.lock();
-    const second = file.lock().then((r) => { order.push('second got it'); return r; });
+    const second = file.lock().then((r) => {
+      order.push('second got it');
+      return r;
+    });
     await new Promise((r) => setTimeout(r, 150));
     order.push('first releases');
     await release();
@@ -99,7 +110,7 @@ describe('refresh token in AWS Secrets Manager (through the SDK, against a local
     assert.deepEqual(JSON.parse(sm.current('mail-ingest/json')!), { refreshToken: 'rt-json-2', clientSecret: 'kept-as-is' });
   });
 
-  it('compare-and-set without a lock: of two pollers rotating the same version, one wins and the other keeps the winner\'s', async () => {
+  it("compare-and-set without a lock: of two pollers rotating the same version, one wins and the other keeps the winner's", async () => {
     sm.set('mail-ingest/race', 'rt-race-1');
     const a = new SecretsManagerTokenStore('mail-ingest/race', client());
     const b = new SecretsManagerTokenStore('mail-ingest/race', client());

@@ -56,7 +56,10 @@ describe('parseMessage: hostile messages never throw and say what went wrong', (
   it('an empty message', async () => {
     const m = await parseFixture('empty.eml');
     assert.equal(m.parseError, 'empty message');
-    assert.deepEqual({ subject: m.subject, messageId: m.messageId, date: m.date, snippet: m.snippet }, { subject: null, messageId: null, date: null, snippet: '' });
+    assert.deepEqual(
+      { subject: m.subject, messageId: m.messageId, date: m.date, snippet: m.snippet },
+      { subject: null, messageId: null, date: null, snippet: '' },
+    );
   });
 
   it('NUL bytes in headers and body are dropped from display strings', async () => {

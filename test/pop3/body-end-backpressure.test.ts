@@ -15,8 +15,12 @@ describe('a body that ends under back-pressure', () => {
   // Sizes around the stream high-water mark (256 KiB), so that some message ends exactly while the consumer is behind.
   const line = (i: number): string => `${String.fromCharCode(0x61 + (i % 26)).repeat(78)}\r\n`;
   const messages = Array.from({ length: 40 }, (_, i) => Buffer.from(line(i).repeat(Math.ceil((250 * 1024 + i * 1531) / 80))));
-  before(async () => { server = await startFakePop3Server({ messages }); });
-  after(async () => { await server.close(); });
+  before(async () => {
+    server = await startFakePop3Server({ messages });
+  });
+  after(async () => {
+    await server.close();
+  });
 
   it('does not stall the pipelined responses behind it, whatever the pace of the consumer', async () => {
     const client = await connectFake(server);
@@ -25,7 +29,10 @@ describe('a body that ends under back-pressure', () => {
       const pending = messages.map((_, i) => client.retr(i + 1));
       for (const p of pending) p.catch(() => undefined);
       for (const [i, p] of pending.entries()) {
-        const { stream } = await Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`RETR ${i + 1} never answered`)), 10_000))]);
+        const { stream } = await Promise.race([
+          p,
+          new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`RETR ${i + 1} never answered`)), 10_000)),
+        ]);
         let size = 0;
         for await (const chunk of stream) {
           size += (chunk as Buffer).length;

@@ -13,7 +13,9 @@ const messages = [
 
 describe('POP3 commands against the fake server', () => {
   let server: FakePop3Server;
-  before(async () => { server = await startFakePop3Server({ messages }); });
+  before(async () => {
+    server = await startFakePop3Server({ messages });
+  });
   after(() => server.close());
 
   it('logs in over STLS with SASL PLAIN by default and exposes TLS and capabilities', async () => {
@@ -31,9 +33,16 @@ describe('POP3 commands against the fake server', () => {
   it('answers STAT, LIST, UIDL (all and one) and parses them into numbers and ids', async () => {
     const client = await connectFake(server);
     assert.deepEqual(await client.stat(), { count: 3, size: messages.reduce((n, m) => n + m.length, 0) });
-    assert.deepEqual(await client.list(), messages.map((m, i) => ({ n: i + 1, size: m.length })));
+    assert.deepEqual(
+      await client.list(),
+      messages.map((m, i) => ({ n: i + 1, size: m.length })),
+    );
     assert.deepEqual(await client.list(2), { n: 2, size: messages[1]!.length });
-    assert.deepEqual(await client.uidl(), [{ n: 1, uid: 'uid-1' }, { n: 2, uid: 'uid-2' }, { n: 3, uid: 'uid-3' }]);
+    assert.deepEqual(await client.uidl(), [
+      { n: 1, uid: 'uid-1' },
+      { n: 2, uid: 'uid-2' },
+      { n: 3, uid: 'uid-3' },
+    ]);
     assert.deepEqual(await client.uidl(3), { n: 3, uid: 'uid-3' });
     await client.quit();
   });
@@ -85,7 +94,10 @@ describe('POP3 commands against the fake server', () => {
       await client.dele(2);
       await client.noop();
       await client.quit();
-      assert.deepEqual(local.messages.map((m) => m.uid), ['uid-1', 'uid-3']);
+      assert.deepEqual(
+        local.messages.map((m) => m.uid),
+        ['uid-1', 'uid-3'],
+      );
     } finally {
       await local.close();
     }
@@ -102,7 +114,9 @@ describe('POP3 commands against the fake server', () => {
 describe('pipelining (RFC 2449 section 6.6)', () => {
   const many = Array.from({ length: 300 }, (_, i) => Buffer.from(`Subject: ${i}\r\n\r\n${'.x\r\n'.repeat(i % 7)}end ${i}\r\n`));
   let server: FakePop3Server;
-  before(async () => { server = await startFakePop3Server({ messages: many }); });
+  before(async () => {
+    server = await startFakePop3Server({ messages: many });
+  });
   after(() => server.close());
 
   /** Fires every RETR at once and records the most commands the server got in one read. */
@@ -111,7 +125,9 @@ describe('pipelining (RFC 2449 section 6.6)', () => {
     assert.equal(client.pipelining, pipelining);
     let maxBatch = 0;
     const session = server.sessions[server.sessions.length - 1]!;
-    session.socket.on('data', (chunk: Buffer) => { maxBatch = Math.max(maxBatch, chunk.toString().split('\r\n').length - 1); });
+    session.socket.on('data', (chunk: Buffer) => {
+      maxBatch = Math.max(maxBatch, chunk.toString().split('\r\n').length - 1);
+    });
     // None awaited: the client must keep order and a bounded window.
     const pending = many.map((_, i) => client.retr(i + 1));
     const bodies: Buffer[] = [];

@@ -19,7 +19,10 @@ const tricky: Buffer[] = [
   Buffer.from('Subject: 8bit\n\n\xff\xfe\x80\x81 \x1b$B$3$s$K$A$O\x1b(B\n', 'latin1'),
   Buffer.from('Subject: no final newline\n\nlast line'),
   Buffer.from('Subject: crlf already\r\n\r\nwindows\r\n'),
-  Buffer.concat([Buffer.from('Subject: big\n\n'), Buffer.from(Array.from({ length: 60_000 }, (_, i) => `${i % 50 === 0 ? '.' : ''}line ${i}\n`).join(''))]),
+  Buffer.concat([
+    Buffer.from('Subject: big\n\n'),
+    Buffer.from(Array.from({ length: 60_000 }, (_, i) => `${i % 50 === 0 ? '.' : ''}line ${i}\n`).join('')),
+  ]),
 ];
 
 describe('POP3 client against Dovecot', { skip: skip ?? false }, () => {
@@ -31,13 +34,21 @@ describe('POP3 client against Dovecot', { skip: skip ?? false }, () => {
     { user: 'dave', password: 'secret-dave' },
   ];
   const options = (user: string, extra: Partial<Pop3ConnectOptions> = {}): Pop3ConnectOptions => ({
-    host: dovecot.host, port: dovecot.tlsPort, ca: dovecot.caPem, user, password: `secret-${user}`, ...extra,
+    host: dovecot.host,
+    port: dovecot.tlsPort,
+    ca: dovecot.caPem,
+    user,
+    password: `secret-${user}`,
+    ...extra,
   });
 
   before(async () => {
     dovecot = await startDovecot({ users });
     await dovecot.seed('alice', tricky);
-    await dovecot.seed('dave', Array.from({ length: 300 }, (_, i) => `Subject: m${i}\n\n${'x'.repeat(i * 7)}\n.${i}\n`));
+    await dovecot.seed(
+      'dave',
+      Array.from({ length: 300 }, (_, i) => `Subject: m${i}\n\n${'x'.repeat(i * 7)}\n.${i}\n`),
+    );
   });
   after(() => dovecot?.stop());
 
@@ -59,7 +70,10 @@ describe('POP3 client against Dovecot', { skip: skip ?? false }, () => {
     const uidl = await client.uidl();
     assert.equal(stat.count, tricky.length);
     assert.equal(list.length, tricky.length);
-    assert.equal(stat.size, list.reduce((n, e) => n + e.size, 0));
+    assert.equal(
+      stat.size,
+      list.reduce((n, e) => n + e.size, 0),
+    );
     assert.deepEqual(await client.list(2), list[1]);
     assert.deepEqual(await client.uidl(3), uidl[2]);
     assert.equal(new Set(uidl.map((u) => u.uid)).size, tricky.length);
@@ -136,7 +150,10 @@ describe('POP3 client against Dovecot', { skip: skip ?? false }, () => {
     await assert.rejects(client.retr(2), { code: 'ECOMMAND' });
     await client.quit();
     const left = await dovecot.maildirMessages('bob');
-    assert.deepEqual(left.map((b) => b.toString()), ['Subject: 1\n\none\n', 'Subject: 3\n\nthree\n']);
+    assert.deepEqual(
+      left.map((b) => b.toString()),
+      ['Subject: 1\n\none\n', 'Subject: 3\n\nthree\n'],
+    );
 
     client = await connectPop3(options('bob'));
     assert.deepEqual((await client.stat()).count, 2);

@@ -11,7 +11,11 @@ import { connectFake, sleep } from './helpers.ts';
 
 async function withServer<T>(options: FakeServerOptions, run: (server: FakePop3Server) => Promise<T>): Promise<T> {
   const server = await startFakePop3Server(options);
-  try { return await run(server); } finally { await server.close(); }
+  try {
+    return await run(server);
+  } finally {
+    await server.close();
+  }
 }
 
 /** Resolves once the server side of the last session has seen its socket close. */
@@ -24,25 +28,48 @@ const body = Buffer.from(`Subject: x\r\n\r\n${'line of text\r\n'.repeat(2000)}`)
 
 describe('a connection dropped mid-way', () => {
   it('mid-RETR: the stream errors with ECLOSED (never a silently short message) and later commands reject', async () => {
-    await withServer({ messages: [body], handlers: { RETR: (s) => { s.write(`+OK ${body.length} octets\r\n`); s.write(body.subarray(0, 5000)); setTimeout(() => s.destroy(), 20); } } }, async (server) => {
-      const client = await connectFake(server);
-      const retr = client.retr(1);
-      const noop = client.noop();
-      const { stream } = await retr;
-      await assert.rejects(buffer(stream), { code: 'ECLOSED', command: 'RETR' });
-      await assert.rejects(noop, { code: 'ECLOSED' });
-      assert.equal(client.closed, true);
-    });
+    await withServer(
+      {
+        messages: [body],
+        handlers: {
+          RETR: (s) => {
+            s.write(`+OK ${body.length} octets\r\n`);
+            s.write(body.subarray(0, 5000));
+            setTimeout(() => s.destroy(), 20);
+          },
+        },
+      },
+      async (server) => {
+        const client = await connectFake(server);
+        const retr = client.retr(1);
+        const noop = client.noop();
+        const { stream } = await retr;
+        await assert.rejects(buffer(stream), { code: 'ECLOSED', command: 'RETR' });
+        await assert.rejects(noop, { code: 'ECLOSED' });
+        assert.equal(client.closed, true);
+      },
+    );
   });
 
   it('mid-RETR with nobody listening to the stream: no uncaught exception', async () => {
-    await withServer({ messages: [body], handlers: { RETR: (s) => { s.write('+OK\r\npartial'); setTimeout(() => s.destroy(), 20); } } }, async (server) => {
-      const client = await connectFake(server);
-      const { stream } = await client.retr(1);
-      await sleep(100);
-      assert.ok(stream.destroyed);
-      assert.equal((stream.errored as Pop3Error | null)?.code, 'ECLOSED');
-    });
+    await withServer(
+      {
+        messages: [body],
+        handlers: {
+          RETR: (s) => {
+            s.write('+OK\r\npartial');
+            setTimeout(() => s.destroy(), 20);
+          },
+        },
+      },
+      async (server) => {
+        const client = await connectFake(server);
+        const { stream } = await client.retr(1);
+        await sleep(100);
+        assert.ok(stream.destroyed);
+        assert.equal((stream.errored as Pop3Error | null)?.code, 'ECLOSED');
+      },
+    );
   });
 
   it('before the status line: the pending command rejects with ECLOSED', async () => {
@@ -59,13 +86,16 @@ describe('a connection dropped mid-way', () => {
       await assert.rejects(client.quit(), { code: 'ECLOSED', command: 'QUIT' });
       assert.equal(server.messages.length, 1);
     });
-    await withServer({ messages: ['a\r\n'], handlers: { QUIT: (s) => s.err('[SYS/TEMP] could not update the maildrop') } }, async (server) => {
-      const client = await connectFake(server);
-      await client.dele(1);
-      await assert.rejects(client.quit(), { code: 'ESYSTEMP', command: 'QUIT' });
-      assert.equal(client.closed, true);
-      await serverSideClosed(server);
-    });
+    await withServer(
+      { messages: ['a\r\n'], handlers: { QUIT: (s) => s.err('[SYS/TEMP] could not update the maildrop') } },
+      async (server) => {
+        const client = await connectFake(server);
+        await client.dele(1);
+        await assert.rejects(client.quit(), { code: 'ESYSTEMP', command: 'QUIT' });
+        assert.equal(client.closed, true);
+        await serverSideClosed(server);
+      },
+    );
   });
 
   it('connection refused: ECONNECTION, retryable', async () => {
@@ -92,7 +122,9 @@ describe('timeouts (small values)', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     try {
       const port = (silent.address() as net.AddressInfo).port;
-      await assert.rejects(connectPop3({ host: '127.0.0.1', port, user: 'a', password: 'b', timeouts: { tlsMs: 150 } }), { code: 'ETIMEDOUT' });
+      await assert.rejects(connectPop3({ host: '127.0.0.1', port, user: 'a', password: 'b', timeouts: { tlsMs: 150 } }), {
+        code: 'ETIMEDOUT',
+      });
     } finally {
       silent.close();
     }
@@ -112,27 +144,44 @@ describe('timeouts (small values)', () => {
   });
 
   it('a body that stalls half-way: the stream errors with ETIMEDOUT', async () => {
-    await withServer({ messages: [body], handlers: { RETR: (s) => { s.write('+OK\r\n'); s.write(body.subarray(0, 3000)); } } }, async (server) => {
-      const client = await connectFake(server, { timeouts: { idleMs: 400 } });
-      await assert.rejects(buffer((await client.retr(1)).stream), { code: 'ETIMEDOUT', command: 'RETR' });
-    });
+    await withServer(
+      {
+        messages: [body],
+        handlers: {
+          RETR: (s) => {
+            s.write('+OK\r\n');
+            s.write(body.subarray(0, 3000));
+          },
+        },
+      },
+      async (server) => {
+        const client = await connectFake(server, { timeouts: { idleMs: 400 } });
+        await assert.rejects(buffer((await client.retr(1)).stream), { code: 'ETIMEDOUT', command: 'RETR' });
+      },
+    );
   });
 
   it('a slow but steady body is not a timeout: the idle timer restarts on every byte', async () => {
     const wire = dotStuff(body);
-    await withServer({
-      messages: [body],
-      handlers: {
-        RETR: async (s) => {
-          s.write('+OK\r\n');
-          for (let i = 0; i < 8; i++) { s.write(wire.subarray((i * wire.length) >> 3, ((i + 1) * wire.length) >> 3)); await sleep(150); }
+    await withServer(
+      {
+        messages: [body],
+        handlers: {
+          RETR: async (s) => {
+            s.write('+OK\r\n');
+            for (let i = 0; i < 8; i++) {
+              s.write(wire.subarray((i * wire.length) >> 3, ((i + 1) * wire.length) >> 3));
+              await sleep(150);
+            }
+          },
         },
       },
-    }, async (server) => {
-      const client = await connectFake(server, { timeouts: { idleMs: 600, responseMs: 600 } });
-      assert.ok((await buffer((await client.retr(1)).stream)).equals(body));
-      await client.quit();
-    });
+      async (server) => {
+        const client = await connectFake(server, { timeouts: { idleMs: 600, responseMs: 600 } });
+        assert.ok((await buffer((await client.retr(1)).stream)).equals(body));
+        await client.quit();
+      },
+    );
   });
 
   it('a consumer that stops reading is back-pressure, not a timeout', async () => {
@@ -148,11 +197,20 @@ describe('timeouts (small values)', () => {
 
 describe('hostile servers', () => {
   it('an endless status line: EPROTOCOL after maxLineLength bytes, socket closed', async () => {
-    await withServer({ handlers: { STAT: (s) => { s.write(`+OK ${'9'.repeat(4000)}`); } } }, async (server) => {
-      const client = await connectFake(server, { maxLineLength: 1024 });
-      await assert.rejects(client.stat(), { code: 'EPROTOCOL', retryable: false });
-      await serverSideClosed(server);
-    });
+    await withServer(
+      {
+        handlers: {
+          STAT: (s) => {
+            s.write(`+OK ${'9'.repeat(4000)}`);
+          },
+        },
+      },
+      async (server) => {
+        const client = await connectFake(server, { maxLineLength: 1024 });
+        await assert.rejects(client.stat(), { code: 'EPROTOCOL', retryable: false });
+        await serverSideClosed(server);
+      },
+    );
   });
 
   it('an overlong listing line: EPROTOCOL', async () => {
@@ -163,16 +221,31 @@ describe('hostile servers', () => {
   });
 
   it('garbage instead of a status line: EPROTOCOL, and the queued commands ECLOSED', async () => {
-    await withServer({ handlers: { NOOP: (s) => { s.write('HTTP/1.1 200 OK\r\n'); } } }, async (server) => {
-      const client = await connectFake(server);
-      const garbage = client.noop();
-      const next = client.stat();
-      await assert.rejects(garbage, { code: 'EPROTOCOL', command: 'NOOP' });
-      await assert.rejects(next, { code: 'ECLOSED' });
-    });
+    await withServer(
+      {
+        handlers: {
+          NOOP: (s) => {
+            s.write('HTTP/1.1 200 OK\r\n');
+          },
+        },
+      },
+      async (server) => {
+        const client = await connectFake(server);
+        const garbage = client.noop();
+        const next = client.stat();
+        await assert.rejects(garbage, { code: 'EPROTOCOL', command: 'NOOP' });
+        await assert.rejects(next, { code: 'ECLOSED' });
+      },
+    );
   });
 
-  const malformed: Array<[string, (s: import('../helpers/fake-pop3-server.ts').FakeSession) => void, (c: import('../../lib/pop3/index.ts').Pop3Client) => Promise<unknown>]> = [
+  const malformed: Array<
+    [
+      string,
+      (s: import('../helpers/fake-pop3-server.ts').FakeSession) => void,
+      (c: import('../../lib/pop3/index.ts').Pop3Client) => Promise<unknown>,
+    ]
+  > = [
     ['STAT beyond Number.MAX_SAFE_INTEGER', (s) => s.ok('99999999999999999999 10'), (c) => c.stat()],
     ['STAT with a negative count', (s) => s.ok('-1 10'), (c) => c.stat()],
     ['STAT without a size', (s) => s.ok('3'), (c) => c.stat()],
@@ -193,10 +266,20 @@ describe('hostile servers', () => {
   }
 
   it('a listing that never ends past maxLineLength without LF: EPROTOCOL, not unbounded memory', async () => {
-    await withServer({ handlers: { LIST: (s) => { s.write('+OK\r\n1 10\r\n'); s.write('2'.repeat(20000)); } } }, async (server) => {
-      const client = await connectFake(server, { maxLineLength: 1024 });
-      await assert.rejects(client.list(), { code: 'EPROTOCOL' });
-    });
+    await withServer(
+      {
+        handlers: {
+          LIST: (s) => {
+            s.write('+OK\r\n1 10\r\n');
+            s.write('2'.repeat(20000));
+          },
+        },
+      },
+      async (server) => {
+        const client = await connectFake(server, { maxLineLength: 1024 });
+        await assert.rejects(client.list(), { code: 'EPROTOCOL' });
+      },
+    );
   });
 
   it('an unsolicited line before any command is sent: EPROTOCOL', async () => {
@@ -207,20 +290,40 @@ describe('hostile servers', () => {
   });
 
   it('an unsolicited line while idle: EPROTOCOL, later commands ECLOSED', async () => {
-    await withServer({ handlers: { NOOP: (s) => { s.ok(); setTimeout(() => s.write('-ERR out of the blue\r\n'), 20); } } }, async (server) => {
-      const client = await connectFake(server);
-      await client.noop();
-      await sleep(100);
-      assert.equal(client.closed, true);
-      await assert.rejects(client.stat(), { code: 'ECLOSED' });
-    });
+    await withServer(
+      {
+        handlers: {
+          NOOP: (s) => {
+            s.ok();
+            setTimeout(() => s.write('-ERR out of the blue\r\n'), 20);
+          },
+        },
+      },
+      async (server) => {
+        const client = await connectFake(server);
+        await client.noop();
+        await sleep(100);
+        assert.equal(client.closed, true);
+        await assert.rejects(client.stat(), { code: 'ECLOSED' });
+      },
+    );
   });
 
   it('a multi-line response cut before its terminator by a close: ECLOSED (not a short list)', async () => {
-    await withServer({ handlers: { UIDL: (s) => { s.write('+OK\r\n1 a\r\n2 b\r\n'); setTimeout(() => s.destroy(), 20); } } }, async (server) => {
-      const client = await connectFake(server);
-      await assert.rejects(client.uidl(), { code: 'ECLOSED', command: 'UIDL' });
-    });
+    await withServer(
+      {
+        handlers: {
+          UIDL: (s) => {
+            s.write('+OK\r\n1 a\r\n2 b\r\n');
+            setTimeout(() => s.destroy(), 20);
+          },
+        },
+      },
+      async (server) => {
+        const client = await connectFake(server);
+        await assert.rejects(client.uidl(), { code: 'ECLOSED', command: 'UIDL' });
+      },
+    );
   });
 });
 
@@ -238,7 +341,9 @@ describe('maxMessageBytes', () => {
       const client = await connectFake(server, { maxMessageBytes: 1000 });
       const { stream } = await client.retr(1);
       let received = 0;
-      stream.on('data', (c: Buffer) => { received += c.length; });
+      stream.on('data', (c: Buffer) => {
+        received += c.length;
+      });
       // finished() also reports an error raised before the caller got the stream (body in the +OK's segment).
       await assert.rejects(finished(stream), { code: 'ETOOLARGE' });
       assert.ok(received <= 1000, `received ${received}`);
@@ -262,30 +367,36 @@ describe('back-pressure and abort', () => {
     const size = 96 << 20;
     let sent = 0;
     let last = 0;
-    await withServer({
-      handlers: {
-        RETR: async (s) => {
-          s.write(`+OK ${size} octets\r\n`);
-          const chunk = Buffer.alloc(1 << 20, 0x62);
-          chunk.write('\r\n', chunk.length - 2);
-          for (sent = 0; sent < size; sent += chunk.length) {
-            if (!s.write(chunk)) await new Promise((r) => s.socket.once('drain', r));
-          }
-          s.write('.\r\n');
+    await withServer(
+      {
+        handlers: {
+          RETR: async (s) => {
+            s.write(`+OK ${size} octets\r\n`);
+            const chunk = Buffer.alloc(1 << 20, 0x62);
+            chunk.write('\r\n', chunk.length - 2);
+            for (sent = 0; sent < size; sent += chunk.length) {
+              if (!s.write(chunk)) await new Promise((r) => s.socket.once('drain', r));
+            }
+            s.write('.\r\n');
+          },
         },
       },
-    }, async (server) => {
-      const client = await connectFake(server);
-      const { stream } = await client.retr(1);
-      await sleep(500);
-      last = sent;
-      assert.ok(last < 32 << 20, `server got ${last >> 20} MiB ahead of a consumer that read nothing`);
-      const hash = createHash('sha256');
-      let total = 0;
-      for await (const c of stream) { hash.update(c as Buffer); total += (c as Buffer).length; }
-      assert.equal(total, size);
-      await client.quit();
-    });
+      async (server) => {
+        const client = await connectFake(server);
+        const { stream } = await client.retr(1);
+        await sleep(500);
+        last = sent;
+        assert.ok(last < 32 << 20, `server got ${last >> 20} MiB ahead of a consumer that read nothing`);
+        const hash = createHash('sha256');
+        let total = 0;
+        for await (const c of stream) {
+          hash.update(c as Buffer);
+          total += (c as Buffer).length;
+        }
+        assert.equal(total, size);
+        await client.quit();
+      },
+    );
   });
 
   it('abort: pending commands reject with ECLOSED and the socket closes', async () => {

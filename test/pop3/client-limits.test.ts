@@ -10,15 +10,26 @@ import { connectFake, sleep } from './helpers.ts';
 
 async function withServer(options: FakeServerOptions, run: (server: FakePop3Server) => Promise<void>): Promise<void> {
   const server = await startFakePop3Server(options);
-  try { await run(server); } finally { await server.close(); }
+  try {
+    await run(server);
+  } finally {
+    await server.close();
+  }
 }
 
 describe('SASL continuation rounds are capped', () => {
-  for (const [auth, answer] of [['plain', '*'], ['xoauth2', ''], ['oauthbearer', 'AQ==']] as const) {
+  for (const [auth, answer] of [
+    ['plain', '*'],
+    ['xoauth2', ''],
+    ['oauthbearer', 'AQ=='],
+  ] as const) {
     it(`${auth}: a server answering "+ " forever ends the login with EPROTOCOL after ${MAX_SASL_ROUNDS} answers`, async () => {
       await withServer({ handlers: endlessSaslChallenges() }, async (server) => {
         const started = Date.now();
-        await assert.rejects(connectFake(server, { auth, ...(auth === 'plain' ? {} : { accessToken: 'token' }) }), { code: 'EPROTOCOL', command: 'AUTH' });
+        await assert.rejects(connectFake(server, { auth, ...(auth === 'plain' ? {} : { accessToken: 'token' }) }), {
+          code: 'EPROTOCOL',
+          command: 'AUTH',
+        });
         assert.ok(Date.now() - started < 5_000, 'not held for the response timeout');
         const answers = server.commands.filter((c) => c.line === answer);
         assert.equal(answers.length, MAX_SASL_ROUNDS, `answers sent: ${answers.length}`);
@@ -61,7 +72,10 @@ describe('what a listing may cost is capped', () => {
   });
 
   it('the defaults are generous: a million entries, 64 MiB', () => {
-    assert.deepEqual({ entries: DEFAULT_MAX_LISTING_ENTRIES, bytes: DEFAULT_MAX_LISTING_BYTES }, { entries: 1_000_000, bytes: 64 * 1024 * 1024 });
+    assert.deepEqual(
+      { entries: DEFAULT_MAX_LISTING_ENTRIES, bytes: DEFAULT_MAX_LISTING_BYTES },
+      { entries: 1_000_000, bytes: 64 * 1024 * 1024 },
+    );
   });
 });
 
@@ -74,7 +88,12 @@ describe('a minimum transfer rate (minBytesPerSecond over a window of receiving)
       const client = await connectFake(server, rate);
       const started = Date.now();
       const { stream } = await client.retr(1);
-      await assert.rejects(buffer(stream), { code: 'ESLOW', command: 'RETR', retryable: true, message: /minimum of 1000 bytes per second/ });
+      await assert.rejects(buffer(stream), {
+        code: 'ESLOW',
+        command: 'RETR',
+        retryable: true,
+        message: /minimum of 1000 bytes per second/,
+      });
       assert.ok(Date.now() - started < 5_000, `failed after ${Date.now() - started} ms`);
       assert.equal(client.closed, true);
     });
@@ -87,7 +106,7 @@ describe('a minimum transfer rate (minBytesPerSecond over a window of receiving)
     });
   });
 
-  it('a server slow to start answering is the response timeout\'s business, not a slow transfer', async () => {
+  it("a server slow to start answering is the response timeout's business, not a slow transfer", async () => {
     await withServer({ messages: [body], handlers: { RETR: afterPause(1500, (s) => s.multi(body)) } }, async (server) => {
       const client = await connectFake(server, rate);
       assert.ok((await buffer((await client.retr(1)).stream)).equals(body));

@@ -10,14 +10,20 @@ const certs = makeTestCerts();
 
 async function withServer<T>(options: FakeServerOptions, run: (server: FakePop3Server) => Promise<T>): Promise<T> {
   const server = await startFakePop3Server(options);
-  try { return await run(server); } finally { await server.close(); }
+  try {
+    return await run(server);
+  } finally {
+    await server.close();
+  }
 }
 
 const credentialsSent = (server: FakePop3Server) => server.commands.filter((c) => CREDENTIAL_VERBS.has(c.verb));
 
 describe('login', () => {
   let server: FakePop3Server;
-  before(async () => { server = await startFakePop3Server({ tokens: { alice: 'tok-123' } }); });
+  before(async () => {
+    server = await startFakePop3Server({ tokens: { alice: 'tok-123' } });
+  });
   after(() => server.close());
 
   it('auto picks XOAUTH2 when an access token is given and the server offers it', async () => {
@@ -77,20 +83,30 @@ describe('login', () => {
   });
 
   it('a rejected XOAUTH2 token: the JSON challenge is answered with an empty line, then EAUTH', async () => {
-    await withServer({
-      handlers: {
-        AUTH: (s) => {
-          s.write(`+ ${Buffer.from('{"status":"401"}').toString('base64')}\r\n`);
-          s.server.handlers[''] = (s2) => s2.err('[AUTH] invalid token');
+    await withServer(
+      {
+        handlers: {
+          AUTH: (s) => {
+            s.write(`+ ${Buffer.from('{"status":"401"}').toString('base64')}\r\n`);
+            s.server.handlers[''] = (s2) => s2.err('[AUTH] invalid token');
+          },
         },
       },
-    }, async (local) => {
-      await assert.rejects(connectFake(local, { accessToken: 'bad', password: undefined }), { code: 'EAUTH', command: 'AUTH' });
-      assert.deepEqual(local.commands.slice(-1).map((c) => c.line), ['']);
-    });
+      async (local) => {
+        await assert.rejects(connectFake(local, { accessToken: 'bad', password: undefined }), { code: 'EAUTH', command: 'AUTH' });
+        assert.deepEqual(
+          local.commands.slice(-1).map((c) => c.line),
+          [''],
+        );
+      },
+    );
   });
 
-  for (const [name, bad] of [['CR', 'a\rb'], ['LF', 'a\nPASS x'], ['NUL', 'a\0b']] as const) {
+  for (const [name, bad] of [
+    ['CR', 'a\rb'],
+    ['LF', 'a\nPASS x'],
+    ['NUL', 'a\0b'],
+  ] as const) {
     it(`refuses ${name} in the user or the password before connecting (ECONFIG)`, async () => {
       const sessions = server.sessions.length;
       await assert.rejects(connectFake(server, { user: bad }), { code: 'ECONFIG' });
@@ -116,18 +132,24 @@ describe('login', () => {
   });
 
   it('capabilities are read again after login: EXPIRE and LOGIN-DELAY as the user sees them', async () => {
-    await withServer({
-      handlers: {
-        CAPA: (s) => s.multi(s.authed
-          ? [...DEFAULT_CAPABILITIES, 'EXPIRE 5', 'LOGIN-DELAY 900']
-          : [...DEFAULT_CAPABILITIES, 'STLS', 'EXPIRE 30 USER', 'LOGIN-DELAY 60 USER']),
+    await withServer(
+      {
+        handlers: {
+          CAPA: (s) =>
+            s.multi(
+              s.authed
+                ? [...DEFAULT_CAPABILITIES, 'EXPIRE 5', 'LOGIN-DELAY 900']
+                : [...DEFAULT_CAPABILITIES, 'STLS', 'EXPIRE 30 USER', 'LOGIN-DELAY 60 USER'],
+            ),
+        },
       },
-    }, async (local) => {
-      const client = await connectFake(local);
-      assert.equal(client.expire, 5);
-      assert.equal(client.loginDelay, 900);
-      await client.quit();
-    });
+      async (local) => {
+        const client = await connectFake(local);
+        assert.equal(client.expire, 5);
+        assert.equal(client.loginDelay, 900);
+        await client.quit();
+      },
+    );
     await withServer({ capabilities: [...DEFAULT_CAPABILITIES, 'EXPIRE NEVER'] }, async (local) => {
       const client = await connectFake(local);
       assert.equal(client.expire, 'never');
@@ -219,7 +241,9 @@ describe('certificates: verified before any credential', () => {
 
   it('refuses TLS below 1.2', async () => {
     const tls = await import('node:tls');
-    const server = tls.createServer({ key: certs.keyPem, cert: certs.certPem, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }, (s) => s.end('+OK\r\n'));
+    const server = tls.createServer({ key: certs.keyPem, cert: certs.certPem, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }, (s) =>
+      s.end('+OK\r\n'),
+    );
     server.on('tlsClientError', () => {});
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
@@ -252,38 +276,63 @@ describe('STLS done safely (RFC 2595, CVE-2021-39272)', () => {
   });
 
   it('bytes injected right after the STLS +OK (same segment): ESTLS, no credential sent', async () => {
-    await withServer({
-      handlers: { STLS: async (s) => { s.write('+OK Begin TLS\r\n+OK injected\r\n'); await s.startTls(); } },
-    }, async (local) => {
-      await assert.rejects(connectFake(local), { code: 'ESTLS' });
-      assert.deepEqual(credentialsSent(local), []);
-    });
+    await withServer(
+      {
+        handlers: {
+          STLS: async (s) => {
+            s.write('+OK Begin TLS\r\n+OK injected\r\n');
+            await s.startTls();
+          },
+        },
+      },
+      async (local) => {
+        await assert.rejects(connectFake(local), { code: 'ESTLS' });
+        assert.deepEqual(credentialsSent(local), []);
+      },
+    );
   });
 
   it('bytes injected after the STLS +OK in a later segment: the session aborts, no credential sent', async () => {
-    await withServer({
-      handlers: { STLS: async (s) => { s.write('+OK Begin TLS\r\n'); await sleep(30); s.write('+OK injected\r\n'); await s.startTls(); } },
-    }, async (local) => {
-      const error = await connectFake(local).catch((e: unknown) => e);
-      assert.ok(error instanceof Pop3Error && (error.code === 'ESTLS' || error.code === 'ETLS'), String(error));
-      assert.deepEqual(credentialsSent(local), []);
-    });
+    await withServer(
+      {
+        handlers: {
+          STLS: async (s) => {
+            s.write('+OK Begin TLS\r\n');
+            await sleep(30);
+            s.write('+OK injected\r\n');
+            await s.startTls();
+          },
+        },
+      },
+      async (local) => {
+        const error = await connectFake(local).catch((e: unknown) => e);
+        assert.ok(error instanceof Pop3Error && (error.code === 'ESTLS' || error.code === 'ETLS'), String(error));
+        assert.deepEqual(credentialsSent(local), []);
+      },
+    );
   });
 
   it('capabilities seen in clear are thrown away: CAPA is asked again inside TLS', async () => {
-    await withServer({
-      handlers: {
-        CAPA: (s) => s.multi(s.tls ? ['USER', 'UIDL'] : ['STLS', 'SASL PLAIN', 'PIPELINING', 'X-FORGED']),
+    await withServer(
+      {
+        handlers: {
+          CAPA: (s) => s.multi(s.tls ? ['USER', 'UIDL'] : ['STLS', 'SASL PLAIN', 'PIPELINING', 'X-FORGED']),
+        },
       },
-    }, async (local) => {
-      const client = await connectFake(local);
-      assert.deepEqual(local.commands.map((c) => `${c.tls ? 'tls' : 'clear'}:${c.verb}`).slice(0, 4),
-        ['clear:CAPA', 'clear:STLS', 'tls:CAPA', 'tls:USER']);
-      assert.equal(client.capabilities.has('X-FORGED'), false);
-      assert.equal(client.pipelining, false, 'PIPELINING advertised only in clear is not used');
-      assert.equal(client.authMechanism, 'user');
-      await client.quit();
-      assert.ok(local.commands.filter((c) => CREDENTIAL_VERBS.has(c.verb)).every((c) => c.tls));
-    });
+      async (local) => {
+        const client = await connectFake(local);
+        assert.deepEqual(local.commands.map((c) => `${c.tls ? 'tls' : 'clear'}:${c.verb}`).slice(0, 4), [
+          'clear:CAPA',
+          'clear:STLS',
+          'tls:CAPA',
+          'tls:USER',
+        ]);
+        assert.equal(client.capabilities.has('X-FORGED'), false);
+        assert.equal(client.pipelining, false, 'PIPELINING advertised only in clear is not used');
+        assert.equal(client.authMechanism, 'user');
+        await client.quit();
+        assert.ok(local.commands.filter((c) => CREDENTIAL_VERBS.has(c.verb)).every((c) => c.tls));
+      },
+    );
   });
 });

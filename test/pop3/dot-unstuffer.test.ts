@@ -97,33 +97,47 @@ describe('dot-unstuffing (RFC 1939 section 3)', () => {
 
   // Bytes where the dangers are: dots, CR, LF, NUL, 8-bit.
   const wireByte = fc.constantFrom(0x2e, 0x2e, 0x0d, 0x0a, 0x0a, 0x00, 0x41, 0xff, 0x80, 0x20);
-  const cutsFor = (length: number) => fc.uniqueArray(fc.integer({ min: 0, max: length }), { maxLength: 8 }).map((c) => c.sort((a, b) => a - b));
+  const cutsFor = (length: number) =>
+    fc.uniqueArray(fc.integer({ min: 0, max: length }), { maxLength: 8 }).map((c) => c.sort((a, b) => a - b));
 
   it('round-trips any message through the server-side stuffing, split anywhere (property)', () => {
-    fc.assert(fc.property(
-      fc.uint8Array({ maxLength: 200 }).chain((raw) => fc.tuple(fc.constant(raw), fc.array(wireByte, { maxLength: 200 }))),
-      fc.array(wireByte, { maxLength: 20 }),
-      fc.integer({ min: 0, max: 1 }),
-      ([rawNoise, crafted], trailing, pick) => {
-        const message = Buffer.from(pick === 0 ? crafted : rawNoise);
-        const wire = Buffer.concat([dotStuff(message), Buffer.from(trailing)]);
-        const expected = message.length === 0 || message.subarray(-2).toString('latin1') === '\r\n'
-          ? message : Buffer.concat([message, Buffer.from('\r\n')]);
-        const stuffedLength = wire.length - trailing.length;
-        return fc.assert(fc.property(cutsFor(wire.length), (cuts) => {
-          assert.deepEqual(decodeSplit(wire, cuts), { body: expected, end: stuffedLength });
-        }), { numRuns: 5 }) === undefined;
-      },
-    ), { numRuns: 400 });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }).chain((raw) => fc.tuple(fc.constant(raw), fc.array(wireByte, { maxLength: 200 }))),
+        fc.array(wireByte, { maxLength: 20 }),
+        fc.integer({ min: 0, max: 1 }),
+        ([rawNoise, crafted], trailing, pick) => {
+          const message = Buffer.from(pick === 0 ? crafted : rawNoise);
+          const wire = Buffer.concat([dotStuff(message), Buffer.from(trailing)]);
+          const expected =
+            message.length === 0 || message.subarray(-2).toString('latin1') === '\r\n'
+              ? message
+              : Buffer.concat([message, Buffer.from('\r\n')]);
+          const stuffedLength = wire.length - trailing.length;
+          return (
+            fc.assert(
+              fc.property(cutsFor(wire.length), (cuts) => {
+                assert.deepEqual(decodeSplit(wire, cuts), { body: expected, end: stuffedLength });
+              }),
+              { numRuns: 5 },
+            ) === undefined
+          );
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 
   it('agrees with the reference on arbitrary (even malformed) input, split anywhere (property)', () => {
-    fc.assert(fc.property(
-      fc.array(wireByte, { maxLength: 300 }).chain((bytes) => fc.tuple(fc.constant(Buffer.from(bytes)), cutsFor(bytes.length))),
-      ([wire, cuts]) => {
-        assert.deepEqual(decodeSplit(wire, cuts), reference(wire));
-      },
-    ), { numRuns: 3000 });
+    fc.assert(
+      fc.property(
+        fc.array(wireByte, { maxLength: 300 }).chain((bytes) => fc.tuple(fc.constant(Buffer.from(bytes)), cutsFor(bytes.length))),
+        ([wire, cuts]) => {
+          assert.deepEqual(decodeSplit(wire, cuts), reference(wire));
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   it('emits views of the input, never copies, for a large body', () => {

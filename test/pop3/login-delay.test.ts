@@ -9,15 +9,22 @@ import { fakeServerJob, withFakeServer } from '../ingest/fault-server-helpers.ts
 async function refusal(options: FakeServerOptions): Promise<Pop3Error> {
   const server = await startFakePop3Server(options);
   try {
-    return await connectFake(server, { auth: 'user' }).then(() => assert.fail('login accepted'), (e: Pop3Error) => e);
-  } finally { await server.close(); }
+    return await connectFake(server, { auth: 'user' }).then(
+      () => assert.fail('login accepted'),
+      (e: Pop3Error) => e,
+    );
+  } finally {
+    await server.close();
+  }
 }
 
 describe('RFC 2449 LOGIN-DELAY', () => {
   it('a [LOGIN-DELAY] refusal is ELOGINDELAY, retryable, with the delay CAPA advertised before login', async () => {
     const e = await refusal({ capabilities: [...DEFAULT_CAPABILITIES, 'LOGIN-DELAY 300'], handlers: loginDelayRefusal() });
-    assert.deepEqual({ code: e.code, retryable: e.retryable, retryAfterSeconds: e.retryAfterSeconds, responseCode: e.responseCode },
-      { code: 'ELOGINDELAY', retryable: true, retryAfterSeconds: 300, responseCode: 'LOGIN-DELAY' });
+    assert.deepEqual(
+      { code: e.code, retryable: e.retryable, retryAfterSeconds: e.retryAfterSeconds, responseCode: e.responseCode },
+      { code: 'ELOGINDELAY', retryable: true, retryAfterSeconds: 300, responseCode: 'LOGIN-DELAY' },
+    );
     assert.match(e.message, /allows one login every 300 s/);
   });
 
@@ -27,12 +34,18 @@ describe('RFC 2449 LOGIN-DELAY', () => {
   });
 
   it('a run refused so is its own outcome: ELOGINDELAY with retryAfterSeconds, not a protocol error, nothing touched', async () => {
-    await withFakeServer({ messages: ['a\r\n'], capabilities: [...DEFAULT_CAPABILITIES, 'LOGIN-DELAY 120'], handlers: loginDelayRefusal() }, async (w) => {
-      const s = await w.run({ connect: { ...fakeServerJob(w.server).connect, auth: 'user' } });
-      assert.equal(s.ok, false);
-      assert.deepEqual(s.error && { code: s.error.code, class: s.error.class, retryAfterSeconds: s.error.retryAfterSeconds },
-        { code: 'ELOGINDELAY', class: 'network', retryAfterSeconds: 120 });
-      assert.equal(w.store.rawKeys().length, 0);
-    });
+    await withFakeServer(
+      { messages: ['a\r\n'], capabilities: [...DEFAULT_CAPABILITIES, 'LOGIN-DELAY 120'], handlers: loginDelayRefusal() },
+      async (w) => {
+        const s = await w.run({ connect: { ...fakeServerJob(w.server).connect, auth: 'user' } });
+        assert.equal(s.ok, false);
+        assert.deepEqual(s.error && { code: s.error.code, class: s.error.class, retryAfterSeconds: s.error.retryAfterSeconds }, {
+          code: 'ELOGINDELAY',
+          class: 'network',
+          retryAfterSeconds: 120,
+        });
+        assert.equal(w.store.rawKeys().length, 0);
+      },
+    );
   });
 });

@@ -22,9 +22,12 @@ function headerHas8Bit(body: Buffer): boolean {
 function substitute(original: Buffer, session: number): Buffer {
   const boundary = `=_sub-${session}`;
   return Buffer.concat([
-    Buffer.from(`From: Mail Delivery Subsystem <postmaster>\r\nSubject: Cannot display Unicode content\r\nMime-Version: 1.0\r\n`
-      + `Content-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n--${boundary}\r\nContent-Type: message/global\r\n\r\n`),
-    original, Buffer.from(`\r\n--${boundary}--\r\n`),
+    Buffer.from(
+      `From: Mail Delivery Subsystem <postmaster>\r\nSubject: Cannot display Unicode content\r\nMime-Version: 1.0\r\n` +
+        `Content-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n--${boundary}\r\nContent-Type: message/global\r\n\r\n`,
+    ),
+    original,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
 }
 
@@ -38,13 +41,19 @@ function courierLike(overrides: Partial<Record<string, Handler>> = {}, options: 
     ...options,
     handlers: {
       UTF8: (s) => {
-        if (s.authed) { s.err('UTF8 is only valid before login'); return; }
+        if (s.authed) {
+          s.err('UTF8 is only valid before login');
+          return;
+        }
         utf8.add(s);
         s.ok('UTF8 enabled');
       },
       RETR: (s, args, line) => {
         const m = s.authed ? s.message(Number(args[0])) : undefined;
-        if (!m || utf8.has(s) || !headerHas8Bit(m.body)) { base.RETR!(s, args, line); return; }
+        if (!m || utf8.has(s) || !headerHas8Bit(m.body)) {
+          base.RETR!(s, args, line);
+          return;
+        }
         const sub = substitute(m.body, s.id);
         s.multi(sub, `${sub.length} octets follow.`);
       },
@@ -54,7 +63,11 @@ function courierLike(overrides: Partial<Record<string, Handler>> = {}, options: 
 }
 
 async function withServer<T>(server: Awaited<ReturnType<typeof startFakePop3Server>>, fn: () => Promise<T>): Promise<T> {
-  try { return await fn(); } finally { await server.close(); }
+  try {
+    return await fn();
+  } finally {
+    await server.close();
+  }
 }
 
 describe('RFC 6856 UTF8', () => {
@@ -104,7 +117,11 @@ describe('RFC 6856 UTF8', () => {
 
   for (const answer of ['-ERR not supported', '-ERR [SYS/TEMP] try later', '-ERR']) {
     it(`goes on in ASCII mode when UTF8 is answered "${answer}"`, async () => {
-      const server = await courierLike({ UTF8: (s) => { s.write(`${answer}\r\n`); } });
+      const server = await courierLike({
+        UTF8: (s) => {
+          s.write(`${answer}\r\n`);
+        },
+      });
       await withServer(server, async () => {
         const client = await connectFake(server);
         assert.deepEqual(await client.stat(), { count: 2, size: ORIGINAL_UTF8.length + ORIGINAL_SJIS.length });

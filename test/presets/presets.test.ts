@@ -34,11 +34,16 @@ describe('provider presets (lib/presets/presets.json)', () => {
 
   it('every preset gives init a configuration parseConfig accepts', () => {
     for (const p of PRESETS) {
-      const raw = buildInitConfig({
-        preset: p, address: 'taro@olive.example.jp', ...(p.login === 'account' ? { user: 'kir000000.info' } : {}),
-        ...(presetHost(p, 'taro@olive.example.jp') === null ? { host: p.hostExample } : {}),
-        ...(p.oauth2?.required ? { tenant: 'contoso.onmicrosoft.com', clientId: APP_ID } : {}),
-      }, '/tmp');
+      const raw = buildInitConfig(
+        {
+          preset: p,
+          address: 'taro@olive.example.jp',
+          ...(p.login === 'account' ? { user: 'kir000000.info' } : {}),
+          ...(presetHost(p, 'taro@olive.example.jp') === null ? { host: p.hostExample } : {}),
+          ...(p.oauth2?.required ? { tenant: 'contoso.onmicrosoft.com', clientId: APP_ID } : {}),
+        },
+        '/tmp',
+      );
       const config = parseConfig(raw, { baseDir: '/tmp' });
       const [m] = config.mailboxes;
       assert.equal(m!.preset, p.id);
@@ -48,45 +53,85 @@ describe('provider presets (lib/presets/presets.json)', () => {
   });
 
   it('Microsoft 365: an oauth2 block with tenant, client id and a refresh token file; no secret, no static token', () => {
-    const { raw, text, mailbox } = initConfig({ preset: m365, address: 'info@contoso.co.jp', tenant: 'contoso.onmicrosoft.com', clientId: APP_ID });
-    const [m] = (raw as { mailboxes: Array<Record<string, unknown>> }).mailboxes;
-    assert.deepEqual({ auth: m!.auth, oauth2: m!.oauth2, password: m!.password, accessToken: m!.accessToken }, {
-      auth: 'xoauth2',
-      oauth2: { provider: 'microsoft', tenant: 'contoso.onmicrosoft.com', clientId: APP_ID, refreshToken: { file: 'tokens/info.json' } },
-      password: undefined, accessToken: undefined,
+    const { raw, text, mailbox } = initConfig({
+      preset: m365,
+      address: 'info@contoso.co.jp',
+      tenant: 'contoso.onmicrosoft.com',
+      clientId: APP_ID,
     });
+    const [m] = (raw as { mailboxes: Array<Record<string, unknown>> }).mailboxes;
+    assert.deepEqual(
+      { auth: m!.auth, oauth2: m!.oauth2, password: m!.password, accessToken: m!.accessToken },
+      {
+        auth: 'xoauth2',
+        oauth2: { provider: 'microsoft', tenant: 'contoso.onmicrosoft.com', clientId: APP_ID, refreshToken: { file: 'tokens/info.json' } },
+        password: undefined,
+        accessToken: undefined,
+      },
+    );
     assert.equal(mailbox.oauth2?.flow, 'delegated');
     assert.deepEqual(mailbox.oauth2?.refreshToken, { file: '/tmp/conf/tokens/info.json' }, 'the token file is beside the config');
     assert.doesNotMatch(text, /"(?:password|accessToken|clientSecret|refreshToken)":\s*"/, 'every secret is a reference');
     assert.deepEqual(presetDifferences(m365, mailbox), []);
-    const secretEnv = initConfig({ preset: m365, address: 'info@contoso.co.jp', tenant: 'contoso.onmicrosoft.com', clientId: APP_ID, clientSecretEnv: 'M365_SECRET' });
+    const secretEnv = initConfig({
+      preset: m365,
+      address: 'info@contoso.co.jp',
+      tenant: 'contoso.onmicrosoft.com',
+      clientId: APP_ID,
+      clientSecretEnv: 'M365_SECRET',
+    });
     assert.deepEqual(secretEnv.mailbox.oauth2?.clientSecret, { env: 'M365_SECRET' }, 'a confidential client when asked');
   });
 
   it('Gmail: an app password by default, an oauth2 block with its client secret from the environment with --oauth', () => {
     const password = initConfig({ preset: gmail, address: 'info@example.jp' });
-    assert.deepEqual({ password: password.mailbox.password, oauth2: password.mailbox.oauth2 }, { password: { env: 'MAIL_INGEST_INFO_PASSWORD' }, oauth2: undefined });
+    assert.deepEqual(
+      { password: password.mailbox.password, oauth2: password.mailbox.oauth2 },
+      { password: { env: 'MAIL_INGEST_INFO_PASSWORD' }, oauth2: undefined },
+    );
     assert.deepEqual(presetDifferences(gmail, password.mailbox), [], 'an app password matches the preset too');
     const oauth = initConfig({ preset: gmail, address: 'info@example.jp', oauth: true, clientId: 'abc.apps.googleusercontent.com' });
     const [m] = (oauth.raw as { mailboxes: Array<Record<string, unknown>> }).mailboxes;
-    assert.deepEqual({ auth: m!.auth, oauth2: m!.oauth2, password: m!.password }, {
-      auth: 'xoauth2',
-      oauth2: { provider: 'google', clientId: 'abc.apps.googleusercontent.com', clientSecret: { env: 'MAIL_INGEST_INFO_CLIENT_SECRET' }, refreshToken: { file: 'tokens/info.json' } },
-      password: undefined,
-    });
+    assert.deepEqual(
+      { auth: m!.auth, oauth2: m!.oauth2, password: m!.password },
+      {
+        auth: 'xoauth2',
+        oauth2: {
+          provider: 'google',
+          clientId: 'abc.apps.googleusercontent.com',
+          clientSecret: { env: 'MAIL_INGEST_INFO_CLIENT_SECRET' },
+          refreshToken: { file: 'tokens/info.json' },
+        },
+        password: undefined,
+      },
+    );
     assert.doesNotMatch(oauth.text, /"(?:password|clientSecret|refreshToken)":\s*"/);
     assert.deepEqual(presetDifferences(gmail, oauth.mailbox), []);
   });
 
   it('OAuth 2 answers: what is missing and what contradicts is named by its flags', () => {
-    const refused = (a: InitAnswers, pattern: RegExp) => assert.throws(() => buildInitConfig(a, '/tmp'), (e: unknown) => e instanceof UsageError && pattern.test(e.message), String(pattern));
-    refused({ preset: m365, address: 'info@contoso.co.jp' }, /init needs --tenant \(the Directory \(tenant\) ID.*\) and --client-id \(the app registration's Application \(client\) ID\)/);
+    const refused = (a: InitAnswers, pattern: RegExp) =>
+      assert.throws(
+        () => buildInitConfig(a, '/tmp'),
+        (e: unknown) => e instanceof UsageError && pattern.test(e.message),
+        String(pattern),
+      );
+    refused(
+      { preset: m365, address: 'info@contoso.co.jp' },
+      /init needs --tenant \(the Directory \(tenant\) ID.*\) and --client-id \(the app registration's Application \(client\) ID\)/,
+    );
     refused({ preset: gmail, address: 'a@example.jp', oauth: true }, /init needs --client-id \(the OAuth client ID of your Desktop app\)/);
     refused({ preset: m365, address: 'a@contoso.co.jp', tenant: 'bad tenant!', clientId: APP_ID }, /--tenant: must be a tenant id/);
-    refused({ preset: gmail, address: 'a@example.jp', oauth: true, tenant: 'contoso.onmicrosoft.com', clientId: 'c' }, /--tenant: .*"tenant" is for provider "microsoft" only/);
+    refused(
+      { preset: gmail, address: 'a@example.jp', oauth: true, tenant: 'contoso.onmicrosoft.com', clientId: 'c' },
+      /--tenant: .*"tenant" is for provider "microsoft" only/,
+    );
     refused({ preset: gmail, address: 'a@example.jp', clientId: 'c' }, /--client-id: for an OAuth 2 sign-in; add --oauth/);
     refused({ preset: presetById('ocn')!, address: 'a@ocn.ne.jp', oauth: true }, /--oauth: preset "ocn" has no OAuth 2 sign-in/);
-    refused({ preset: m365, address: 'a@contoso.co.jp', tenant: 't', clientId: APP_ID, secretEnv: 'X' }, /--password-env: .* signs in with OAuth 2 here, which needs no password/);
+    refused(
+      { preset: m365, address: 'a@contoso.co.jp', tenant: 't', clientId: APP_ID, secretEnv: 'X' },
+      /--password-env: .* signs in with OAuth 2 here, which needs no password/,
+    );
   });
 
   it('derives host and user from the address where the provider does', () => {
@@ -100,19 +145,52 @@ describe('provider presets (lib/presets/presets.json)', () => {
 
   it('says where a mailbox differs from its preset', () => {
     const d = presetDifferences(presetById('ocn')!, { host: 'pop.example.jp', port: 110, tls: 'starttls', user: 'taro', auth: 'auto' });
-    assert.deepEqual(d.map((x) => x.field), ['host', 'port', 'tls', 'user']);
-    assert.deepEqual(presetDifferences(presetById('kagoya')!, { host: 'pop.kagoya.net', port: 995, tls: 'implicit', user: 'info@example.jp', auth: 'auto' }).map((x) => x.field), ['user']);
+    assert.deepEqual(
+      d.map((x) => x.field),
+      ['host', 'port', 'tls', 'user'],
+    );
+    assert.deepEqual(
+      presetDifferences(presetById('kagoya')!, {
+        host: 'pop.kagoya.net',
+        port: 995,
+        tls: 'implicit',
+        user: 'info@example.jp',
+        auth: 'auto',
+      }).map((x) => x.field),
+      ['user'],
+    );
     const office = { host: 'outlook.office365.com', port: 995, tls: 'implicit', user: 'a@b.jp' };
-    assert.deepEqual(presetDifferences(m365, { ...office, auth: 'user' }).map((x) => x.field), ['auth']);
-    assert.deepEqual(presetDifferences(m365, { ...office, auth: 'auto' }).map((x) => x.field), ['auth'], 'auto without any token is a password login');
-    assert.deepEqual(presetDifferences(m365, { ...office, auth: 'auto', oauth2: { provider: 'microsoft' } }), [], 'auto picks the oauth2 token');
+    assert.deepEqual(
+      presetDifferences(m365, { ...office, auth: 'user' }).map((x) => x.field),
+      ['auth'],
+    );
+    assert.deepEqual(
+      presetDifferences(m365, { ...office, auth: 'auto' }).map((x) => x.field),
+      ['auth'],
+      'auto without any token is a password login',
+    );
+    assert.deepEqual(
+      presetDifferences(m365, { ...office, auth: 'auto', oauth2: { provider: 'microsoft' } }),
+      [],
+      'auto picks the oauth2 token',
+    );
     assert.deepEqual(presetDifferences(m365, { ...office, auth: 'oauthbearer', oauth2: { provider: 'microsoft' } }), []);
-    assert.deepEqual(presetDifferences(m365, { ...office, auth: 'xoauth2', accessToken: { env: 'T' } }), [], 'a static token is still a token login');
-    assert.deepEqual(presetDifferences(m365, { ...office, auth: 'xoauth2', oauth2: { provider: 'google' } }).map((x) => [x.field, x.value]), [['auth', 'oauth2 provider google']]);
+    assert.deepEqual(
+      presetDifferences(m365, { ...office, auth: 'xoauth2', accessToken: { env: 'T' } }),
+      [],
+      'a static token is still a token login',
+    );
+    assert.deepEqual(
+      presetDifferences(m365, { ...office, auth: 'xoauth2', oauth2: { provider: 'google' } }).map((x) => [x.field, x.value]),
+      [['auth', 'oauth2 provider google']],
+    );
   });
 
   it('the config accepts a preset id and refuses a malformed one', () => {
     const base = { store: { type: 'fs', dir: 'd' }, mailboxes: [{ id: 'a', host: 'h', user: 'u', password: 'p', preset: 'Bad Id' }] };
-    assert.throws(() => parseConfig(base, { baseDir: '/tmp' }), (e: unknown) => e instanceof ConfigError && /mailboxes\[0\]\.preset: must be a preset id/.test(e.message));
+    assert.throws(
+      () => parseConfig(base, { baseDir: '/tmp' }),
+      (e: unknown) => e instanceof ConfigError && /mailboxes\[0\]\.preset: must be a preset id/.test(e.message),
+    );
   });
 });

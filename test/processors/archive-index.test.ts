@@ -24,10 +24,15 @@ describe('archive index', () => {
     const doc = makeDoc({
       subject: '請求書について',
       from: [{ name: '山田 太郎', address: 'taro@example.jp' }],
-      to: [{ name: '', address: 'support@example.jp' }, { name: 'Bad', address: '' }],
+      to: [
+        { name: '', address: 'support@example.jp' },
+        { name: 'Bad', address: '' },
+      ],
       cc: [{ name: '', address: 'boss@example.jp' }],
-      attachments: [{ filename: '請求書.pdf', contentType: 'application/pdf', size: 10, sha256: 'a'.repeat(64), contentId: null, inline: false },
-        { filename: null, contentType: 'image/png', size: 3, sha256: 'b'.repeat(64), contentId: '<i@x>', inline: true }],
+      attachments: [
+        { filename: '請求書.pdf', contentType: 'application/pdf', size: 10, sha256: 'a'.repeat(64), contentId: null, inline: false },
+        { filename: null, contentType: 'image/png', size: 3, sha256: 'b'.repeat(64), contentId: '<i@x>', inline: true },
+      ],
       flags: { list: true },
       headers: { listId: '<list.example.jp>' },
     });

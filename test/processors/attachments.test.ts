@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { MemoryObjectStore } from '../../lib/processors/memory-object-store.ts';
 import {
-  AttachmentExtractionError, attachmentKey, extractAttachments, manifestKey, type AttachmentManifest,
+  AttachmentExtractionError,
+  attachmentKey,
+  extractAttachments,
+  manifestKey,
+  type AttachmentManifest,
 } from '../../lib/processors/attachments.ts';
 import type { RawOpener } from '../../lib/processors/object-store.ts';
 import { makeDoc } from './doc-factory.ts';
@@ -11,7 +15,13 @@ import { messageWithAttachments, PDF_BYTES, PNG_BYTES, sha256 } from './mime-fix
 
 function rawFor(bytes: Buffer): { opener: RawOpener; opened: string[] } {
   const opened: string[] = [];
-  return { opened, opener: async (ref) => { opened.push(ref.key); return Readable.from([bytes.subarray(0, 100), bytes.subarray(100)]); } };
+  return {
+    opened,
+    opener: async (ref) => {
+      opened.push(ref.key);
+      return Readable.from([bytes.subarray(0, 100), bytes.subarray(100)]);
+    },
+  };
 }
 
 function docFor(bytes: Buffer, over: Parameters<typeof makeDoc>[0] = {}) {
@@ -42,8 +52,16 @@ describe('attachment extraction', () => {
     assert.deepEqual(Object.keys(byName).sort(), ['<logo@x>', 'copy.pdf', '請求書.pdf'].sort());
     assert.deepEqual(
       { ...byName['請求書.pdf'] },
-      { filename: '請求書.pdf', contentType: 'application/pdf', size: PDF_BYTES.length, sha256: sha256(PDF_BYTES),
-        key: attachmentKey(sha256(PDF_BYTES)), contentId: null, inline: false, partId: byName['請求書.pdf']!.partId },
+      {
+        filename: '請求書.pdf',
+        contentType: 'application/pdf',
+        size: PDF_BYTES.length,
+        sha256: sha256(PDF_BYTES),
+        key: attachmentKey(sha256(PDF_BYTES)),
+        contentId: null,
+        inline: false,
+        partId: byName['請求書.pdf']!.partId,
+      },
     );
     assert.equal(byName['<logo@x>']!.inline, true);
     assert.equal(byName['<logo@x>']!.contentType, 'image/png');
@@ -113,10 +131,13 @@ describe('attachment extraction', () => {
     const bytes = messageWithAttachments();
     const store = new MemoryObjectStore();
     const doc = docFor(bytes);
-    const opener: RawOpener = async () => Readable.from((async function* () {
-      yield bytes.subarray(0, 200);
-      throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
-    })());
+    const opener: RawOpener = async () =>
+      Readable.from(
+        (async function* () {
+          yield bytes.subarray(0, 200);
+          throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+        })(),
+      );
     await assert.rejects(extractAttachments(doc, opener, store), /connection reset/);
     assert.equal(store.objects.has(manifestKey(doc.id)), false);
   });

@@ -34,7 +34,15 @@ export function makeDoc(o: Overrides = {}): MetadataDocument {
     attachments: [],
     snippet: 'Hello',
     flags: { autoReply: false, bounce: false, list: false, bulk: false, spam: false, oversized: false, ...flags },
-    headers: { listId: null, authenticationResults: [], spamFlag: null, spamStatus: null, autoSubmitted: null, returnPath: null, ...headers },
+    headers: {
+      listId: null,
+      authenticationResults: [],
+      spamFlag: null,
+      spamStatus: null,
+      autoSubmitted: null,
+      returnPath: null,
+      ...headers,
+    },
     parseError: null,
     ...rest,
   });

@@ -23,7 +23,7 @@ describe('FsObjectStore (processors from the CLI)', () => {
     assert.equal(await store.exists('a/b.json'), true);
   });
 
-  it('writes extracted content privately (mode 0600), leaving no temp file behind, like the archive\'s own files', async () => {
+  it("writes extracted content privately (mode 0600), leaving no temp file behind, like the archive's own files", async () => {
     const store = new FsObjectStore(dir);
     await store.put('attachments/sha256/abc', Buffer.from('attachment bytes'));
     assert.equal(statSync(join(dir, 'attachments/sha256/abc')).mode & 0o777, 0o600);

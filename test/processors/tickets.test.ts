@@ -30,7 +30,10 @@ describe('ticket intake: threading', () => {
     assert.equal(t.status, 'open');
     assert.equal(t.subject, 'Login fails');
     assert.deepEqual(t.requester, { name: 'Customer', address: 'customer@example.com' });
-    assert.deepEqual(t.comments.map((c) => c.docId), [doc.id]);
+    assert.deepEqual(
+      t.comments.map((c) => c.docId),
+      [doc.id],
+    );
     assert.equal(t.comments[0]!.raw.key, doc.raw.key);
   });
 
@@ -43,7 +46,10 @@ describe('ticket intake: threading', () => {
     const b = await intake.process(reply);
 
     assert.deepEqual(b, { action: 'commented', ticketId: (a as { ticketId: string }).ticketId, via: 'message-id' });
-    assert.deepEqual(ticket((a as { ticketId: string }).ticketId).comments.map((c) => c.docId), [first.id, reply.id]);
+    assert.deepEqual(
+      ticket((a as { ticketId: string }).ticketId).comments.map((c) => c.docId),
+      [first.id, reply.id],
+    );
     assert.equal(tickets().length, 1);
   });
 
@@ -208,8 +214,16 @@ describe('ticket intake: concurrent comments', () => {
     const out = await intake.process(mine);
 
     assert.equal(out.action, 'commented');
-    assert.deepEqual(ticket(id).comments.map((c) => c.docId).sort(), [first.id, rival.id, mine.id].sort());
-    assert.ok(store.puts.some((p) => p.key === ticketKey(id) && !p.ok), 'a conditional write was refused');
+    assert.deepEqual(
+      ticket(id)
+        .comments.map((c) => c.docId)
+        .sort(),
+      [first.id, rival.id, mine.id].sort(),
+    );
+    assert.ok(
+      store.puts.some((p) => p.key === ticketKey(id) && !p.ok),
+      'a conditional write was refused',
+    );
   });
 
   it('gives up with a retryable TicketConflictError after maxAttempts lost races', async () => {
@@ -250,8 +264,16 @@ describe('ticket intake: concurrent comments', () => {
     assert.equal(replyOut?.action, 'created');
     const winner = (replyOut as { ticketId: string }).ticketId;
     assert.deepEqual(out, { action: 'commented', ticketId: winner, via: 'message-id' });
-    assert.deepEqual(ticket(winner).comments.map((c) => c.docId).sort(), [original.id, reply.id].sort());
-    const loser = store.keys('T-').map((k) => store.json<TicketDocument>(k)).find((t) => t.ticketId !== winner)!;
+    assert.deepEqual(
+      ticket(winner)
+        .comments.map((c) => c.docId)
+        .sort(),
+      [original.id, reply.id].sort(),
+    );
+    const loser = store
+      .keys('T-')
+      .map((k) => store.json<TicketDocument>(k))
+      .find((t) => t.ticketId !== winner)!;
     assert.equal(loser.status, 'merged');
     assert.equal(loser.mergedInto, winner);
     // A later message of the thread lands on the surviving ticket.
@@ -262,7 +284,9 @@ describe('ticket intake: concurrent comments', () => {
   it('passes storage errors other than a lost race through unchanged', async () => {
     const { store, intake } = setup();
     const boom = new Error('S3 is down');
-    store.beforePut = () => { throw boom; };
+    store.beforePut = () => {
+      throw boom;
+    };
     await assert.rejects(intake.process(makeDoc()), (err) => err === boom);
     assert.ok(!(boom instanceof PreconditionFailedError));
   });

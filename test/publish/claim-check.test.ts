@@ -23,7 +23,12 @@ describe('claim checks', () => {
     const pointer = await storeClaimCheck(store, 'p/', doc);
     const stored = store.objects.get(`p/claims/${doc.id}.json`)!;
     assert.deepEqual(pointer, {
-      claimCheck: { bucket: 'archive', key: `p/claims/${doc.id}.json`, sha256: createHash('sha256').update(stored).digest('hex'), size: stored.length },
+      claimCheck: {
+        bucket: 'archive',
+        key: `p/claims/${doc.id}.json`,
+        sha256: createHash('sha256').update(stored).digest('hex'),
+        size: stored.length,
+      },
       id: doc.id,
       mailbox: doc.mailbox,
       schemaVersion: 1,
@@ -64,7 +69,10 @@ describe('resolveDocument', () => {
     const store = new MemoryRawStore({ kind: 's3', bucket: 'archive' });
     const other = fakeMetadataDocument({ id: 'other' });
     const pointer = await storeClaimCheck(store, '', other);
-    await assert.rejects(resolveDocument(JSON.stringify({ ...pointer, id: doc.id }), { getObject: (k) => store.getObject(k) }), fails('EVERIFY'));
+    await assert.rejects(
+      resolveDocument(JSON.stringify({ ...pointer, id: doc.id }), { getObject: (k) => store.getObject(k) }),
+      fails('EVERIFY'),
+    );
   });
 
   it('reports a missing claimed object (ENOTFOUND), a malformed pointer and a non-document (EINVALID)', async () => {

@@ -5,12 +5,22 @@ import { fakeMetadataDocument } from '../helpers/memory-adapters.ts';
 import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
 
 const flags = { autoReply: false, bounce: false, list: false, bulk: false, spam: false, oversized: false };
-const attachment = (inline: boolean) => ({ filename: inline ? null : '見積書.pdf', contentType: inline ? 'image/png' : 'application/pdf', size: 10, sha256: 'a'.repeat(64), contentId: inline ? '<logo>' : null, inline });
+const attachment = (inline: boolean) => ({
+  filename: inline ? null : '見積書.pdf',
+  contentType: inline ? 'image/png' : 'application/pdf',
+  size: 10,
+  sha256: 'a'.repeat(64),
+  contentId: inline ? '<logo>' : null,
+  inline,
+});
 
 const doc: MetadataDocument = fakeMetadataDocument({
   mailbox: 'support',
   to: [{ name: 'サポート', address: 'Support@Support.Example.jp' }],
-  cc: [{ name: '', address: 'boss@example.jp' }, { name: 'broken', address: '' }],
+  cc: [
+    { name: '', address: 'boss@example.jp' },
+    { name: 'broken', address: '' },
+  ],
   attachments: [attachment(false)],
   flags: { ...flags, list: true },
 });

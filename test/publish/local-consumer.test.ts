@@ -17,8 +17,12 @@ import { MemoryMaildrop, sampleMessage } from '../helpers/memory-pop3.ts';
 import { JOB_DEFAULTS } from '../helpers/job.ts';
 
 let root: string;
-before(async () => { root = await mkdtemp(join(tmpdir(), 'local-consumer-')); });
-after(async () => { await rm(root, { recursive: true, force: true }); });
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'local-consumer-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 let n = 0;
 const freshDir = () => join(root, `d${++n}`);
 const doc = (id: string) => fakeMetadataDocument({ id });
@@ -27,7 +31,9 @@ const doc = (id: string) => fakeMetadataDocument({ id });
 function recorder(name: string, failing = new Set<string>()): LocalProcessor & { seen: string[]; failing: Set<string> } {
   const seen: string[] = [];
   return {
-    name, seen, failing,
+    name,
+    seen,
+    failing,
     handle: async (d) => {
       if (failing.has(d.id) || failing.has('*')) throw Object.assign(new Error(`cannot index ${d.id}`), { code: 'EIO' });
       seen.push(d.id);
@@ -44,11 +50,21 @@ describe('local processors as event-log consumers', () => {
     const state = new MemoryStateStore();
     const publisher = new LocalPublisher({ dir, processors: [tickets] });
     const store = new MemoryRawStore();
-    const run = () => runMailbox({ job: { ...JOB_DEFAULTS, id: 'support', connect: { host: 'h', user: 'u', password: 'p' } }, store, state, publisher, connect: drop.connect });
+    const run = () =>
+      runMailbox({
+        job: { ...JOB_DEFAULTS, id: 'support', connect: { host: 'h', user: 'u', password: 'p' } },
+        store,
+        state,
+        publisher,
+        connect: drop.connect,
+      });
     // Fails on the second message of the mailbox, whatever its id.
     const handle = tickets.handle;
     let calls = 0;
-    tickets.handle = async (d) => { if (++calls === 2) throw new Error('ticket store unavailable'); return handle(d); };
+    tickets.handle = async (d) => {
+      if (++calls === 2) throw new Error('ticket store unavailable');
+      return handle(d);
+    };
 
     const first = await run();
     const second = await run();
@@ -72,7 +88,10 @@ describe('local processors as event-log consumers', () => {
     for (let run = 2; run <= MAX_ATTEMPTS + 2; run++) await p().drain();
     const status = await consumerStatus(dir, join(dir, 'events.jsonl'), 'index');
     assert.deepEqual({ retrying: status.retrying, givenUp: status.givenUp }, { retrying: 0, givenUp: 1 });
-    const journal = (await readFile(consumerFiles(dir, 'index').deadLetters, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const journal = (await readFile(consumerFiles(dir, 'index').deadLetters, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(Math.max(...journal.map((r) => r.attempts)), MAX_ATTEMPTS, 'tried exactly MAX_ATTEMPTS times');
     assert.deepEqual(index.seen, ['a', 'b']);
   });
@@ -88,7 +107,10 @@ describe('local processors as event-log consumers', () => {
     assert.deepEqual(handled, { index: 2 });
     assert.deepEqual(index.seen, ['a', 'b']);
     const status = await consumerStatus(dir, p.path, 'index');
-    assert.deepEqual({ retrying: status.retrying, givenUp: status.givenUp, lastFailure: status.lastFailure }, { retrying: 0, givenUp: 0, lastFailure: null });
+    assert.deepEqual(
+      { retrying: status.retrying, givenUp: status.givenUp, lastFailure: status.lastFailure },
+      { retrying: 0, givenUp: 0, lastFailure: null },
+    );
   });
 
   it('catches up from its cursor on what another process appended, and a new processor starts at the end', async () => {
@@ -138,7 +160,17 @@ describe('local processors as event-log consumers', () => {
     const dir = freshDir();
     registerSecret('pw-in-an-error-9f3');
     try {
-      const p = new LocalPublisher({ dir, processors: [{ name: 'leaky', handle: async () => { throw new Error('login as x:pw-in-an-error-9f3 refused'); } }] });
+      const p = new LocalPublisher({
+        dir,
+        processors: [
+          {
+            name: 'leaky',
+            handle: async () => {
+              throw new Error('login as x:pw-in-an-error-9f3 refused');
+            },
+          },
+        ],
+      });
       await p.publish([doc('a')]);
       const text = await readFile(consumerFiles(dir, 'leaky').deadLetters, 'utf8');
       assert.doesNotMatch(text, /pw-in-an-error-9f3/);

@@ -12,37 +12,49 @@ import type { LocalAws } from '../helpers/fauxqs.ts';
 import { fakeMetadataDocument } from '../helpers/memory-adapters.ts';
 
 function docs(n: number, overrides: (i: number) => Partial<MetadataDocument> = () => ({})): MetadataDocument[] {
-  return Array.from({ length: n }, (_, i) => fakeMetadataDocument({
-    id: `${String(i).padStart(4, '0')}${'d'.repeat(60)}`,
-    // A UIDL no batch entry id may contain.
-    uidl: `<${i}@pop.example> spaces/slashes`,
-    subject: `件名 ${i}`,
-    ...overrides(i),
-  }));
+  return Array.from({ length: n }, (_, i) =>
+    fakeMetadataDocument({
+      id: `${String(i).padStart(4, '0')}${'d'.repeat(60)}`,
+      // A UIDL no batch entry id may contain.
+      uidl: `<${i}@pop.example> spaces/slashes`,
+      subject: `件名 ${i}`,
+      ...overrides(i),
+    }),
+  );
 }
 
 const bodyDoc = (m: Message) => JSON.parse(m.Body!) as MetadataDocument;
 
 /** Records every SendMessageBatch (its entries) and lets a test rewrite requests and responses. */
-function spyBatches(client: SQSClient, rewrite?: (input: SendMessageBatchCommandInput, call: number) => {
-  input: SendMessageBatchCommandInput;
-  patch?: (out: SendMessageBatchCommandOutput) => void;
-}) {
+function spyBatches(
+  client: SQSClient,
+  rewrite?: (
+    input: SendMessageBatchCommandInput,
+    call: number,
+  ) => {
+    input: SendMessageBatchCommandInput;
+    patch?: (out: SendMessageBatchCommandOutput) => void;
+  },
+) {
   const calls: SendMessageBatchCommandInput[] = [];
   let gets = 0;
-  client.middlewareStack.add((next, context) => async (args) => {
-    if (context.commandName === 'GetQueueAttributesCommand') gets++;
-    if (context.commandName !== 'SendMessageBatchCommand') return next(args);
-    const original = args.input as SendMessageBatchCommandInput;
-    calls.push(original);
-    const r = rewrite?.(original, calls.length) ?? { input: original };
-    // SQS refuses an empty batch: when every entry is made to fail, answer for it.
-    const result = r.input.Entries!.length === 0
-      ? { output: { Successful: [], Failed: [], $metadata: {} } as SendMessageBatchCommandOutput, response: {} }
-      : await next({ ...args, input: r.input });
-    r.patch?.(result.output as SendMessageBatchCommandOutput);
-    return result;
-  }, { step: 'initialize', name: 'spyBatches' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetQueueAttributesCommand') gets++;
+      if (context.commandName !== 'SendMessageBatchCommand') return next(args);
+      const original = args.input as SendMessageBatchCommandInput;
+      calls.push(original);
+      const r = rewrite?.(original, calls.length) ?? { input: original };
+      // SQS refuses an empty batch: when every entry is made to fail, answer for it.
+      const result =
+        r.input.Entries!.length === 0
+          ? { output: { Successful: [], Failed: [], $metadata: {} } as SendMessageBatchCommandOutput, response: {} }
+          : await next({ ...args, input: r.input });
+      r.patch?.(result.output as SendMessageBatchCommandOutput);
+      return result;
+    },
+    { step: 'initialize', name: 'spyBatches' },
+  );
   return { calls, gets: () => gets };
 }
 
@@ -62,12 +74,24 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
     const client = aws.newSqsClient();
     const spy = spyBatches(client);
     const publisher = new SqsPublisher({ client, targets: [{ name: 'all', queueUrl }], claimCheck: { store } });
-    const sent = docs(23, (i) => (i === 3 ? { flags: { ...fakeMetadataDocument().flags, autoReply: true }, attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', size: 1, sha256: '0'.repeat(64), contentId: null, inline: false }] } : {}));
+    const sent = docs(23, (i) =>
+      i === 3
+        ? {
+            flags: { ...fakeMetadataDocument().flags, autoReply: true },
+            attachments: [
+              { filename: 'a.pdf', contentType: 'application/pdf', size: 1, sha256: '0'.repeat(64), contentId: null, inline: false },
+            ],
+          }
+        : {},
+    );
 
     const result = await publisher.publish(sent);
 
     assert.deepEqual(result, { published: 23, perTarget: { all: 23 } });
-    assert.deepEqual(spy.calls.map((c) => c.Entries!.length), [10, 10, 3]);
+    assert.deepEqual(
+      spy.calls.map((c) => c.Entries!.length),
+      [10, 10, 3],
+    );
     for (const c of spy.calls) for (const [i, e] of c.Entries!.entries()) assert.equal(e.Id, `m${i}`);
     const received = await aws.drainQueue(queueUrl);
     assert.deepEqual(received.map((m) => bodyDoc(m).id).sort(), sent.map((d) => d.id).sort());
@@ -75,12 +99,22 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
     assert.deepEqual(bodyDoc(third), sent[3]);
     const attrs = Object.fromEntries(Object.entries(third.MessageAttributes!).map(([k, v]) => [k, `${v.DataType}:${v.StringValue}`]));
     assert.deepEqual(attrs, {
-      mailbox: 'String:support', schemaVersion: 'Number:1', autoReply: 'String:true', bounce: 'String:false', list: 'String:false', hasAttachments: 'String:true',
+      mailbox: 'String:support',
+      schemaVersion: 'Number:1',
+      autoReply: 'String:true',
+      bounce: 'String:false',
+      list: 'String:false',
+      hasAttachments: 'String:true',
     });
   });
 
   it('fans each document out to every target whose filter matches', async () => {
-    const [tickets, attachments, everything, sales] = await Promise.all([aws.createQueue(), aws.createQueue(), aws.createQueue(), aws.createQueue()]);
+    const [tickets, attachments, everything, sales] = await Promise.all([
+      aws.createQueue(),
+      aws.createQueue(),
+      aws.createQueue(),
+      aws.createQueue(),
+    ]);
     const publisher = new SqsPublisher({
       client: aws.sqs,
       targets: [
@@ -93,12 +127,16 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
     });
     const att = [{ filename: 'x.pdf', contentType: 'application/pdf', size: 3, sha256: '1'.repeat(64), contentId: null, inline: false }];
     const flags = fakeMetadataDocument().flags;
-    const [toSupport, autoReply, withAttachment, other] = docs(4, (i) => [
-      { to: [{ name: '', address: 'help@support.example.jp' }] },
-      { cc: [{ name: '', address: 'Help@Support.Example.JP' }], flags: { ...flags, autoReply: true } },
-      { to: [{ name: '', address: 'a@support.example.jp' }], attachments: att },
-      { to: [{ name: '', address: 'a@sub.support.example.jp' }] },
-    ][i]!);
+    const [toSupport, autoReply, withAttachment, other] = docs(
+      4,
+      (i) =>
+        [
+          { to: [{ name: '', address: 'help@support.example.jp' }] },
+          { cc: [{ name: '', address: 'Help@Support.Example.JP' }], flags: { ...flags, autoReply: true } },
+          { to: [{ name: '', address: 'a@support.example.jp' }], attachments: att },
+          { to: [{ name: '', address: 'a@sub.support.example.jp' }] },
+        ][i]!,
+    );
 
     const result = await publisher.publish([toSupport!, autoReply!, withAttachment!, other!]);
 
@@ -126,10 +164,14 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
       assert.equal(m.Attributes?.MessageDeduplicationId, d.id);
     }
     const supportOrder = received.filter((m) => bodyDoc(m).mailbox === 'support').map((m) => bodyDoc(m).id);
-    assert.deepEqual(supportOrder, sent.filter((d) => d.mailbox === 'support').map((d) => d.id), 'in order within a group');
+    assert.deepEqual(
+      supportOrder,
+      sent.filter((d) => d.mailbox === 'support').map((d) => d.id),
+      'in order within a group',
+    );
   });
 
-  it('sends a document of exactly the queue\'s MaximumMessageSize inline and one byte more as a claim check', async () => {
+  it("sends a document of exactly the queue's MaximumMessageSize inline and one byte more as a claim check", async () => {
     const limit = 2048;
     const queueUrl = await aws.createQueue({ attributes: { MaximumMessageSize: String(limit) } });
     const client = aws.newSqsClient();
@@ -154,10 +196,15 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
     assert.deepEqual(bodyDoc(inline[0]!), atLimit);
     const claimed = received.find((m) => m.Body!.includes('"claimCheck"'))!;
     const pointer = JSON.parse(claimed.Body!);
-    assert.deepEqual({ ...pointer, claimCheck: { ...pointer.claimCheck, sha256: '-', size: '-' } }, {
-      claimCheck: { bucket: aws.bucket, key: 'pub/claims/over-limit.json', sha256: '-', size: '-' },
-      id: 'over-limit', mailbox: 'support', schemaVersion: 1,
-    });
+    assert.deepEqual(
+      { ...pointer, claimCheck: { ...pointer.claimCheck, sha256: '-', size: '-' } },
+      {
+        claimCheck: { bucket: aws.bucket, key: 'pub/claims/over-limit.json', sha256: '-', size: '-' },
+        id: 'over-limit',
+        mailbox: 'support',
+        schemaVersion: 1,
+      },
+    );
     assert.equal(claimed.MessageAttributes?.mailbox?.StringValue, 'support');
     assert.deepEqual(await resolveDocument(claimed.Body!, { getObject: (key, bucket) => store.getObject(key, bucket) }), overLimit);
     assert.deepEqual(await resolveDocument(inline[0]!.Body!, { getObject: async () => null }), atLimit);
@@ -194,8 +241,14 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
     const result = await publisher.publish(sent);
 
     assert.deepEqual(result, { published: 8, perTarget: { q: 8 } });
-    assert.deepEqual(spy.calls.map((c) => c.Entries!.length), [8, 2]);
-    assert.deepEqual(spy.calls[1]!.Entries!.map((e) => JSON.parse(e.MessageBody!).id), [sent[2]!.id, sent[5]!.id]);
+    assert.deepEqual(
+      spy.calls.map((c) => c.Entries!.length),
+      [8, 2],
+    );
+    assert.deepEqual(
+      spy.calls[1]!.Entries!.map((e) => JSON.parse(e.MessageBody!).id),
+      [sent[2]!.id, sent[5]!.id],
+    );
     const received = await aws.drainQueue(queueUrl);
     assert.deepEqual(received.map((m) => bodyDoc(m).id).sort(), sent.map((d) => d.id).sort());
   });
@@ -212,10 +265,23 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
         },
       };
     });
-    const publisher = new SqsPublisher({ client, targets: [{ name: 'q', queueUrl }], claimCheck: { store }, maxAttempts: 3, baseDelayMs: 1 });
+    const publisher = new SqsPublisher({
+      client,
+      targets: [{ name: 'q', queueUrl }],
+      claimCheck: { store },
+      maxAttempts: 3,
+      baseDelayMs: 1,
+    });
     const sent = docs(3);
-    await assert.rejects(publisher.publish(sent), (e: unknown) => e instanceof PublishError && e.retryable
-      && e.failedIds.length === 1 && e.failedIds[0] === sent[1]!.id && /ServiceUnavailable/.test(e.message));
+    await assert.rejects(
+      publisher.publish(sent),
+      (e: unknown) =>
+        e instanceof PublishError &&
+        e.retryable &&
+        e.failedIds.length === 1 &&
+        e.failedIds[0] === sent[1]!.id &&
+        /ServiceUnavailable/.test(e.message),
+    );
     assert.equal(spy.calls.length, 3);
     assert.equal((await aws.drainQueue(queueUrl)).length, 2);
   });
@@ -232,19 +298,38 @@ describe('SqsPublisher on a local SQS (fauxqs)', () => {
     }));
     const publisher = new SqsPublisher({ client, targets: [{ name: 'q', queueUrl }], claimCheck: { store }, baseDelayMs: 1 });
     const sent = docs(2);
-    await assert.rejects(publisher.publish(sent), (e: unknown) => e instanceof PublishError && !e.retryable && e.failedIds.join() === sent[0]!.id);
+    await assert.rejects(
+      publisher.publish(sent),
+      (e: unknown) => e instanceof PublishError && !e.retryable && e.failedIds.join() === sent[0]!.id,
+    );
     assert.equal(spy.calls.length, 1);
 
     const missing = new SqsPublisher({
-      client: aws.sqs, targets: [{ name: 'gone', queueUrl: `${aws.endpoint}/000000000000/no-such-queue` }], claimCheck: { store },
+      client: aws.sqs,
+      targets: [{ name: 'gone', queueUrl: `${aws.endpoint}/000000000000/no-such-queue` }],
+      claimCheck: { store },
     });
-    await assert.rejects(missing.publish(sent), (e: unknown) => e instanceof PublishError && e.failedIds.length === 2 && /gone/.test(e.message));
+    await assert.rejects(
+      missing.publish(sent),
+      (e: unknown) => e instanceof PublishError && e.failedIds.length === 2 && /gone/.test(e.message),
+    );
   });
 
   it('publishes nothing and succeeds for an empty list, and refuses duplicate target names', async () => {
     const queueUrl = await aws.createQueue();
     const publisher = new SqsPublisher({ client: aws.sqs, targets: [{ name: 'q', queueUrl }], claimCheck: { store } });
     assert.deepEqual(await publisher.publish([]), { published: 0, perTarget: { q: 0 } });
-    assert.throws(() => new SqsPublisher({ client: aws.sqs, targets: [{ name: 'q', queueUrl }, { name: 'q', queueUrl }], claimCheck: { store } }), /duplicate/);
+    assert.throws(
+      () =>
+        new SqsPublisher({
+          client: aws.sqs,
+          targets: [
+            { name: 'q', queueUrl },
+            { name: 'q', queueUrl },
+          ],
+          claimCheck: { store },
+        }),
+      /duplicate/,
+    );
   });
 });

@@ -11,7 +11,9 @@ describe('the npm test reporter', () => {
     // Without NODE_TEST_CONTEXT, which would make the inner runner report to this one instead of to its reporter.
     const { NODE_TEST_CONTEXT: _, ...env } = process.env;
     const r = spawnSync(process.execPath, ['--test', `--test-reporter=${REPORTER}`, '--test-reporter-destination=stdout', FIXTURE], {
-      cwd: path.resolve(import.meta.dirname, '../..'), encoding: 'utf8', env: { ...env, NO_COLOR: '1' },
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      encoding: 'utf8',
+      env: { ...env, NO_COLOR: '1' },
     });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     // Node's own counts, as CI reads them: the skipped suite is not among `skipped`.

@@ -13,7 +13,12 @@ interface TestEvent {
   data: { name: string; nesting: number; file?: string; skip?: string | boolean; details?: { type?: string } };
 }
 
-interface Skipped { readonly file: string; readonly name: string; readonly suite: boolean; readonly reason: string }
+interface Skipped {
+  readonly file: string;
+  readonly name: string;
+  readonly suite: boolean;
+  readonly reason: string;
+}
 
 const ROOT = process.cwd();
 

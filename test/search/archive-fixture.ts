@@ -17,8 +17,16 @@ const b64 = (buf: Buffer): string => buf.toString('base64').replace(/.{1,76}/g, 
 const crlf = (lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'utf8');
 
 /** A PDF-looking attachment with bytes that a CRLF or charset conversion would change. */
-export const QUOTE_PDF = Buffer.concat([Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\r\n', 'latin1'), Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256)), Buffer.from('\n%%EOF\n')]);
-export const LOGO_PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
+export const QUOTE_PDF = Buffer.concat([
+  Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\r\n', 'latin1'),
+  Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256)),
+  Buffer.from('\n%%EOF\n'),
+]);
+export const LOGO_PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  'hex',
+);
 
 /** ISO-2022-JP, as Japanese mail clients still send: subject, sender name and body; a PDF named 見積書.pdf (RFC 2231). */
 export function japaneseQuote(): Buffer {
@@ -35,9 +43,13 @@ export function japaneseQuote(): Buffer {
     '--q1',
     'Content-Type: text/plain; charset=ISO-2022-JP',
     'Content-Transfer-Encoding: 7bit',
-    '', '',
+    '',
+    '',
   ]);
-  const body = Buffer.concat([jis('お世話になっております。\r\nご依頼の件、見積書を添付いたします。\r\n納期は三週間です。'), Buffer.from('\r\n')]);
+  const body = Buffer.concat([
+    jis('お世話になっております。\r\nご依頼の件、見積書を添付いたします。\r\n納期は三週間です。'),
+    Buffer.from('\r\n'),
+  ]);
   const tail = crlf([
     '--q1',
     'Content-Type: application/pdf',
@@ -168,32 +180,63 @@ export interface IngestOptions {
 }
 
 /** Runs the real pipeline (memory POP3 maildrops behind the Pop3Client interface) into an fs store with the event log. */
-export async function ingestInto(storeDir: string, mailbox: string, messages: readonly Buffer[], firstUid = 1, options: IngestOptions = {}): Promise<MailboxRunSummary> {
+export async function ingestInto(
+  storeDir: string,
+  mailbox: string,
+  messages: readonly Buffer[],
+  firstUid = 1,
+  options: IngestOptions = {},
+): Promise<MailboxRunSummary> {
   const drop = new MemoryMaildrop();
-  messages.forEach((m, i) => { drop.add(`uid-${mailbox}-${firstUid + i}`, m); });
+  messages.forEach((m, i) => {
+    drop.add(`uid-${mailbox}-${firstUid + i}`, m);
+  });
   if (options.failConnect !== undefined) drop.failConnect = options.failConnect;
   const summary = await runMailbox({
-    job: { ...JOB_DEFAULTS, id: mailbox, connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' }, ...options.job },
-    store: new FsRawStore({ dir: storeDir }), state: new FsStateStore({ dir: storeDir }), publisher: new LocalPublisher({ dir: storeDir }),
+    job: {
+      ...JOB_DEFAULTS,
+      id: mailbox,
+      connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' },
+      ...options.job,
+    },
+    store: new FsRawStore({ dir: storeDir }),
+    state: new FsStateStore({ dir: storeDir }),
+    publisher: new LocalPublisher({ dir: storeDir }),
     connect: drop.connect,
     ...(options.now === undefined ? {} : { now: () => options.now! }),
   });
-  if (!summary.ok && options.failConnect === undefined) throw new Error(`fixture ingest of ${mailbox} failed: ${JSON.stringify(summary.error)}`);
+  if (!summary.ok && options.failConnect === undefined)
+    throw new Error(`fixture ingest of ${mailbox} failed: ${JSON.stringify(summary.error)}`);
   return summary;
 }
 
 /** A temp folder with an fs archive of the given mailboxes and a config file naming them. */
 export async function makeArchive(
-  mailboxes: Record<string, readonly Buffer[]>, configExtra: Record<string, unknown> = {}, mailboxExtra: Record<string, Record<string, unknown>> = {},
+  mailboxes: Record<string, readonly Buffer[]>,
+  configExtra: Record<string, unknown> = {},
+  mailboxExtra: Record<string, Record<string, unknown>> = {},
 ): Promise<Archive> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mi-archive-'));
   const storeDir = path.join(dir, 'data');
   for (const [id, messages] of Object.entries(mailboxes)) await ingestInto(storeDir, id, messages);
   const configPath = path.join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify({
-    store: { type: 'fs', dir: './data' },
-    mailboxes: Object.keys(mailboxes).map((id) => ({ id, host: '127.0.0.1', user: id, password: { env: 'UNUSED_PASSWORD' }, ...mailboxExtra[id] })),
-    ...configExtra,
-  }, null, 2));
+  await writeFile(
+    configPath,
+    JSON.stringify(
+      {
+        store: { type: 'fs', dir: './data' },
+        mailboxes: Object.keys(mailboxes).map((id) => ({
+          id,
+          host: '127.0.0.1',
+          user: id,
+          password: { env: 'UNUSED_PASSWORD' },
+          ...mailboxExtra[id],
+        })),
+        ...configExtra,
+      },
+      null,
+      2,
+    ),
+  );
   return { dir, storeDir, configPath, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -5,19 +5,33 @@ import path from 'node:path';
 import { loadConfig } from '../../lib/config/index.ts';
 import { FsRawStore } from '../../lib/store/fs-store.ts';
 import {
-  SearchDb, catchUp, catchUpEventLog, catchUpListing, counts, defaultIndexPath, parseSearchQuery, rebuild, search,
+  SearchDb,
+  catchUp,
+  catchUpEventLog,
+  catchUpListing,
+  counts,
+  defaultIndexPath,
+  parseSearchQuery,
+  rebuild,
+  search,
 } from '../../lib/search/index.ts';
 import { ingestInto, japaneseQuote, makeArchive, plain, quoteReply, type Archive } from './archive-fixture.ts';
 
 const LONG_BODY = `${'The quick brown fox jumps over the lazy dog. '.repeat(12)}The word far down is ZEBRAFINCH.`;
-const find = (index: SearchDb, text: string) => search(index, parseSearchQuery(new URLSearchParams({ q: text }))).hits.map((h) => h.subject);
+const find = (index: SearchDb, text: string) =>
+  search(index, parseSearchQuery(new URLSearchParams({ q: text }))).hits.map((h) => h.subject);
 
 describe('search index: kept current from the event log, rebuilt from the archive', () => {
   let archive: Archive;
   before(async () => {
-    archive = await makeArchive({ support: [japaneseQuote(), quoteReply()], sales: [plain(1), plain(2, { subject: 'long one', body: LONG_BODY })] });
+    archive = await makeArchive({
+      support: [japaneseQuote(), quoteReply()],
+      sales: [plain(1), plain(2, { subject: 'long one', body: LONG_BODY })],
+    });
   });
-  after(async () => { await archive?.remove(); });
+  after(async () => {
+    await archive?.remove();
+  });
 
   it('indexes every document, then reads the body text from the raw message (past the 280-character snippet)', async () => {
     const config = await loadConfig(archive.configPath);
@@ -26,7 +40,10 @@ describe('search index: kept current from the event log, rebuilt from the archiv
       assert.equal(index.path, path.join(archive.storeDir, 'search.sqlite'));
       assert.equal((await stat(index.path)).mode & 0o777, 0o600, 'the index holds message text: private');
       const r = await catchUp(index, config, new FsRawStore({ dir: archive.storeDir }));
-      assert.deepEqual({ source: r.source, documents: r.documents, bodies: r.bodies, pending: r.pendingBodies }, { source: 'event-log', documents: 4, bodies: 4, pending: 0 });
+      assert.deepEqual(
+        { source: r.source, documents: r.documents, bodies: r.bodies, pending: r.pendingBodies },
+        { source: 'event-log', documents: 4, bodies: 4, pending: 0 },
+      );
       assert.deepEqual(find(index, 'ZEBRAFINCH'), ['long one']);
       assert.deepEqual(find(index, '三週間'), ['見積書の送付について'], 'ISO-2022-JP body text, decoded');
     } finally {
@@ -83,7 +100,8 @@ describe('search index: kept current from the event log, rebuilt from the archiv
     assert.equal(first.read, 5);
     assert.equal((await catchUpListing(index, store, config.store)).read, 0, 'known keys are not read again');
     await ingestInto(archive.storeDir, 'support', [plain(9, { subject: 'listed later' })], 200);
-    const docKey = JSON.parse((await readFile(path.join(archive.storeDir, 'events.jsonl'), 'utf8')).trim().split('\n').at(-1)!).raw.key as string;
+    const docKey = JSON.parse((await readFile(path.join(archive.storeDir, 'events.jsonl'), 'utf8')).trim().split('\n').at(-1)!).raw
+      .key as string;
     await writeFile(path.join(archive.storeDir, docKey.replace(/\.eml$/, '.json')), '{"half": ');
     const second = await catchUpListing(index, store, config.store);
     assert.deepEqual({ read: second.read, skipped: second.skipped }, { read: 0, skipped: 1 });

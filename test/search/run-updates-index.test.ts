@@ -19,12 +19,28 @@ describe('mail-ingest run keeps an existing search index current (Dovecot)', { s
     t = await tempDir('mi-run-index-');
     await dovecot.seed('alice', [mail(1), mail(2)]);
     config = path.join(t.dir, 'config.json');
-    await writeFile(config, JSON.stringify({
-      store: { type: 'fs', dir: './data' },
-      mailboxes: [{ id: 'support', host: '127.0.0.1', port: dovecot.tlsPort, ca: dovecot.caFile, servername: 'localhost', user: 'alice', password: { env: 'ALICE_PW' } }],
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        store: { type: 'fs', dir: './data' },
+        mailboxes: [
+          {
+            id: 'support',
+            host: '127.0.0.1',
+            port: dovecot.tlsPort,
+            ca: dovecot.caFile,
+            servername: 'localhost',
+            user: 'alice',
+            password: { env: 'ALICE_PW' },
+          },
+        ],
+      }),
+    );
   });
-  after(async () => { await dovecot?.stop(); await t?.remove(); });
+  after(async () => {
+    await dovecot?.stop();
+    await t?.remove();
+  });
 
   const indexFile = () => path.join(t.dir, 'data', 'search.sqlite');
   const env = { ALICE_PW: 'secret-alice' };
@@ -46,7 +62,10 @@ describe('mail-ingest run keeps an existing search index current (Dovecot)', { s
     const index = SearchDb.open(indexFile(), { readOnly: true });
     try {
       assert.deepEqual(counts(index), { documents: 3, pendingBodies: 0 });
-      assert.deepEqual(search(index, parseSearchQuery(new URLSearchParams({ q: 'line of message 3' }))).hits.map((h) => h.subject), ['request 3']);
+      assert.deepEqual(
+        search(index, parseSearchQuery(new URLSearchParams({ q: 'line of message 3' }))).hits.map((h) => h.subject),
+        ['request 3'],
+      );
     } finally {
       index.close();
     }
@@ -56,6 +75,9 @@ describe('mail-ingest run keeps an existing search index current (Dovecot)', { s
     const r = await cli(['index', '--config', config, '--rebuild', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
-    assert.deepEqual({ rebuilt: summary.rebuilt, documents: summary.documents, pending: summary.pendingBodies }, { rebuilt: true, documents: 3, pending: 0 });
+    assert.deepEqual(
+      { rebuilt: summary.rebuilt, documents: summary.documents, pending: summary.pendingBodies },
+      { rebuilt: true, documents: 3, pending: 0 },
+    );
   });
 });

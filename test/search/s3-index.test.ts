@@ -24,30 +24,45 @@ describe('search index over an S3 archive (fauxqs): built from the metadata docu
   let configPath: string;
   const saved: Record<string, string | undefined> = {};
   before(async () => {
-    for (const [k, v] of Object.entries(CREDENTIALS)) { saved[k] = process.env[k]; process.env[k] = v; }
+    for (const [k, v] of Object.entries(CREDENTIALS)) {
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
     aws = await startLocalAws();
     dir = await mkdtemp(path.join(tmpdir(), 'mi-s3-index-'));
     const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: PREFIX });
     const state = new S3StateStore({ client: aws.s3, bucket: aws.bucket, prefix: PREFIX });
     const drop = new MemoryMaildrop();
-    drop.add('1', japaneseQuote()).add('2', quoteReply()).add('3', plain(3, { subject: 'S3 only' }));
+    drop
+      .add('1', japaneseQuote())
+      .add('2', quoteReply())
+      .add('3', plain(3, { subject: 'S3 only' }));
     const r = await runMailbox({
       job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', port: 995, tls: 'implicit', user: 'u', password: 'p' } },
-      store, state, publisher: new MemoryPublisher(), connect: drop.connect,
+      store,
+      state,
+      publisher: new MemoryPublisher(),
+      connect: drop.connect,
     });
     assert.equal(r.stored, 3);
     const queueUrl = await aws.createQueue();
     configPath = path.join(dir, 'config.json');
-    await writeFile(configPath, JSON.stringify({
-      store: { type: 's3', bucket: aws.bucket, prefix: PREFIX, region: aws.region, endpoint: aws.endpoint, forcePathStyle: true },
-      publish: { type: 'sqs', region: aws.region, endpoint: aws.endpoint, targets: [{ name: 'all', queueUrl }] },
-      mailboxes: [{ id: 'support', host: '127.0.0.1', user: 'u', password: { env: 'UNUSED' } }],
-    }));
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        store: { type: 's3', bucket: aws.bucket, prefix: PREFIX, region: aws.region, endpoint: aws.endpoint, forcePathStyle: true },
+        publish: { type: 'sqs', region: aws.region, endpoint: aws.endpoint, targets: [{ name: 'all', queueUrl }] },
+        mailboxes: [{ id: 'support', host: '127.0.0.1', user: 'u', password: { env: 'UNUSED' } }],
+      }),
+    );
   });
   after(async () => {
     await aws?.stop();
     await rm(dir, { recursive: true, force: true });
-    for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   });
 
   it('lists the archive, reads only new documents, and the body text from the S3 objects', async () => {
@@ -61,22 +76,29 @@ describe('search index over an S3 archive (fauxqs): built from the metadata docu
       assert.deepEqual({ source: first.source, read: first.read, bodies: first.bodies }, { source: 'listing', read: 3, bodies: 3 });
       assert.equal((await catchUp(index, config, store)).read, 0, 'known documents are not fetched again');
       const hits = search(index, parseSearchQuery(new URLSearchParams({ q: '三週間' }))).hits;
-      assert.deepEqual(hits.map((h) => h.subject), ['見積書の送付について']);
+      assert.deepEqual(
+        hits.map((h) => h.subject),
+        ['見積書の送付について'],
+      );
     } finally {
       index.close();
     }
   });
 
-  it('serve over S3 answers searches and raw downloads with the caller\'s credentials, read only', async () => {
+  it("serve over S3 answers searches and raw downloads with the caller's credentials, read only", async () => {
     const serve = await startServe(configPath, ['--index', path.join(dir, 'serve.sqlite')], CREDENTIALS);
     try {
       const auth = { authorization: `Bearer ${serve.token}` };
-      const found = await (await fetch(`${serve.url}/api/search?q=${encodeURIComponent('見積')}`, { headers: auth })).json() as { hits: Array<{ id: string; subject: string }> };
+      const found = (await (await fetch(`${serve.url}/api/search?q=${encodeURIComponent('見積')}`, { headers: auth })).json()) as {
+        hits: Array<{ id: string; subject: string }>;
+      };
       assert.deepEqual(found.hits.map((h) => h.subject).sort(), ['Re: 見積書の送付について', '見積書の送付について'], serve.stderr());
       const quote = found.hits.find((h) => h.subject === '見積書の送付について')!;
       const raw = Buffer.from(await (await fetch(`${serve.url}/messages/${quote.id}/raw`, { headers: auth })).arrayBuffer());
       assert.ok(raw.equals(japaneseQuote()));
-      const message = await (await fetch(`${serve.url}/api/messages/${quote.id}`, { headers: auth })).json() as { verified: { ok: boolean } };
+      const message = (await (await fetch(`${serve.url}/api/messages/${quote.id}`, { headers: auth })).json()) as {
+        verified: { ok: boolean };
+      };
       assert.equal(message.verified.ok, true);
     } finally {
       assert.equal(await serve.stop(), 0, serve.stderr());

@@ -17,8 +17,26 @@ describe('search index: free text and filters', () => {
   beforeEach(() => {
     index = SearchDb.open(':memory:');
     docs = {
-      quote: makeDoc({ subject: '見積書の送付について', date: '2025-03-03T01:00:00.000Z', from: [{ name: '山田 太郎', address: 'yamada@example.co.jp' }], snippet: 'お世話になっております。' }),
-      invoice: makeDoc({ subject: 'Invoice March', date: '2025-03-02T01:00:00.000Z', attachments: [{ filename: '請求書_2025-03.pdf', contentType: 'application/pdf', size: 10, sha256: 'a'.repeat(64), contentId: null, inline: false }] }),
+      quote: makeDoc({
+        subject: '見積書の送付について',
+        date: '2025-03-03T01:00:00.000Z',
+        from: [{ name: '山田 太郎', address: 'yamada@example.co.jp' }],
+        snippet: 'お世話になっております。',
+      }),
+      invoice: makeDoc({
+        subject: 'Invoice March',
+        date: '2025-03-02T01:00:00.000Z',
+        attachments: [
+          {
+            filename: '請求書_2025-03.pdf',
+            contentType: 'application/pdf',
+            size: 10,
+            sha256: 'a'.repeat(64),
+            contentId: null,
+            inline: false,
+          },
+        ],
+      }),
       spam: makeDoc({ subject: 'WIN BIG', mailbox: 'sales', date: '2025-02-01T00:00:00.000Z', flags: { spam: true } }),
       short: makeDoc({ subject: '件名 見', date: '2025-03-01T00:00:00.000Z', to: [{ name: 'サポート', address: 'support@example.jp' }] }),
     };
@@ -59,30 +77,42 @@ describe('search index: free text and filters', () => {
     assert.deepEqual(subjects(index, { q: '"NEAR(a b)" OR *' }), []);
     assert.deepEqual(subjects(index, { q: 'subject:見積' }), []);
     assert.deepEqual(subjects(index, { q: '100%' }), []);
-    assert.deepEqual(subjects(index, { q: '<flag:spam>' }), [], 'the filters\' tags are not searchable text');
+    assert.deepEqual(subjects(index, { q: '<flag:spam>' }), [], "the filters' tags are not searchable text");
     assert.deepEqual(subjects(index, { q: 'mb:sales' }), []);
   });
 
   it('pages newest first and counts the total', () => {
     const r = search(index, q({ limit: '2', page: '2' }));
     assert.equal(r.total, 4);
-    assert.deepEqual(r.hits.map((h) => h.subject), ['件名 見', 'WIN BIG']);
+    assert.deepEqual(
+      r.hits.map((h) => h.subject),
+      ['件名 見', 'WIN BIG'],
+    );
   });
 
   it('reports every malformed parameter at once', () => {
-    assert.throws(() => q({ since: '2025-02-30', flag: 'urgent', attachment: 'maybe', page: '0', mailbox: '../x' }), (err: unknown) => {
-      assert.ok(err instanceof QueryError);
-      assert.equal(err.code, 'EQUERY');
-      assert.equal(err.failureClass, 'config');
-      assert.deepEqual(err.issues.map((i) => i.param).sort(), ['attachment', 'flag', 'mailbox', 'page', 'since']);
-      return true;
-    });
+    assert.throws(
+      () => q({ since: '2025-02-30', flag: 'urgent', attachment: 'maybe', page: '0', mailbox: '../x' }),
+      (err: unknown) => {
+        assert.ok(err instanceof QueryError);
+        assert.equal(err.code, 'EQUERY');
+        assert.equal(err.failureClass, 'config');
+        assert.deepEqual(err.issues.map((i) => i.param).sort(), ['attachment', 'flag', 'mailbox', 'page', 'since']);
+        return true;
+      },
+    );
   });
 
   it('a changed document replaces its row; the same document again writes nothing', () => {
-    assert.equal(index.transaction(() => upsertDocuments(index, [docs.quote!])), 0);
+    assert.equal(
+      index.transaction(() => upsertDocuments(index, [docs.quote!])),
+      0,
+    );
     const changed = { ...docs.quote!, subject: '御見積書 再送' };
-    assert.equal(index.transaction(() => upsertDocuments(index, [changed])), 1);
+    assert.equal(
+      index.transaction(() => upsertDocuments(index, [changed])),
+      1,
+    );
     assert.deepEqual(subjects(index, { q: '見積' }), ['御見積書 再送']);
     assert.equal(getDocument(index, docs.quote!.id)?.subject, '御見積書 再送');
     assert.equal(getDocument(index, '../../etc/passwd'), null);
@@ -93,23 +123,43 @@ describe('search index: threads', () => {
   it('joins messages by Message-ID, In-Reply-To and References, and replies by subject within the mailbox', () => {
     const index = SearchDb.open(':memory:');
     // Received a minute after it was sent.
-    const makeDoc = (o: NonNullable<Parameters<typeof makeDocAt>[0]>) => makeDocAt({ ...o, ingestedAt: new Date(Date.parse(o.date ?? '2025-03-01T00:00:00.000Z') + 60_000).toISOString() });
+    const makeDoc = (o: NonNullable<Parameters<typeof makeDocAt>[0]>) =>
+      makeDocAt({ ...o, ingestedAt: new Date(Date.parse(o.date ?? '2025-03-01T00:00:00.000Z') + 60_000).toISOString() });
     const root = makeDoc({ subject: 'Order 42', messageId: '<root@x>', date: '2025-03-01T00:00:00.000Z' });
-    const reply = makeDoc({ subject: 'Re: Order 42', messageId: '<r1@x>', inReplyTo: '<root@x>', references: ['<root@x>'], date: '2025-03-02T00:00:00.000Z' });
-    const deep = makeDoc({ subject: 'Re: Re: Order 42', messageId: '<r2@x>', inReplyTo: '<r1@x>', references: ['r1@x'], date: '2025-03-03T00:00:00.000Z' });
+    const reply = makeDoc({
+      subject: 'Re: Order 42',
+      messageId: '<r1@x>',
+      inReplyTo: '<root@x>',
+      references: ['<root@x>'],
+      date: '2025-03-02T00:00:00.000Z',
+    });
+    const deep = makeDoc({
+      subject: 'Re: Re: Order 42',
+      messageId: '<r2@x>',
+      inReplyTo: '<r1@x>',
+      references: ['r1@x'],
+      date: '2025-03-03T00:00:00.000Z',
+    });
     const bySubject = makeDoc({ subject: 'RE: order 42', messageId: '<other-system@y>', date: '2025-03-04T00:00:00.000Z' });
     const unrelated = makeDoc({ subject: 'Order 42', messageId: '<fresh@z>', date: '2025-03-05T00:00:00.000Z', mailbox: 'sales' });
     const sameSubjectNotReply = makeDoc({ subject: 'Hello', messageId: '<h1@z>' });
     const sameSubjectNotReply2 = makeDoc({ subject: 'Hello', messageId: '<h2@z>' });
     index.transaction(() => upsertDocuments(index, [root, reply, deep, bySubject, unrelated, sameSubjectNotReply, sameSubjectNotReply2]));
     const thread = threadOf(index, deep.id);
-    assert.deepEqual(thread.map((t) => ({ subject: t.subject, via: t.via })), [
-      { subject: 'Order 42', via: 'reference' },
-      { subject: 'Re: Order 42', via: 'reference' },
-      { subject: 'Re: Re: Order 42', via: 'self' },
-      { subject: 'RE: order 42', via: 'subject' },
-    ]);
-    assert.deepEqual(threadOf(index, sameSubjectNotReply.id).map((t) => t.via), ['self'], 'two fresh "Hello"s are not a thread');
+    assert.deepEqual(
+      thread.map((t) => ({ subject: t.subject, via: t.via })),
+      [
+        { subject: 'Order 42', via: 'reference' },
+        { subject: 'Re: Order 42', via: 'reference' },
+        { subject: 'Re: Re: Order 42', via: 'self' },
+        { subject: 'RE: order 42', via: 'subject' },
+      ],
+    );
+    assert.deepEqual(
+      threadOf(index, sameSubjectNotReply.id).map((t) => t.via),
+      ['self'],
+      'two fresh "Hello"s are not a thread',
+    );
     index.close();
   });
 });

@@ -4,14 +4,37 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import {
-  LOGO_PNG, QUOTE_PDF, hostileHtml, ingestInto, japaneseQuote, makeArchive, newsletterWithLogo, plain, quoteReply, sha256, type Archive,
+  LOGO_PNG,
+  QUOTE_PDF,
+  hostileHtml,
+  ingestInto,
+  japaneseQuote,
+  makeArchive,
+  newsletterWithLogo,
+  plain,
+  quoteReply,
+  sha256,
+  type Archive,
 } from '../search/archive-fixture.ts';
-import { CHROMIUM, CHROMIUM_ARGS, OUTPUT_DIR, chromiumSkipReason, keepScreenshot, startServe, startWitness, type ServeProcess } from './serve-helpers.ts';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  OUTPUT_DIR,
+  chromiumSkipReason,
+  keepScreenshot,
+  startServe,
+  startWitness,
+  type ServeProcess,
+} from './serve-helpers.ts';
 
 const reason = chromiumSkipReason();
-const skip = process.env.CI === 'true' ? false : reason ?? false;
+const skip = process.env.CI === 'true' ? false : (reason ?? false);
 
-interface Doc { id: string; subject: string | null; raw: { key: string; sha256: string } }
+interface Doc {
+  id: string;
+  subject: string | null;
+  raw: { key: string; sha256: string };
+}
 
 describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () => {
   let archive: Archive;
@@ -24,21 +47,33 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
   before(async () => {
     if (reason !== null) throw new Error(`CI=true and ${reason}`);
     witness = await startWitness();
-    archive = await makeArchive({
-      support: [japaneseQuote(), quoteReply(), hostileHtml(witness.url), newsletterWithLogo(witness.url)],
-      sales: [plain(1), plain(2, { subject: 'Tracking number', body: 'Your parcel ships today.' })],
-      billing: [],
-    }, {}, { sales: { retention: 'delete' } });
+    archive = await makeArchive(
+      {
+        support: [japaneseQuote(), quoteReply(), hostileHtml(witness.url), newsletterWithLogo(witness.url)],
+        sales: [plain(1), plain(2, { subject: 'Tracking number', body: 'Your parcel ships today.' })],
+        billing: [],
+      },
+      {},
+      { sales: { retention: 'delete' } },
+    );
     // A history for the Mailboxes page: sales mail over two weeks (deleted from the server after storing), and
     // billing, which worked once and then failed to log in.
     const day = 86_400_000;
     for (let k = 1; k <= 14; k += 1 + (k % 3)) {
       const batch = Array.from({ length: 1 + ((k * 5) % 7) }, (_, i) => plain(100 + k * 10 + i, { subject: `order ${k}-${i}` }));
-      await ingestInto(archive.storeDir, 'sales', batch, 100 + k * 10, { now: new Date(Date.now() - k * day), job: { retention: 'delete' } });
+      await ingestInto(archive.storeDir, 'sales', batch, 100 + k * 10, {
+        now: new Date(Date.now() - k * day),
+        job: { retention: 'delete' },
+      });
     }
     await ingestInto(archive.storeDir, 'billing', [plain(500, { subject: '請求書の件' })], 500, { now: new Date(Date.now() - 3 * day) });
-    await ingestInto(archive.storeDir, 'billing', [], 600, { failConnect: Object.assign(new Error('-ERR [AUTH] Authentication failed.'), { code: 'EAUTH' }) });
-    docs = (await readFile(path.join(archive.storeDir, 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Doc);
+    await ingestInto(archive.storeDir, 'billing', [], 600, {
+      failConnect: Object.assign(new Error('-ERR [AUTH] Authentication failed.'), { code: 'EAUTH' }),
+    });
+    docs = (await readFile(path.join(archive.storeDir, 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Doc);
     assert.ok(docs.length > 20);
     serve = await startServe(archive.configPath);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -78,8 +113,16 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     }
     assert.equal((await fetch(`${serve.url}/search?token=wrong`)).status, 403);
     assert.equal((await fetch(`${serve.url}/api/search`, { headers: { authorization: 'Bearer wrong' } })).status, 403);
-    assert.equal((await fetch(`${serve.url}/api/search`, { headers: { authorization: `Bearer ${serve.token}` } })).status, 200, 'tools may send the token as a bearer');
-    assert.equal((await fetch(`${serve.url}/search`, { method: 'POST', headers: { authorization: `Bearer ${serve.token}` } })).status, 405, 'it only reads');
+    assert.equal(
+      (await fetch(`${serve.url}/api/search`, { headers: { authorization: `Bearer ${serve.token}` } })).status,
+      200,
+      'tools may send the token as a bearer',
+    );
+    assert.equal(
+      (await fetch(`${serve.url}/search`, { method: 'POST', headers: { authorization: `Bearer ${serve.token}` } })).status,
+      405,
+      'it only reads',
+    );
 
     const { context, page } = await session();
     assert.equal(new URL(page.url()).pathname, '/search');
@@ -103,7 +146,11 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     await page.fill('input[name=q]', '書.pdf');
     await page.click('form.search button[type=submit]');
     await page.waitForURL(/q=%E6%9B%B8\.pdf|q=書\.pdf/);
-    assert.deepEqual(await page.locator('td.subject a').allTextContents(), ['見積書の送付について'], 'only the message with 見積書.pdf attached');
+    assert.deepEqual(
+      await page.locator('td.subject a').allTextContents(),
+      ['見積書の送付について'],
+      'only the message with 見積書.pdf attached',
+    );
 
     await page.click('td.subject a');
     await page.waitForURL(/\/messages\/[0-9a-f]{64}$/);
@@ -112,7 +159,13 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     assert.match((await page.textContent('table.headers')) ?? '', /山田 太郎 <yamada@example\.co\.jp>/);
     assert.match((await page.textContent('#message-text')) ?? '', /納期は三週間です。/, 'the ISO-2022-JP body, decoded');
     assert.deepEqual(await page.locator('a.attachment').allTextContents(), ['見積書.pdf']);
-    assert.deepEqual(await page.locator('.thread li').allTextContents().then((l) => l.map((x) => x.split(' ')[0])), ['見積書の送付について', 'Re:']);
+    assert.deepEqual(
+      await page
+        .locator('.thread li')
+        .allTextContents()
+        .then((l) => l.map((x) => x.split(' ')[0])),
+      ['見積書の送付について', 'Re:'],
+    );
     await shot(page, 'message');
     await context.close();
   });
@@ -131,10 +184,18 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     const cookies = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
     const res = await fetch(`${serve.url}/messages/${quote.id}/attachments/0`, { headers: { cookie: cookies } });
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
-    assert.match(res.headers.get('content-disposition') ?? '', /^attachment; filename="[^"]*"; filename\*=UTF-8''%E8%A6%8B%E7%A9%8D%E6%9B%B8\.pdf$/);
+    assert.match(
+      res.headers.get('content-disposition') ?? '',
+      /^attachment; filename="[^"]*"; filename\*=UTF-8''%E8%A6%8B%E7%A9%8D%E6%9B%B8\.pdf$/,
+    );
     assert.equal(res.headers.get('content-type'), 'application/octet-stream');
     await res.arrayBuffer();
-    for (const bad of ['/messages/../../etc/passwd', `/messages/${quote.id}/attachments/9`, '/messages/%2e%2e%2fdata%2fevents.jsonl/raw', `/messages/${'f'.repeat(64)}/raw`]) {
+    for (const bad of [
+      '/messages/../../etc/passwd',
+      `/messages/${quote.id}/attachments/9`,
+      '/messages/%2e%2e%2fdata%2fevents.jsonl/raw',
+      `/messages/${'f'.repeat(64)}/raw`,
+    ]) {
       assert.equal((await fetch(`${serve.url}${bad}`, { headers: { cookie: cookies } })).status, 404, bad);
     }
     await context.close();
@@ -145,7 +206,10 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     const hostile = bySubject('Quarterly update');
     const before = witness.requests.length;
     const dialogs: string[] = [];
-    page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
     await page.goto(`${serve.url}/messages/${hostile.id}`);
     const frame = page.frameLocator('#message-body');
     await frame.locator('#greeting').waitFor();
@@ -156,7 +220,11 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     assert.deepEqual(dialogs, []);
     assert.equal(await frame.locator('#jslink').getAttribute('href'), null, 'the javascript: link lost its target');
     assert.equal(await frame.locator('#tracker').getAttribute('src'), null, 'the remote image lost its source');
-    assert.equal(await frame.locator('script, iframe, form, input, object, embed, link, base, svg, video, meta[http-equiv]').count(), 0, 'nothing that runs, loads or navigates is left');
+    assert.equal(
+      await frame.locator('script, iframe, form, input, object, embed, link, base, svg, video, meta[http-equiv]').count(),
+      0,
+      'nothing that runs, loads or navigates is left',
+    );
     assert.equal(await frame.locator('style').count(), 1, 'only our own base style');
     assert.equal(await frame.locator('#safelink').getAttribute('href'), 'https://example.com/docs');
     const foreign = requests.filter((u) => !u.startsWith(`${serve.url}/`));
@@ -187,7 +255,7 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     await context.close();
   });
 
-  it('shows each mailbox\'s health, in Japanese when the browser asks for it; JSON twins answer the same', async () => {
+  it("shows each mailbox's health, in Japanese when the browser asks for it; JSON twins answer the same", async () => {
     const { context, page } = await session('ja-JP');
     await page.goto(`${serve.url}/mailboxes`);
     assert.equal(await page.getAttribute('html', 'lang'), 'ja');
@@ -202,19 +270,45 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     await context.close();
 
     const auth = { authorization: `Bearer ${serve.token}` };
-    const api = await (await fetch(`${serve.url}/api/mailboxes`, { headers: auth })).json() as { mailboxes: Array<{ id: string; ingested: number; lastRun: { ok: boolean } }> };
-    assert.deepEqual(api.mailboxes.map((m) => ({ id: m.id, ok: m.lastRun.ok })), [{ id: 'support', ok: true }, { id: 'sales', ok: true }, { id: 'billing', ok: false }]);
+    const api = (await (await fetch(`${serve.url}/api/mailboxes`, { headers: auth })).json()) as {
+      mailboxes: Array<{ id: string; ingested: number; lastRun: { ok: boolean } }>;
+    };
+    assert.deepEqual(
+      api.mailboxes.map((m) => ({ id: m.id, ok: m.lastRun.ok })),
+      [
+        { id: 'support', ok: true },
+        { id: 'sales', ok: true },
+        { id: 'billing', ok: false },
+      ],
+    );
     assert.equal(api.mailboxes[0]!.ingested, 4);
-    const billing = (api.mailboxes as unknown as Array<{ id: string; lastError: { class: string; code: string }; lastSuccess: string | null }>).find((m) => m.id === 'billing')!;
+    const billing = (
+      api.mailboxes as unknown as Array<{ id: string; lastError: { class: string; code: string }; lastSuccess: string | null }>
+    ).find((m) => m.id === 'billing')!;
     assert.deepEqual({ class: billing.lastError.class, code: billing.lastError.code }, { class: 'auth', code: 'EAUTH' });
     assert.equal(billing.lastSuccess, null, 'the state records only the last run; a success before it is not known');
-    const found = await (await fetch(`${serve.url}/api/search?q=${encodeURIComponent('見積')}&attachment=yes`, { headers: auth })).json() as { hits: Array<{ subject: string; api: string }> };
-    assert.deepEqual(found.hits.map((h) => h.subject), ['見積書の送付について']);
-    const message = await (await fetch(`${serve.url}${found.hits[0]!.api}`, { headers: auth })).json() as { verified: { ok: boolean }; thread: unknown[]; attachments: Array<{ filename: string }> };
-    assert.deepEqual({ ok: message.verified.ok, thread: message.thread.length, attachment: message.attachments[0]?.filename }, { ok: true, thread: 2, attachment: '見積書.pdf' });
+    const found = (await (
+      await fetch(`${serve.url}/api/search?q=${encodeURIComponent('見積')}&attachment=yes`, { headers: auth })
+    ).json()) as { hits: Array<{ subject: string; api: string }> };
+    assert.deepEqual(
+      found.hits.map((h) => h.subject),
+      ['見積書の送付について'],
+    );
+    const message = (await (await fetch(`${serve.url}${found.hits[0]!.api}`, { headers: auth })).json()) as {
+      verified: { ok: boolean };
+      thread: unknown[];
+      attachments: Array<{ filename: string }>;
+    };
+    assert.deepEqual(
+      { ok: message.verified.ok, thread: message.thread.length, attachment: message.attachments[0]?.filename },
+      { ok: true, thread: 2, attachment: '見積書.pdf' },
+    );
     const bad = await fetch(`${serve.url}/api/search?since=2025-02-30&flag=urgent`, { headers: auth });
     assert.equal(bad.status, 400);
-    assert.deepEqual(((await bad.json()) as { error: { messages: string[] } }).error.messages.map((m) => m.split(':')[0]), ['since', 'flag']);
+    assert.deepEqual(
+      ((await bad.json()) as { error: { messages: string[] } }).error.messages.map((m) => m.split(':')[0]),
+      ['since', 'flag'],
+    );
   });
 
   it('the search page starts an export: a zip of exactly the archived messages', async () => {
@@ -225,7 +319,13 @@ describe('mail-ingest serve in a real browser (Debian chromium)', { skip }, () =
     const { readZip } = await import('../export/zip-reader.ts');
     const entries = readZip(await readFile((await dl.path())!));
     const emls = entries.filter((e) => e.name.endsWith('.eml'));
-    assert.deepEqual(emls.map((e) => sha256(e.data)).sort(), docs.filter((d) => d.raw.key.includes('/sales/')).map((d) => d.raw.sha256).sort());
+    assert.deepEqual(
+      emls.map((e) => sha256(e.data)).sort(),
+      docs
+        .filter((d) => d.raw.key.includes('/sales/'))
+        .map((d) => d.raw.sha256)
+        .sort(),
+    );
     assert.ok(entries.some((e) => e.name === 'manifest.csv'));
     await context.close();
   });

@@ -19,8 +19,16 @@ export function chromiumSkipReason(): string | null {
 
 /** The flags the machine notes call for: headless as root, and no background traffic to a closed network. */
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-default-apps',
+  '--disable-extensions',
 ];
 
 export interface ServeProcess {
@@ -35,12 +43,17 @@ export interface ServeProcess {
 /** Starts `mail-ingest serve` as a user would (the real CLI), on a free port, and waits for its URL. */
 export async function startServe(configPath: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [BIN, 'serve', '--config', configPath, '--port', '0', ...args], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const deadline = Date.now() + 60_000;
   const urlOf = (): RegExpExecArray | null => /Open (http:\/\/[^\s/]+)\/\?token=(\S+)/.exec(stdout);
@@ -54,9 +67,15 @@ export async function startServe(configPath: string, args: string[] = [], env: N
   }
   const m = urlOf()!;
   return {
-    url: m[1]!, token: m[2]!, openUrl: `${m[1]}/?token=${m[2]}`, child,
+    url: m[1]!,
+    token: m[2]!,
+    openUrl: `${m[1]}/?token=${m[2]}`,
+    child,
     stderr: () => stderr,
-    stop: async () => { child.kill('SIGTERM'); return exited; },
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
   };
 }
 
@@ -66,11 +85,27 @@ export async function startWitness(): Promise<{ url: string; requests: string[];
   const server: Server = createServer((req, res) => {
     requests.push(req.url ?? '');
     res.setHeader('Content-Type', req.url?.endsWith('.png') ? 'image/png' : 'text/plain');
-    res.end(req.url?.endsWith('.png') ? Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex') : 'ok');
+    res.end(
+      req.url?.endsWith('.png')
+        ? Buffer.from(
+            '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+              '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+            'hex',
+          )
+        : 'ok',
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 export const OUTPUT_DIR = path.resolve(import.meta.dirname, '../output/serve');

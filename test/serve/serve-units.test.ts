@@ -21,15 +21,20 @@ describe('serve building blocks', () => {
 
   it('escapes every interpolated value unless it is markup we made', () => {
     const subject = '<img src=x onerror=alert(1)> "quoted" & \'single\'';
-    assert.equal(html`<td title="${subject}">${subject}</td>`.value,
-      '<td title="&lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot; &amp; &#39;single&#39;">&lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot; &amp; &#39;single&#39;</td>');
+    assert.equal(
+      html`<td title="${subject}">${subject}</td>`.value,
+      '<td title="&lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot; &amp; &#39;single&#39;">&lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot; &amp; &#39;single&#39;</td>',
+    );
     assert.equal(html`<p>${[new SafeHtml('<b>a</b>'), '<b>']}</p>`.value, '<p><b>a</b>&lt;b&gt;</p>');
   });
 
   it('names downloads as the sender did, without a path or header injection', () => {
     assert.equal(contentDisposition('見積書.pdf'), `attachment; filename="___.pdf"; filename*=UTF-8''%E8%A6%8B%E7%A9%8D%E6%9B%B8.pdf`);
     assert.equal(contentDisposition('../../etc/passwd'), `attachment; filename="passwd"; filename*=UTF-8''passwd`);
-    assert.equal(contentDisposition('a"\r\nSet-Cookie: x=1.txt'), `attachment; filename="aSet-Cookie: x=1.txt"; filename*=UTF-8''aSet-Cookie%3A%20x%3D1.txt`);
+    assert.equal(
+      contentDisposition('a"\r\nSet-Cookie: x=1.txt'),
+      `attachment; filename="aSet-Cookie: x=1.txt"; filename*=UTF-8''aSet-Cookie%3A%20x%3D1.txt`,
+    );
     assert.equal(contentDisposition(''), `attachment; filename="download"; filename*=UTF-8''download`);
   });
 
@@ -43,7 +48,11 @@ describe('serve building blocks', () => {
     const cookie = exchange.setCookie.split(';')[0]!;
     assert.equal(gate.check(req({ cookie: `other=1; ${cookie}` }), new URL('http://h/search')).kind, 'ok');
     assert.equal(gate.check(req({ authorization: 'Bearer the-token' }), new URL('http://h/api/search')).kind, 'ok');
-    assert.equal(gate.check(req({ cookie: 'mi_session=the-token' }), new URL('http://h/search')).kind, 'denied', 'the token is not a cookie');
+    assert.equal(
+      gate.check(req({ cookie: 'mi_session=the-token' }), new URL('http://h/search')).kind,
+      'denied',
+      'the token is not a cookie',
+    );
     assert.equal(gate.check(req({ authorization: 'Bearer the-token2' }), new URL('http://h/search')).kind, 'denied');
     assert.equal(gate.check(req({}), new URL('http://h/search?token=')).kind, 'denied');
     assert.notEqual(new AccessGate().token, new AccessGate().token, 'a new random token per start');
@@ -51,7 +60,7 @@ describe('serve building blocks', () => {
 });
 
 describe('processor health on the Mailboxes page', () => {
-  it('shows each processor\'s position and dead letters as its consumer records them, and tolerates their absence', async () => {
+  it("shows each processor's position and dead letters as its consumer records them, and tolerates their absence", async () => {
     const { mkdtemp, mkdir, rm, writeFile } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const path = await import('node:path');
@@ -63,20 +72,45 @@ describe('processor health on the Mailboxes page', () => {
       const line = `${JSON.stringify({ event: 'x'.repeat(80) })}\n`;
       await writeFile(path.join(dir, 'events.jsonl'), line.repeat(10));
       await writeFile(path.join(dir, 'processors', 'tickets.cursor.json'), JSON.stringify({ offset: line.length * 6 }));
-      const failed = (offset: number, final: boolean) => JSON.stringify({ op: 'failed', at: '2026-12-01T10:00:00.000Z', offset, length: line.length, id: null, attempts: final ? 5 : 1, firstFailedAt: '2026-12-01T09:00:00.000Z', error: 'EIO: disk full', final });
-      await writeFile(path.join(dir, 'processors', 'tickets.dead-letters.jsonl'),
-        `${[failed(0, false), failed(line.length, true), JSON.stringify({ op: 'done', at: '2026-12-01T11:00:00.000Z', offset: 0 })].join('\n')}\n`);
-      const config = parseConfig({
-        store: { type: 'fs', dir },
-        publish: { type: 'local', processors: [{ name: 'tickets', kind: 'ticket-intake' }, { name: 'index', kind: 'archive-index' }] },
-        mailboxes: [{ id: 'support', host: 'pop.example.jp', user: 'u', password: { env: 'P' } }],
-      }, { baseDir: dir });
+      const failed = (offset: number, final: boolean) =>
+        JSON.stringify({
+          op: 'failed',
+          at: '2026-12-01T10:00:00.000Z',
+          offset,
+          length: line.length,
+          id: null,
+          attempts: final ? 5 : 1,
+          firstFailedAt: '2026-12-01T09:00:00.000Z',
+          error: 'EIO: disk full',
+          final,
+        });
+      await writeFile(
+        path.join(dir, 'processors', 'tickets.dead-letters.jsonl'),
+        `${[failed(0, false), failed(line.length, true), JSON.stringify({ op: 'done', at: '2026-12-01T11:00:00.000Z', offset: 0 })].join('\n')}\n`,
+      );
+      const config = parseConfig(
+        {
+          store: { type: 'fs', dir },
+          publish: {
+            type: 'local',
+            processors: [
+              { name: 'tickets', kind: 'ticket-intake' },
+              { name: 'index', kind: 'archive-index' },
+            ],
+          },
+          mailboxes: [{ id: 'support', host: 'pop.example.jp', user: 'u', password: { env: 'P' } }],
+        },
+        { baseDir: dir },
+      );
       const health = await processorHealth(config);
       const tickets = health.find((h) => h.name === 'tickets')!;
       assert.deepEqual(tickets.position, { offset: line.length * 6, logBytes: line.length * 10, behind: 4 });
       assert.deepEqual(tickets.failures, { retrying: 0, givenUp: 1 });
       assert.equal(tickets.lastFailure?.error, 'EIO: disk full');
-      assert.deepEqual(health.map((h) => h.name), ['tickets', 'index']);
+      assert.deepEqual(
+        health.map((h) => h.name),
+        ['tickets', 'index'],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

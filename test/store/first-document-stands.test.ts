@@ -38,7 +38,11 @@ function maildrop(): MemoryMaildrop {
 async function ingest(store: RawStore, drop: MemoryMaildrop, now: Date, publisher: Publisher = new MemoryPublisher()) {
   const summary = await runMailbox({
     job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' } },
-    store, state: new MemoryStateStore(), publisher, connect: drop.connect, now: () => now,
+    store,
+    state: new MemoryStateStore(),
+    publisher,
+    connect: drop.connect,
+    now: () => now,
   });
   assert.equal(summary.ok, true, JSON.stringify(summary.error));
   return summary;
@@ -53,12 +57,15 @@ async function documents(store: RawStore): Promise<MetadataDocument[]> {
 /** Counts PutObject requests by the kind of key they write. */
 function countPuts(client: S3Client): { packs: number; claims: number } {
   const counts = { packs: 0, claims: 0 };
-  client.middlewareStack.add((next, context) => async (args) => {
-    const key = String((args.input as { Key?: unknown }).Key ?? '');
-    if (context.commandName === 'PutObjectCommand' && key.endsWith('.jsonl')) counts.packs++;
-    if (context.commandName === 'PutObjectCommand' && key.includes('/claims/')) counts.claims++;
-    return next(args);
-  }, { step: 'initialize', name: 'testPutCounter' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = String((args.input as { Key?: unknown }).Key ?? '');
+      if (context.commandName === 'PutObjectCommand' && key.endsWith('.jsonl')) counts.packs++;
+      if (context.commandName === 'PutObjectCommand' && key.includes('/claims/')) counts.claims++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'testPutCounter' },
+  );
   return counts;
 }
 
@@ -85,10 +92,13 @@ describe('every UIDL keeps its own document; the first document stands', () => {
     assert.notEqual(twins[0]!.id, twins[1]!.id, 'two documents');
 
     const config = join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({
-      store: { type: 'fs', dir },
-      mailboxes: [{ id: 'support', host: '127.0.0.1', user: 'u', password: 'p', tls: 'implicit' }],
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        store: { type: 'fs', dir },
+        mailboxes: [{ id: 'support', host: '127.0.0.1', user: 'u', password: 'p', tls: 'implicit' }],
+      }),
+    );
     const out = await cli(['replay', '--config', config, '--json']);
     assert.equal(out.code, 0, out.stderr);
     assert.equal(JSON.parse(out.stdout).replayed, 4);

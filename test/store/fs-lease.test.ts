@@ -9,8 +9,12 @@ import { LeaseError } from '../../lib/store/types.ts';
 import type { LeaseAttempt, LeaseRecord } from '../../lib/store/types.ts';
 
 let root: string;
-before(async () => { root = await mkdtemp(join(tmpdir(), 'fs-lease-test-')); });
-after(async () => { await rm(root, { recursive: true, force: true }); });
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fs-lease-test-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 let n = 0;
 const fresh = () => new FsMailboxLeases({ dir: join(root, `s${++n}`) });
 /** Another process's view of the same store (a second instance: nothing shared in memory). */
@@ -28,10 +32,19 @@ function refused(a: LeaseAttempt): LeaseRecord {
 async function plant(leases: FsMailboxLeases, record: Partial<LeaseRecord>): Promise<void> {
   await mkdir(leases.dir, { recursive: true });
   const now = Date.now();
-  await writeFile(leases.pathFor('support'), JSON.stringify({
-    version: 1, mailbox: 'support', host: 'elsewhere.example', pid: 4242, runId: 'other-run',
-    acquiredAt: new Date(now - 1000).toISOString(), expiresAt: new Date(now + 60_000).toISOString(), ...record,
-  }));
+  await writeFile(
+    leases.pathFor('support'),
+    JSON.stringify({
+      version: 1,
+      mailbox: 'support',
+      host: 'elsewhere.example',
+      pid: 4242,
+      runId: 'other-run',
+      acquiredAt: new Date(now - 1000).toISOString(),
+      expiresAt: new Date(now + 60_000).toISOString(),
+      ...record,
+    }),
+  );
 }
 
 describe('FsMailboxLeases', () => {
@@ -39,7 +52,10 @@ describe('FsMailboxLeases', () => {
     const leases = fresh();
     const first = held(await leases.acquire('support', { ttlMs: 60_000 }));
     const file = JSON.parse(await readFile(leases.pathFor('support'), 'utf8'));
-    assert.deepEqual({ host: file.host, pid: file.pid, runId: file.runId }, { host: hostname(), pid: process.pid, runId: first.record.runId });
+    assert.deepEqual(
+      { host: file.host, pid: file.pid, runId: file.runId },
+      { host: hostname(), pid: process.pid, runId: first.record.runId },
+    );
     assert.ok(Date.parse(file.expiresAt) > Date.now() + 55_000);
 
     const holder = refused(await sameStore().acquire('support'));
@@ -63,12 +79,20 @@ describe('FsMailboxLeases', () => {
 
   it('takes over at once the lease of a process of this host that is gone (kill -9), without waiting for expiry', async () => {
     const leases = fresh();
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { FsMailboxLeases } from ${JSON.stringify(new URL('../../lib/store/fs-lease.ts', import.meta.url).href)};
       const a = await new FsMailboxLeases({ dir: ${JSON.stringify(join(root, `s${n}`))} }).acquire('support', { ttlMs: 600000 });
       process.stdout.write(a.acquired ? 'held\\n' : 'refused\\n');
       setInterval(() => {}, 1000);
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const said = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())));
     assert.equal(said.trim(), 'held');
     assert.equal(refused(await leases.acquire('support')).pid, child.pid, 'held while the process lives');
@@ -111,7 +135,11 @@ describe('FsMailboxLeases', () => {
     await plant(leases, { runId: 'usurper' });
     await assert.rejects(lease.renew(), (e: unknown) => e instanceof LeaseError && e.code === 'ELEASELOST' && e.failureClass === 'storage');
     await lease.release();
-    assert.equal(JSON.parse(await readFile(leases.pathFor('support'), 'utf8')).runId, 'usurper', 'release never removes another run\'s lease');
+    assert.equal(
+      JSON.parse(await readFile(leases.pathFor('support'), 'utf8')).runId,
+      'usurper',
+      "release never removes another run's lease",
+    );
   });
 
   it('does not renew a lease that has (nearly) expired: another run may be taking it over', async () => {

@@ -11,12 +11,22 @@ import { StoreError } from '../../lib/store/types.ts';
 import type { MailboxState } from '../../lib/store/types.ts';
 
 let root: string;
-before(async () => { root = await mkdtemp(join(tmpdir(), 'fs-state-test-')); });
-after(async () => { await rm(root, { recursive: true, force: true }); });
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fs-state-test-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 let n = 0;
 const fresh = (o: { staleLockMs?: number; lockWaitMs?: number } = {}) => new FsStateStore({ dir: join(root, `s${++n}`), ...o });
 
-const entry = (id: string) => ({ id, sha256: 'a'.repeat(64), key: `raw/support/2025/01/02/${'a'.repeat(64)}.eml`, size: 10, ingestedAt: '2025-01-02T00:00:00.000Z' });
+const entry = (id: string) => ({
+  id,
+  sha256: 'a'.repeat(64),
+  key: `raw/support/2025/01/02/${'a'.repeat(64)}.eml`,
+  size: 10,
+  ingestedAt: '2025-01-02T00:00:00.000Z',
+});
 const withUidl = (s: MailboxState, uidl: string): MailboxState => ({ ...s, uidls: { ...s.uidls, [uidl]: entry(uidl) } });
 
 describe('FsStateStore', () => {
@@ -39,13 +49,15 @@ describe('FsStateStore', () => {
     assert.deepEqual((await readdir(store.dir)).sort(), ['support.json'], 'no temp or lock files left');
   });
 
-  it('rejects a stale version (ECONFLICT) and keeps the other writer\'s state', async () => {
+  it("rejects a stale version (ECONFLICT) and keeps the other writer's state", async () => {
     const store = fresh();
     const a = await store.read('support');
     const b = await store.read('support');
     await store.write('support', withUidl(a.state, 'from-a'), a.version);
-    await assert.rejects(store.write('support', withUidl(b.state, 'from-b'), b.version),
-      (e: unknown) => e instanceof StoreError && e.code === 'ECONFLICT' && !e.retryable);
+    await assert.rejects(
+      store.write('support', withUidl(b.state, 'from-b'), b.version),
+      (e: unknown) => e instanceof StoreError && e.code === 'ECONFLICT' && !e.retryable,
+    );
     assert.deepEqual(Object.keys((await store.read('support')).state.uidls), ['from-a']);
     await assert.rejects(store.write('support', a.state, 'not-a-version'), { code: 'ECONFLICT' });
   });
@@ -60,7 +72,9 @@ describe('FsStateStore', () => {
   it('lets exactly one of many concurrent writers with the same version win', async () => {
     const store = fresh();
     const { state, version } = await store.read('support');
-    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.write('support', withUidl(state, `w${i}`), version)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => store.write('support', withUidl(state, `w${i}`), version)),
+    );
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as StoreError).code, 'ECONFLICT');
     assert.equal(Object.keys((await store.read('support')).state.uidls).length, 1);
@@ -70,7 +84,7 @@ describe('FsStateStore', () => {
     ['truncated JSON', '{"version":1,"mailbox":"support","uidls":{"a":', /not valid JSON/],
     ['an empty file', '', /not valid JSON/],
     ['a JSON array', '[]', /not a JSON object/],
-    ['another mailbox\'s state', '{"version":1,"mailbox":"sales","uidls":{}}', /belongs to mailbox "sales"/],
+    ["another mailbox's state", '{"version":1,"mailbox":"sales","uidls":{}}', /belongs to mailbox "sales"/],
     ['an unknown version', '{"version":3,"mailbox":"support","uidls":{}}', /unsupported version 3/],
     ['a malformed entry', '{"version":1,"mailbox":"support","uidls":{"u":{"id":1}}}', /entry for UIDL #1 is malformed/],
   ] as const) {
@@ -78,8 +92,15 @@ describe('FsStateStore', () => {
       const store = fresh();
       await mkdir(store.dir, { recursive: true });
       await writeFile(store.pathFor('support'), content);
-      await assert.rejects(store.read('support'), (e: unknown) => e instanceof StoreError && e.code === 'EIO' && !e.retryable
-        && pattern.test(e.message) && /refusing to treat it as empty/.test(e.message));
+      await assert.rejects(
+        store.read('support'),
+        (e: unknown) =>
+          e instanceof StoreError &&
+          e.code === 'EIO' &&
+          !e.retryable &&
+          pattern.test(e.message) &&
+          /refusing to treat it as empty/.test(e.message),
+      );
     });
   }
 
@@ -110,8 +131,10 @@ describe('FsStateStore', () => {
     const store = fresh({ staleLockMs: 60_000, lockWaitMs: 200 });
     await mkdir(store.dir, { recursive: true });
     await writeFile(join(store.dir, 'support.lock'), JSON.stringify({ pid: process.pid, host: hostname(), token: 'live' }));
-    await assert.rejects(store.write('support', { version: 2, mailbox: 'support', uidls: {} }, null),
-      (e: unknown) => e instanceof StoreError && e.code === 'EIO' && e.retryable && /locked by another writer/.test(e.message));
+    await assert.rejects(
+      store.write('support', { version: 2, mailbox: 'support', uidls: {} }, null),
+      (e: unknown) => e instanceof StoreError && e.code === 'EIO' && e.retryable && /locked by another writer/.test(e.message),
+    );
     assert.deepEqual((await store.read('support')).version, null, 'nothing written');
   });
 

@@ -17,8 +17,12 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const DAY = new Date('2025-03-04T05:06:07Z');
 
 let root: string;
-before(async () => { root = await mkdtemp(join(tmpdir(), 'fs-store-test-')); });
-after(async () => { await rm(root, { recursive: true, force: true }); });
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fs-store-test-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 
 let n = 0;
 async function freshStore(options: Partial<ConstructorParameters<typeof FsRawStore>[0]> = {}) {
@@ -33,7 +37,11 @@ async function put(store: FsRawStore, bytes: Buffer, key = rawKey('support', DAY
 }
 
 async function tmpFiles(store: FsRawStore): Promise<string[]> {
-  try { return await readdir(store.tmpDir); } catch { return []; }
+  try {
+    return await readdir(store.tmpDir);
+  } catch {
+    return [];
+  }
 }
 
 describe('FsRawStore staging and commit', () => {
@@ -91,13 +99,17 @@ describe('FsRawStore staging and commit', () => {
     const store = await freshStore();
     const staged = await store.stage('support');
     await pipeline(Readable.from([bytes]), staged.writable);
-    await assert.rejects(staged.commit(rawKey('support', DAY, sha(bytes)), { sha256: sha(bytes), size: bytes.length + 1 }), { code: 'EVERIFY' });
+    await assert.rejects(staged.commit(rawKey('support', DAY, sha(bytes)), { sha256: sha(bytes), size: bytes.length + 1 }), {
+      code: 'EVERIFY',
+    });
   });
 
   for (const step of ['fsync', 'mkdir', 'link'] as FsCommitStep[]) {
     it(`leaves nothing at the key nor in tmp when the "${step}" step fails`, async () => {
       const store = await freshStore({
-        beforeCommitStep: (s) => { if (s === step) throw Object.assign(new Error(`disk said no at ${s}`), { code: 'EIO' }); },
+        beforeCommitStep: (s) => {
+          if (s === step) throw Object.assign(new Error(`disk said no at ${s}`), { code: 'EIO' });
+        },
       });
       const key = rawKey('support', DAY, sha(bytes));
       await assert.rejects(put(store, bytes, key), (e: unknown) => e instanceof StoreError && e.code === 'EIO' && e.retryable);
@@ -116,7 +128,13 @@ describe('FsRawStore staging and commit', () => {
     await put(store, bytes, key);
     await store.flush();
     const steps: string[] = [];
-    const again = new FsRawStore({ dir: store.location, beforeCommitStep: (s) => { steps.push(s); if (s === 'fsync-dir') throw new Error('x'); } });
+    const again = new FsRawStore({
+      dir: store.location,
+      beforeCommitStep: (s) => {
+        steps.push(s);
+        if (s === 'fsync-dir') throw new Error('x');
+      },
+    });
     assert.equal((await put(again, bytes, key)).existed, true);
     // The link step finds the file: no directory got an entry, so the failing fsync-dir is never reached.
     await again.flush();
@@ -151,7 +169,10 @@ describe('FsRawStore staging and commit', () => {
     const store = await freshStore();
     const staged = await store.stage('support');
     staged.writable.write(bytes);
-    await assert.rejects(staged.commit(rawKey('support', DAY, sha(bytes)), { sha256: sha(bytes), size: bytes.length }), /before the staged writable finished/);
+    await assert.rejects(
+      staged.commit(rawKey('support', DAY, sha(bytes)), { sha256: sha(bytes), size: bytes.length }),
+      /before the staged writable finished/,
+    );
     await staged.abort();
     assert.deepEqual(await tmpFiles(store), []);
   });
@@ -190,10 +211,14 @@ describe('FsRawStore flush: one directory fsync per checkpoint', () => {
 
   it('commits of one checkpoint share one fsync of their directory, taken at the flush', async () => {
     const steps: Array<{ step: string; final: string }> = [];
-    const store = await freshStore({ beforeCommitStep: (step, paths) => { steps.push({ step, final: paths.final }); } });
+    const store = await freshStore({
+      beforeCommitStep: (step, paths) => {
+        steps.push({ step, final: paths.final });
+      },
+    });
     const refs = await Promise.all(Array.from({ length: 10 }, (_, i) => put(store, message(i))));
     assert.equal(steps.filter((s) => s.step === 'fsync-dir').length, 0, 'no directory fsync per message');
-    assert.equal(steps.filter((s) => s.step === 'fsync').length, 10, 'each message\'s bytes are fsynced before commit resolves');
+    assert.equal(steps.filter((s) => s.step === 'fsync').length, 10, "each message's bytes are fsynced before commit resolves");
     await store.flush();
     const dirSyncs = steps.filter((s) => s.step === 'fsync-dir').map((s) => s.final);
     assert.deepEqual(dirSyncs, [join(store.location, 'raw/support/2025/03/04')]);
@@ -274,10 +299,13 @@ describe('FsRawStore metadata and objects', () => {
     assert.equal(names.length, 1);
     assert.match(names[0]!, /^docs-\d{8}T\d{9}Z-[0-9a-f]{12}\.jsonl$/);
     const lines = (await readFile(join(store.location, 'raw/support/2025/01/02', names[0]!), 'utf8')).trimEnd().split('\n');
-    assert.deepEqual(lines.map((l) => (JSON.parse(l) as MetadataDocument).id), ['uidl-1', 'uidl-2']);
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as MetadataDocument).id),
+      ['uidl-1', 'uidl-2'],
+    );
     assert.equal((await stat(join(store.location, 'raw/support/2025/01/02', names[0]!))).mode & 0o777, 0o600);
     assert.equal((await store.getMetadata(key))?.id, 'uidl-1', 'without an id: the first document of the raw message');
-    assert.equal((await store.getMetadata(key, 'uidl-2'))?.id, 'uidl-2', 'with an id: that UIDL\'s document');
+    assert.equal((await store.getMetadata(key, 'uidl-2'))?.id, 'uidl-2', "with an id: that UIDL's document");
     assert.equal(await store.getMetadata(key, 'uidl-3'), null);
     assert.deepEqual(await tmpFiles(store), []);
   });
@@ -306,7 +334,13 @@ describe('FsRawStore metadata and objects', () => {
     await store.flush();
     const out: MetadataDocument[] = [];
     for await (const d of store.listMetadata()) out.push(d);
-    assert.deepEqual(out.map((d) => [d.id, d.ingestedAt]), [['legacy', '2020-01-01T00:00:00.000Z'], ['other-uidl', out[1]!.ingestedAt]]);
+    assert.deepEqual(
+      out.map((d) => [d.id, d.ingestedAt]),
+      [
+        ['legacy', '2020-01-01T00:00:00.000Z'],
+        ['other-uidl', out[1]!.ingestedAt],
+      ],
+    );
     assert.equal((await store.getMetadata(key))?.id, 'legacy');
   });
 
@@ -360,7 +394,10 @@ describe('FsRawStore metadata and objects', () => {
     const store = await freshStore();
     const key = k('support', '2025-01-02T00:00:00Z', 'a');
     await store.putObject(key.replace(/\.eml$/, '.json'), '{oops');
-    await assert.rejects(store.getMetadata(key), (e: unknown) => e instanceof StoreError && e.code === 'EIO' && !e.retryable && /corrupt metadata/.test(e.message));
+    await assert.rejects(
+      store.getMetadata(key),
+      (e: unknown) => e instanceof StoreError && e.code === 'EIO' && !e.retryable && /corrupt metadata/.test(e.message),
+    );
   });
 
   it('putObject overwrites atomically; getObject returns null when absent', async () => {

@@ -24,7 +24,8 @@ describe('store keys', () => {
   it('validates the mailbox id, the sha256 and the date', () => {
     const d = new Date('2025-03-04T00:00:00Z');
     for (const id of ['', '..', '../x', 'a/b', '-x', 'a'.repeat(65)]) assert.throws(() => rawKey(id, d, SHA), /invalid mailbox id/, id);
-    for (const sha of ['', 'AB'.repeat(32), 'ab'.repeat(31), `${'ab'.repeat(31)}zz`]) assert.throws(() => rawKey('m', d, sha), /invalid sha256/, sha);
+    for (const sha of ['', 'AB'.repeat(32), 'ab'.repeat(31), `${'ab'.repeat(31)}zz`])
+      assert.throws(() => rawKey('m', d, sha), /invalid sha256/, sha);
     assert.throws(() => rawKey('m', new Date('nope'), SHA), /invalid date/);
   });
 
@@ -34,27 +35,37 @@ describe('store keys', () => {
   });
 
   it('parseRawKey inverts rawKey, prefix included (property)', () => {
-    fc.assert(fc.property(
-      fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
-      fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
-      fc.stringMatching(/^[0-9a-f]{64}$/),
-      fc.constantFrom('', 'p', 'a/b-c'),
-      (mailbox, date, sha, prefix) => {
-        const parsed = parseRawKey(rawKey(mailbox, date, sha, prefix));
-        assert.ok(parsed);
-        assert.equal(parsed.mailbox, mailbox);
-        assert.equal(parsed.sha256, sha);
-        assert.equal(parsed.prefix, prefix);
-        assert.equal(parsed.date.toISOString().slice(0, 10), date.toISOString().slice(0, 10));
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+        fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+        fc.stringMatching(/^[0-9a-f]{64}$/),
+        fc.constantFrom('', 'p', 'a/b-c'),
+        (mailbox, date, sha, prefix) => {
+          const parsed = parseRawKey(rawKey(mailbox, date, sha, prefix));
+          assert.ok(parsed);
+          assert.equal(parsed.mailbox, mailbox);
+          assert.equal(parsed.sha256, sha);
+          assert.equal(parsed.prefix, prefix);
+          assert.equal(parsed.date.toISOString().slice(0, 10), date.toISOString().slice(0, 10));
+        },
+      ),
+    );
   });
 
   it('parseRawKey returns null for anything else', () => {
     for (const key of [
-      `raw/m/2025/02/30/${SHA}.eml`, `raw/m/2025/13/01/${SHA}.eml`, `raw/m/2025/1/01/${SHA}.eml`, `raw/../2025/01/01/${SHA}.eml`,
-      `raw/m/2025/01/01/${SHA}.json`, `raw/m/2025/01/01/${SHA.toUpperCase()}.eml`, 'raw/m/2025/01/01/x.eml', '', `raw/m/2025/01/01/${SHA}.eml.tmp`,
-    ]) assert.equal(parseRawKey(key), null, key);
+      `raw/m/2025/02/30/${SHA}.eml`,
+      `raw/m/2025/13/01/${SHA}.eml`,
+      `raw/m/2025/1/01/${SHA}.eml`,
+      `raw/../2025/01/01/${SHA}.eml`,
+      `raw/m/2025/01/01/${SHA}.json`,
+      `raw/m/2025/01/01/${SHA.toUpperCase()}.eml`,
+      'raw/m/2025/01/01/x.eml',
+      '',
+      `raw/m/2025/01/01/${SHA}.eml.tmp`,
+    ])
+      assert.equal(parseRawKey(key), null, key);
   });
 
   it('hashUidl is a stable hex sha256 that separates mailbox and UIDL unambiguously', () => {

@@ -25,26 +25,49 @@ describe('S3MailboxLeases (conditional lease objects)', () => {
   let aws: LocalAws;
   let n = 0;
   const mailbox = () => `mbox-${++n}`;
-  before(async () => { aws = await startLocalAws(); });
-  after(async () => { await aws.stop(); });
+  before(async () => {
+    aws = await startLocalAws();
+  });
+  after(async () => {
+    await aws.stop();
+  });
 
   /** A client that enforces the conditions and records every request it sends. */
   function client(): { client: S3Client; sent: Array<{ name: string; input: Record<string, unknown> }> } {
     const c = aws.newS3Client();
     const sent: Array<{ name: string; input: Record<string, unknown> }> = [];
-    c.middlewareStack.add((next, context) => async (args) => {
-      sent.push({ name: context.commandName ?? '', input: { ...(args.input as Record<string, unknown>) } });
-      return next(args);
-    }, { step: 'initialize' });
+    c.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push({ name: context.commandName ?? '', input: { ...(args.input as Record<string, unknown>) } });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
     enforceConditionalWrites(c, aws.s3);
     return { client: c, sent };
   }
   const leasesOn = (c: S3Client) => new S3MailboxLeases({ client: c, bucket: aws.bucket, prefix: 'p' });
-  const stored = async (mb: string) => JSON.parse(await (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: `p/state/leases/${mb}.json` }))).Body!.transformToString());
-  const plant = (mb: string, over: Partial<LeaseRecord>) => aws.s3.send(new PutObjectCommand({
-    Bucket: aws.bucket, Key: `p/state/leases/${mb}.json`,
-    Body: JSON.stringify({ version: 1, mailbox: mb, host: 'lambda-xyz', pid: 8, runId: 'other', acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString(), ...over }),
-  }));
+  const stored = async (mb: string) =>
+    JSON.parse(
+      await (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: `p/state/leases/${mb}.json` }))).Body!.transformToString(),
+    );
+  const plant = (mb: string, over: Partial<LeaseRecord>) =>
+    aws.s3.send(
+      new PutObjectCommand({
+        Bucket: aws.bucket,
+        Key: `p/state/leases/${mb}.json`,
+        Body: JSON.stringify({
+          version: 1,
+          mailbox: mb,
+          host: 'lambda-xyz',
+          pid: 8,
+          runId: 'other',
+          acquiredAt: new Date().toISOString(),
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+          ...over,
+        }),
+      }),
+    );
 
   it('creates the lease with If-None-Match: *, refuses a second run, and is released by writing it expired (no DeleteObject)', async () => {
     const { client: c, sent } = client();
@@ -57,7 +80,10 @@ describe('S3MailboxLeases (conditional lease objects)', () => {
     await lease.release();
     const puts = sent.filter((s) => s.name === 'PutObjectCommand');
     assert.equal(puts[0]!.input.IfNoneMatch, '*');
-    assert.ok(puts.slice(1).every((p) => typeof p.input.IfMatch === 'string'), 'renew and release are If-Match writes');
+    assert.ok(
+      puts.slice(1).every((p) => typeof p.input.IfMatch === 'string'),
+      'renew and release are If-Match writes',
+    );
     assert.ok(!sent.some((s) => /Delete/.test(s.name)), 'never a DeleteObject');
     assert.ok(Date.parse((await stored(mb)).expiresAt) <= Date.now(), 'released = expired');
     held(await leasesOn(client().client).acquire(mb));

@@ -24,11 +24,14 @@ function docFor(store: S3RawStore, mailbox: string, day: string, n: number): Met
 /** Counts the S3 commands sent through `client`, by name. */
 function countRequests(client: S3Client): Record<string, number> {
   const counts: Record<string, number> = {};
-  client.middlewareStack.add((next, context) => async (args) => {
-    const name = context.commandName ?? 'unknown';
-    counts[name] = (counts[name] ?? 0) + 1;
-    return next(args);
-  }, { step: 'initialize', name: 'testRequestCounter' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? 'unknown';
+      counts[name] = (counts[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'testRequestCounter' },
+  );
   return counts;
 }
 
@@ -68,7 +71,7 @@ describe('S3RawStore metadata and small objects', () => {
     assert.equal(stored.ContentType, 'application/x-ndjson');
     assert.deepEqual(await store.getMetadata(docs[7]!.raw.key), docs[7]);
     assert.deepEqual(await store.getMetadata(docs[7]!.raw.key, docs[7]!.id), docs[7]);
-    assert.equal(await store.getMetadata(docs[7]!.raw.key, docs[8]!.id), null, 'another UIDL\'s id is not this raw key\'s');
+    assert.equal(await store.getMetadata(docs[7]!.raw.key, docs[8]!.id), null, "another UIDL's id is not this raw key's");
     assert.equal(await store.getMetadata(rawKey('support', new Date(), '1'.repeat(64), 'm1')), null);
     assert.deepEqual((await collect(store.listMetadata())).length, 50);
   });
@@ -97,13 +100,21 @@ describe('S3RawStore metadata and small objects', () => {
     const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm7' });
     const doc = docFor(store, 'support', '2025-01-02', 1);
     const legacy = { ...doc, ingestedAt: '2020-01-01T00:00:00.000Z' };
-    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: doc.raw.key.replace(/\.eml$/, '.json'), Body: JSON.stringify(legacy) }));
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: aws.bucket, Key: doc.raw.key.replace(/\.eml$/, '.json'), Body: JSON.stringify(legacy) }),
+    );
     await store.putMetadata(doc);
     await store.putMetadata({ ...doc, id: 'second-uidl', uidl: 'second' });
     await store.flush();
     const docs: MetadataDocument[] = [];
     for await (const d of store.listMetadata()) docs.push(d);
-    assert.deepEqual(docs.map((d) => [d.id, d.ingestedAt]), [[doc.id, legacy.ingestedAt], ['second-uidl', doc.ingestedAt]]);
+    assert.deepEqual(
+      docs.map((d) => [d.id, d.ingestedAt]),
+      [
+        [doc.id, legacy.ingestedAt],
+        ['second-uidl', doc.ingestedAt],
+      ],
+    );
     assert.deepEqual(await store.getMetadata(doc.raw.key), legacy);
   });
 
@@ -124,10 +135,15 @@ describe('S3RawStore metadata and small objects', () => {
     await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'm2/raw/support/2025/01/31/notes.json', Body: '{}' }));
 
     const all = await collect(store.listMetadata());
-    const byDay = (ids: string[]) => ids.map((id) => docs.find((d) => d.id === id)!).map((d) => `${d.mailbox} ${d.raw.key.split('/').slice(3, 6).join('-')}`);
+    const byDay = (ids: string[]) =>
+      ids.map((id) => docs.find((d) => d.id === id)!).map((d) => `${d.mailbox} ${d.raw.key.split('/').slice(3, 6).join('-')}`);
     assert.deepEqual(byDay(all), [
-      'sales 2024-06-01', 'sales 2025-02-01',
-      'support 2024-12-31', 'support 2025-01-01', 'support 2025-01-01', 'support 2025-01-31',
+      'sales 2024-06-01',
+      'sales 2025-02-01',
+      'support 2024-12-31',
+      'support 2025-01-01',
+      'support 2025-01-01',
+      'support 2025-01-31',
     ]);
     assert.equal(all.length, 6);
   });
@@ -153,7 +169,13 @@ describe('S3RawStore metadata and small objects', () => {
   it('refuses to list a metadata object that is not a valid document (EVERIFY), rather than skip it', async () => {
     const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm4' });
     const doc = docFor(store, 'support', '2025-01-01', 1);
-    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: doc.raw.key.replace(/\.eml$/, '.json'), Body: JSON.stringify({ ...doc, schemaVersion: 2 }) }));
+    await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: aws.bucket,
+        Key: doc.raw.key.replace(/\.eml$/, '.json'),
+        Body: JSON.stringify({ ...doc, schemaVersion: 2 }),
+      }),
+    );
     await assert.rejects(collect(store.listMetadata()), (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY');
     const packed = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm8' });
     const good = docFor(packed, 'support', '2025-01-01', 2);
@@ -161,7 +183,10 @@ describe('S3RawStore metadata and small objects', () => {
     await packed.flush();
     const [pack] = await keysUnder(aws, 'm8/');
     await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: pack!, Body: `${JSON.stringify(good)}\n{"broken":\n` }));
-    await assert.rejects(collect(packed.listMetadata()), (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY' && /line 2/.test(e.message));
+    await assert.rejects(
+      collect(packed.listMetadata()),
+      (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY' && /line 2/.test(e.message),
+    );
   });
 
   it('puts and gets small objects under the prefix, null when absent, and refuses another bucket', async () => {
@@ -174,13 +199,22 @@ describe('S3RawStore metadata and small objects', () => {
     assert.equal((await store.getObject(ref.key))?.toString('utf8'), '{}');
     assert.equal(await store.getObject('claims/missing.json'), null);
     await assert.rejects(store.getObject(ref.key, 'another-bucket'), (e: unknown) => e instanceof StoreError && e.code === 'EACCESS');
-    await assert.rejects(store.getRaw(`raw/support/2025/01/01/${'f'.repeat(64)}.eml`), (e: unknown) => e instanceof StoreError && e.code === 'ENOTFOUND');
-    assert.throws(() => store.objectKey('claims/../../etc'), (e: unknown) => e instanceof StoreError);
+    await assert.rejects(
+      store.getRaw(`raw/support/2025/01/01/${'f'.repeat(64)}.eml`),
+      (e: unknown) => e instanceof StoreError && e.code === 'ENOTFOUND',
+    );
+    assert.throws(
+      () => store.objectKey('claims/../../etc'),
+      (e: unknown) => e instanceof StoreError,
+    );
   });
 
   it('putObject with ifAbsent leaves an object that is there and returns its bytes', async () => {
     const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm9' });
-    assert.deepEqual(await store.putObject('claims/x.json', 'first', 'application/json', { ifAbsent: true }), { key: 'm9/claims/x.json', bucket: aws.bucket });
+    assert.deepEqual(await store.putObject('claims/x.json', 'first', 'application/json', { ifAbsent: true }), {
+      key: 'm9/claims/x.json',
+      bucket: aws.bucket,
+    });
     const again = await store.putObject('claims/x.json', 'second', 'application/json', { ifAbsent: true });
     assert.equal(again.existing?.toString('utf8'), 'first');
     assert.equal((await store.getObject('claims/x.json'))?.toString('utf8'), 'first');

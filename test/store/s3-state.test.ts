@@ -9,7 +9,13 @@ import { enforceConditionalWrites, startLocalAws } from '../helpers/fauxqs.ts';
 import type { LocalAws } from '../helpers/fauxqs.ts';
 
 function entry(n: number): IngestedEntry {
-  return { id: `id-${n}`, sha256: String(n).padStart(64, '0'), key: `raw/support/2025/01/01/${String(n).padStart(64, '0')}.eml`, size: n, ingestedAt: '2025-01-01T00:00:00.000Z' };
+  return {
+    id: `id-${n}`,
+    sha256: String(n).padStart(64, '0'),
+    key: `raw/support/2025/01/01/${String(n).padStart(64, '0')}.eml`,
+    size: n,
+    ingestedAt: '2025-01-01T00:00:00.000Z',
+  };
 }
 
 function withUidl(state: MailboxState, uidl: string, n: number): MailboxState {
@@ -32,7 +38,11 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
   function stores(prefix = 'p') {
     const client = aws.newS3Client();
     const { answered } = enforceConditionalWrites(client, aws.s3);
-    return { a: new S3StateStore({ client, bucket: aws.bucket, prefix }), b: new S3StateStore({ client, bucket: aws.bucket, prefix }), answered };
+    return {
+      a: new S3StateStore({ client, bucket: aws.bucket, prefix }),
+      b: new S3StateStore({ client, bucket: aws.bucket, prefix }),
+      answered,
+    };
   }
 
   it('reads a fresh empty state with version null, and returns what was written with its ETag', async () => {
@@ -55,7 +65,9 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
     const mb = mailbox();
     const keys = ['__proto__', 'constructor', 'a#b', '%2F', '../..', duplicateKey('shared', 'f'.repeat(64))];
     const uidls: Record<string, IngestedEntry> = Object.create(null);
-    keys.forEach((k, i) => { uidls[k] = entry(i + 1); });
+    keys.forEach((k, i) => {
+      uidls[k] = entry(i + 1);
+    });
     await a.write(mb, { ...emptyState(mb), uidls }, null);
     const { state } = await a.read(mb);
     assert.deepEqual(Object.keys(state.uidls).sort(), [...keys].sort());
@@ -127,7 +139,10 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
         return a.write(m, s, v);
       },
     };
-    await assert.rejects(writeStateMerged(busy, mb, (current) => withUidl(current, 'loser', 2), { attempts: 3, baseDelayMs: 1 }), isConflict);
+    await assert.rejects(
+      writeStateMerged(busy, mb, (current) => withUidl(current, 'loser', 2), { attempts: 3, baseDelayMs: 1 }),
+      isConflict,
+    );
     assert.equal(writes, 3);
     const final = (await a.read(mb)).state;
     assert.equal(Object.hasOwn(final.uidls, 'loser'), false);
@@ -137,7 +152,13 @@ describe('S3StateStore (compare-and-set on the ETag)', () => {
   it('treats a state that is not a state of that mailbox as corrupt (EVERIFY)', async () => {
     const { a } = stores();
     const mb = mailbox();
-    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: `p/state/${mb}.json`, Body: JSON.stringify({ version: 1, mailbox: 'someone-else', uidls: {} }) }));
+    await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: aws.bucket,
+        Key: `p/state/${mb}.json`,
+        Body: JSON.stringify({ version: 1, mailbox: 'someone-else', uidls: {} }),
+      }),
+    );
     await assert.rejects(a.read(mb), (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY');
     await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: `p/state/${mb}.json`, Body: '{"version":1,' }));
     await assert.rejects(a.read(mb), (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY');

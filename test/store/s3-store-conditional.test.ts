@@ -82,10 +82,13 @@ describe('S3RawStore conditional writes and S3 error answers', () => {
         const client = aws.newS3Client();
         enforceConditionalWrites(client, aws.s3);
         let reads = 0;
-        client.middlewareStack.add((next, context) => async (args) => {
-          if (context.commandName === 'GetObjectCommand') reads++;
-          return next(args);
-        }, { step: 'initialize' });
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName === 'GetObjectCommand') reads++;
+            return next(args);
+          },
+          { step: 'initialize' },
+        );
         const store = new S3RawStore({ client, bucket: aws.bucket, ...options });
         const bytes = make();
         const key = rawKey('support', DAY, sha256(bytes));
@@ -99,9 +102,11 @@ describe('S3RawStore conditional writes and S3 error answers', () => {
 
   it('maps BadDigest (body changed in transit) to a retryable EVERIFY, with nothing stored', async () => {
     const client = aws.newS3Client();
-    answerS3Requests(client, (name) => (name === 'PutObjectCommand'
-      ? { status: 400, code: 'BadDigest', message: 'The SHA256 you specified did not match the calculated checksum.' }
-      : undefined));
+    answerS3Requests(client, (name) =>
+      name === 'PutObjectCommand'
+        ? { status: 400, code: 'BadDigest', message: 'The SHA256 you specified did not match the calculated checksum.' }
+        : undefined,
+    );
     const store = new S3RawStore({ client, bucket: aws.bucket });
     const bytes = randomBytes(1000);
     const key = rawKey('support', DAY, sha256(bytes));
@@ -132,11 +137,15 @@ describe('S3RawStore conditional writes and S3 error answers', () => {
 
   it('rejects with EVERIFY when S3 reports a checksum other than ours', async () => {
     const client = aws.newS3Client();
-    client.middlewareStack.add((next, context) => async (args) => {
-      const result = await next(args);
-      if (context.commandName === 'PutObjectCommand') (result.output as { ChecksumSHA256?: string }).ChecksumSHA256 = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
-      return result;
-    }, { step: 'initialize' });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'PutObjectCommand')
+          (result.output as { ChecksumSHA256?: string }).ChecksumSHA256 = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+        return result;
+      },
+      { step: 'initialize' },
+    );
     const store = new S3RawStore({ client, bucket: aws.bucket });
     const bytes = randomBytes(1000);
     await assert.rejects(storeOnce(store, bytes, rawKey('support', DAY, sha256(bytes))), isStoreError('EVERIFY'));
@@ -150,7 +159,11 @@ describe('S3RawStore conditional writes and S3 error answers', () => {
     await assert.rejects(storeOnce(new S3RawStore({ client: denied, bucket: aws.bucket }), bytes, key), isStoreError('EACCESS', false));
 
     const throttled = aws.newS3Client();
-    const { answered } = answerS3Requests(throttled, () => ({ status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }));
+    const { answered } = answerS3Requests(throttled, () => ({
+      status: 503,
+      code: 'SlowDown',
+      message: 'Please reduce your request rate.',
+    }));
     await assert.rejects(storeOnce(new S3RawStore({ client: throttled, bucket: aws.bucket }), bytes, key), isStoreError('EIO', true));
     assert.ok(answered.length >= 2, 'the SDK retried the throttled request itself first');
   });
@@ -158,18 +171,34 @@ describe('S3RawStore conditional writes and S3 error answers', () => {
   it('sends the SSE-KMS settings with every write, the multipart and copy included', async () => {
     const client = aws.newS3Client();
     const seen: Array<{ name: string; sse: unknown; kms: unknown }> = [];
-    client.middlewareStack.add((next, context) => async (args) => {
-      const input = args.input as { ServerSideEncryption?: string; SSEKMSKeyId?: string };
-      if (/Put|Create|Copy/.test(context.commandName ?? '')) seen.push({ name: context.commandName!, sse: input.ServerSideEncryption, kms: input.SSEKMSKeyId });
-      return next(args);
-    }, { step: 'initialize' });
-    const store = new S3RawStore({ client, bucket: aws.bucket, sse: 'aws:kms', kmsKeyId: 'alias/mail', multipartThreshold: 5 * MiB, partSize: 5 * MiB });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { ServerSideEncryption?: string; SSEKMSKeyId?: string };
+        if (/Put|Create|Copy/.test(context.commandName ?? ''))
+          seen.push({ name: context.commandName!, sse: input.ServerSideEncryption, kms: input.SSEKMSKeyId });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const store = new S3RawStore({
+      client,
+      bucket: aws.bucket,
+      sse: 'aws:kms',
+      kmsKeyId: 'alias/mail',
+      multipartThreshold: 5 * MiB,
+      partSize: 5 * MiB,
+    });
     const big = randomBytes(11 * MiB);
     await storeOnce(store, big, rawKey('support', DAY, sha256(big)));
     const small = randomBytes(10);
     await storeOnce(store, small, rawKey('support', DAY, sha256(small)));
     await store.putObject('claims/x.json', '{}', 'application/json');
-    assert.deepEqual(seen.map((s) => s.name).sort(), ['CopyObjectCommand', 'CreateMultipartUploadCommand', 'PutObjectCommand', 'PutObjectCommand']);
+    assert.deepEqual(seen.map((s) => s.name).sort(), [
+      'CopyObjectCommand',
+      'CreateMultipartUploadCommand',
+      'PutObjectCommand',
+      'PutObjectCommand',
+    ]);
     for (const s of seen) assert.deepEqual({ sse: s.sse, kms: s.kms }, { sse: 'aws:kms', kms: 'alias/mail' }, s.name);
   });
 });

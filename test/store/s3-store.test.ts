@@ -85,7 +85,10 @@ describe('S3RawStore on a local S3 (fauxqs)', () => {
       const staged = await stageBytes(store, 'support', bytes);
       const wrong = sha256(Buffer.from('something else'));
       const key = rawKey('support', DAY, wrong);
-      await assert.rejects(staged.commit(key, { sha256: wrong, size: bytes.length }), (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY');
+      await assert.rejects(
+        staged.commit(key, { sha256: wrong, size: bytes.length }),
+        (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY',
+      );
       assert.equal(await store.exists(key), false);
       await staged.abort();
       await staged.abort();
@@ -96,7 +99,10 @@ describe('S3RawStore on a local S3 (fauxqs)', () => {
       const staged = await store.stage('support');
       staged.writable.write(Buffer.from('partial'));
       const key = rawKey('support', DAY, sha256(Buffer.from('partial')));
-      await assert.rejects(staged.commit(key, { sha256: sha256(Buffer.from('partial')), size: 7 }), (e: unknown) => e instanceof StoreError && e.code === 'EIO');
+      await assert.rejects(
+        staged.commit(key, { sha256: sha256(Buffer.from('partial')), size: 7 }),
+        (e: unknown) => e instanceof StoreError && e.code === 'EIO',
+      );
       await staged.abort();
       assert.equal(await store.exists(key), false);
     });
@@ -140,20 +146,25 @@ describe('S3RawStore on a local S3 (fauxqs)', () => {
       const staged = await stageBytes(store, 'support', bytes);
       const wrong = sha256(Buffer.from('not these bytes'));
       const key = rawKey('support', DAY, wrong);
-      await assert.rejects(staged.commit(key, { sha256: wrong, size: bytes.length }), (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY');
+      await assert.rejects(
+        staged.commit(key, { sha256: wrong, size: bytes.length }),
+        (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY',
+      );
       assert.equal(await store.exists(key), false);
     });
 
     it('aborts the multipart upload of a stream that fails mid-upload: nothing at any key, no dangling upload', async () => {
       const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, multipartThreshold: 5 * MiB, partSize: 5 * MiB });
       const staged = (await store.stage('support')) as S3StagedRaw;
-      const failing = Readable.from((async function* () {
-        for (let i = 0; i < 12; i++) yield randomBytes(MiB);
-        // Fail only once parts are on their way, as a connection dropping in the middle of a large message does.
-        for (let i = 0; i < 100 && staged.uploadId === undefined; i++) await new Promise((r) => setTimeout(r, 20));
-        yield randomBytes(MiB);
-        throw new Error('connection reset by the POP3 server');
-      })());
+      const failing = Readable.from(
+        (async function* () {
+          for (let i = 0; i < 12; i++) yield randomBytes(MiB);
+          // Fail only once parts are on their way, as a connection dropping in the middle of a large message does.
+          for (let i = 0; i < 100 && staged.uploadId === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+          yield randomBytes(MiB);
+          throw new Error('connection reset by the POP3 server');
+        })(),
+      );
       await assert.rejects(pipeline(failing, staged.writable), /connection reset/);
       const uploadId = staged.uploadId;
       assert.ok(uploadId !== undefined, 'the failure came after the multipart upload had started');
@@ -163,7 +174,9 @@ describe('S3RawStore on a local S3 (fauxqs)', () => {
 
       assert.equal(await store.exists(staged.stagingKey), false);
       await assert.rejects(
-        aws.s3.send(new UploadPartCommand({ Bucket: aws.bucket, Key: staged.stagingKey, UploadId: uploadId, PartNumber: 9, Body: Buffer.from('x') })),
+        aws.s3.send(
+          new UploadPartCommand({ Bucket: aws.bucket, Key: staged.stagingKey, UploadId: uploadId, PartNumber: 9, Body: Buffer.from('x') }),
+        ),
         (e: Error) => e.name === 'NoSuchUpload',
       );
       await assert.rejects(

@@ -22,7 +22,10 @@ async function ingestInto(dir: string): Promise<MetadataDocument[]> {
   const store = new FsRawStore({ dir });
   const summary = await runMailbox({
     job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' } },
-    store, state: new FsStateStore({ dir }), publisher: new LocalPublisher({ dir }), connect: drop.connect,
+    store,
+    state: new FsStateStore({ dir }),
+    publisher: new LocalPublisher({ dir }),
+    connect: drop.connect,
   });
   assert.equal(summary.stored, 4);
   const docs: MetadataDocument[] = [];
@@ -32,8 +35,12 @@ async function ingestInto(dir: string): Promise<MetadataDocument[]> {
 
 describe('mail-ingest verify: the archive re-read against the state and the documents', () => {
   let root: string;
-  before(async () => { root = await mkdtemp(join(tmpdir(), 'verify-')); });
-  after(async () => { await rm(root, { recursive: true, force: true }); });
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'verify-'));
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
 
   it('finds nothing wrong in an archive as written', async () => {
     const dir = join(root, 'clean');
@@ -57,30 +64,44 @@ describe('mail-ingest verify: the archive re-read against the state and the docu
     await unlink(join(dir, byUidl('uid-1').raw.key));
     const partition = join(dir, byUidl('uid-3').raw.key, '..');
     for (const name of (await readdir(partition)).filter((n) => n.endsWith('.jsonl'))) {
-      const lines = (await readFile(join(partition, name), 'utf8')).split('\n').filter((l) => l !== '' && !l.includes(`"id":"${byUidl('uid-3').id}"`));
+      const lines = (await readFile(join(partition, name), 'utf8'))
+        .split('\n')
+        .filter((l) => l !== '' && !l.includes(`"id":"${byUidl('uid-3').id}"`));
       await writeFile(join(partition, name), lines.map((l) => `${l}\n`).join(''));
     }
 
     const config = join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({
-      store: { type: 'fs', dir },
-      mailboxes: [{ id: 'support', host: '127.0.0.1', user: 'u', password: 'p', tls: 'implicit' }],
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        store: { type: 'fs', dir },
+        mailboxes: [{ id: 'support', host: '127.0.0.1', user: 'u', password: 'p', tls: 'implicit' }],
+      }),
+    );
     const out = await cli(['verify', '--config', config, '--json']);
     assert.equal(out.code, 1, out.stderr);
-    const report = JSON.parse(out.stdout) as { ok: boolean; mailboxes: Array<{ problems: Array<{ kind: string; key: string; id?: string }> }> };
+    const report = JSON.parse(out.stdout) as {
+      ok: boolean;
+      mailboxes: Array<{ problems: Array<{ kind: string; key: string; id?: string }> }>;
+    };
     assert.equal(report.ok, false);
     const found = report.mailboxes[0]!.problems.map((p) => `${p.kind} ${p.id}`).sort();
-    assert.deepEqual(found, [
-      `document-missing ${byUidl('uid-3').id}`,
-      `raw-mismatch ${byUidl('uid-2').id}`,
-      `raw-missing ${byUidl('uid-1').id}`,
-      `raw-missing ${byUidl('uid-1-again').id}`,
-    ].sort());
+    assert.deepEqual(
+      found,
+      [
+        `document-missing ${byUidl('uid-3').id}`,
+        `raw-mismatch ${byUidl('uid-2').id}`,
+        `raw-missing ${byUidl('uid-1').id}`,
+        `raw-missing ${byUidl('uid-1-again').id}`,
+      ].sort(),
+    );
 
     const plain = await cli(['verify', '--config', config]);
     assert.equal(plain.code, 1);
-    assert.match(plain.stdout, /support: raw-mismatch raw\/support\/\S+\.eml \(document [0-9a-f]{12}\): stored \d+ bytes sha256 [0-9a-f]{64}; its document says/);
+    assert.match(
+      plain.stdout,
+      /support: raw-mismatch raw\/support\/\S+\.eml \(document [0-9a-f]{12}\): stored \d+ bytes sha256 [0-9a-f]{64}; its document says/,
+    );
     assert.match(plain.stdout, /the archive does not match: nothing was changed/);
   });
 });

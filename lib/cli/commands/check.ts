@@ -46,8 +46,10 @@ export interface CheckOptions {
 /** A schedule shorter than the server's LOGIN-DELAY gets most runs refused: say so before it is deployed. */
 function scheduleWarning(loginDelay: number | null, everyMs: number | null): string | null {
   if (loginDelay === null || loginDelay === 0 || everyMs === null || everyMs >= loginDelay * 1000) return null;
-  return `the server allows one login every ${loginDelay} s (LOGIN-DELAY) but the mailbox is polled every ${formatDuration(everyMs)}: ` +
-    `runs would be refused with ELOGINDELAY; poll every ${formatDuration(loginDelay * 1000)} or less often`;
+  return (
+    `the server allows one login every ${loginDelay} s (LOGIN-DELAY) but the mailbox is polled every ${formatDuration(everyMs)}: ` +
+    `runs would be refused with ELOGINDELAY; poll every ${formatDuration(loginDelay * 1000)} or less often`
+  );
 }
 
 function comparePreset(m: MailboxConfig): CheckReport['preset'] {
@@ -64,8 +66,19 @@ export async function checkCommand(o: CheckOptions): Promise<number> {
   const reports: CheckReport[] = [];
   for (const m of selectMailboxes(config, o.mailbox)) {
     const report: CheckReport = {
-      mailbox: m.id, ok: false, tls: null, certificate: null, auth: null, capabilities: [], pipelining: false, expire: null,
-      loginDelay: null, warnings: [], messages: null, bytes: null, error: null,
+      mailbox: m.id,
+      ok: false,
+      tls: null,
+      certificate: null,
+      auth: null,
+      capabilities: [],
+      pipelining: false,
+      expire: null,
+      loginDelay: null,
+      warnings: [],
+      messages: null,
+      bytes: null,
+      error: null,
       preset: m.preset === undefined ? null : comparePreset(m),
     };
     try {
@@ -76,8 +89,15 @@ export async function checkCommand(o: CheckOptions): Promise<number> {
         const stat = await client.stat();
         // Every word here is the server's: escaped, so that neither a terminal nor a `jq -r` acts on its controls.
         Object.assign(report, {
-          ok: true, tls: printableFields(client.tls), auth: client.authMechanism, capabilities: [...client.capabilities.keys()].map(printable),
-          pipelining: client.pipelining, expire: client.expire, loginDelay: client.loginDelay, messages: stat.count, bytes: stat.size,
+          ok: true,
+          tls: printableFields(client.tls),
+          auth: client.authMechanism,
+          capabilities: [...client.capabilities.keys()].map(printable),
+          pipelining: client.pipelining,
+          expire: client.expire,
+          loginDelay: client.loginDelay,
+          messages: stat.count,
+          bytes: stat.size,
         });
       } finally {
         await client.quit().catch(() => undefined);
@@ -96,21 +116,39 @@ export async function checkCommand(o: CheckOptions): Promise<number> {
   if (o.json) {
     printJsonLine({ type: 'check', ok: reports.every((r) => r.ok), checkedAt: new Date().toISOString(), mailboxes: reports });
   } else {
-    process.stdout.write(`${table(['mailbox', 'result', 'tls', 'certificate', 'auth', 'messages', 'size', 'login delay', 'capabilities'], reports.map((r) => [
-      r.mailbox, r.ok ? 'ok' : `FAILED (${r.error?.class})`, r.tls?.protocol ?? (r.ok ? 'none' : '-'),
-      r.tls ? `${r.tls.subject ?? '?'} (issuer ${r.tls.issuer ?? '?'}, until ${r.tls.validTo ?? '?'})`
-        : r.certificate ? `NOT ACCEPTED: ${r.certificate.subject ?? '?'} (issuer ${r.certificate.issuer ?? '?'})` : '-',
-      r.auth ?? '-', r.messages ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.loginDelay === null ? '-' : `${r.loginDelay} s`,
-      r.capabilities.join(' '),
-    ]))}\n`);
+    process.stdout.write(
+      `${table(
+        ['mailbox', 'result', 'tls', 'certificate', 'auth', 'messages', 'size', 'login delay', 'capabilities'],
+        reports.map((r) => [
+          r.mailbox,
+          r.ok ? 'ok' : `FAILED (${r.error?.class})`,
+          r.tls?.protocol ?? (r.ok ? 'none' : '-'),
+          r.tls
+            ? `${r.tls.subject ?? '?'} (issuer ${r.tls.issuer ?? '?'}, until ${r.tls.validTo ?? '?'})`
+            : r.certificate
+              ? `NOT ACCEPTED: ${r.certificate.subject ?? '?'} (issuer ${r.certificate.issuer ?? '?'})`
+              : '-',
+          r.auth ?? '-',
+          r.messages ?? '-',
+          r.bytes === null ? '-' : formatBytes(r.bytes),
+          r.loginDelay === null ? '-' : `${r.loginDelay} s`,
+          r.capabilities.join(' '),
+        ]),
+      )}\n`,
+    );
   }
   for (const r of reports) {
     if (r.preset !== null && !r.preset.known) {
-      log.line('warn', `"preset": "${r.preset.id}" is not a preset of this version (mail-ingest init --list-presets)`, { mailbox: r.mailbox });
+      log.line('warn', `"preset": "${r.preset.id}" is not a preset of this version (mail-ingest init --list-presets)`, {
+        mailbox: r.mailbox,
+      });
     } else if (r.preset !== null && r.preset.differences.length > 0) {
       const p = presetById(r.preset.id)!;
       const what = r.preset.differences.map((d) => `${d.field} ${d.value} where the preset says ${d.preset}`).join('; ');
-      log.line('warn', `differs from preset "${p.id}" (${p.name}): ${what}`, { mailbox: r.mailbox, ...(log.format === 'json' ? { differences: r.preset.differences } : {}) });
+      log.line('warn', `differs from preset "${p.id}" (${p.name}): ${what}`, {
+        mailbox: r.mailbox,
+        ...(log.format === 'json' ? { differences: r.preset.differences } : {}),
+      });
     }
     for (const w of r.warnings) log.line('warn', w, { mailbox: r.mailbox });
     if (r.error) log.failure(r.mailbox, r.error, 'check failed');

@@ -31,32 +31,36 @@ export async function demoServeCommand(o: DemoServeOptions): Promise<number> {
   const every = parseDuration(o.mailEvery, '--mail-every', 1_000);
   const dir = path.resolve(o.dir);
   const { key, cert } = await demoServerCredentials();
-  const server = await startDemoServer({ key, cert, user: DEMO_USER, password: DEMO_PASSWORD, messages: demoMessages(), port })
-    .catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') throw new UsageError(`--port: 127.0.0.1:${port} is already in use; pick another or leave --port out for a free one`);
+  const server = await startDemoServer({ key, cert, user: DEMO_USER, password: DEMO_PASSWORD, messages: demoMessages(), port }).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE')
+        throw new UsageError(`--port: 127.0.0.1:${port} is already in use; pick another or leave --port out for a free one`);
       throw err;
-    });
+    },
+  );
   const raw = demoConfig(dir, server.port);
   parseConfig(raw, { baseDir: process.cwd() }); // the file written is one `run` accepts
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, DEMO_CONFIG_FILE);
   await writeFile(file, `${JSON.stringify(raw, null, 2)}\n`);
   const rel = path.relative(process.cwd(), file) || file;
-  process.stdout.write([
-    `mail-ingest demo --serve: a POP3S server on 127.0.0.1:${server.port} with ${server.messages.length} messages; a new one arrives every ${o.mailEvery}.`,
-    `Config: ${file}`,
-    '',
-    JSON.stringify(raw, null, 2),
-    '',
-    'Try, in another terminal:',
-    `  mail-ingest check  --config ${rel}          # TLS, certificate, login, message count; changes nothing`,
-    `  mail-ingest run    --config ${rel}          # ingest what is new`,
-    `  mail-ingest status --config ${rel}          # what the state holds`,
-    `  mail-ingest run    --config ${rel} --every 10s   # keep polling; Ctrl-C finishes the run in progress`,
-    `  retention: set "retention": "delete" (or { "deleteAfterDays": 0 }) in ${rel}, run again: the server is emptied of what is archived`,
-    `New mail now: kill -USR2 ${process.pid}. Ctrl-C stops the server (its mail lives in memory; the archive and the state stay).`,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `mail-ingest demo --serve: a POP3S server on 127.0.0.1:${server.port} with ${server.messages.length} messages; a new one arrives every ${o.mailEvery}.`,
+      `Config: ${file}`,
+      '',
+      JSON.stringify(raw, null, 2),
+      '',
+      'Try, in another terminal:',
+      `  mail-ingest check  --config ${rel}          # TLS, certificate, login, message count; changes nothing`,
+      `  mail-ingest run    --config ${rel}          # ingest what is new`,
+      `  mail-ingest status --config ${rel}          # what the state holds`,
+      `  mail-ingest run    --config ${rel} --every 10s   # keep polling; Ctrl-C finishes the run in progress`,
+      `  retention: set "retention": "delete" (or { "deleteAfterDays": 0 }) in ${rel}, run again: the server is emptied of what is archived`,
+      `New mail now: kill -USR2 ${process.pid}. Ctrl-C stops the server (its mail lives in memory; the archive and the state stay).`,
+      '',
+    ].join('\n'),
+  );
 
   let n = 0;
   const arrive = (): void => {
@@ -68,7 +72,11 @@ export async function demoServeCommand(o: DemoServeOptions): Promise<number> {
   // SIGUSR2: a message now, not at the next tick (tests, and anyone trying retention step by step).
   process.on('SIGUSR2', arrive);
   await new Promise<void>((resolve) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });

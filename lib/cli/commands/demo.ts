@@ -10,9 +10,10 @@ import { summaryError, summaryTable, table } from '../format.ts';
 import { createConsole, pipelineLog } from '../log.ts';
 import { DEMO_CONFIG_FILE, DEMO_PASSWORD, DEMO_USER, demoConfig } from '../demo/demo-config.ts';
 
-
 function flagsOf(doc: MetadataDocument): string {
-  const f = Object.entries(doc.flags).filter(([, v]) => v).map(([k]) => k);
+  const f = Object.entries(doc.flags)
+    .filter(([, v]) => v)
+    .map(([k]) => k);
   if (doc.parseError !== null) f.push('parseError');
   return f.join(',') || '-';
 }
@@ -48,7 +49,9 @@ export async function demoCommand(o: { dir: string }): Promise<number> {
     const before = new Set<string>();
     for await (const d of adapters.store.listMetadata({ mailbox: 'demo' })) before.add(d.id);
 
-    process.stdout.write(`mail-ingest demo: a POP3S server on 127.0.0.1:${server.port} (TLS, certificate checked against the demo CA) with ${server.messages.length} messages\n\n`);
+    process.stdout.write(
+      `mail-ingest demo: a POP3S server on 127.0.0.1:${server.port} (TLS, certificate checked against the demo CA) with ${server.messages.length} messages\n\n`,
+    );
     const { log, progress } = createConsole('text', { progress: true });
     const summaries = await runAll({ config, adapters, onProgress: (e) => progress.update(e), log: pipelineLog(log, false) });
     progress.stop();
@@ -62,20 +65,32 @@ export async function demoCommand(o: { dir: string }): Promise<number> {
     const docs: MetadataDocument[] = [];
     for await (const d of adapters.store.listMetadata({ mailbox: 'demo' })) docs.push(d);
     docs.sort((a, b) => (a.date ?? '').localeCompare(b.date ?? ''));
-    process.stdout.write(`${table(['subject (as a mail client shows it)', 'from', 'attachments', 'flags'], docs.map((d) => [
-      (d.subject ?? '(none)').slice(0, 48), d.from[0]?.address ?? '-', d.attachments.map((a) => a.filename ?? a.contentType).join(', ') || '-', flagsOf(d),
-    ]))}\n\n`);
+    process.stdout.write(
+      `${table(
+        ['subject (as a mail client shows it)', 'from', 'attachments', 'flags'],
+        docs.map((d) => [
+          (d.subject ?? '(none)').slice(0, 48),
+          d.from[0]?.address ?? '-',
+          d.attachments.map((a) => a.filename ?? a.contentType).join(', ') || '-',
+          flagsOf(d),
+        ]),
+      )}\n\n`,
+    );
     const fresh = docs.filter((d) => !before.has(d.id)).length;
-    process.stdout.write([
-      fresh === 0 ? 'Nothing new this time: every message was already ingested (the state remembers UIDLs).' : `${fresh} messages ingested.`,
-      `Raw messages, byte for byte:  ${path.join(dir, 'raw', 'demo')}/<yyyy>/<mm>/<dd>/<sha256>.eml (their metadata documents beside them, docs-*.jsonl)`,
-      `Event log (the local queue):  ${path.join(dir, 'events.jsonl')}`,
-      `Processors:                   ${await processorSummary(dir)}`,
-      `State by UIDL:                ${path.join(dir, 'state', 'demo.json')}`,
-      `Next: mail-ingest status --config ${path.relative(process.cwd(), path.join(dir, DEMO_CONFIG_FILE))}`,
-      'Or keep the server up and try run, check, status and --every on it: mail-ingest demo --serve',
-      '',
-    ].join('\n'));
+    process.stdout.write(
+      [
+        fresh === 0
+          ? 'Nothing new this time: every message was already ingested (the state remembers UIDLs).'
+          : `${fresh} messages ingested.`,
+        `Raw messages, byte for byte:  ${path.join(dir, 'raw', 'demo')}/<yyyy>/<mm>/<dd>/<sha256>.eml (their metadata documents beside them, docs-*.jsonl)`,
+        `Event log (the local queue):  ${path.join(dir, 'events.jsonl')}`,
+        `Processors:                   ${await processorSummary(dir)}`,
+        `State by UIDL:                ${path.join(dir, 'state', 'demo.json')}`,
+        `Next: mail-ingest status --config ${path.relative(process.cwd(), path.join(dir, DEMO_CONFIG_FILE))}`,
+        'Or keep the server up and try run, check, status and --every on it: mail-ingest demo --serve',
+        '',
+      ].join('\n'),
+    );
     return 0;
   } finally {
     await server.close();

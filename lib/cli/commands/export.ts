@@ -30,7 +30,8 @@ export interface ExportCommandOptions {
  * read back from the disk.
  */
 export async function exportCommand(o: ExportCommandOptions): Promise<number> {
-  if (!EXPORT_FORMATS.includes(o.format as ExportFormat)) throw new UsageError(`--format: expected ${EXPORT_FORMATS.join(' or ')}, got ${JSON.stringify(o.format)}`);
+  if (!EXPORT_FORMATS.includes(o.format as ExportFormat))
+    throw new UsageError(`--format: expected ${EXPORT_FORMATS.join(' or ')}, got ${JSON.stringify(o.format)}`);
   const format = o.format as ExportFormat;
   const params = new URLSearchParams();
   if (o.query !== undefined) params.set('q', o.query);
@@ -44,23 +45,36 @@ export async function exportCommand(o: ExportCommandOptions): Promise<number> {
     throw new UsageError((err as Error).message.replace(/\bq:/, '--query:').replace(/\b(mailbox|since|until):/g, '--$1:'));
   }
   const out = resolve(o.out);
-  if (await stat(out).then(() => true, () => false)) throw new UsageError(`--out: ${out} exists; choose another name or remove it first`);
+  if (
+    await stat(out).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new UsageError(`--out: ${out} exists; choose another name or remove it first`);
   const { config, adapters } = await openConfig(o.config);
-  if (query.mailbox !== undefined && !config.mailboxes.some((m) => m.id === query.mailbox)) throw new UsageError(`--mailbox: no mailbox ${JSON.stringify(query.mailbox)} in the configuration`);
+  if (query.mailbox !== undefined && !config.mailboxes.some((m) => m.id === query.mailbox))
+    throw new UsageError(`--mailbox: no mailbox ${JSON.stringify(query.mailbox)} in the configuration`);
   const index = openIndexFor(config, o.index);
   const partial = `${out}.${process.pid}.partial`;
   const t0 = Date.now();
   try {
     await updateIndex(index, config, adapters.store, { quiet: o.json });
     const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
-    const progress = o.json ? null : createProgress({
-      bars: true,
-      plainLine: (e) => process.stderr.write(`export: ${e.done}/${e.total} messages, ${formatBytes(e.bytes)}\n`),
-    });
+    const progress = o.json
+      ? null
+      : createProgress({
+          bars: true,
+          plainLine: (e) => process.stderr.write(`export: ${e.done}/${e.total} messages, ${formatBytes(e.bytes)}\n`),
+        });
     let result: Awaited<ReturnType<typeof writeExport>>;
     try {
       result = await writeExport({
-        index, store: adapters.store, query, format, out: file,
+        index,
+        store: adapters.store,
+        query,
+        format,
+        out: file,
         onProgress: (p) => progress?.update({ mailbox: 'export', phase: 'fetch', done: p.done, total: p.total, bytes: p.bytes }),
       });
       file.end();
@@ -74,17 +88,32 @@ export async function exportCommand(o: ExportCommandOptions): Promise<number> {
     }
     // Durable before it takes its name: the rename is what makes the export visible.
     const fh = await open(partial, 'r+');
-    try { await fh.sync(); } finally { await fh.close(); }
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(partial, out);
     await fsyncDir(dirname(out));
     const meta = { format, exportedAt: new Date().toISOString(), query, file: out };
     await writeFile(`${out}.manifest.json`, manifestJson(result.entries, meta), { mode: 0o600 });
     await writeFile(`${out}.manifest.csv`, manifestCsv(result.entries), { mode: 0o600 });
     const digest = await hashFile(out);
-    const summary = { out, format, messages: result.messages, messageBytes: result.bytes, fileBytes: digest.size, sha256: digest.sha256, durationMs: Date.now() - t0, manifest: [`${out}.manifest.json`, `${out}.manifest.csv`] };
+    const summary = {
+      out,
+      format,
+      messages: result.messages,
+      messageBytes: result.bytes,
+      fileBytes: digest.size,
+      sha256: digest.sha256,
+      durationMs: Date.now() - t0,
+      manifest: [`${out}.manifest.json`, `${out}.manifest.csv`],
+    };
     if (o.json) printJsonLine({ type: 'export', ...summary });
     else {
-      process.stdout.write(`${table(['file', 'format', 'messages', 'size', 'time'], [[out, format, result.messages, formatBytes(digest.size), formatDuration(summary.durationMs)]])}\n`);
+      process.stdout.write(
+        `${table(['file', 'format', 'messages', 'size', 'time'], [[out, format, result.messages, formatBytes(digest.size), formatDuration(summary.durationMs)]])}\n`,
+      );
       process.stdout.write(`${digest.sha256}  ${out}\n`);
     }
   } finally {

@@ -24,16 +24,31 @@ export function openIndexFor(config: Config, file?: string): SearchDb {
  * Brings the index fully up to date (every document and every body), with a progress line on a terminal. The
  * export and the index command use it; `serve` reads the bodies in the background instead.
  */
-export async function updateIndex(index: SearchDb, config: Config, store: RawStore, options: { readonly rebuild?: boolean; readonly quiet?: boolean; readonly skipBodies?: boolean } = {}): Promise<CatchUpSummary> {
-  const progress = options.quiet ? null : createProgress({
-    bars: true,
-    plainLine: (e) => process.stderr.write(`${e.mailbox}: ${e.done} read\n`),
-  });
+export async function updateIndex(
+  index: SearchDb,
+  config: Config,
+  store: RawStore,
+  options: { readonly rebuild?: boolean; readonly quiet?: boolean; readonly skipBodies?: boolean } = {},
+): Promise<CatchUpSummary> {
+  const progress = options.quiet
+    ? null
+    : createProgress({
+        bars: true,
+        plainLine: (e) => process.stderr.write(`${e.mailbox}: ${e.done} read\n`),
+      });
   const onProgress = (phase: 'documents' | 'bodies', done: number): void => {
-    progress?.update({ mailbox: phase === 'documents' ? 'index: documents' : 'index: body text', phase: 'fetch', done, total: done, bytes: 0 });
+    progress?.update({
+      mailbox: phase === 'documents' ? 'index: documents' : 'index: body text',
+      phase: 'fetch',
+      done,
+      total: done,
+      bytes: 0,
+    });
   };
   try {
-    return options.rebuild ? await rebuild(index, config, store, { onProgress, skipBodies: options.skipBodies }) : await catchUp(index, config, store, { onProgress, skipBodies: options.skipBodies });
+    return options.rebuild
+      ? await rebuild(index, config, store, { onProgress, skipBodies: options.skipBodies })
+      : await catchUp(index, config, store, { onProgress, skipBodies: options.skipBodies });
   } finally {
     progress?.stop();
   }
@@ -48,8 +63,13 @@ export async function indexCommand(o: IndexOptions): Promise<number> {
     const summary = { index: index.path, rebuilt: o.rebuild === true, ...r, durationMs: Date.now() - t0 };
     if (o.json) printJsonLine({ type: 'index', ...summary });
     else {
-      process.stdout.write(`${table(['index', 'documents', 'added or changed', 'bodies read', 'skipped'], [[index.path, r.documents, r.written, r.bodies, r.skipped]])}\n`);
-      if (r.skipped > 0) process.stderr.write(`mail-ingest index: ${r.skipped} document(s) could not be read and were skipped (corrupt or removed metadata files)\n`);
+      process.stdout.write(
+        `${table(['index', 'documents', 'added or changed', 'bodies read', 'skipped'], [[index.path, r.documents, r.written, r.bodies, r.skipped]])}\n`,
+      );
+      if (r.skipped > 0)
+        process.stderr.write(
+          `mail-ingest index: ${r.skipped} document(s) could not be read and were skipped (corrupt or removed metadata files)\n`,
+        );
     }
   } finally {
     index.close();

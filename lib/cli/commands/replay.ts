@@ -12,7 +12,8 @@ const BATCH = 10;
 function parseDay(text: string): Date {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   const d = m === null ? null : new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  if (d === null || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== text) throw new UsageError(`--since: expected a day as YYYY-MM-DD, got ${JSON.stringify(text)}`);
+  if (d === null || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== text)
+    throw new UsageError(`--since: expected a day as YYYY-MM-DD, got ${JSON.stringify(text)}`);
   return d;
 }
 
@@ -20,14 +21,24 @@ function parseDay(text: string): Date {
  * Publishes stored metadata documents again, so a processor added later can be filled from the archive. The
  * documents are read back exactly as first published: the same ids, which consumers use to deduplicate.
  */
-export async function replayCommand(o: { config: string; mailbox?: string; since?: string; target?: string; json?: boolean }): Promise<number> {
+export async function replayCommand(o: {
+  config: string;
+  mailbox?: string;
+  since?: string;
+  target?: string;
+  json?: boolean;
+}): Promise<number> {
   const since = o.since === undefined ? undefined : parseDay(o.since);
   let config = await loadConfig(o.config);
   if (o.mailbox !== undefined) selectMailboxes(config, [o.mailbox]);
   if (o.target !== undefined) {
-    if (config.publish?.type !== 'sqs') throw new UsageError('--target needs an sqs publish configuration (the local event log has a single target)');
+    if (config.publish?.type !== 'sqs')
+      throw new UsageError('--target needs an sqs publish configuration (the local event log has a single target)');
     const targets = config.publish.targets.filter((t) => t.name === o.target);
-    if (targets.length === 0) throw new UsageError(`--target: no target named ${JSON.stringify(o.target)} (have: ${config.publish.targets.map((t) => t.name).join(', ')})`);
+    if (targets.length === 0)
+      throw new UsageError(
+        `--target: no target named ${JSON.stringify(o.target)} (have: ${config.publish.targets.map((t) => t.name).join(', ')})`,
+      );
     config = { ...config, publish: { ...config.publish, targets } };
   }
   const adapters = await createAdapters(config);
@@ -57,6 +68,12 @@ export async function replayCommand(o: { config: string; mailbox?: string; since
   }
   const summary = { replayed, perTarget, durationMs: Date.now() - t0 };
   if (o.json) printJsonLine(summary);
-  else process.stdout.write(`${table(['target', 'documents'], Object.entries(perTarget).map(([k, v]) => [k, v]))}\nreplayed ${replayed} documents in ${formatDuration(summary.durationMs)}\n`);
+  else
+    process.stdout.write(
+      `${table(
+        ['target', 'documents'],
+        Object.entries(perTarget).map(([k, v]) => [k, v]),
+      )}\nreplayed ${replayed} documents in ${formatDuration(summary.durationMs)}\n`,
+    );
   return 0;
 }

@@ -23,7 +23,13 @@ export interface RunOptions {
 function report(o: RunOptions, log: CliLog, summaries: readonly MailboxRunSummary[], startedAt: Date): void {
   if (o.json) {
     // One JSON object per line and per run (JSON Lines): `--every ... --json >> runs.jsonl` stays parseable.
-    printJsonLine({ type: 'run', ok: summaries.every((s) => s.ok), startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), mailboxes: summaries });
+    printJsonLine({
+      type: 'run',
+      ok: summaries.every((s) => s.ok),
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      mailboxes: summaries,
+    });
   } else {
     process.stdout.write(`${summaryTable(summaries)}\n`);
   }
@@ -45,14 +51,18 @@ function logsPerRun(format: LogFormat): { of(mailbox: string): CliLog; done(mail
       logs.set(mailbox, log);
       return log;
     },
-    done(mailbox) { logs.delete(mailbox); },
+    done(mailbox) {
+      logs.delete(mailbox);
+    },
   };
 }
 
 /** The local processors catch up with the event log and retry their dead letters once per interval. */
 async function drainEvery(publisher: Publisher, intervalMs: number, stop: AbortSignal, log: CliLog): Promise<void> {
   while (!stop.aborted) {
-    await publisher.drain?.().catch((err: unknown) => log.line('warn', 'the local processors could not catch up with the event log', { error: String(err) }));
+    await publisher
+      .drain?.()
+      .catch((err: unknown) => log.line('warn', 'the local processors could not catch up with the event log', { error: String(err) }));
     await sleep(intervalMs, undefined, { signal: stop }).catch(() => undefined);
   }
 }
@@ -85,7 +95,9 @@ export async function runCommand(o: RunOptions): Promise<number> {
       processorLog = log;
       await adapters.publisher.drain?.();
       const summaries = await runAll({ ...common, onProgress: (e) => progress.update(e), log: pipelineLog(log, o.verbose === true) });
-      await updateIndexAfterRun(config, adapters.store, (level, message) => { if (level === 'warn' || o.verbose) log.line(level, message); });
+      await updateIndexAfterRun(config, adapters.store, (level, message) => {
+        if (level === 'warn' || o.verbose) log.line(level, message);
+      });
       progress.stop();
       report(o, log, summaries, startedAt);
       return summaries.every((s) => s.ok) ? 0 : 1;
@@ -97,12 +109,18 @@ export async function runCommand(o: RunOptions): Promise<number> {
     // The search index catches up after each mailbox's run, one catch-up at a time.
     let indexing: Promise<void> = Promise.resolve();
     const last = await runEvery({
-      ...common, intervalMs: interval, stop: stop.signal,
+      ...common,
+      intervalMs: interval,
+      stop: stop.signal,
       log: (level, message, fields) => pipelineLog(logs.of(String(fields?.mailbox ?? '')), o.verbose === true)(level, message, fields),
       onSummary: (s) => {
         report(o, logs.of(s.mailbox), [s], new Date(Date.now() - s.durationMs));
         logs.done(s.mailbox);
-        indexing = indexing.then(() => updateIndexAfterRun(config, adapters.store, (level, message) => { if (level === 'warn' || o.verbose) processorLog.line(level, message); }));
+        indexing = indexing.then(() =>
+          updateIndexAfterRun(config, adapters.store, (level, message) => {
+            if (level === 'warn' || o.verbose) processorLog.line(level, message);
+          }),
+        );
       },
     });
     await draining;

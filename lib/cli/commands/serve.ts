@@ -23,13 +23,17 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  */
 export async function serveCommand(o: ServeCommandOptions): Promise<number> {
   const host = o.host ?? '127.0.0.1';
-  if (!LOOPBACK.has(host) && isIP(host) === 0) throw new UsageError(`--host: expected an IP address (or localhost), got ${JSON.stringify(host)}`);
+  if (!LOOPBACK.has(host) && isIP(host) === 0)
+    throw new UsageError(`--host: expected an IP address (or localhost), got ${JSON.stringify(host)}`);
   const port = o.port === undefined ? 8025 : Number(o.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(o.port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(o.port)}`);
   const refreshMs = parseInterval(o.refresh ?? '30s');
   const { config, adapters } = await openConfig(o.config);
   const index = openIndexFor(config, o.index);
-  const log = (message: string): void => { process.stderr.write(`mail-ingest serve: ${message}\n`); };
+  const log = (message: string): void => {
+    process.stderr.write(`mail-ingest serve: ${message}\n`);
+  };
   try {
     // Documents before the first page is shown (the log's cursor, or listing only what is new); body text
     // follows in the background. If the archive cannot be read now, serve what the index has and retry.
@@ -37,14 +41,24 @@ export async function serveCommand(o: ServeCommandOptions): Promise<number> {
       log(`warn: index catch-up failed, serving the index as it is: ${err instanceof Error ? err.message : String(err)}`);
     });
     const running = await startServer({
-      config, store: adapters.store, state: adapters.state, index, host, port, log: (level, message) => log(`${level}: ${message}`),
+      config,
+      store: adapters.store,
+      state: adapters.state,
+      index,
+      host,
+      port,
+      log: (level, message) => log(`${level}: ${message}`),
     });
     const refresher = startRefresher(index, config, adapters.store, { everyMs: refreshMs, log });
     const c = counts(index);
     if (!LOOPBACK.has(host)) log(`listening on ${host}: reachable from the network; every request still needs the token`);
     process.stdout.write(`mail-ingest serve: ${c.documents} messages indexed (${index.path})\nOpen ${running.openUrl}\n`);
     await new Promise<void>((resolve) => {
-      const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });

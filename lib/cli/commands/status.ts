@@ -46,18 +46,40 @@ export async function statusCommand(o: { config: string; json?: boolean }): Prom
     const now = new Date();
     // The token column only where a mailbox signs in with OAuth 2.
     const tokens = rows.some((r) => r.oauth2 !== null);
-    process.stdout.write(`${table(['mailbox', 'ingested', 'kept on server', 'oversized', 'last run', 'result', ...(tokens ? ['token refreshed'] : []), 'last error'], rows.map((r) => [
-      r.mailbox, r.ingested, r.onServer, r.oversized, r.lastRun === null ? 'never' : whenText(r.lastRun.finishedAt, now),
-      r.lastRun === null ? '-' : r.lastRun.ok ? `ok (${r.lastRun.stored} stored, ${r.lastRun.deleted} deleted)` : 'FAILED',
-      ...(tokens ? [r.oauth2 === null ? '-' : r.oauth2.lastRefreshAt === null ? 'never' : whenText(r.oauth2.lastRefreshAt, now)] : []),
-      r.lastError === null ? '-' : `${r.lastError.code} ${relativeTime(new Date(r.lastError.at), now)}: ${clip(r.lastError.message, 120)}`,
-    ]))}\n`);
+    process.stdout.write(
+      `${table(
+        ['mailbox', 'ingested', 'kept on server', 'oversized', 'last run', 'result', ...(tokens ? ['token refreshed'] : []), 'last error'],
+        rows.map((r) => [
+          r.mailbox,
+          r.ingested,
+          r.onServer,
+          r.oversized,
+          r.lastRun === null ? 'never' : whenText(r.lastRun.finishedAt, now),
+          r.lastRun === null ? '-' : r.lastRun.ok ? `ok (${r.lastRun.stored} stored, ${r.lastRun.deleted} deleted)` : 'FAILED',
+          ...(tokens ? [r.oauth2 === null ? '-' : r.oauth2.lastRefreshAt === null ? 'never' : whenText(r.oauth2.lastRefreshAt, now)] : []),
+          r.lastError === null
+            ? '-'
+            : `${r.lastError.code} ${relativeTime(new Date(r.lastError.at), now)}: ${clip(r.lastError.message, 120)}`,
+        ]),
+      )}\n`,
+    );
     for (const r of rows) if (r.oauth2?.warning) process.stdout.write(`${r.mailbox}: warning: ${r.oauth2.warning}\n`);
     if (processors.length > 0) {
-      process.stdout.write(`\n${table(['processor', 'behind', 'position', 'retrying', 'given up', 'last failure'], processors.map((p) => [
-        p.processor, p.behind, `${formatBytes(p.offset)} of ${formatBytes(p.logBytes)}`, p.retrying, p.givenUp,
-        p.lastFailure === null ? '-' : `${relativeTime(new Date(p.lastFailure.at), now)} ${p.lastFailure.id ?? '(not a document)'}: ${clip(p.lastFailure.error, 120)}`,
-      ]))}\n`);
+      process.stdout.write(
+        `\n${table(
+          ['processor', 'behind', 'position', 'retrying', 'given up', 'last failure'],
+          processors.map((p) => [
+            p.processor,
+            p.behind,
+            `${formatBytes(p.offset)} of ${formatBytes(p.logBytes)}`,
+            p.retrying,
+            p.givenUp,
+            p.lastFailure === null
+              ? '-'
+              : `${relativeTime(new Date(p.lastFailure.at), now)} ${p.lastFailure.id ?? '(not a document)'}: ${clip(p.lastFailure.error, 120)}`,
+          ]),
+        )}\n`,
+      );
     }
   }
   return ok ? 0 : 1;

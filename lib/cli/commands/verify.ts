@@ -19,7 +19,18 @@ export async function verifyCommand(o: { config: string; mailbox?: string[]; jso
   const audits: MailboxAudit[] = [];
   try {
     for (const m of mailboxes) {
-      audits.push(await verifyMailbox(adapters.store, adapters.state, m.id, tty ? (n) => { if (n % 100 === 0) process.stderr.write(`\r ${m.id}: ${n} documents`); } : undefined));
+      audits.push(
+        await verifyMailbox(
+          adapters.store,
+          adapters.state,
+          m.id,
+          tty
+            ? (n) => {
+                if (n % 100 === 0) process.stderr.write(`\r ${m.id}: ${n} documents`);
+              }
+            : undefined,
+        ),
+      );
       if (tty) process.stderr.write('\r\x1b[K');
     }
   } finally {
@@ -29,16 +40,25 @@ export async function verifyCommand(o: { config: string; mailbox?: string[]; jso
   if (o.json) {
     printJsonLine({ ok, durationMs: Date.now() - t0, mailboxes: audits });
   } else {
-    process.stdout.write(`${table(['mailbox', 'documents', 'ingested UIDLs', 'raw messages read', 'bytes', 'problems'], audits.map((a) => [
-      a.mailbox, a.documents, a.stateEntries, a.rawChecked, formatBytes(a.bytes), a.problems.length,
-    ]))}\n`);
+    process.stdout.write(
+      `${table(
+        ['mailbox', 'documents', 'ingested UIDLs', 'raw messages read', 'bytes', 'problems'],
+        audits.map((a) => [a.mailbox, a.documents, a.stateEntries, a.rawChecked, formatBytes(a.bytes), a.problems.length]),
+      )}\n`,
+    );
     for (const a of audits) {
-      for (const p of a.problems.slice(0, SHOWN)) process.stdout.write(`${a.mailbox}: ${p.kind} ${p.key}${p.id === undefined ? '' : ` (document ${p.id.slice(0, 12)})`}: ${p.detail}\n`);
-      if (a.problems.length > SHOWN) process.stdout.write(`${a.mailbox}: ... and ${a.problems.length - SHOWN} more (all of them with --json)\n`);
+      for (const p of a.problems.slice(0, SHOWN))
+        process.stdout.write(
+          `${a.mailbox}: ${p.kind} ${p.key}${p.id === undefined ? '' : ` (document ${p.id.slice(0, 12)})`}: ${p.detail}\n`,
+        );
+      if (a.problems.length > SHOWN)
+        process.stdout.write(`${a.mailbox}: ... and ${a.problems.length - SHOWN} more (all of them with --json)\n`);
     }
-    process.stdout.write(ok
-      ? `verified in ${formatDuration(Date.now() - t0)}: the archive matches the state and the documents\n`
-      : 'the archive does not match: nothing was changed; see the lines above (kinds: README, "mail-ingest verify")\n');
+    process.stdout.write(
+      ok
+        ? `verified in ${formatDuration(Date.now() - t0)}: the archive matches the state and the documents\n`
+        : 'the archive does not match: nothing was changed; see the lines above (kinds: README, "mail-ingest verify")\n',
+    );
   }
   return ok ? 0 : 1;
 }

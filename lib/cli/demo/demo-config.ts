@@ -22,9 +22,18 @@ export function demoConfig(dir: string, port: number): Record<string, unknown> {
         { name: 'index', kind: 'archive-index' },
       ],
     },
-    mailboxes: [{
-      id: 'demo', host: '127.0.0.1', port, tls: 'implicit', ca: path.join(DEMO_CERTS_DIR, 'demo-ca.pem'),
-      servername: 'localhost', user: DEMO_USER, password: DEMO_PASSWORD, retention: 'keep',
-    }],
+    mailboxes: [
+      {
+        id: 'demo',
+        host: '127.0.0.1',
+        port,
+        tls: 'implicit',
+        ca: path.join(DEMO_CERTS_DIR, 'demo-ca.pem'),
+        servername: 'localhost',
+        user: DEMO_USER,
+        password: DEMO_PASSWORD,
+        retention: 'keep',
+      },
+    ],
   };
 }

@@ -20,7 +20,9 @@ function received(date: string): string {
 }
 
 export function demoMessages(): Buffer[] {
-  const pdf = Buffer.from('%PDF-1.4\n% mail-ingest demo attachment\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+  const pdf = Buffer.from(
+    '%PDF-1.4\n% mail-ingest demo attachment\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
+  );
   return [
     crlf([
       received('Wed, 25 Nov 2026 09:12:03 +0900'),
@@ -161,10 +163,34 @@ export function demoMessages(): Buffer[] {
 }
 
 const ARRIVING: ReadonlyArray<{ from: string; address: string; subject: string; body: string; japanese: boolean }> = [
-  { from: '鈴木 一郎', address: 'suzuki@torihiki.example.co.jp', subject: '【問い合わせ】請求書の再発行について', body: 'お世話になっております。先月分の請求書の再発行をお願いできますでしょうか。', japanese: true },
-  { from: 'Carol White', address: 'carol@customer.example.com', subject: 'Order delivery date?', body: 'Hello, when will my order ship? Thanks, Carol', japanese: false },
-  { from: '田中 美咲', address: 'tanaka@shop.example.jp', subject: '納品書の件（ご確認のお願い）', body: '納品書を確認いたしました。一点だけ数量が異なっております。', japanese: true },
-  { from: 'Dave Brown', address: 'dave@partner.example.org', subject: 'Meeting next week', body: 'Could we meet on Tuesday to go over the contract?', japanese: false },
+  {
+    from: '鈴木 一郎',
+    address: 'suzuki@torihiki.example.co.jp',
+    subject: '【問い合わせ】請求書の再発行について',
+    body: 'お世話になっております。先月分の請求書の再発行をお願いできますでしょうか。',
+    japanese: true,
+  },
+  {
+    from: 'Carol White',
+    address: 'carol@customer.example.com',
+    subject: 'Order delivery date?',
+    body: 'Hello, when will my order ship? Thanks, Carol',
+    japanese: false,
+  },
+  {
+    from: '田中 美咲',
+    address: 'tanaka@shop.example.jp',
+    subject: '納品書の件（ご確認のお願い）',
+    body: '納品書を確認いたしました。一点だけ数量が異なっております。',
+    japanese: true,
+  },
+  {
+    from: 'Dave Brown',
+    address: 'dave@partner.example.org',
+    subject: 'Meeting next week',
+    body: 'Could we meet on Tuesday to go over the contract?',
+    japanese: false,
+  },
 ];
 
 /**

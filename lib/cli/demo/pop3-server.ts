@@ -20,7 +20,8 @@ export interface DemoServer {
 /** The demo's certificate for localhost / 127.0.0.1 and its key (see certs/README.md: demo only). */
 export async function demoServerCredentials(): Promise<{ key: string; cert: string }> {
   const [key, cert] = await Promise.all([
-    readFile(path.join(DEMO_CERTS_DIR, 'demo-server.key'), 'utf8'), readFile(path.join(DEMO_CERTS_DIR, 'demo-server.pem'), 'utf8'),
+    readFile(path.join(DEMO_CERTS_DIR, 'demo-server.key'), 'utf8'),
+    readFile(path.join(DEMO_CERTS_DIR, 'demo-server.pem'), 'utf8'),
   ]);
   return { key, cert };
 }
@@ -31,7 +32,14 @@ function stuff(message: Buffer): Buffer {
   return Buffer.from(text.endsWith('\r\n') ? text : `${text}\r\n`, 'latin1');
 }
 
-export async function startDemoServer(options: { key: string; cert: string; user: string; password: string; messages: Buffer[]; port?: number }): Promise<DemoServer> {
+export async function startDemoServer(options: {
+  key: string;
+  cert: string;
+  user: string;
+  password: string;
+  messages: Buffer[];
+  port?: number;
+}): Promise<DemoServer> {
   const messages = options.messages;
   const sockets = new Set<TLSSocket>();
   const server = createServer({ key: options.key, cert: options.cert, minVersion: 'TLSv1.2' }, (socket: TLSSocket) => {
@@ -42,10 +50,12 @@ export async function startDemoServer(options: { key: string; cert: string; user
     const deleted = new Set<number>();
     const snapshot = [...messages];
     let buffer = '';
-    const send = (line: string | Buffer): void => { socket.write(line); };
+    const send = (line: string | Buffer): void => {
+      socket.write(line);
+    };
     const get = (arg: string): Buffer | null => {
       const n = Number(arg);
-      return Number.isInteger(n) && n >= 1 && !deleted.has(n) ? snapshot[n - 1] ?? null : null;
+      return Number.isInteger(n) && n >= 1 && !deleted.has(n) ? (snapshot[n - 1] ?? null) : null;
     };
     const uid = (m: Buffer): string => createHash('sha256').update(m).digest('hex').slice(0, 32);
     const handle = (line: string): void => {
@@ -59,34 +69,60 @@ export async function startDemoServer(options: { key: string; cert: string; user
         return;
       }
       if (!authed) {
-        if (cmd === 'USER') { user = args.join(' '); return send('+OK\r\n'); }
-        if (cmd === 'PASS' && user === options.user && args.join(' ') === options.password) { authed = true; return send('+OK logged in\r\n'); }
+        if (cmd === 'USER') {
+          user = args.join(' ');
+          return send('+OK\r\n');
+        }
+        if (cmd === 'PASS' && user === options.user && args.join(' ') === options.password) {
+          authed = true;
+          return send('+OK logged in\r\n');
+        }
         if (cmd === 'PASS') return send('-ERR [AUTH] invalid credentials\r\n');
         return send('-ERR log in first\r\n');
       }
       const live = snapshot.map((m, i) => [i + 1, m] as const).filter(([n]) => !deleted.has(n));
       switch (cmd) {
-        case 'STAT': return send(`+OK ${live.length} ${live.reduce((s, [, m]) => s + m.length, 0)}\r\n`);
-        case 'LIST': return send(`+OK\r\n${live.map(([n, m]) => `${n} ${m.length}\r\n`).join('')}.\r\n`);
-        case 'UIDL': return send(`+OK\r\n${live.map(([n, m]) => `${n} ${uid(m)}\r\n`).join('')}.\r\n`);
-        case 'NOOP': return send('+OK\r\n');
-        case 'RSET': deleted.clear(); return send('+OK\r\n');
-        case 'RETR': case 'TOP': case 'DELE': {
+        case 'STAT':
+          return send(`+OK ${live.length} ${live.reduce((s, [, m]) => s + m.length, 0)}\r\n`);
+        case 'LIST':
+          return send(`+OK\r\n${live.map(([n, m]) => `${n} ${m.length}\r\n`).join('')}.\r\n`);
+        case 'UIDL':
+          return send(`+OK\r\n${live.map(([n, m]) => `${n} ${uid(m)}\r\n`).join('')}.\r\n`);
+        case 'NOOP':
+          return send('+OK\r\n');
+        case 'RSET':
+          deleted.clear();
+          return send('+OK\r\n');
+        case 'RETR':
+        case 'TOP':
+        case 'DELE': {
           const m = get(args[0] ?? '');
           if (m === null) return send('-ERR no such message\r\n');
-          if (cmd === 'DELE') { deleted.add(Number(args[0])); return send('+OK marked\r\n'); }
+          if (cmd === 'DELE') {
+            deleted.add(Number(args[0]));
+            return send('+OK marked\r\n');
+          }
           let body = m;
           if (cmd === 'TOP') {
             const end = m.indexOf('\r\n\r\n');
             const lines = Number(args[1] ?? 0);
-            const rest = end < 0 ? '' : m.subarray(end + 4).toString('latin1').split('\r\n').slice(0, lines).join('\r\n');
+            const rest =
+              end < 0
+                ? ''
+                : m
+                    .subarray(end + 4)
+                    .toString('latin1')
+                    .split('\r\n')
+                    .slice(0, lines)
+                    .join('\r\n');
             body = Buffer.concat([end < 0 ? m : m.subarray(0, end + 4), Buffer.from(rest, 'latin1')]);
           }
           send(`+OK ${body.length} octets\r\n`);
           send(stuff(body));
           return send('.\r\n');
         }
-        default: return send('-ERR unknown command\r\n');
+        default:
+          return send('-ERR unknown command\r\n');
       }
     };
     send('+OK mail-ingest demo POP3 server ready\r\n');
@@ -104,14 +140,18 @@ export async function startDemoServer(options: { key: string; cert: string; user
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject); // e.g. EADDRINUSE for a --port already taken
-    server.listen(options.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return {
     port: (server.address() as AddressInfo).port,
     messages,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy(); // a session in progress must not keep the demo from stopping
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy(); // a session in progress must not keep the demo from stopping
+      }),
   };
 }

@@ -39,16 +39,28 @@ export function usesOAuth2(a: InitAnswers): boolean {
 
 /** Flags that contradict the preset or each other, reported before anything is asked or written. */
 export function conflictingAnswers(a: InitAnswers): string[] {
-  const given: Array<[string, boolean]> = [['--oauth', a.oauth === true], ['--tenant', a.tenant !== undefined],
-    ['--client-id', a.clientId !== undefined], ['--client-secret-env', a.clientSecretEnv !== undefined]];
-  const oauthFlags = given.filter(([, g]) => g).map(([flag]) => flag).join(', ');
+  const given: Array<[string, boolean]> = [
+    ['--oauth', a.oauth === true],
+    ['--tenant', a.tenant !== undefined],
+    ['--client-id', a.clientId !== undefined],
+    ['--client-secret-env', a.clientSecretEnv !== undefined],
+  ];
+  const oauthFlags = given
+    .filter(([, g]) => g)
+    .map(([flag]) => flag)
+    .join(', ');
   if (a.preset.oauth2 === undefined) {
-    return oauthFlags === '' ? [] : [`${oauthFlags}: preset "${a.preset.id}" has no OAuth 2 sign-in (the OAuth 2 presets: microsoft365, gmail)`];
+    return oauthFlags === ''
+      ? []
+      : [`${oauthFlags}: preset "${a.preset.id}" has no OAuth 2 sign-in (the OAuth 2 presets: microsoft365, gmail)`];
   }
   const problems: string[] = [];
-  if (!usesOAuth2(a) && oauthFlags !== '') problems.push(`${oauthFlags}: for an OAuth 2 sign-in; add --oauth, or leave them out for a password`);
+  if (!usesOAuth2(a) && oauthFlags !== '')
+    problems.push(`${oauthFlags}: for an OAuth 2 sign-in; add --oauth, or leave them out for a password`);
   if (usesOAuth2(a) && a.secretEnv !== undefined) {
-    problems.push(`--password-env: ${a.preset.name} signs in with OAuth 2 here, which needs no password (leave it out${a.preset.oauth2.required ? '' : ', or drop --oauth for an app password'})`);
+    problems.push(
+      `--password-env: ${a.preset.name} signs in with OAuth 2 here, which needs no password (leave it out${a.preset.oauth2.required ? '' : ', or drop --oauth for an app password'})`,
+    );
   }
   return problems;
 }
@@ -56,12 +68,17 @@ export function conflictingAnswers(a: InitAnswers): string[] {
 /** What is still unknown, as the flags that would give it. */
 export function missingAnswers(a: InitAnswers): string[] {
   const missing: string[] = [];
-  if (resolvedUser(a) === null) missing.push(a.preset.login === 'account' ? `--user (the account name, e.g. ${a.preset.loginExample ?? '...'})` : '--address (or --user)');
+  if (resolvedUser(a) === null)
+    missing.push(
+      a.preset.login === 'account' ? `--user (the account name, e.g. ${a.preset.loginExample ?? '...'})` : '--address (or --user)',
+    );
   if (resolvedHost(a) === null) missing.push(`--host (e.g. ${a.preset.hostExample ?? a.preset.host ?? 'pop.example.jp'})`);
   if (usesOAuth2(a)) {
     const microsoft = a.preset.oauth2?.provider === 'microsoft';
-    if (microsoft && a.tenant === undefined) missing.push('--tenant (the Directory (tenant) ID, or a domain such as contoso.onmicrosoft.com)');
-    if (a.clientId === undefined) missing.push(`--client-id (the ${microsoft ? 'app registration\'s Application (client) ID' : 'OAuth client ID of your Desktop app'})`);
+    if (microsoft && a.tenant === undefined)
+      missing.push('--tenant (the Directory (tenant) ID, or a domain such as contoso.onmicrosoft.com)');
+    if (a.clientId === undefined)
+      missing.push(`--client-id (the ${microsoft ? "app registration's Application (client) ID" : 'OAuth client ID of your Desktop app'})`);
   }
   return missing;
 }
@@ -79,7 +96,10 @@ export function resolvedHost(a: InitAnswers): string | null {
 /** A mailbox id from the address or user: "support@example.jp" -> "support". */
 export function defaultId(a: InitAnswers): string {
   const base = (a.address ?? resolvedUser(a) ?? 'mailbox').split('@')[0]!.toLowerCase();
-  const id = base.replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
+  const id = base
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 64);
   return id === '' ? 'mailbox' : id;
 }
 
@@ -139,9 +159,18 @@ function caPath(baseDir: string, file: string): string {
 }
 
 const FLAG_OF: Record<string, string> = {
-  id: '--id', host: '--host', port: '--port', tls: '--tls', user: '--user', password: '--password-env',
-  retention: '--retention', servername: '--servername', ca: '--ca',
-  'oauth2.tenant': '--tenant', 'oauth2.clientId': '--client-id', 'oauth2.clientSecret': '--client-secret-env',
+  id: '--id',
+  host: '--host',
+  port: '--port',
+  tls: '--tls',
+  user: '--user',
+  password: '--password-env',
+  retention: '--retention',
+  servername: '--servername',
+  ca: '--ca',
+  'oauth2.tenant': '--tenant',
+  'oauth2.clientId': '--client-id',
+  'oauth2.clientSecret': '--client-secret-env',
 };
 
 /** The file's content, validated; `baseDir` is the config file's folder (a relative store dir is relative to it). */
@@ -153,19 +182,21 @@ export function buildInitConfig(a: InitAnswers, baseDir: string): Record<string,
   const id = a.id ?? defaultId(a);
   const raw = {
     store: storeConfig(a.store ?? './data'),
-    mailboxes: [{
-      id,
-      preset: a.preset.id,
-      host: resolvedHost(a),
-      port: a.port ?? a.preset.port,
-      tls: a.tls ?? a.preset.tls,
-      user: resolvedUser(a),
-      ...(a.ca === undefined ? {} : { ca: caPath(baseDir, a.ca) }),
-      ...(a.servername === undefined ? {} : { servername: a.servername }),
-      // Never the secret itself: the file names where it comes from.
-      ...loginConfig(a, id),
-      retention: retentionConfig(a.retention ?? 'keep'),
-    }],
+    mailboxes: [
+      {
+        id,
+        preset: a.preset.id,
+        host: resolvedHost(a),
+        port: a.port ?? a.preset.port,
+        tls: a.tls ?? a.preset.tls,
+        user: resolvedUser(a),
+        ...(a.ca === undefined ? {} : { ca: caPath(baseDir, a.ca) }),
+        ...(a.servername === undefined ? {} : { servername: a.servername }),
+        // Never the secret itself: the file names where it comes from.
+        ...loginConfig(a, id),
+        retention: retentionConfig(a.retention ?? 'keep'),
+      },
+    ],
   };
   try {
     parseConfig(raw, { baseDir });
@@ -173,7 +204,7 @@ export function buildInitConfig(a: InitAnswers, baseDir: string): Record<string,
     if (!(err instanceof ConfigError)) throw err;
     const problems = err.issues.map((i) => {
       const field = /^mailboxes\[0\]\.((?:oauth2\.)?[A-Za-z]+)/.exec(i.path)?.[1];
-      const flag = i.path.startsWith('store') ? '--store' : field === undefined ? i.path : FLAG_OF[field] ?? i.path;
+      const flag = i.path.startsWith('store') ? '--store' : field === undefined ? i.path : (FLAG_OF[field] ?? i.path);
       return `${flag}: ${i.message}`;
     });
     throw new UsageError(`the config would not be valid:\n  ${problems.join('\n  ')}`);

@@ -30,10 +30,21 @@ export function renderMailboxes(m: MailboxesModel, lang: Lang, t: Translate): st
 <figure><figcaption>${t('perDay', { days: CHART_DAYS })}</figcaption>${dayChart(b.perDay, CHART_DAYS, m.now, { messages: t('messages'), bytes: t('bytes') })}</figure>
 </section>`;
   });
-  const processors = m.processors.length === 0 ? '' : html`<section class="processors"><h2>${t('processors')}</h2><table class="results">
+  const processors =
+    m.processors.length === 0
+      ? ''
+      : html`<section class="processors"><h2>${t('processors')}</h2><table class="results">
 <thead><tr><th>name</th><th>kind</th><th>${t('processorPosition')}</th><th>${t('processorFailures')}</th></tr></thead>
-<tbody>${m.processors.map((p) => html`<tr><td>${p.name}</td><td>${p.kind}</td>
+<tbody>${m.processors.map(
+          (p) => html`<tr><td>${p.name}</td><td>${p.kind}</td>
 <td>${p.position === null ? t('noProcessorInfo') : t('processorBehind', { offset: formatNumber(p.position.offset, lang), bytes: formatNumber(p.position.logBytes, lang), behind: formatNumber(p.position.behind, lang) })}</td>
-<td>${p.failures === null ? '-' : t('processorDeadLetters', { retrying: p.failures.retrying, givenUp: p.failures.givenUp })}${p.lastFailure === null ? '' : html`<div class="error">${when(p.lastFailure.at)} ${p.lastFailure.error}</div>`}</td></tr>`)}</tbody></table></section>`;
-  return layout({ lang, t, title: t('mailboxesTitle'), active: 'mailboxes', body: html`<h1>${t('mailboxesTitle')}</h1>${sections}${processors}` });
+<td>${p.failures === null ? '-' : t('processorDeadLetters', { retrying: p.failures.retrying, givenUp: p.failures.givenUp })}${p.lastFailure === null ? '' : html`<div class="error">${when(p.lastFailure.at)} ${p.lastFailure.error}</div>`}</td></tr>`,
+        )}</tbody></table></section>`;
+  return layout({
+    lang,
+    t,
+    title: t('mailboxesTitle'),
+    active: 'mailboxes',
+    body: html`<h1>${t('mailboxesTitle')}</h1>${sections}${processors}`,
+  });
 }

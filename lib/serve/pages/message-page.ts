@@ -39,16 +39,20 @@ export function renderMessage(m: MessageModel, lang: Lang, t: Translate): string
   const d = m.doc;
   const id = d.id;
   const v = m.content.verified;
-  const row = (label: string, value: string | null) => (value === null || value === '' ? '' : html`<tr><th>${label}</th><td>${value}</td></tr>`);
+  const row = (label: string, value: string | null) =>
+    value === null || value === '' ? '' : html`<tr><th>${label}</th><td>${value}</td></tr>`;
   const bodyUrl = `${messageUrl(id)}/body${m.remote ? '?remote=1' : ''}`;
-  const bodyPart = m.content.html !== null
-    ? html`<div class="remote">${m.remote
-        ? html`<span>${t('remoteLoaded')}</span> <a href="${messageUrl(id)}">${t('hideRemote')}</a>`
-        : html`<span>${t('remoteBlocked')}</span> <a id="load-remote" href="${messageUrl(id)}?remote=1">${t('loadRemote')}</a>`}</div>
+  const bodyPart =
+    m.content.html !== null
+      ? html`<div class="remote">${
+          m.remote
+            ? html`<span>${t('remoteLoaded')}</span> <a href="${messageUrl(id)}">${t('hideRemote')}</a>`
+            : html`<span>${t('remoteBlocked')}</span> <a id="load-remote" href="${messageUrl(id)}?remote=1">${t('loadRemote')}</a>`
+        }</div>
 <iframe id="message-body" class="body" src="${bodyUrl}" sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" title="${d.subject ?? t('noSubject')}"></iframe>`
-    : m.content.text !== null
-      ? html`<pre id="message-text" class="text">${m.content.text}</pre>`
-      : html`<p class="empty">${t('noBody')}</p>`;
+      : m.content.text !== null
+        ? html`<pre id="message-text" class="text">${m.content.text}</pre>`
+        : html`<p class="empty">${t('noBody')}</p>`;
   const body = html`<article class="message">
 <h1 id="subject">${d.subject ?? t('noSubject')}</h1>
 <p class="${v.ok ? 'verified' : 'not-verified'}" id="verified">${v.ok ? `✔ ${t('verified')}` : `✘ ${t('notVerified', { detail: `${v.size} bytes` })}`}</p>

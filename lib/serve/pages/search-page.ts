@@ -5,7 +5,12 @@ import { formatDate, formatNumber, type Lang, type MessageKey, type Translate } 
 import { html, layout, SafeHtml } from '../html.ts';
 
 export const FLAG_LABELS: Readonly<Record<keyof Flags, MessageKey>> = {
-  autoReply: 'flagAutoReply', bounce: 'flagBounce', list: 'flagList', bulk: 'flagBulk', spam: 'flagSpam', oversized: 'flagOversized',
+  autoReply: 'flagAutoReply',
+  bounce: 'flagBounce',
+  list: 'flagList',
+  bulk: 'flagBulk',
+  spam: 'flagSpam',
+  oversized: 'flagOversized',
 };
 
 export interface SearchModel {
@@ -47,8 +52,10 @@ export function searchJson(m: SearchModel) {
 }
 
 export function searchForm(q: SearchQuery | null, mailboxes: readonly string[], t: Translate): SafeHtml {
-  const flagOptions = Object.entries(FLAG_PARAMS).map(([param, flag]) =>
-    html`<option value="${param}"${q?.flags.includes(flag) ? new SafeHtml(' selected') : ''}>${t(FLAG_LABELS[flag])}</option>`);
+  const flagOptions = Object.entries(FLAG_PARAMS).map(
+    ([param, flag]) =>
+      html`<option value="${param}"${q?.flags.includes(flag) ? new SafeHtml(' selected') : ''}>${t(FLAG_LABELS[flag])}</option>`,
+  );
   const sel = (on: boolean) => (on ? new SafeHtml(' selected') : '');
   return html`<form class="search" method="get" action="/search" role="search">
 <div class="row"><input type="search" name="q" value="${q?.q ?? ''}" placeholder="${t('searchPlaceholder')}" aria-label="${t('searchButton')}" autofocus>
@@ -72,15 +79,18 @@ export function flagBadges(flags: Flags, t: Translate): SafeHtml {
 export function renderSearch(m: SearchModel, lang: Lang, t: Translate): string {
   const r = m.result;
   const pages = Math.max(1, Math.ceil(r.total / r.pageSize));
-  const link = (page: number, label: string) => html`<a href="/search?${queryParams(m.query, { page: String(page) }).toString()}">${label}</a>`;
-  const rows = r.hits.map((h) => html`<tr>
+  const link = (page: number, label: string) =>
+    html`<a href="/search?${queryParams(m.query, { page: String(page) }).toString()}">${label}</a>`;
+  const rows = r.hits.map(
+    (h) => html`<tr>
 <td class="date">${formatDate(h.date, lang)}</td>
 <td class="from" title="${h.from[0]?.address ?? ''}">${senderText(h.from)}</td>
 <td class="subject"><a href="${messageUrl(h.id)}">${h.subject ?? t('noSubject')}</a><div class="snippet">${h.snippet.slice(0, 140)}</div></td>
 <td class="mailbox">${h.mailbox}</td>
 <td class="flags">${flagBadges(h.flags, t)}</td>
 <td class="attachments">${h.attachments > 0 ? String(h.attachments) : ''}</td>
-</tr>`);
+</tr>`,
+  );
   const body = html`<h1>${t('navSearch')}</h1>
 ${searchForm(m.query, m.mailboxes, t)}
 <div class="summary"><span id="result-count">${r.totalIsLowerBound ? t('resultsMore', { count: formatNumber(r.total, lang) }) : t('results', { count: formatNumber(r.total, lang) })}</span>
@@ -88,9 +98,13 @@ ${searchForm(m.query, m.mailboxes, t)}
 <a class="button" href="/export?${queryParams(m.query, { format: 'eml-zip' }).toString()}" download>${t('exportZip')}</a></span></div>
 ${r.scanLimited ? html`<p class="note">${t('scanLimited', { count: '5,000' })}</p>` : ''}
 ${m.pendingBodies > 0 ? html`<p class="note">${t('bodiesPending', { count: formatNumber(m.pendingBodies, lang) })}</p>` : ''}
-${r.hits.length === 0 ? html`<p class="empty">${t('noResults')}</p>` : html`<table class="results">
+${
+  r.hits.length === 0
+    ? html`<p class="empty">${t('noResults')}</p>`
+    : html`<table class="results">
 <thead><tr><th>${t('colDate')}</th><th>${t('colFrom')}</th><th>${t('colSubject')}</th><th>${t('colMailbox')}</th><th>${t('colFlags')}</th><th>${t('colAttachments')}</th></tr></thead>
-<tbody>${rows}</tbody></table>`}
+<tbody>${rows}</tbody></table>`
+}
 <nav class="pager">${r.page > 1 ? link(r.page - 1, t('previous')) : ''} <span>${t('page', { page: r.page })} / ${pages}</span> ${r.page < pages ? link(r.page + 1, t('next')) : ''}</nav>`;
   return layout({ lang, t, title: m.query.q === '' ? t('navSearch') : m.query.q, active: 'search', body });
 }

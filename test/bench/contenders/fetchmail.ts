@@ -38,17 +38,21 @@ export const fetchmail: Contender = {
     const mda = join(work, 'mda.sh');
     await writeFile(mda, `#!/bin/sh\nexec cat > "${mail}/msg.$$.$(date +%s%N)"\n`, { mode: 0o755 });
     const rc = join(work, 'fetchmailrc');
-    await writeFile(rc, [
-      'set no bouncemail',
-      'set no syslog',
-      `poll ${mb.host} service ${mb.port} protocol POP3 uidl`,
-      `  user "${mb.user}" there with password "${mb.password}" is "bench" here`,
-      // sslcommonname: fetchmail does not match IP subjectAltNames, so check the name instead.
-      `  ssl sslcertck sslcertfile "${mb.caFile}" sslcommonname "${mb.servername}"`,
-      '  keep fetchall no rewrite',
-      `  mda "${mda}"`,
-      '',
-    ].join('\n'), { mode: 0o600 });
+    await writeFile(
+      rc,
+      [
+        'set no bouncemail',
+        'set no syslog',
+        `poll ${mb.host} service ${mb.port} protocol POP3 uidl`,
+        `  user "${mb.user}" there with password "${mb.password}" is "bench" here`,
+        // sslcommonname: fetchmail does not match IP subjectAltNames, so check the name instead.
+        `  ssl sslcertck sslcertfile "${mb.caFile}" sslcommonname "${mb.servername}"`,
+        '  keep fetchall no rewrite',
+        `  mda "${mda}"`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
     return {
       command: BIN,
       args: ['-f', rc, '--nodetach', '--nosyslog'],

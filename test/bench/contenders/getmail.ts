@@ -19,29 +19,33 @@ export const getmail: Contender = {
     await mkdir(gm);
     await mkdir(join(work, 'home'));
     const rc = join(gm, 'getmailrc');
-    await writeFile(rc, [
-      '[retriever]',
-      'type = SimplePOP3SSLRetriever',
-      `server = ${mb.host}`,
-      `port = ${mb.port}`,
-      `username = ${mb.user}`,
-      `password = ${mb.password}`,
-      `ca_certs = ${mb.caFile}`,
-      `ssl_cert_hostname = ${mb.servername}`,
-      '',
-      '[destination]',
-      'type = Maildir',
-      `path = ${maildir}/`,
-      '',
-      '[options]',
-      'delete = false',
-      'read_all = true',
-      'received = false',
-      'delivered_to = false',
-      'message_log_syslog = false',
-      'verbose = 0',
-      '',
-    ].join('\n'), { mode: 0o600 });
+    await writeFile(
+      rc,
+      [
+        '[retriever]',
+        'type = SimplePOP3SSLRetriever',
+        `server = ${mb.host}`,
+        `port = ${mb.port}`,
+        `username = ${mb.user}`,
+        `password = ${mb.password}`,
+        `ca_certs = ${mb.caFile}`,
+        `ssl_cert_hostname = ${mb.servername}`,
+        '',
+        '[destination]',
+        'type = Maildir',
+        `path = ${maildir}/`,
+        '',
+        '[options]',
+        'delete = false',
+        'read_all = true',
+        'received = false',
+        'delivered_to = false',
+        'message_log_syslog = false',
+        'verbose = 0',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
     return { command: BIN, args: [`--getmaildir=${gm}`, `--rcfile=${rc}`], unprivileged: true };
   },
 

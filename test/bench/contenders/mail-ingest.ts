@@ -17,12 +17,21 @@ export const mailIngest: Contender = {
   async prepare(mb, work) {
     const config = {
       store: { type: 'fs', dir: join(work, 'store') },
-      mailboxes: [{
-        id: 'bench', host: mb.host, port: mb.port, tls: 'implicit', ca: mb.caFile, servername: mb.servername,
-        user: mb.user, password: mb.password, retention: 'keep',
-        // The default limit (100 MiB) would, rightly, keep only the headers of the 200 MB workload.
-        maxMessageBytes: 1024 * 1024 * 1024,
-      }],
+      mailboxes: [
+        {
+          id: 'bench',
+          host: mb.host,
+          port: mb.port,
+          tls: 'implicit',
+          ca: mb.caFile,
+          servername: mb.servername,
+          user: mb.user,
+          password: mb.password,
+          retention: 'keep',
+          // The default limit (100 MiB) would, rightly, keep only the headers of the 200 MB workload.
+          maxMessageBytes: 1024 * 1024 * 1024,
+        },
+      ],
     };
     const file = join(work, 'config.json');
     await writeFile(file, JSON.stringify(config, null, 2), { mode: 0o600 });
@@ -40,7 +49,8 @@ export const mailIngest: Contender = {
     const digests = await digestFiles(files);
     const problems: string[] = [];
     files.forEach((f, i) => {
-      if (basename(f, '.eml') !== digests[i]) problems.push(`${basename(f)}: content sha256 ${digests[i]!.slice(0, 12)}… differs from its name`);
+      if (basename(f, '.eml') !== digests[i])
+        problems.push(`${basename(f)}: content sha256 ${digests[i]!.slice(0, 12)}… differs from its name`);
     });
     return { form: 'crlf', digests, problems };
   },

@@ -20,26 +20,30 @@ export const mpop: Contender = {
     for (const d of ['cur', 'new', 'tmp']) await mkdir(join(maildir, d), { recursive: true });
     await mkdir(join(work, 'home'));
     const rc = join(work, 'mpoprc');
-    await writeFile(rc, [
-      'defaults',
-      'tls on',
-      'tls_starttls off',
-      `tls_trust_file ${mb.caFile}`,
-      // The proxy and Dovecot listen on 127.0.0.1; the certificate is checked against the server name.
-      `tls_host_override ${mb.servername}`,
-      'keep on',
-      'only_new on',
-      'received_header off',
-      'pipelining auto',
-      'account default',
-      `host ${mb.host}`,
-      `port ${mb.port}`,
-      `user ${mb.user}`,
-      `password ${mb.password}`,
-      `uidls_file ${join(work, 'uidls')}`,
-      `delivery maildir ${maildir}`,
-      '',
-    ].join('\n'), { mode: 0o600 });
+    await writeFile(
+      rc,
+      [
+        'defaults',
+        'tls on',
+        'tls_starttls off',
+        `tls_trust_file ${mb.caFile}`,
+        // The proxy and Dovecot listen on 127.0.0.1; the certificate is checked against the server name.
+        `tls_host_override ${mb.servername}`,
+        'keep on',
+        'only_new on',
+        'received_header off',
+        'pipelining auto',
+        'account default',
+        `host ${mb.host}`,
+        `port ${mb.port}`,
+        `user ${mb.user}`,
+        `password ${mb.password}`,
+        `uidls_file ${join(work, 'uidls')}`,
+        `delivery maildir ${maildir}`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
     return { command: BIN, args: ['-C', rc, '-q', 'default'], unprivileged: true };
   },
 

@@ -5,10 +5,23 @@ import type { Readable } from 'node:stream';
 import Pop3Command from 'node-pop3';
 import { unstuff } from '../bench-files.ts';
 
-const o = JSON.parse(process.argv[2]!) as { host: string; port: number; caFile: string; servername: string; user: string; password: string; out: string };
+const o = JSON.parse(process.argv[2]!) as {
+  host: string;
+  port: number;
+  caFile: string;
+  servername: string;
+  user: string;
+  password: string;
+  out: string;
+};
 await mkdir(o.out, { recursive: true });
 const pop3 = new Pop3Command({
-  host: o.host, port: o.port, tls: true, servername: o.servername, user: o.user, password: o.password,
+  host: o.host,
+  port: o.port,
+  tls: true,
+  servername: o.servername,
+  user: o.user,
+  password: o.password,
   tlsOptions: { ca: await readFile(o.caFile, 'utf8') },
 });
 

@@ -18,7 +18,8 @@ export const opensslFloor: Contender = {
   async prepare(mb, work) {
     const cmds = join(work, 'commands.txt');
     await writeFile(cmds, `USER ${mb.user}\r\nPASS ${mb.password}\r\nRETR 1\r\nQUIT\r\n`, { mode: 0o600 });
-    const script = `exec openssl s_client -quiet -connect ${mb.host}:${mb.port} -servername ${mb.servername} ` +
+    const script =
+      `exec openssl s_client -quiet -connect ${mb.host}:${mb.port} -servername ${mb.servername} ` +
       `-CAfile ${mb.caFile} -verify_return_error -verify_hostname ${mb.servername} < ${cmds} > ${join(work, 'out.bin')}`;
     return { command: '/bin/sh', args: ['-c', script], unprivileged: false };
   },
