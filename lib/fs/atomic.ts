@@ -136,11 +136,8 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
   return { sha256: hash.digest('hex'), size };
 }
 
-/**
- * Replaces `path` atomically: a temp file in `tmpDir` (same file system), fsynced, renamed over `path`, and the
- * directory fsynced. A crash leaves either the old or the new content, never a mix.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, tmpDir: string): Promise<void> {
+/** A new private temp file in `tmpDir` holding `data`, fsynced: what an atomic rename or link then places. */
+async function writeDurableTemp(data: string | Uint8Array, tmpDir: string): Promise<string> {
   const tmp = join(tmpDir, `${randomUUID()}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const fh = await inDir(tmpDir, () => open(tmp, 'wx', FILE_MODE));
@@ -151,6 +148,20 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, t
     } finally {
       await fh.close();
     }
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  return tmp;
+}
+
+/**
+ * Replaces `path` atomically: a temp file in `tmpDir` (same file system), fsynced, renamed over `path`, and the
+ * directory fsynced. A crash leaves either the old or the new content, never a mix.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, tmpDir: string): Promise<void> {
+  const tmp = await writeDurableTemp(data, tmpDir);
+  try {
     await inDir(dirname(path), () => rename(tmp, path));
   } catch (err) {
     await unlink(tmp).catch(() => {});
@@ -165,16 +176,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, t
  * the bytes already at `path` (nothing written).
  */
 export async function createFileExclusive(path: string, data: string | Uint8Array, tmpDir: string): Promise<Buffer | null> {
-  const tmp = join(tmpDir, `${randomUUID()}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const fh = await inDir(tmpDir, () => open(tmp, 'wx', FILE_MODE));
+  const tmp = await writeDurableTemp(data, tmpDir);
   try {
-    try {
-      await writeFully(fh, bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
     await inDir(dirname(path), () => link(tmp, path));
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return await readFile(path);
