@@ -1,9 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FILE_MODE, isErrno, writeFileAtomic, writeFully } from '../fs/atomic.ts';
+import { isErrno, writeFileAtomic } from '../fs/atomic.ts';
 import { OAuth2Error } from './errors.ts';
+import { acquireLockFile } from '../fs/lock-file.ts';
 import type { RefreshTokenStore, StoredRefreshToken, WriteOutcome } from './token-store.ts';
 
 export interface FsTokenFileOptions {
@@ -13,7 +13,6 @@ export interface FsTokenFileOptions {
   readonly lockWaitMs?: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /**
@@ -100,62 +99,21 @@ export class FsTokenFile implements RefreshTokenStore {
   }
 
   /** The lock records its owner, so that the lock of a process that died (kill -9) is broken at once. */
-  async lock(): Promise<() => Promise<void>> {
+  lock(): Promise<() => Promise<void>> {
     const lockPath = `${this.path}.lock`;
-    const token = randomUUID();
-    const owner = JSON.stringify({ pid: process.pid, host: hostname(), token, at: new Date().toISOString() });
-    const deadline = Date.now() + this.#lockWaitMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const fh = await open(lockPath, 'wx', FILE_MODE);
-        try {
-          await writeFully(fh, Buffer.from(owner));
-        } finally {
-          await fh.close();
-        }
-        return async () => {
-          try {
-            const held = JSON.parse(await readFile(lockPath, 'utf8')) as { token?: string };
-            if (held.token === token) await unlink(lockPath);
-          } catch {
-            // Gone already, or broken as stale and taken by another: not ours to remove.
-          }
-        };
-      } catch (err) {
-        if (isErrno(err, 'ENOENT'))
-          throw new OAuth2Error('EOAUTH2_STORE', `${this.location}: its folder does not exist; run mail-ingest auth first`);
-        if (!isErrno(err, 'EEXIST')) throw this.#error(err, 'locking');
-      }
-      if (await this.#isStale(lockPath)) {
-        await unlink(lockPath).catch(() => {});
-        continue;
-      }
-      if (Date.now() >= deadline) {
-        throw new OAuth2Error('EOAUTH2_STORE', `${this.location} is locked by another process refreshing the token (${lockPath})`, {
+    return acquireLockFile(lockPath, {
+      waitMs: this.#lockWaitMs,
+      staleMs: this.#staleLockMs,
+      backoff: (attempt) => Math.min(250, 10 * 2 ** Math.min(attempt, 5)) + Math.random() * 20,
+      busy: () =>
+        new OAuth2Error('EOAUTH2_STORE', `${this.location} is locked by another process refreshing the token (${lockPath})`, {
           retryable: true,
-        });
-      }
-      await sleep(Math.min(250, 10 * 2 ** Math.min(attempt, 5)) + Math.random() * 20);
-    }
-  }
-
-  async #isStale(lockPath: string): Promise<boolean> {
-    try {
-      const st = await stat(lockPath);
-      if (Date.now() - st.mtimeMs > this.#staleLockMs) return true;
-      const owner = JSON.parse(await readFile(lockPath, 'utf8')) as { pid?: unknown; host?: unknown };
-      if (owner.host === hostname() && typeof owner.pid === 'number' && owner.pid !== process.pid) {
-        try {
-          process.kill(owner.pid, 0);
-        } catch (err) {
-          return isErrno(err, 'ESRCH');
-        }
-      }
-      return false;
-    } catch {
-      // Released meanwhile, or being written right now: look again.
-      return false;
-    }
+        }),
+      failed: (err) =>
+        isErrno(err, 'ENOENT')
+          ? new OAuth2Error('EOAUTH2_STORE', `${this.location}: its folder does not exist; run mail-ingest auth first`)
+          : this.#error(err, 'locking'),
+    });
   }
 
   #error(err: unknown, doing: string): OAuth2Error {

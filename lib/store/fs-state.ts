@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FILE_MODE, fsyncDir, isErrno, mkdirDurable, toStoreError, writeFully } from '../fs/atomic.ts';
 import { assertMailboxId } from './keys.ts';
@@ -8,6 +7,7 @@ import { decodeState, emptyState } from './state-format.ts';
 import { StoreError } from './types.ts';
 import type { MailboxState, StateStore, VersionedState } from './types.ts';
 import { ARCHIVE_LAYOUT } from './layout.ts';
+import { acquireLockFile } from '../fs/lock-file.ts';
 
 export interface FsStateStoreOptions {
   readonly dir: string;
@@ -20,8 +20,6 @@ export interface FsStateStoreOptions {
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Per-mailbox state as `<dir>/state/<mailbox>.json`, replaced atomically. The version is the SHA-256 of the file's
@@ -105,59 +103,15 @@ export class FsStateStore implements StateStore {
    * An O_EXCL lock file serializes writers of one mailbox across processes on this machine. It records its
    * owner so that the lock of a writer that died (kill -9) is broken at once, not only after `staleLockMs`.
    */
-  async #lock(mailbox: string): Promise<() => Promise<void>> {
+  #lock(mailbox: string): Promise<() => Promise<void>> {
     const lockPath = join(this.dir, `${mailbox}.lock`);
-    const token = randomUUID();
-    const owner = JSON.stringify({ pid: process.pid, host: hostname(), token, at: new Date().toISOString() });
-    const deadline = Date.now() + this.#lockWaitMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const fh = await open(lockPath, 'wx', FILE_MODE);
-        try {
-          await writeFully(fh, Buffer.from(owner));
-        } finally {
-          await fh.close();
-        }
-        return async () => {
-          // Remove the lock only if it is still ours (it may have been broken as stale and retaken).
-          try {
-            const held = JSON.parse(await readFile(lockPath, 'utf8')) as { token?: string };
-            if (held.token === token) await unlink(lockPath);
-          } catch {
-            // Already gone, or unreadable: not ours to remove.
-          }
-        };
-      } catch (err) {
-        if (!isErrno(err, 'EEXIST')) throw toStoreError(err, `locking state of mailbox ${mailbox}`);
-      }
-      if (await this.#isStale(lockPath)) {
-        await unlink(lockPath).catch(() => {});
-        continue;
-      }
-      if (Date.now() >= deadline) {
-        throw new StoreError('EIO', `state of mailbox ${mailbox} is locked by another writer (${lockPath})`, { retryable: true });
-      }
-      await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) + Math.random() * 10);
-    }
-  }
-
-  async #isStale(lockPath: string): Promise<boolean> {
-    try {
-      const st = await stat(lockPath);
-      if (Date.now() - st.mtimeMs > this.#staleLockMs) return true;
-      const owner = JSON.parse(await readFile(lockPath, 'utf8')) as { pid?: unknown; host?: unknown };
-      if (owner.host === hostname() && typeof owner.pid === 'number' && owner.pid !== process.pid) {
-        try {
-          process.kill(owner.pid, 0);
-        } catch (err) {
-          return isErrno(err, 'ESRCH');
-        }
-      }
-      return false;
-    } catch {
-      // Vanished (released meanwhile) or half-written by a writer that is creating it right now: retry.
-      return false;
-    }
+    return acquireLockFile(lockPath, {
+      waitMs: this.#lockWaitMs,
+      staleMs: this.#staleLockMs,
+      backoff: (attempt) => Math.min(200, 5 * 2 ** Math.min(attempt, 6)) + Math.random() * 10,
+      busy: () => new StoreError('EIO', `state of mailbox ${mailbox} is locked by another writer (${lockPath})`, { retryable: true }),
+      failed: (err) => toStoreError(err, `locking state of mailbox ${mailbox}`),
+    });
   }
 }
 
