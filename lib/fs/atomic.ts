@@ -136,8 +136,11 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
   return { sha256: hash.digest('hex'), size };
 }
 
-/** A new private temp file in `tmpDir` holding `data`, fsynced: what an atomic rename or link then places. */
-async function writeDurableTemp(data: string | Uint8Array, tmpDir: string): Promise<string> {
+/**
+ * A new private temp file in `tmpDir` holding `data`, fsynced: what an atomic rename or link then places. The
+ * caller removes it if placing it fails.
+ */
+export async function writeDurableTemp(data: string | Uint8Array, tmpDir: string): Promise<string> {
   const tmp = join(tmpDir, `${randomUUID()}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const fh = await inDir(tmpDir, () => open(tmp, 'wx', FILE_MODE));

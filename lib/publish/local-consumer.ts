@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { metadataDocumentSchema, type MetadataDocument } from '../document/metadata-schema.ts';
 import { redact } from '../redact.ts';
 import { classifyError } from '../error-codes.ts';
-import { FILE_MODE, isErrno, mkdirDurable, writeFileAtomic, writeFully } from '../fs/atomic.ts';
+import { FILE_MODE, isErrno, mkdirDurable, writeDurableTemp, writeFileAtomic, writeFully } from '../fs/atomic.ts';
 import { FsLeaseFiles } from '../store/fs-lease.ts';
 import { LeaseError } from '../store/types.ts';
 import { countLines, logSize, readLineAt, readLines } from './event-log.ts';
@@ -197,21 +196,9 @@ export class LocalConsumer {
    * again (at least once, as from a queue), never skipped.
    */
   async #saveCursor(offset: number): Promise<void> {
-    const tmp = join(this.#files.dir, `.${this.processor.name}.${randomUUID()}.tmp`);
-    const fh = await open(tmp, 'wx', FILE_MODE);
+    const cursor = `${JSON.stringify({ version: 1, processor: this.processor.name, offset, updatedAt: new Date().toISOString() })}\n`;
+    const tmp = await writeDurableTemp(cursor, this.#files.dir);
     try {
-      try {
-        await writeFully(
-          fh,
-          Buffer.from(
-            `${JSON.stringify({ version: 1, processor: this.processor.name, offset, updatedAt: new Date().toISOString() })}\n`,
-            'utf8',
-          ),
-        );
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
       await rename(tmp, this.#files.cursor);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
-import { ensureDir, FILE_MODE, inDir, isErrno, keyToPath, toStoreError, writeFully } from '../fs/atomic.ts';
+import { ensureDir, inDir, isErrno, keyToPath, toStoreError, writeDurableTemp } from '../fs/atomic.ts';
 import { decodePack, orderPartitionNames } from './document-packs.ts';
 import { assertMailboxId, MAILBOX_ID_PATTERN, metadataKeyFor, parseRawKey } from './keys.ts';
 import { ARCHIVE_LAYOUT } from './layout.ts';
@@ -60,21 +59,17 @@ export class FsDocuments implements DocumentIo {
   async writePack(partition: string, name: string, body: Buffer): Promise<void> {
     const final = keyToPath(this.#o.root, `${partition}${name}`);
     const dir = final.slice(0, final.lastIndexOf('/'));
-    const temp = join(this.#o.tmpDir, `${randomUUID()}.pack`);
+    const what = `writing metadata pack ${partition}${name}`;
+    const temp = await writeDurableTemp(body, this.#o.tmpDir).catch((err: unknown) => {
+      throw toStoreError(err, what);
+    });
     try {
-      const fh = await inDir(this.#o.tmpDir, () => open(temp, 'wx', FILE_MODE));
-      try {
-        await writeFully(fh, body);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
       await this.#o.beforePack?.({ temp, final });
       await ensureDir(dir);
       await inDir(dir, () => rename(temp, final));
     } catch (err) {
       await unlink(temp).catch(() => {});
-      throw toStoreError(err, `writing metadata pack ${partition}${name}`);
+      throw toStoreError(err, what);
     }
     this.#o.touched(dir);
   }
