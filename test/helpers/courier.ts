@@ -1,23 +1,12 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { chown, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestCerts } from './certs.ts';
 import { authdaemonrc, startScript, userdbLines } from './courier-conf.ts';
 import { DEFAULT_USERS, type DovecotServer, type DovecotUser } from './dovecot.ts';
+import { freePort, listening, tail } from './local-server.ts';
 
 /**
  * Throw-away Courier POP3 servers (Debian's courier-pop 1.0.16), the suite's second real server beside Dovecot.
@@ -88,39 +77,7 @@ function ids(name: string): { uid: number; gid: number } {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-    s.setTimeout(1000, () => done(false));
-  });
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
 const live = new Set<ChildProcess>();
 // A test file that forgets stop() (or fails before it) must not leave a Courier behind. SIGKILL to unshare is what

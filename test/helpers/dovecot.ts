@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, chownSync, readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile, rename, chown } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestCerts } from './certs.ts';
 import { dovecotConf, dovecotOAuth2Conf, type DovecotOAuth2Options } from './dovecot-conf.ts';
+import { freePort, listening, tail } from './local-server.ts';
 
 export interface DovecotUser {
   user: string;
@@ -102,39 +102,7 @@ function vmailIds(): { uid: number; gid: number } {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function answersOk(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-    s.setTimeout(1000, () => done(false));
-  });
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
 let instanceCounter = 0;
 const live = new Set<ChildProcess>();
@@ -173,7 +141,7 @@ async function launch(root: string, conf: string): Promise<{ child: ChildProcess
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (exited !== undefined) return `dovecot exited (${exited}): ${stderr.trim()}\n${tail(join(root, 'dovecot.log'))}`;
-      const ok = await Promise.all(ports.map(answersOk));
+      const ok = await Promise.all(ports.map(listening));
       if (ok.every(Boolean)) return undefined;
       await sleep(20);
     }
