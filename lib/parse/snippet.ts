@@ -77,10 +77,29 @@ export function htmlToPlain(html: string): string {
 
 /** Whitespace collapsed, control characters removed, cut to `max` characters (code points, never half a pair). */
 export function makeSnippet(text: string, max: number): string {
-  const collapsed = text
-    .replace(/[\u0000-\u0008\u000e-\u001f\u007f\u200b\ufeff]/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const chars = Array.from(collapsed.slice(0, max * 2 + 2));
-  return chars.length <= max ? chars.join('') : chars.slice(0, max).join('').trimEnd();
+  const source = snippetSource(text, max * 2 + 2);
+  // The first `max` code points: a surrogate pair counts as one and is never cut in half.
+  let end = 0;
+  for (let n = 0; n < max && end < source.length; n++) {
+    const c = source.charCodeAt(end);
+    const next = source.charCodeAt(end + 1); // NaN past the end
+    end += c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
+  }
+  return end >= source.length ? source : source.slice(0, end).trimEnd();
+}
+
+const collapse = (text: string): string => text.replace(/[\u0000-\u0008\u000e-\u001f\u007f\u200b\ufeff]/g, '').replace(/\s+/g, ' ');
+
+/**
+ * The text collapsed and trimmed, as far as its first `want` code units go: only a prefix of a long body is read
+ * (a snippet is a few hundred characters of a text of up to 256 KiB). Collapsing is local, so a prefix that
+ * collapses to more than `want` + 1 units starts exactly like the whole text collapsed: at most its last unit is
+ * a space that the whole would have kept or trimmed.
+ */
+function snippetSource(text: string, want: number): string {
+  for (let n = want + (want >> 2) + 64; n < text.length; n *= 4) {
+    const head = collapse(text.slice(0, n)).trimStart();
+    if (head.length > want + 1) return head;
+  }
+  return collapse(text).trim();
 }
