@@ -131,14 +131,15 @@ export function readBounce(input: BounceInput): Bounce | null {
     .filter((p) => p.contentType === 'text/plain' || p.contentType === 'text/html' || REPORT_TYPES.has(p.contentType))
     .map((p) => p.text.slice(0, 64 * 1024))
     .join('\n\n');
-  const original = originalHeaders(parts, text);
+  // The returned message's headers: read only for a message taken for a report or a bounce (a regex over the text).
+  const original = (): HeaderMap | null => originalHeaders(parts, text);
 
   const feedback = /^\s*multipart\/report\b/.test(contentType) && /report-type\s*=\s*"?feedback-report/.test(contentType);
   if (feedback || types.includes('message/feedback-report'))
     return feedbackReport(
       input,
       parts.find((p) => p.contentType === 'message/feedback-report'),
-      original,
+      original(),
     );
 
   if (isSesNotification(fields, text)) return readSesNotification(text);
@@ -155,21 +156,28 @@ export function readBounce(input: BounceInput): Bounce | null {
   // A report of successful delivery (RFC 3464 2.3.3) is no bounce.
   if (recipients.length > 0 && recipients.every((r) => r.action !== null && SUCCESS_ACTIONS.has(r.action))) return null;
 
-  const signature = findSignature(text);
   const failedHeader = headers.text('x-failed-recipients');
-  const evidence = {
+  const signs = {
     report: reportParts.length > 0 || reportType || inText.length > 0,
     ndrHeader: failedHeader !== null || headers.has('x-ms-exchange-message-is-ndr'),
     daemon: isDaemonSender(fields),
     subject: isBounceSubject(fields.subject),
-    signature: signature !== null,
     nullSender: hasNullSender(headers),
-    original: hasOriginal(types, text),
     human: isHumanSubject(fields.subject),
     autoReply: isAutoReply(headers, fields.subject),
   };
+  // The headers first: for most mail they already settle it, and the text patterns (a dozen, over up to 64 KiB
+  // of text per part) are the bounce reader's whole cost. Without a sign in the headers, isBounce asks for a
+  // mail system's sentence and a returned message both, so the one pattern for the returned message decides
+  // whether the sentences need looking for. The verdict is isBounce's, unchanged.
+  if (!signs.report && !signs.ndrHeader) {
+    if (signs.autoReply || (signs.human && !signs.daemon)) return null;
+    if (!signs.daemon && !signs.subject && !signs.nullSender && !hasOriginal(types, text)) return null;
+  }
+  const signature = findSignature(text);
+  const evidence = { ...signs, signature: signature !== null, original: hasOriginal(types, text) };
   if (!isBounce(evidence)) return null;
-  return readFailure({ input, text, recipients, reportParts, signature, failedHeader, original });
+  return readFailure({ input, text, recipients, reportParts, signature, failedHeader, original: original() });
 }
 
 interface FailureSources {
