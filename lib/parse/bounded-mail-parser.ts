@@ -13,6 +13,7 @@ import { listNamedTextAsAttachments } from './attachment-rule.ts';
  *   that loses everything); read each part's own header lines for the file name (raw bytes, RFC 2231, our
  *   charsets); cap how much of each text body is kept, since mailparser keeps every text part whole in memory
  *   and only the snippet needs it.
+ * - `processHeaders`: decode only the few fields read from its header maps (DECODED_FIELDS).
  * - `decoder.decodeStream`: every text part goes through our charset decoding (CP932 for all Shift_JIS labels,
  *   CP50220 for ISO-2022-JP, detection for missing, unknown or wrong labels), including the ones mailparser
  *   would pass through as UTF-8 unchecked.
@@ -46,11 +47,21 @@ export interface TreeNode {
 }
 interface Internals {
   createNode(data: SplitNode): TreeNode;
+  processHeaders(lines: ReadonlyArray<{ key: string; line: string }> | undefined): Map<string, unknown>;
   decoder: { decodeStream(charset: string): Transform };
   tree: TreeNode | false;
 }
 
 const MARK = 'x-mail-ingest;';
+
+/**
+ * The header fields this parser reads from mailparser's decoded header maps. mailparser decodes every field of
+ * every part (addresses parsed, encoded words decoded, dates read) for its 'headers' event and its message-level
+ * fields; nothing here reads those (lib/parse/header-block.ts reads the message's headers, partInfo each part's
+ * raw lines), and for a short message that decoding was a fifth of the parse. What mailparser itself still looks
+ * up in a part's map is content-id (whether an inline part is related); the part structure comes from mailsplit.
+ */
+const DECODED_FIELDS = new Set(['content-type', 'content-disposition', 'content-id', 'content-transfer-encoding']);
 
 /** Collects a (capped) text body and decodes it in one go at the end: ISO-2022-JP needs its escape state. */
 class TextDecodeStream extends Transform {
@@ -100,6 +111,8 @@ export class BoundedMailParser extends MailParser {
     } as ConstructorParameters<typeof MailParser>[0]);
     const self = listNamedTextAsAttachments(this) as unknown as Internals;
     const createNode = self.createNode.bind(this);
+    const processHeaders = self.processHeaders.bind(this);
+    self.processHeaders = (lines) => processHeaders((lines ?? []).filter((l) => DECODED_FIELDS.has(l.key)));
     let textKept = 0;
     const hit = (reason: string): void => {
       if (this.limitHit !== null) return;

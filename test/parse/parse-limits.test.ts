@@ -241,7 +241,7 @@ describe('parseMessage: bounded memory', () => {
 });
 
 describe('BoundedMailParser relies on mailparser internals', () => {
-  it('still finds createNode, decoder.decodeStream and tree (fails loudly on a mailparser upgrade that moves them)', () => {
+  it('still finds createNode, processHeaders, decoder.decodeStream and tree (fails loudly on a mailparser upgrade that moves them)', () => {
     const parser = new BoundedMailParser({
       maxMimeDepth: 1,
       maxParts: 1,
@@ -252,6 +252,7 @@ describe('BoundedMailParser relies on mailparser internals', () => {
     });
     const internals = parser as unknown as Record<string, unknown>;
     assert.equal(typeof internals['createNode'], 'function');
+    assert.equal(typeof internals['processHeaders'], 'function');
     assert.equal(typeof (internals['decoder'] as { decodeStream?: unknown }).decodeStream, 'function');
     assert.ok('tree' in internals);
     assert.equal(typeof Object.getPrototypeOf(Object.getPrototypeOf(parser)).createNode, 'function');
