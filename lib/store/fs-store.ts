@@ -48,6 +48,8 @@ export class FsRawStore implements RawStore {
   /** Directories with entries created since the last flush. */
   #dirty = new Set<string>();
   #flushTail: Promise<void> = Promise.resolve();
+  /** Temp files of finished commits still being removed (fs-staged.ts); a flush waits for them. */
+  readonly #removals = new Set<Promise<void>>();
   #cleanup: Promise<unknown> | null = null;
 
   constructor(options: FsRawStoreOptions) {
@@ -110,6 +112,10 @@ export class FsRawStore implements RawStore {
           this.#dirty.add(dir);
           this.#buffer.markFresh(key);
         },
+        removing: (done) => {
+          this.#removals.add(done);
+          void done.then(() => this.#removals.delete(done));
+        },
       },
       join(this.tmpDir, `${mailbox}.${randomUUID()}.part`),
     );
@@ -149,7 +155,13 @@ export class FsRawStore implements RawStore {
     return run;
   }
 
+  /** Resolves once the temp files of the commits made so far are removed (or left for cleanupStaleTemp). */
+  async tempFilesRemoved(): Promise<void> {
+    await Promise.all(this.#removals);
+  }
+
   async #flushNow(): Promise<void> {
+    await this.tempFilesRemoved();
     await this.#buffer.flush();
     const dirs = this.#dirty;
     this.#dirty = new Set();

@@ -36,7 +36,9 @@ async function put(store: FsRawStore, bytes: Buffer, key = rawKey('support', DAY
   return staged.commit(key, { sha256: sha(bytes), size: bytes.length });
 }
 
+/** What is left in tmp/ once the store's background removals of committed or aborted temp files are done. */
 async function tmpFiles(store: FsRawStore): Promise<string[]> {
+  await store.tempFilesRemoved();
   try {
     return await readdir(store.tmpDir);
   } catch {
