@@ -1,21 +1,15 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CodedError } from '../coded-error.ts';
-import { runCommand } from './commands/run.ts';
-import { checkCommand } from './commands/check.ts';
-import { statusCommand } from './commands/status.ts';
-import { demoCommand } from './commands/demo.ts';
-import { demoServeCommand } from './commands/demo-serve.ts';
-import { initCommand } from './commands/init.ts';
-import { replayCommand } from './commands/replay.ts';
-import { verifyCommand } from './commands/verify.ts';
 import { helpAfter } from './help.ts';
 import { packageVersion } from './paths.ts';
 import { redact } from '../redact.ts';
 import { printableLines } from './format.ts';
-import { authCommand } from './commands/auth.ts';
 
 /** Exit codes: 0 every mailbox succeeded, 1 a mailbox failed (the others still ran), 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+// Each command's module is imported by its action, when that command runs: --version, --help and a command load
+// only what they use (the mail parser, the stores, the AWS SDK, SQLite, the sanitizer are not free to load).
 
 function isConfigProblem(err: unknown): boolean {
   return err instanceof CodedError && err.failureClass === 'config';
@@ -48,7 +42,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--accept-uidl-reset', 'ingest even if the server seems to have renumbered every UIDL')
     .option('-v, --verbose', 'log every step (never a password or message content)')
     .addHelpText('after', helpAfter('run'))
-    .action(async (o) => setExit(await runCommand(o)));
+    .action(async (o) => setExit(await (await import('./commands/run.ts')).runCommand(o)));
   program
     .command('check')
     .description('connect and log in to each mailbox; report TLS, capabilities and message count; change nothing')
@@ -61,14 +55,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'print the report as one JSON object on one line')
     .addOption(logFormat())
     .addHelpText('after', helpAfter('check'))
-    .action(async (o) => setExit(await checkCommand(o)));
+    .action(async (o) => setExit(await (await import('./commands/check.ts')).checkCommand(o)));
   program
     .command('status')
     .description('what the state holds per mailbox: ingested messages, last run, last error')
     .addOption(config)
     .option('--json', 'print as one JSON object on one line')
     .addHelpText('after', helpAfter('status'))
-    .action(async (o) => setExit(await statusCommand(o)));
+    .action(async (o) => setExit(await (await import('./commands/status.ts')).statusCommand(o)));
   program
     .command('replay')
     .description(
@@ -80,7 +74,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--target <name>', 'only this publish target')
     .option('--json', 'print the summary as one JSON object on one line')
     .addHelpText('after', helpAfter('replay'))
-    .action(async (o) => setExit(await replayCommand(o)));
+    .action(async (o) => setExit(await (await import('./commands/replay.ts')).replayCommand(o)));
   program
     .command('init')
     .description('write a first configuration from a provider preset (asks on a terminal), then check it')
@@ -112,7 +106,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--interactive', 'ask for what is missing even when not on a terminal (answers from stdin)')
     .option('--list-presets', 'list the presets with their host, port, login form and whether they were confirmed')
     .addHelpText('after', helpAfter('init'))
-    .action(async (o) => setExit(await initCommand(o)));
+    .action(async (o) => setExit(await (await import('./commands/init.ts')).initCommand(o)));
   program
     .command('auth')
     .description(
@@ -125,7 +119,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--no-check', 'do not log in to POP3 afterwards to test the token')
     .option('--json', 'print the result as one JSON object on one line (the URL and code go to stderr)')
     .addHelpText('after', helpAfter('auth'))
-    .action(async (o) => setExit(await authCommand(o)));
+    .action(async (o) => setExit(await (await import('./commands/auth.ts')).authCommand(o)));
   program
     .command('verify')
     .description('re-read the archive and check every raw message against the state and the metadata documents; change nothing')
@@ -133,8 +127,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-m, --mailbox <id...>', 'only these mailboxes')
     .option('--json', 'print the report as one JSON object on one line')
     .addHelpText('after', helpAfter('verify'))
-    .action(async (o) => setExit(await verifyCommand(o)));
-  // The archive viewer, the index and the export load SQLite and the sanitizer only when used.
+    .action(async (o) => setExit(await (await import('./commands/verify.ts')).verifyCommand(o)));
   program
     .command('serve')
     .description("a local web application to search, read and export the archive, and see each mailbox's health")
@@ -176,7 +169,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--port <port>', 'with --serve: the port to listen on (127.0.0.1)', undefined)
     .option('--mail-every <interval>', 'with --serve: how often new mail arrives', '30s')
     .addHelpText('after', helpAfter('demo'))
-    .action(async (o) => setExit(await (o.serve ? demoServeCommand(o) : demoCommand(o))));
+    .action(async (o) =>
+      setExit(
+        await (o.serve
+          ? (await import('./commands/demo-serve.ts')).demoServeCommand(o)
+          : (await import('./commands/demo.ts')).demoCommand(o)),
+      ),
+    );
 
   try {
     await program.parseAsync(argv as string[]);
