@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, MailboxConfig } from '../config/index.ts';
-import { ConfigError, resolveSecret } from '../config/index.ts';
+import { resolveSecret } from '../config/index.ts';
 import { resolveCredentials, toMailboxJob } from './mailbox-job.ts';
 import type { Adapters } from './adapters.ts';
 import type { MailboxRunSummary, RunMailboxOptions } from '../ingest/pipeline-types.ts';
@@ -9,6 +9,9 @@ import { runMailbox } from '../ingest/pipeline.ts';
 import { withMailboxLease } from './mailbox-lease.ts';
 import { rawStoreTokenStatus } from '../oauth2/index.ts';
 import { oauth2Login } from './oauth2-login.ts';
+import { selectMailboxes } from './select-mailboxes.ts';
+
+export { selectMailboxes };
 
 export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'cutoff' | 'signal' | 'onProgress' | 'log'> {
   readonly config: Config;
@@ -36,19 +39,6 @@ function failed(mailbox: string, err: unknown, t0: number): MailboxRunSummary {
     quitOk: false,
     error: classifyError(err),
   };
-}
-
-export function selectMailboxes(config: Config, ids?: readonly string[]): MailboxConfig[] {
-  if (ids === undefined || ids.length === 0) return config.mailboxes.filter((m) => m.enabled !== false);
-  const unknown = ids.filter((id) => !config.mailboxes.some((m) => m.id === id));
-  if (unknown.length > 0)
-    throw new ConfigError([
-      {
-        path: '--mailbox',
-        message: `unknown mailbox id(s): ${unknown.join(', ')}; the config has ${config.mailboxes.map((m) => m.id).join(', ')}`,
-      },
-    ]);
-  return config.mailboxes.filter((m) => ids.includes(m.id));
 }
 
 /** One run of one mailbox: its secrets, its job, the pipeline. Never throws: a failure is the summary's error. */

@@ -4,8 +4,9 @@
  * device. For Google, whose device flow does not grant Gmail's scope, a browser on this machine (RFC 8252 with
  * PKCE). Then store the refresh token where the config says, and log in to POP3 once to show that it works.
  */
-import { createAdapters, toMailboxJob } from '../../app/index.ts';
-import { selectMailboxes } from '../../app/run-all.ts';
+import { createAdapters } from '../../app/adapters.ts';
+import { toMailboxJob } from '../../app/mailbox-job.ts';
+import { selectMailboxes } from '../../app/select-mailboxes.ts';
 import { loadConfig, resolveSecret } from '../../config/index.ts';
 import {
   hasOAuth2,

@@ -1,9 +1,9 @@
 import { resolveSecret, type MailboxConfig } from '../../config/index.ts';
 import { presetById, presetDifferences, type PresetDifference } from '../../presets/index.ts';
-import { resolveCredentials, toMailboxJob } from '../../app/index.ts';
+import { resolveCredentials, toMailboxJob } from '../../app/mailbox-job.ts';
 import { loadConfig } from '../../config/index.ts';
 import { classifyError, type ClassifiedError } from '../../error-codes.ts';
-import { selectMailboxes } from '../../app/run-all.ts';
+import { selectMailboxes } from '../../app/select-mailboxes.ts';
 import { connectPop3, Pop3Error } from '../../pop3/index.ts';
 import type { PeerCertificateInfo } from '../../pop3/tls-failure.ts';
 import type { TlsInfo } from '../../pop3/types.ts';

@@ -1,5 +1,5 @@
 import type { MetadataDocument } from '../../document/metadata-schema.ts';
-import { selectMailboxes } from '../../app/run-all.ts';
+import { selectMailboxes } from '../../app/select-mailboxes.ts';
 import type { Publisher } from '../../publish/types.ts';
 import { formatDuration, table } from '../format.ts';
 import { UsageError } from '../usage-error.ts';

@@ -1,4 +1,4 @@
-import { selectMailboxes } from '../../app/run-all.ts';
+import { selectMailboxes } from '../../app/select-mailboxes.ts';
 import type { Config } from '../../config/index.ts';
 import { consumerStatus, type ConsumerStatus } from '../../publish/local-consumer.ts';
 import { eventLogPath } from '../../publish/local-publisher.ts';

@@ -1,4 +1,4 @@
-import { selectMailboxes } from '../../app/run-all.ts';
+import { selectMailboxes } from '../../app/select-mailboxes.ts';
 import { verifyMailbox, type MailboxAudit } from '../../store/verify-archive.ts';
 import { formatBytes, formatDuration, table } from '../format.ts';
 import { openConfig, printJsonLine } from './shared.ts';
