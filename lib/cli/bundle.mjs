@@ -3,40 +3,105 @@
 // `npm pack` (prepack) and `npm install` in a clone (prepare) run `node lib/cli/bundle.mjs`, which writes dist/cli/:
 // the package ships that bundle and no TypeScript (Node refuses to strip types under node_modules), and it never
 // writes into its own folder at run time (a global install belongs to root; the user running it cannot write there).
-// In a clone the launcher (bin.mjs) also uses buildCli() to rebuild into the user's cache when sources change.
+// In a clone the launcher (bin.mjs) also uses buildCli() to rebuild into the user's cache when sources change; each
+// build records the stamp (sizes and mtimes) and the fingerprint (content hash) of the sources it was built from.
 //
 // Plain JavaScript on purpose: it runs before anything is built, under whatever Node runs npm's scripts.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-/** Changes whenever a source file, the lockfile or package.json changes (by size and mtime: a stat per file). */
-export function sourceFingerprint(root = ROOT) {
-  const hash = createHash('sha256');
+/** @typedef {{ files: Array<[string, number, number]>, dirs: Array<[string, number]> }} Stamp */
+
+/**
+ * What the bundle is built from, as a clone's user edits it: every .ts, .mjs and .json file under lib/ (bundle.mjs included: the build settings), package.json and
+ * the lockfile, each with its size and mtime, and every folder under lib/ with its mtime (a folder's mtime changes
+ * when a file is added, removed or renamed in it). Sorted by path, byte order (no locale collation: it is slow).
+ * @param {string} [root]
+ * @returns {Stamp}
+ */
+export function sourceStamp(root = ROOT) {
+  /** @type {Array<[string, number, number]>} */
+  const files = [];
+  /** @type {Array<[string, number]>} */
+  const dirs = [];
   /** @param {string} dir */
   const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    dirs.push([path.relative(root, dir), statSync(dir).mtimeMs]);
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/\.(ts|json)$/.test(e.name)) {
+      else if (/\.(ts|mjs|json)$/.test(e.name)) {
         const st = statSync(p);
-        hash.update(`${path.relative(root, p)}\0${st.size}\0${st.mtimeMs}\n`);
+        files.push([path.relative(root, p), st.size, st.mtimeMs]);
       }
     }
   };
   walk(path.join(root, 'lib'));
   for (const f of ['package-lock.json', 'package.json']) {
-    try {
-      const st = statSync(path.join(root, f));
-      hash.update(`${f}\0${st.size}\0${st.mtimeMs}\n`);
-    } catch {
-      /* absent */
-    }
+    const st = statSync(path.join(root, f), { throwIfNoEntry: false });
+    if (st !== undefined) files.push([f, st.size, st.mtimeMs]);
+  }
+  const byPath = (/** @type {[string, ...number[]]} */ a, /** @type {[string, ...number[]]} */ b) =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+  return { files: files.sort(byPath), dirs: dirs.sort(byPath) };
+}
+
+/**
+ * True when every file and folder of a recorded stamp still has its size and mtime: the sources are the ones the
+ * stamp was taken of (the same assumption make relies on), learnt with a stat each and no read. A new file changes
+ * its folder's mtime; an edit changes the file's.
+ * @param {Stamp | undefined} stamp
+ * @param {string} [root]
+ */
+export function stampHolds(stamp, root = ROOT) {
+  if (stamp === undefined || !Array.isArray(stamp.files) || !Array.isArray(stamp.dirs)) return false;
+  for (const [rel, size, mtimeMs] of stamp.files) {
+    const st = statSync(path.join(root, rel), { throwIfNoEntry: false });
+    if (st === undefined || st.size !== size || st.mtimeMs !== mtimeMs) return false;
+  }
+  for (const [rel, mtimeMs] of stamp.dirs) {
+    const st = statSync(path.join(root, rel), { throwIfNoEntry: false });
+    if (st === undefined || st.mtimeMs !== mtimeMs) return false;
+  }
+  return true;
+}
+
+/**
+ * Changes whenever the content of a source file, the lockfile or package.json changes, or one is added or removed;
+ * not when only an mtime does (a checkout, a `touch`): that costs a read per file, not a rebuild.
+ * @param {string} [root]
+ * @param {{ files: Array<[string, number, number]> }} [stamp]
+ */
+export async function sourceFingerprint(root = ROOT, stamp = sourceStamp(root)) {
+  // Imported here, not at the top: the launcher imports this file on every start, and most starts never hash.
+  const { createHash } = await import('node:crypto');
+  const hash = createHash('sha256');
+  for (const [rel] of stamp.files) {
+    hash.update(`${rel}\0`);
+    hash.update(
+      createHash('sha256')
+        .update(readFileSync(path.join(root, rel)))
+        .digest(),
+    );
   }
   return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Records a new stamp for a build whose fingerprint still matches (only mtimes changed), so that the next start
+ * takes the cheap path again. Written beside and renamed over: a reader sees the old record or the new one.
+ * @param {string} dir
+ * @param {string} fingerprint
+ * @param {Stamp} stamp
+ */
+export function writeBuildInfo(dir, fingerprint, stamp) {
+  const file = path.join(dir, 'build-info.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ fingerprint, stamp })}\n`);
+  renameSync(tmp, file);
 }
 
 /**
@@ -46,9 +111,11 @@ export function sourceFingerprint(root = ROOT) {
  */
 /**
  * @param {string} outDir
- * @param {{ root?: string, fingerprint?: string }} [options]
+ * @param {{ root?: string, stamp?: Stamp, fingerprint?: string }} [options] the stamp and
+ *   fingerprint of the sources, taken before the build: a file changed while it runs makes the next start rebuild
  */
-export async function buildCli(outDir, { root = ROOT, fingerprint = sourceFingerprint(root) } = {}) {
+export async function buildCli(outDir, { root = ROOT, stamp = sourceStamp(root), fingerprint } = {}) {
+  fingerprint ??= await sourceFingerprint(root, stamp);
   const esbuild = await import('esbuild');
   const tmp = `${outDir}.${process.pid}.tmp`;
   /** @param {string} name */
@@ -74,7 +141,7 @@ export async function buildCli(outDir, { root = ROOT, fingerprint = sourceFinger
     sourcesContent: false,
     logLevel: 'silent',
   });
-  writeFileSync(path.join(tmp, 'build-info.json'), `${JSON.stringify({ fingerprint })}\n`);
+  writeFileSync(path.join(tmp, 'build-info.json'), `${JSON.stringify({ fingerprint, stamp })}\n`);
   mkdirSync(path.dirname(outDir), { recursive: true });
   // The old build is moved aside, not deleted first: a CLI starting meanwhile finds one build or the other. Chunk
   // names are content hashes, so a process still running the old build loads the same chunks from the new one.

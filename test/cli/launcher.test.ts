@@ -1,0 +1,150 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/**
+ * The launcher (lib/cli/bin.mjs) in a clone: it runs a bundle built from the very sources beside it, rebuilt into
+ * the user's cache when they change. A copy of the clone (lib/, package.json, the lockfile, node_modules linked) in
+ * a temporary folder, with its own cache, so that the edits here touch nobody's sources or builds.
+ */
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe('the launcher in a clone: is the bundle current?', () => {
+  let t: string;
+  let clone: string;
+  let cache: string;
+
+  const launch = (args: string[], nodeArgs: string[] = []): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache };
+      delete env.MAIL_INGEST_FROM_SOURCE;
+      const child = spawn(process.execPath, [...nodeArgs, path.join(clone, 'lib', 'cli', 'bin.mjs'), ...args], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+      });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  /** The builds in the clone's cache folder: name -> build-info.json's mtime. */
+  const builds = (): Map<string, number> => {
+    const base = path.join(cache, 'mail-ingest');
+    const [parent] = readdirSync(base);
+    assert.ok(parent !== undefined, 'the cache has a folder for the clone');
+    const dir = path.join(base, parent);
+    return new Map(readdirSync(dir).map((name) => [name, statSync(path.join(dir, name, 'build-info.json')).mtimeMs]));
+  };
+
+  const later = (file: string, seconds: number): void => {
+    const at = new Date(Date.now() + seconds * 1000);
+    utimesSync(file, at, at);
+  };
+
+  before(() => {
+    t = mkdtempSync(path.join(tmpdir(), 'mail-ingest-launcher-'));
+    clone = path.join(t, 'clone');
+    cache = path.join(t, 'cache');
+    cpSync(path.join(ROOT, 'lib'), path.join(clone, 'lib'), { recursive: true });
+    for (const f of ['package.json', 'package-lock.json']) cpSync(path.join(ROOT, f), path.join(clone, f));
+    symlinkSync(realpathSync(path.join(ROOT, 'node_modules')), path.join(clone, 'node_modules'));
+  });
+  after(() => {
+    if (t) rmSync(t, { recursive: true, force: true });
+  });
+
+  it('builds into the cache once; the next starts take the build without hashing or rebuilding', async () => {
+    const first = await launch(['--version']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+    const built = builds();
+    assert.equal(built.size, 1);
+    const [name] = built.keys();
+    const info = JSON.parse(
+      readFileSync(path.join(cache, 'mail-ingest', readdirSync(path.join(cache, 'mail-ingest'))[0]!, name!, 'build-info.json'), 'utf8'),
+    );
+    assert.equal(info.fingerprint, name, 'the build is named by its fingerprint');
+    assert.ok(
+      info.stamp.files.some(([rel]: [string]) => rel === path.join('lib', 'cli', 'main.ts')),
+      'the stamp lists the sources with their sizes and mtimes',
+    );
+
+    const second = await launch(['--version']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(builds(), built, 'the same build, its record not even rewritten: the stamp held');
+  });
+
+  it('a touched file with the same content: hashed once, not rebuilt, and cheap again after', async () => {
+    const before = builds();
+    later(path.join(clone, 'lib', 'cli', 'help.ts'), 10);
+    assert.equal((await launch(['--version'])).code, 0);
+    const renewed = builds();
+    assert.deepEqual([...renewed.keys()], [...before.keys()], 'the same build (the content hash matched)');
+    const [name] = before.keys();
+    assert.notEqual(renewed.get(name!), before.get(name!), 'its stamp renewed');
+
+    assert.equal((await launch(['--version'])).code, 0);
+    assert.deepEqual(builds(), renewed, 'the renewed stamp holds: no hashing, no rewrite');
+  });
+
+  it('a changed source is rebuilt, and the build runs it; the old build is removed', async () => {
+    const before = builds();
+    const main = path.join(clone, 'lib', 'cli', 'main.ts');
+    const source = readFileSync(main, 'utf8');
+    assert.ok(source.includes("'print the version'"));
+    writeFileSync(main, source.replace("'print the version'", "'print the version (edited)'"));
+    const help = await launch(['--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /print the version \(edited\)/, 'the edit is in the bundle that ran');
+    const after = builds();
+    assert.equal(after.size, 1);
+    assert.notDeepEqual([...after.keys()], [...before.keys()], 'a new build, the old one gone');
+  });
+
+  it('a new source file is noticed by its folder, without an edit to any file the stamp lists', async () => {
+    const before = builds();
+    writeFileSync(path.join(clone, 'lib', 'cli', 'new-module.ts'), 'export const added = 1;\n');
+    assert.equal((await launch(['--version'])).code, 0);
+    assert.notDeepEqual([...builds().keys()], [...before.keys()], 'rebuilt: the fingerprint covers the new file');
+  });
+
+  it("the clone's own dist/cli (npm install's build) is run while it is current, and no cache build is made", async () => {
+    const built = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(clone, 'lib', 'cli', 'bundle.mjs')], { cwd: clone, stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    assert.equal(built, 0);
+    rmSync(path.join(cache, 'mail-ingest'), { recursive: true, force: true });
+    const run = await launch(['--version']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(readdirSync(cache), [], 'nothing built into the cache');
+  });
+});
