@@ -105,6 +105,46 @@ export function writeBuildInfo(dir, fingerprint, stamp) {
 }
 
 /**
+ * `import http from 'node:http'` in an ES module makes Node evaluate every export of the built-in at link time,
+ * lazy getters included: node:http's load undici (Node's fetch), node:util's the worker machinery (+14 MB and 40 ms
+ * for those two). So the bundle's static imports of built-ins read `process.getBuiltinModule`'s object instead, only
+ * the properties they import. Dynamic imports and require() stay as they are.
+ * (node:module is imported by the caller, at build time: the launcher imports this file on every start.)
+ * @param {readonly string[]} builtinModules
+ * @returns {import('esbuild').Plugin}
+ */
+const lazyBuiltins = (builtinModules) => ({
+  name: 'lazy-builtins',
+  setup(build) {
+    // A bare name (`fs`, `http`: what older packages write) is the same built-in as its node: form.
+    const bare = new RegExp(`^(${builtinModules.join('|')})$`);
+    build.onResolve({ filter: /^node:/ }, ({ path, kind }) =>
+      kind === 'import-statement' ? { path, namespace: 'lazy-builtin' } : undefined,
+    );
+    build.onResolve({ filter: bare }, ({ path, kind }) =>
+      kind === 'import-statement' ? { path: `node:${path}`, namespace: 'lazy-builtin' } : undefined,
+    );
+    // Only the exports some chunk imports are read (when the module loads): each is a call marked pure, which esbuild
+    // drops when unused. (Copying every property, as a CommonJS import does, would run node:util's lazy getters.)
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, ({ path }) => {
+      const names = Object.getOwnPropertyNames(process.getBuiltinModule(path)).filter(
+        (n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default',
+      );
+      const exports = names.map((n) => `export const ${n} = /* @__PURE__ */ __builtinExport(${JSON.stringify(n)});`);
+      return {
+        contents: [
+          `const __builtin = process.getBuiltinModule(${JSON.stringify(path)});`,
+          'const __builtinExport = (name) => __builtin[name];',
+          'export default __builtin;',
+          ...exports,
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+});
+
+/**
  * Bundles lib/cli/main.ts into `outDir` (main.mjs and its chunks), written beside it first and renamed into place,
  * so a reader never sees half a bundle. Everything is bundled, the AWS SDK included: the installed package needs no
  * dependency at run time, and code splitting keeps the SDK in chunks loaded only for an S3 store or SQS publishing.
@@ -139,6 +179,7 @@ export async function buildCli(outDir, { root = ROOT, stamp = sourceStamp(root),
     minifyWhitespace: true,
     sourcemap: true,
     sourcesContent: false,
+    plugins: [lazyBuiltins((await import('node:module')).builtinModules)],
     logLevel: 'silent',
   });
   writeFileSync(path.join(tmp, 'build-info.json'), `${JSON.stringify({ fingerprint, stamp })}\n`);

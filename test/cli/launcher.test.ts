@@ -68,6 +68,26 @@ describe('the launcher in a clone: is the bundle current?', () => {
     utimesSync(file, at, at);
   };
 
+  /**
+   * A --require hook recording what the process loaded, written when it exits: Node's list of built-ins (`list`) and
+   * the URL of every ES module it resolved (`modules`, through a resolve hook that changes nothing).
+   */
+  const loadRecorder = (): { hook: string; list: string; modules: string } => {
+    const hook = path.join(t, 'loaded.cjs');
+    const list = path.join(t, 'loaded.txt');
+    const modules = path.join(t, 'modules.txt');
+    writeFileSync(
+      hook,
+      [
+        "const fs = require('node:fs');",
+        'const urls = [];',
+        "require('node:module').registerHooks({ resolve(s, c, next) { const r = next(s, c); urls.push(r.url); return r; } });",
+        `process.on('exit', () => { fs.writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')); fs.writeFileSync(${JSON.stringify(modules)}, urls.join('\\n')); });`,
+      ].join('\n'),
+    );
+    return { hook, list, modules };
+  };
+
   before(() => {
     t = mkdtempSync(path.join(tmpdir(), 'mail-ingest-launcher-'));
     clone = path.join(t, 'clone');
@@ -133,6 +153,53 @@ describe('the launcher in a clone: is the bundle current?', () => {
     writeFileSync(path.join(clone, 'lib', 'cli', 'new-module.ts'), 'export const added = 1;\n');
     assert.equal((await launch(['--version'])).code, 0);
     assert.notDeepEqual([...builds().keys()], [...before.keys()], 'rebuilt: the fingerprint covers the new file');
+  });
+
+  it("--version and --help load no command's modules: not Node's HTTP client (undici), TLS, worker threads, zlib, source maps", async () => {
+    const { hook, list } = loadRecorder();
+    for (const args of [['--version'], ['--help'], ['run', '--help']]) {
+      const r = await launch(args, ['--require', hook]);
+      assert.equal(r.code, 0, r.stderr);
+      const loaded = readFileSync(list, 'utf8').split('\n');
+      for (const heavy of [
+        'internal/deps/undici/undici',
+        'http',
+        'tls',
+        'worker_threads',
+        'zlib',
+        'internal/source_map/source_map_cache_map',
+      ]) {
+        assert.ok(!loaded.includes(`NativeModule ${heavy}`), `${args.join(' ')} loads ${heavy}`);
+      }
+    }
+  });
+
+  it('status loads neither the mail parser nor the pipeline, nor undici or worker threads', async () => {
+    const { hook, list, modules } = loadRecorder();
+    const config = path.join(t, 'status-config.json');
+    const mailbox = { id: 'support', host: '127.0.0.1', port: 995, tls: 'implicit', user: 'support', password: { env: 'UNSET_PASSWORD' } };
+    writeFileSync(config, JSON.stringify({ store: { type: 'fs', dir: path.join(t, 'archive') }, mailboxes: [mailbox] }));
+    const r = await launch(['status', '--config', config], ['--require', hook]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /support/);
+    const loaded = readFileSync(list, 'utf8').split('\n');
+    for (const heavy of ['internal/deps/undici/undici', 'worker_threads', 'http2', 'zlib']) {
+      assert.ok(!loaded.includes(`NativeModule ${heavy}`), `status loads ${heavy}`);
+    }
+    // The bundle's chunks keep each bundled package file's path as the key of its module wrapper.
+    const chunks = readFileSync(modules, 'utf8')
+      .split('\n')
+      .filter((u) => u.startsWith('file:'));
+    assert.ok(
+      chunks.some((u) => /\/status-[^/]+\.mjs$/.test(u)),
+      'the status chunk ran',
+    );
+    for (const u of chunks) {
+      const code = readFileSync(new URL(u), 'utf8');
+      for (const pkg of ['mailparser', 'iconv-lite', '@aws-sdk']) {
+        assert.ok(!code.includes(`node_modules/${pkg}/`), `status loads ${pkg} (in ${path.basename(u)})`);
+      }
+    }
   });
 
   it("the clone's own dist/cli (npm install's build) is run while it is current, and no cache build is made", async () => {
