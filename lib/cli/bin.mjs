@@ -6,6 +6,8 @@
 // In a clone (the TypeScript sources are present), it runs dist/cli/ if that was built from these very sources (by
 // `npm install`), else rebuilds the bundle into the user's cache (~/.cache/mail-ingest/), else runs the sources.
 // Bundled, the CLI starts in about 0.19 s / 88 MB instead of 0.33 s / 117 MB: type-stripping ~120 files is not free.
+// `--version` takes 0.06 s / 53 MB (bare Node: 0.02 s / 43 MB): each command's modules load when it runs (main.ts),
+// the freshness check is a stat per source, source maps are off, and built-ins are not ES-imported (bundle.mjs).
 // Plain JavaScript, so that an old Node gets a clear message instead of a syntax error.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
