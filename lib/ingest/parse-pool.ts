@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ParsedMessage } from '../document/metadata-schema.ts';
 import { findHeaderEnd } from '../parse/header-block.ts';
-import { parseMessage } from '../parse/parse-message.ts';
+import { loadParser } from './load-parser.ts';
 import type { ParseReply, ParseRequest } from './parse-worker.ts';
 
 /** parseMessage gives up after 60 s itself; a worker silent for longer than this with work queued is stuck. */
@@ -38,6 +38,7 @@ function workerUrl(): URL | null {
 /** What is left when the worker failed on a message: its headers, parsed here, and why the rest is not. */
 async function headersOnly(bytes: Buffer, why: string): Promise<ParsedMessage> {
   const end = findHeaderEnd(bytes);
+  const parseMessage = await loadParser();
   const parsed = await parseMessage(Readable.from([end < 0 ? bytes.subarray(0, 256 * 1024) : bytes.subarray(0, end)]));
   return { ...parsed, attachments: [], snippet: '', parseError: why };
 }
@@ -61,7 +62,7 @@ export class ParsePool {
   /** Parses a message held in memory (in the worker when there is one). Never rejects, like parseMessage. */
   parse(bytes: Buffer): Promise<ParsedMessage> {
     const worker = this.#ensure();
-    if (worker === null) return parseMessage(Readable.from([bytes]));
+    if (worker === null) return loadParser().then((parseMessage) => parseMessage(Readable.from([bytes])));
     const id = this.#nextId++;
     const done = new Promise<ParsedMessage>((resolve) => this.#jobs.set(id, { bytes, resolve }));
     if (this.#jobs.size === 1) {

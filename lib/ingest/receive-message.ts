@@ -5,7 +5,7 @@ import type { CommitResult, RawStore, StagedRaw } from '../store/types.ts';
 import type { ParsedMessage } from '../document/metadata-schema.ts';
 import { hashUidl, rawKey } from '../store/keys.ts';
 import { arrivalDate } from '../parse/arrival-date.ts';
-import { parseMessage } from '../parse/parse-message.ts';
+import { loadParser } from './load-parser.ts';
 import { MessageOverLimitError } from './errors.ts';
 import { HEAD_BYTES, headerFingerprint } from './message-headers.ts';
 import { parsePool } from './parse-pool.ts';
@@ -226,7 +226,7 @@ async function receiveStreamed(source: Readable, ctx: ReceiveContext): Promise<R
   }
   const branch = new PassThrough();
   const observer = new Observer(branch, ctx.maxBytes);
-  const parsing = parseMessage(branch);
+  const parsing = loadParser().then((parseMessage) => parseMessage(branch));
   const abort = async (): Promise<void> => {
     branch.destroy();
     await staged.abort().catch(() => undefined);
