@@ -116,5 +116,12 @@ async function load() {
   return import(pathToFileURL(entry).href);
 }
 
+// A reader that stops early (`mail-ingest status | head`) closes the pipe: that ends the output, it is no crash.
+// Any other error writing the output still surfaces.
+process.stdout.on('error', (err) => {
+  if (/** @type {NodeJS.ErrnoException} */ (err).code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 const cli = await load();
 process.exitCode = await cli.main(process.argv);
