@@ -41,5 +41,7 @@ const per = (ms: number) => ((ms / messages.length) * 1000).toFixed(0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`parse: ${messages.length} messages of ~5 KB, ${measured.length} measured rounds after a warm-up`);
 for (const [i, r] of measured.entries()) console.log(`  round ${i + 1}: ${per(r.wall)} us wall, ${per(r.cpu)} us CPU per message`);
-console.log(`median: ${per(median(measured.map((r) => r.wall)))} us wall, ${per(median(measured.map((r) => r.cpu)))} us CPU per message (this thread)`);
+console.log(
+  `median: ${per(median(measured.map((r) => r.wall)))} us wall, ${per(median(measured.map((r) => r.cpu)))} us CPU per message (this thread)`,
+);
 console.log(`collections over the measured rounds: ${gc.scavenge} scavenges, ${gc.markCompact} mark-compacts, ${gc.ms.toFixed(0)} ms`);
