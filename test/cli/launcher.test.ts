@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { cli, type CliResult } from './cli-helpers.ts';
 
 /**
  * The launcher (lib/cli/bin.mjs) in a clone: it runs a bundle built from the very sources beside it, rebuilt into
@@ -23,35 +24,17 @@ import path from 'node:path';
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 describe('the launcher in a clone: is the bundle current?', () => {
   let t: string;
   let clone: string;
   let cache: string;
 
-  const launch = (args: string[], nodeArgs: string[] = []): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache };
-      delete env.MAIL_INGEST_FROM_SOURCE;
-      const child = spawn(process.execPath, [...nodeArgs, path.join(clone, 'lib', 'cli', 'bin.mjs'), ...args], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+  // A variable set to undefined is left out of the child's environment: the clone's launcher decides for itself.
+  const launch = (args: string[], nodeArgs: string[] = []): Promise<CliResult> =>
+    cli(args, {
+      bin: path.join(clone, 'lib', 'cli', 'bin.mjs'),
+      nodeArgs,
+      env: { XDG_CACHE_HOME: cache, MAIL_INGEST_FROM_SOURCE: undefined },
     });
 
   /** The builds in the clone's cache folder: name -> build-info.json's mtime. */
