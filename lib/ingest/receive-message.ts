@@ -9,6 +9,7 @@ import { loadParser } from './load-parser.ts';
 import { MessageOverLimitError } from './errors.ts';
 import { HEAD_BYTES, headerFingerprint } from './message-headers.ts';
 import { parsePool } from './parse-pool.ts';
+import { letYoungGenerationGrow } from './young-generation.ts';
 
 /**
  * Hashes and measures the bytes on their way to the store, keeps the first 64 KiB (the headers that decide the
@@ -216,6 +217,7 @@ export async function receiveMessage(source: Readable, ctx: ReceiveContext): Pro
  * committing is not, so the caller can overlap the commit of one message (fsync, upload) with receiving the next.
  */
 async function receiveStreamed(source: Readable, ctx: ReceiveContext): Promise<ReceivedMessage> {
+  letYoungGenerationGrow();
   let staged: StagedRaw;
   try {
     staged = await ctx.store.stage(ctx.mailbox, { uidlHash: hashUidl(ctx.mailbox, ctx.uidl) });
