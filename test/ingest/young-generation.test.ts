@@ -24,7 +24,8 @@ describe('the young generation while mail is ingested (V8 flag read at run time)
     keepYoungGenerationSmall();
     const before = newSpace();
     survivors(60);
-    assert.ok(newSpace() <= Math.max(before, 2 * 1024 * 1024), `new space grew from ${before} to ${newSpace()} bytes`);
+    // A page or two more under load (V8 still makes room for survivors), never the default's 64 MB semi-spaces.
+    assert.ok(newSpace() <= Math.max(before, 16 * 1024 * 1024), `new space grew from ${before} to ${newSpace()} bytes`);
   });
 
   it('grows again once a message streams (letYoungGenerationGrow), and keepYoungGenerationSmall no longer stops it', () => {
@@ -32,6 +33,6 @@ describe('the young generation while mail is ingested (V8 flag read at run time)
     letYoungGenerationGrow();
     keepYoungGenerationSmall();
     survivors(60);
-    assert.ok(newSpace() > before, `new space stayed at ${newSpace()} bytes`);
+    assert.ok(newSpace() > Math.max(before, 16 * 1024 * 1024), `new space stayed at ${newSpace()} bytes`);
   });
 });
