@@ -3,16 +3,14 @@ import { join } from 'node:path';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { ensureDir, inDir, isErrno, keyToPath, toStoreError, writeDurableTemp } from '../fs/atomic.ts';
 import { decodePack, orderPartitionNames } from './document-packs.ts';
-import { assertMailboxId, MAILBOX_ID_PATTERN, metadataKeyFor, parseRawKey } from './keys.ts';
+import { assertMailboxId, MAILBOX_ID_PATTERN, parseRawKey } from './keys.ts';
 import { ARCHIVE_LAYOUT } from './layout.ts';
-import type { DocumentIo, PartitionIndex } from './metadata-buffer.ts';
+import type { DocumentIo } from './metadata-buffer.ts';
+import { PackedDocuments } from './packed-documents.ts';
 import { StoreError } from './types.ts';
 import type { MetadataQuery } from './types.ts';
 
 export type Warn = (message: string, fields?: Record<string, unknown>) => void;
-
-/** Packs read by getMetadata, kept parsed: packs never change once written. */
-const PACKS_CACHED = 64;
 
 const isDocument = (v: unknown): v is MetadataDocument =>
   typeof v === 'object' &&
@@ -31,28 +29,12 @@ export interface FsDocumentsOptions {
 }
 
 /** The metadata documents of the fs store: packs and legacy files in the partition directories (lib/store/document-packs.ts). */
-export class FsDocuments implements DocumentIo {
+export class FsDocuments extends PackedDocuments implements DocumentIo {
   readonly #o: FsDocumentsOptions;
-  readonly #packs = new Map<string, MetadataDocument[]>();
 
   constructor(options: FsDocumentsOptions) {
+    super();
     this.#o = options;
-  }
-
-  async indexPartition(partition: string): Promise<PartitionIndex> {
-    const names = await this.#names(partition);
-    const { legacy, packs } = orderPartitionNames(names);
-    const packIds = new Set<string>();
-    for (const name of packs) for (const doc of await this.#readPack(`${partition}${name}`)) packIds.add(doc.id);
-    return { packIds, legacy: new Set(legacy.map((n) => n.slice(0, 64))) };
-  }
-
-  async legacyId(rawKey: string): Promise<string | null> {
-    try {
-      return (await this.#readLegacy(metadataKeyFor(rawKey)))?.id ?? null;
-    } catch {
-      return null;
-    }
   }
 
   /** A temp file in tmp/ (same file system), fsynced, renamed into the partition; the directory is fsynced at the flush. */
@@ -75,32 +57,18 @@ export class FsDocuments implements DocumentIo {
   }
 
   /** One UIDL's document (by `id`), or without `id` the first document stored for `rawKey`. */
-  async get(rawKey: string, id?: string): Promise<MetadataDocument | null> {
-    const legacy = await this.#readLegacy(metadataKeyFor(rawKey));
-    if (legacy !== null && (id === undefined || legacy.id === id)) return legacy;
-    const partition = rawKey.slice(0, rawKey.lastIndexOf('/') + 1);
-    for (const name of orderPartitionNames(await this.#names(partition)).packs) {
-      const key = `${partition}${name}`;
-      let docs = this.#packs.get(key);
-      if (docs === undefined) {
-        docs = await this.#readPack(key);
-        if (this.#packs.size >= PACKS_CACHED) this.#packs.delete(this.#packs.keys().next().value!);
-        this.#packs.set(key, docs);
-      }
-      const found = docs.find((d) => d.raw.key === rawKey && (id === undefined || d.id === id));
-      if (found !== undefined) return found;
-    }
-    return null;
+  get(rawKey: string, id?: string): Promise<MetadataDocument | null> {
+    return this.find(rawKey, id);
   }
 
   /** Every document of a partition, once per id: legacy files first, then packs in the order they were written. */
   async *readPartition(partition: string): AsyncIterable<MetadataDocument> {
-    const { legacy, packs } = orderPartitionNames(await this.#names(partition));
+    const { legacy, packs } = orderPartitionNames(await this.names(partition));
     const seen = new Set<string>();
     for (const name of legacy) {
       let doc: MetadataDocument | null;
       try {
-        doc = await this.#readLegacy(`${partition}${name}`);
+        doc = await this.readLegacy(`${partition}${name}`);
       } catch (err) {
         if (!(err instanceof StoreError) || err.retryable) throw err;
         this.#o.warn('skipping corrupt metadata file', { key: `${partition}${name}` });
@@ -112,7 +80,7 @@ export class FsDocuments implements DocumentIo {
       }
     }
     for (const name of packs) {
-      for (const doc of await this.#readPack(`${partition}${name}`)) {
+      for (const doc of await this.readPack(`${partition}${name}`)) {
         if (seen.has(doc.id)) continue;
         seen.add(doc.id);
         yield doc;
@@ -146,7 +114,7 @@ export class FsDocuments implements DocumentIo {
   }
 
   /** A legacy `<sha256>.json`: null when absent; a non-retryable EIO when it is not JSON. */
-  async #readLegacy(key: string): Promise<MetadataDocument | null> {
+  protected async readLegacy(key: string): Promise<MetadataDocument | null> {
     let text: string;
     try {
       text = await readFile(keyToPath(this.#o.root, key), 'utf8');
@@ -165,7 +133,7 @@ export class FsDocuments implements DocumentIo {
   }
 
   /** A pack's documents; a line that is not a document is skipped with a warning (the others still count). */
-  async #readPack(key: string): Promise<MetadataDocument[]> {
+  protected async readPack(key: string): Promise<MetadataDocument[]> {
     let body: Buffer;
     try {
       body = await readFile(keyToPath(this.#o.root, key));
@@ -182,9 +150,11 @@ export class FsDocuments implements DocumentIo {
     return out;
   }
 
-  async #names(partition: string): Promise<string[]> {
+  protected async names(partition: string, startsWith = ''): Promise<string[]> {
     if (parseRawKey(`${partition}${'0'.repeat(64)}.eml`) === null) throw new TypeError(`not a partition: ${JSON.stringify(partition)}`);
-    return (await this.#entries(keyToPath(this.#o.root, partition.slice(0, -1)))).filter((e) => e.isFile()).map((e) => e.name);
+    return (await this.#entries(keyToPath(this.#o.root, partition.slice(0, -1))))
+      .filter((e) => e.isFile() && e.name.startsWith(startsWith))
+      .map((e) => e.name);
   }
 
   async #entries(dir: string) {

@@ -3,17 +3,16 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { metadataDocumentSchema } from '../document/metadata-schema.ts';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { decodePack, isLegacyDocumentName, isPackName, orderPartitionNames } from './document-packs.ts';
-import { assertMailboxId, metadataKeyFor, parseRawKey } from './keys.ts';
+import { assertMailboxId, parseRawKey } from './keys.ts';
 import { ARCHIVE_LAYOUT } from './layout.ts';
-import type { DocumentIo, PartitionIndex } from './metadata-buffer.ts';
+import type { DocumentIo } from './metadata-buffer.ts';
+import { PackedDocuments } from './packed-documents.ts';
 import { toStoreError } from './s3-client.ts';
 import { StoreError } from './types.ts';
 import type { MetadataQuery } from './types.ts';
 
 /** Document objects fetched ahead while listing, in order. */
 const LIST_PREFETCH = 8;
-/** Packs read by getMetadata, kept parsed: packs never change once written. */
-const PACKS_CACHED = 64;
 
 /** What the documents need from their store. Keys given to these functions are full object keys. */
 export interface S3DocumentsContext {
@@ -32,28 +31,12 @@ export interface S3DocumentsContext {
 }
 
 /** The metadata documents of the S3 store: packs and legacy objects beside the raw messages (lib/store/document-packs.ts). */
-export class S3Documents implements DocumentIo {
+export class S3Documents extends PackedDocuments implements DocumentIo {
   readonly #ctx: S3DocumentsContext;
-  readonly #packs = new Map<string, MetadataDocument[]>();
 
   constructor(ctx: S3DocumentsContext) {
+    super();
     this.#ctx = ctx;
-  }
-
-  async indexPartition(partition: string): Promise<PartitionIndex> {
-    const names = await this.#names(partition);
-    const { legacy, packs } = orderPartitionNames(names);
-    const packIds = new Set<string>();
-    for (const name of packs) for (const doc of await this.#readPack(`${partition}${name}`)) packIds.add(doc.id);
-    return { packIds, legacy: new Set(legacy.map((n) => n.slice(0, 64))) };
-  }
-
-  async legacyId(rawKey: string): Promise<string | null> {
-    try {
-      return (await this.#readLegacy(metadataKeyFor(rawKey)))?.id ?? null;
-    } catch {
-      return null;
-    }
   }
 
   async writePack(partition: string, name: string, body: Buffer): Promise<void> {
@@ -65,23 +48,8 @@ export class S3Documents implements DocumentIo {
     });
   }
 
-  async get(rawKey: string, id?: string): Promise<MetadataDocument | null> {
-    const objectKey = this.#ctx.objectKey(rawKey);
-    const legacy = await this.#readLegacy(metadataKeyFor(objectKey));
-    if (legacy !== null && (id === undefined || legacy.id === id)) return legacy;
-    const partition = objectKey.slice(0, objectKey.lastIndexOf('/') + 1);
-    for (const name of orderPartitionNames(await this.#names(partition, 'docs-')).packs) {
-      const key = `${partition}${name}`;
-      let docs = this.#packs.get(key);
-      if (docs === undefined) {
-        docs = await this.#readPack(key);
-        if (this.#packs.size >= PACKS_CACHED) this.#packs.delete(this.#packs.keys().next().value!);
-        this.#packs.set(key, docs);
-      }
-      const found = docs.find((d) => d.raw.key === objectKey && (id === undefined || d.id === id));
-      if (found !== undefined) return found;
-    }
-    return null;
+  get(rawKey: string, id?: string): Promise<MetadataDocument | null> {
+    return this.find(this.#ctx.objectKey(rawKey), id);
   }
 
   /**
@@ -127,8 +95,8 @@ export class S3Documents implements DocumentIo {
   async *#readPartition(partition: string, names: readonly string[]): AsyncIterable<MetadataDocument> {
     const { legacy, packs } = orderPartitionNames(names);
     const reads = [
-      ...legacy.map((n) => () => this.#readLegacy(`${partition}${n}`).then((d) => (d === null ? [] : [d]))),
-      ...packs.map((n) => () => this.#readPack(`${partition}${n}`)),
+      ...legacy.map((n) => () => this.readLegacy(`${partition}${n}`).then((d) => (d === null ? [] : [d]))),
+      ...packs.map((n) => () => this.readPack(`${partition}${n}`)),
     ];
     const pending: Array<Promise<MetadataDocument[]>> = [];
     const seen = new Set<string>();
@@ -153,7 +121,7 @@ export class S3Documents implements DocumentIo {
     }
   }
 
-  async #readLegacy(objectKey: string): Promise<MetadataDocument | null> {
+  protected async readLegacy(objectKey: string): Promise<MetadataDocument | null> {
     const body = await this.#ctx.get(objectKey);
     if (body === null) return null;
     let json: unknown;
@@ -166,7 +134,7 @@ export class S3Documents implements DocumentIo {
   }
 
   /** Every line must be a valid document: a damaged pack is refused (EVERIFY), not skipped in silence. */
-  async #readPack(objectKey: string): Promise<MetadataDocument[]> {
+  protected async readPack(objectKey: string): Promise<MetadataDocument[]> {
     const body = await this.#ctx.get(objectKey);
     if (body === null) return [];
     const values = decodePack(body, (line, err) => {
@@ -176,7 +144,7 @@ export class S3Documents implements DocumentIo {
   }
 
   /** Names in one partition (all of them, or those starting with `startsWith`). */
-  async #names(partition: string, startsWith = ''): Promise<string[]> {
+  protected async names(partition: string, startsWith = ''): Promise<string[]> {
     const out: string[] = [];
     for await (const key of this.#listKeys(`${partition}${startsWith}`, undefined)) out.push(key.slice(partition.length));
     return out.filter((n) => !n.includes('/'));

@@ -1,0 +1,57 @@
+import type { MetadataDocument } from '../document/metadata-schema.ts';
+import { orderPartitionNames } from './document-packs.ts';
+import { metadataKeyFor } from './keys.ts';
+import type { DocumentIo, PartitionIndex } from './metadata-buffer.ts';
+
+/** Packs read by getMetadata, kept parsed: packs never change once written. */
+const PACKS_CACHED = 64;
+
+/**
+ * What the fs and S3 stores' documents have in common (lib/store/document-packs.ts): each partition holds legacy
+ * `<sha256>.json` documents and packs, and a document is looked up the same way in both. A store supplies how its
+ * partitions are listed and its two kinds of files are read; each keeps its own answer to a damaged one.
+ */
+export abstract class PackedDocuments implements Pick<DocumentIo, 'indexPartition' | 'legacyId'> {
+  readonly #packs = new Map<string, MetadataDocument[]>();
+
+  /** The names in one partition (a key ending in `/`): all of them, or those starting with `startsWith`. */
+  protected abstract names(partition: string, startsWith?: string): Promise<string[]>;
+  /** A pack's documents; [] when it is not there. */
+  protected abstract readPack(key: string): Promise<MetadataDocument[]>;
+  /** A legacy document; null when it is not there. */
+  protected abstract readLegacy(key: string): Promise<MetadataDocument | null>;
+
+  async indexPartition(partition: string): Promise<PartitionIndex> {
+    const { legacy, packs } = orderPartitionNames(await this.names(partition));
+    const packIds = new Set<string>();
+    for (const name of packs) for (const doc of await this.readPack(`${partition}${name}`)) packIds.add(doc.id);
+    return { packIds, legacy: new Set(legacy.map((n) => n.slice(0, 64))) };
+  }
+
+  async legacyId(rawKey: string): Promise<string | null> {
+    try {
+      return (await this.readLegacy(metadataKeyFor(rawKey)))?.id ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** One UIDL's document (by `id`), or without `id` the first stored for the raw message at `key` (a store key). */
+  protected async find(key: string, id?: string): Promise<MetadataDocument | null> {
+    const legacy = await this.readLegacy(metadataKeyFor(key));
+    if (legacy !== null && (id === undefined || legacy.id === id)) return legacy;
+    const partition = key.slice(0, key.lastIndexOf('/') + 1);
+    for (const name of orderPartitionNames(await this.names(partition, 'docs-')).packs) {
+      const packKey = `${partition}${name}`;
+      let docs = this.#packs.get(packKey);
+      if (docs === undefined) {
+        docs = await this.readPack(packKey);
+        if (this.#packs.size >= PACKS_CACHED) this.#packs.delete(this.#packs.keys().next().value!);
+        this.#packs.set(packKey, docs);
+      }
+      const found = docs.find((d) => d.raw.key === key && (id === undefined || d.id === id));
+      if (found !== undefined) return found;
+    }
+    return null;
+  }
+}
