@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PreconditionFailedError, type ObjectStore, type PutOptions, type RawOpener, type StoredObject } from './object-store.ts';
+import { sseParams, type SseParams } from '../store/s3-client.ts';
 
 interface SdkError {
   readonly name?: string;
@@ -31,16 +32,13 @@ export interface S3ObjectStoreOptions {
 export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
   readonly bucket: string;
-  readonly sseParams: { ServerSideEncryption?: 'aws:kms' | 'AES256'; SSEKMSKeyId?: string };
+  readonly sseParams: SseParams;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket === '') throw new TypeError('S3ObjectStore: bucket is required');
     this.client = options.client;
     this.bucket = options.bucket;
-    this.sseParams = {
-      ...(options.sse === undefined ? {} : { ServerSideEncryption: options.sse }),
-      ...(options.kmsKeyId === undefined ? {} : { SSEKMSKeyId: options.kmsKeyId }),
-    };
+    this.sseParams = sseParams(options);
   }
 
   async get(key: string): Promise<StoredObject | null> {

@@ -100,3 +100,16 @@ export function toStoreError(err: unknown, operation: string, key: string): Stor
   }
   return new StoreError('EIO', where, { cause: err, retryable: false });
 }
+
+/** The server-side encryption parameters of every PutObject and CreateMultipartUpload, from a store's options. */
+export interface SseParams {
+  readonly ServerSideEncryption?: 'aws:kms' | 'AES256';
+  readonly SSEKMSKeyId?: string;
+}
+
+export function sseParams(options: { readonly sse?: 'aws:kms' | 'AES256'; readonly kmsKeyId?: string }): SseParams {
+  return {
+    ...(options.sse === undefined ? {} : { ServerSideEncryption: options.sse }),
+    ...(options.kmsKeyId === undefined ? {} : { SSEKMSKeyId: options.kmsKeyId }),
+  };
+}

@@ -3,7 +3,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { normalizePrefix } from './keys.ts';
 import { decodeLease, encodeLease, isFree, leaseKey, newLeaseRecord } from './lease-record.ts';
-import { isConditionalConflict, isNotFound, isPreconditionFailed, toStoreError } from './s3-client.ts';
+import { isConditionalConflict, isNotFound, isPreconditionFailed, sseParams, toStoreError, type SseParams } from './s3-client.ts';
 import { DEFAULT_LEASE_TTL_MS, LeaseError, StoreError } from './types.ts';
 import type { HeldLease, LeaseAttempt, LeaseOptions, LeaseRecord, MailboxLeases } from './types.ts';
 
@@ -32,16 +32,13 @@ export class S3MailboxLeases implements MailboxLeases {
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
-  readonly #sse: { ServerSideEncryption?: 'aws:kms' | 'AES256'; SSEKMSKeyId?: string };
+  readonly #sse: SseParams;
 
   constructor(options: S3MailboxLeasesOptions) {
     this.#client = options.client;
     this.#bucket = options.bucket;
     this.#prefix = normalizePrefix(options.prefix ?? '');
-    this.#sse = {
-      ...(options.sse === undefined ? {} : { ServerSideEncryption: options.sse }),
-      ...(options.kmsKeyId === undefined ? {} : { SSEKMSKeyId: options.kmsKeyId }),
-    };
+    this.#sse = sseParams(options);
   }
 
   keyFor(mailbox: string): string {

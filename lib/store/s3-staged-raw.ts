@@ -4,7 +4,7 @@ import { PassThrough, type Readable, Writable } from 'node:stream';
 import { AbortMultipartUploadCommand, CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CompleteMultipartUploadCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { isNotFound, isPreconditionFailed, toStoreError } from './s3-client.ts';
+import { isNotFound, isPreconditionFailed, toStoreError, type SseParams } from './s3-client.ts';
 import { compareChecksum, DigestTracker, hashStream } from './s3-digest.ts';
 import type { Digests } from './s3-digest.ts';
 import { StoreError } from './types.ts';
@@ -18,7 +18,7 @@ export interface S3WriteContext {
   /** Full object key of a store key (adds the store's prefix when missing). */
   objectKey(key: string): string;
   /** `ServerSideEncryption` / `SSEKMSKeyId` for every write. */
-  readonly sseParams: { readonly ServerSideEncryption?: 'aws:kms' | 'AES256'; readonly SSEKMSKeyId?: string };
+  readonly sseParams: SseParams;
   readonly multipartThreshold: number;
   readonly partSize: number;
   readonly queueSize: number;

@@ -3,7 +3,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { assertMailboxId, normalizePrefix } from './keys.ts';
 import { decodeState, emptyState } from './state-format.ts';
-import { isConditionalConflict, isNotFound, isPreconditionFailed, toStoreError } from './s3-client.ts';
+import { isConditionalConflict, isNotFound, isPreconditionFailed, sseParams, toStoreError, type SseParams } from './s3-client.ts';
 import { StoreError } from './types.ts';
 import type { MailboxState, StateStore, VersionedState } from './types.ts';
 import { ARCHIVE_LAYOUT } from './layout.ts';
@@ -27,17 +27,14 @@ export class S3StateStore implements StateStore {
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
-  readonly #sse: { ServerSideEncryption?: 'aws:kms' | 'AES256'; SSEKMSKeyId?: string };
+  readonly #sse: SseParams;
 
   constructor(options: S3StateStoreOptions) {
     if (options.kmsKeyId !== undefined && options.sse !== 'aws:kms') throw new TypeError('S3StateStore: kmsKeyId needs sse "aws:kms"');
     this.#client = options.client;
     this.#bucket = options.bucket;
     this.#prefix = normalizePrefix(options.prefix ?? '');
-    this.#sse = {
-      ...(options.sse === undefined ? {} : { ServerSideEncryption: options.sse }),
-      ...(options.kmsKeyId === undefined ? {} : { SSEKMSKeyId: options.kmsKeyId }),
-    };
+    this.#sse = sseParams(options);
   }
 
   keyFor(mailbox: string): string {

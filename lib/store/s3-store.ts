@@ -5,7 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { assertMailboxId, normalizePrefix } from './keys.ts';
 import { MetadataBuffer } from './metadata-buffer.ts';
-import { isNotFound, toStoreError } from './s3-client.ts';
+import { isNotFound, sseParams, toStoreError } from './s3-client.ts';
 import { S3Documents } from './s3-documents.ts';
 import { S3StagedRaw } from './s3-staged-raw.ts';
 import type { S3WriteContext, StageOptions } from './s3-staged-raw.ts';
@@ -74,10 +74,7 @@ export class S3RawStore implements RawStore {
     this.bucket = options.bucket;
     this.location = options.bucket;
     this.keyPrefix = prefix;
-    this.#sseParams = {
-      ...(options.sse === undefined ? {} : { ServerSideEncryption: options.sse }),
-      ...(options.kmsKeyId === undefined ? {} : { SSEKMSKeyId: options.kmsKeyId }),
-    };
+    this.#sseParams = sseParams(options);
     this.#ctx = {
       client: options.client,
       bucket: options.bucket,
