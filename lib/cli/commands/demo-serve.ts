@@ -6,6 +6,7 @@ import { arrivingMessage, arrivingSubject, demoMessages } from '../demo/demo-mes
 import { demoServerCredentials, startDemoServer } from '../demo/pop3-server.ts';
 import { parseDuration } from '../interval.ts';
 import { UsageError } from '../usage-error.ts';
+import { untilStopped } from '../until-stopped.ts';
 
 export interface DemoServeOptions {
   readonly dir: string;
@@ -71,15 +72,7 @@ export async function demoServeCommand(o: DemoServeOptions): Promise<number> {
   const timer = setInterval(arrive, every);
   // SIGUSR2: a message now, not at the next tick (tests, and anyone trying retention step by step).
   process.on('SIGUSR2', arrive);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopped();
   process.off('SIGUSR2', arrive);
   clearInterval(timer);
   await server.close();

@@ -6,6 +6,7 @@ import { parseInterval } from '../interval.ts';
 import { UsageError } from '../usage-error.ts';
 import { openIndexFor, updateIndex } from './index.ts';
 import { openConfig } from './shared.ts';
+import { untilStopped } from '../until-stopped.ts';
 
 export interface ServeCommandOptions {
   readonly config: string;
@@ -53,15 +54,7 @@ export async function serveCommand(o: ServeCommandOptions): Promise<number> {
     const c = counts(index);
     if (!LOOPBACK.has(host)) log(`listening on ${host}: reachable from the network; every request still needs the token`);
     process.stdout.write(`mail-ingest serve: ${c.documents} messages indexed (${index.path})\nOpen ${running.openUrl}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopped();
     await refresher.stop();
     await running.close();
   } finally {
