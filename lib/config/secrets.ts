@@ -19,8 +19,8 @@ export interface ResolveSecretDeps {
   readonly jsonKey?: string;
 }
 
-/** AWS error names that will not go away by retrying. */
-const PERMANENT = new Set([
+/** Secrets Manager error names that will not go away by retrying (reading a secret). */
+export const PERMANENT_SECRET_ERRORS: ReadonlySet<string> = new Set([
   'ResourceNotFoundException',
   'AccessDeniedException',
   'InvalidParameterException',
@@ -76,7 +76,7 @@ async function fetchSecret(manager: SecretsManagerLike, secretId: string): Promi
       // Only the error's name: an SDK message could echo request details, never worth the risk for a secret.
       throw new SecretError(`cannot read secret ${JSON.stringify(secretId)} from AWS Secrets Manager: ${name}`, {
         cause: err,
-        retryable: !PERMANENT.has(name),
+        retryable: !PERMANENT_SECRET_ERRORS.has(name),
       });
     });
     perManager.set(secretId, p);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PERMANENT_SECRET_ERRORS } from '../config/secrets.ts';
 import { OAuth2Error } from './errors.ts';
 import type { RefreshTokenStore, StoredRefreshToken, WriteOutcome } from './token-store.ts';
 
@@ -41,15 +42,8 @@ export function createAwsSecretsManagerTokenClient(options: { region?: string; e
   };
 }
 
-/** AWS error names that will not go away by retrying. */
-const PERMANENT = new Set([
-  'ResourceNotFoundException',
-  'AccessDeniedException',
-  'InvalidParameterException',
-  'InvalidRequestException',
-  'DecryptionFailure',
-  'EncryptionFailure',
-]);
+/** Error names that will not go away by retrying: a read's, and a write's failure to encrypt. */
+const PERMANENT = new Set([...PERMANENT_SECRET_ERRORS, 'EncryptionFailure']);
 
 /** The JSON keys a refresh token may be stored under, the first being what mail-ingest writes. */
 const JSON_KEYS = ['refreshToken', 'refresh_token'] as const;
