@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { StoreError } from './types.ts';
 
 /** The connection part of `"store": { "type": "s3", ... }`. Credentials come from the standard AWS chain only. */
@@ -112,4 +112,25 @@ export function sseParams(options: { readonly sse?: 'aws:kms' | 'AES256'; readon
     ...(options.sse === undefined ? {} : { ServerSideEncryption: options.sse }),
     ...(options.kmsKeyId === undefined ? {} : { SSEKMSKeyId: options.kmsKeyId }),
   };
+}
+
+/** Every page of a ListObjectsV2 listing, continuation tokens followed; a failed request is a StoreError. */
+export async function* listObjectPages(
+  client: S3Client,
+  input: Omit<ListObjectsV2CommandInput, 'ContinuationToken'> & { readonly Prefix: string },
+): AsyncIterable<ListObjectsV2CommandOutput> {
+  let token: string | undefined;
+  do {
+    let res: ListObjectsV2CommandOutput;
+    try {
+      // StartAfter only means something on the first request; the token carries the position after it.
+      res = await client.send(
+        new ListObjectsV2Command(token === undefined ? input : { ...input, StartAfter: undefined, ContinuationToken: token }),
+      );
+    } catch (err) {
+      throw toStoreError(err, 'ListObjectsV2', input.Prefix);
+    }
+    yield res;
+    token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
+  } while (token !== undefined);
 }

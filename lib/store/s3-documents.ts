@@ -1,4 +1,3 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { metadataDocumentSchema } from '../document/metadata-schema.ts';
 import type { MetadataDocument } from '../document/metadata-schema.ts';
@@ -7,7 +6,7 @@ import { assertMailboxId, parseRawKey } from './keys.ts';
 import { ARCHIVE_LAYOUT } from './layout.ts';
 import type { DocumentIo } from './metadata-buffer.ts';
 import { PackedDocuments } from './packed-documents.ts';
-import { toStoreError } from './s3-client.ts';
+import { listObjectPages } from './s3-client.ts';
 import { StoreError } from './types.ts';
 import type { MetadataQuery } from './types.ts';
 
@@ -153,51 +152,28 @@ export class S3Documents extends PackedDocuments implements DocumentIo {
   async #listMailboxes(): Promise<string[]> {
     const base = `${this.#ctx.objectKey(ARCHIVE_LAYOUT.raw.slice(0, -1))}/`;
     const out: string[] = [];
-    let token: string | undefined;
-    do {
-      let res;
-      try {
-        res = await this.#ctx.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.#ctx.bucket,
-            Prefix: base,
-            Delimiter: '/',
-            ContinuationToken: token,
-            MaxKeys: this.#ctx.listPageSize,
-          }),
-        );
-      } catch (err) {
-        throw toStoreError(err, 'ListObjectsV2', base);
-      }
+    for await (const res of listObjectPages(this.#ctx.client, {
+      Bucket: this.#ctx.bucket,
+      Prefix: base,
+      Delimiter: '/',
+      MaxKeys: this.#ctx.listPageSize,
+    })) {
       for (const p of res.CommonPrefixes ?? []) {
         const name = p.Prefix?.slice(base.length, -1);
         if (name !== undefined && name !== '') out.push(name);
       }
-      token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    }
     return out.sort();
   }
 
   async *#listKeys(prefix: string, startAfter: string | undefined): AsyncIterable<string> {
-    let token: string | undefined;
-    do {
-      let res;
-      try {
-        res = await this.#ctx.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.#ctx.bucket,
-            Prefix: prefix,
-            ContinuationToken: token,
-            MaxKeys: this.#ctx.listPageSize,
-            ...(token === undefined && startAfter !== undefined ? { StartAfter: startAfter } : {}),
-          }),
-        );
-      } catch (err) {
-        throw toStoreError(err, 'ListObjectsV2', prefix);
-      }
-      for (const o of res.Contents ?? []) if (o.Key !== undefined) yield o.Key;
-      token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    const pages = listObjectPages(this.#ctx.client, {
+      Bucket: this.#ctx.bucket,
+      Prefix: prefix,
+      MaxKeys: this.#ctx.listPageSize,
+      ...(startAfter === undefined ? {} : { StartAfter: startAfter }),
+    });
+    for await (const res of pages) for (const o of res.Contents ?? []) if (o.Key !== undefined) yield o.Key;
   }
 }
 
