@@ -60,13 +60,7 @@ export async function catchUp(index: SearchDb, config: Config, store: RawStore, 
     if (log !== null && !options.signal?.aborted) index.transaction(() => index.setMeta('listing.done', new Date().toISOString()));
   }
   options.onProgress?.('documents', read);
-  const bodies = options.skipBodies
-    ? 0
-    : await fillBodies(index, store, {
-        deadline: options.bodyDeadline,
-        signal: options.signal,
-        onProgress: (n) => options.onProgress?.('bodies', n),
-      });
+  const bodies = await bodiesAsAsked(index, store, options);
   return { source: log === null ? 'listing' : 'event-log', read, written, skipped, bodies, ...counts(index) };
 }
 
@@ -109,13 +103,7 @@ export async function rebuild(index: SearchDb, config: Config, store: RawStore, 
   }
   // The log is then read from the start: every line is a document just listed (skipped as unchanged) or a newer one.
   const fromLog = log === null ? null : catchUpEventLog(index, log);
-  const bodies = options.skipBodies
-    ? 0
-    : await fillBodies(index, store, {
-        deadline: options.bodyDeadline,
-        signal: options.signal,
-        onProgress: (n) => options.onProgress?.('bodies', n),
-      });
+  const bodies = await bodiesAsAsked(index, store, options);
   return {
     source: log === null ? 'listing' : 'event-log',
     read: listing.read + (fromLog?.read ?? 0),
@@ -124,4 +112,14 @@ export async function rebuild(index: SearchDb, config: Config, store: RawStore, 
     bodies,
     ...counts(index),
   };
+}
+
+/** Body text for the documents still without it, unless the caller asked for none (skipBodies). */
+function bodiesAsAsked(index: SearchDb, store: RawStore, options: CatchUpOptions): Promise<number> {
+  if (options.skipBodies) return Promise.resolve(0);
+  return fillBodies(index, store, {
+    deadline: options.bodyDeadline,
+    signal: options.signal,
+    onProgress: (n) => options.onProgress?.('bodies', n),
+  });
 }
