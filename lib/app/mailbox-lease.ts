@@ -1,4 +1,4 @@
-import type { MailboxRunSummary, RunMailboxOptions } from '../ingest/pipeline-types.ts';
+import { summaryWithoutMessages, type MailboxRunSummary, type RunMailboxOptions } from '../ingest/pipeline-types.ts';
 import { classifyError } from '../error-codes.ts';
 import { describeHolder } from '../store/lease-record.ts';
 import { DEFAULT_LEASE_TTL_MS, LeaseError } from '../store/types.ts';
@@ -13,22 +13,7 @@ export interface LeasedRunOptions {
 
 /** The summary of a mailbox left alone because another run holds it: not a failure (cron must not alert on it). */
 export function leasedSummary(mailbox: string, holder: LeaseRecord): MailboxRunSummary {
-  return {
-    mailbox,
-    ok: true,
-    new: 0,
-    stored: 0,
-    published: 0,
-    deleted: 0,
-    skipped: 0,
-    oversized: 0,
-    failed: 0,
-    bytes: 0,
-    durationMs: 0,
-    quitOk: false,
-    error: null,
-    leasedBy: holder,
-  };
+  return summaryWithoutMessages(mailbox, { ok: true, durationMs: 0, error: null, leasedBy: holder });
 }
 
 /** What an operator reads for a skipped mailbox. */

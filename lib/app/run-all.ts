@@ -3,7 +3,7 @@ import type { Config, MailboxConfig } from '../config/index.ts';
 import { resolveSecret } from '../config/index.ts';
 import { resolveCredentials, toMailboxJob } from './mailbox-job.ts';
 import type { Adapters } from './adapters.ts';
-import type { MailboxRunSummary, RunMailboxOptions } from '../ingest/pipeline-types.ts';
+import { summaryWithoutMessages, type MailboxRunSummary, type RunMailboxOptions } from '../ingest/pipeline-types.ts';
 import { classifyError } from '../ingest/errors.ts';
 import { runMailbox } from '../ingest/pipeline.ts';
 import { withMailboxLease } from './mailbox-lease.ts';
@@ -24,21 +24,7 @@ export interface RunAllOptions extends Pick<RunMailboxOptions, 'deadline' | 'cut
 }
 
 function failed(mailbox: string, err: unknown, t0: number): MailboxRunSummary {
-  return {
-    mailbox,
-    ok: false,
-    new: 0,
-    stored: 0,
-    published: 0,
-    deleted: 0,
-    skipped: 0,
-    oversized: 0,
-    failed: 0,
-    bytes: 0,
-    durationMs: Date.now() - t0,
-    quitOk: false,
-    error: classifyError(err),
-  };
+  return summaryWithoutMessages(mailbox, { ok: false, durationMs: Date.now() - t0, error: classifyError(err) });
 }
 
 /** One run of one mailbox: its secrets, its job, the pipeline. Never throws: a failure is the summary's error. */

@@ -53,6 +53,30 @@ export interface MailboxRunSummary {
   readonly leasedBy?: LeaseRecord;
 }
 
+/** The summary of a run that handled no message: failed before it began, or left to the run holding the lease. */
+export function summaryWithoutMessages(
+  mailbox: string,
+  outcome: { readonly ok: boolean; readonly durationMs: number; readonly error: RunError | null; readonly leasedBy?: LeaseRecord },
+): MailboxRunSummary {
+  const { ok, durationMs, error, leasedBy } = outcome;
+  return {
+    mailbox,
+    ok,
+    new: 0,
+    stored: 0,
+    published: 0,
+    deleted: 0,
+    skipped: 0,
+    oversized: 0,
+    failed: 0,
+    bytes: 0,
+    durationMs,
+    quitOk: false,
+    error,
+    ...(leasedBy === undefined ? {} : { leasedBy }),
+  };
+}
+
 /** Why a run failed: where to look (`class`), a stable code, what happened. */
 export interface RunError {
   readonly class: FailureClass;
