@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
 
 /** The package's bin, as npx runs it in a clone: dist/cli/ if current, else a bundle in the user's cache, else the sources. */
 export const BIN = path.resolve(import.meta.dirname, '../../lib/cli/bin.mjs');
@@ -93,4 +94,18 @@ export async function startDemoServe(cwd: string): Promise<DemoServe> {
       return closed;
     },
   };
+}
+
+/** A mailbox of a CLI config on a local test server: loopback, its certificate checked for "localhost", user alice. */
+export function localMailbox(
+  fields: { id: string; port: number; ca: string; password: unknown } & Record<string, unknown>,
+): Record<string, unknown> {
+  return { host: '127.0.0.1', servername: 'localhost', user: 'alice', ...fields };
+}
+
+/** Writes `<dir>/config.json`: the fs store in ./data (unless `more` names another), `more`, and these mailboxes. */
+export async function writeCliConfig(dir: string, mailboxes: readonly object[], more: Record<string, unknown> = {}): Promise<string> {
+  const file = path.join(dir, 'config.json');
+  await writeFile(file, JSON.stringify({ store: { type: 'fs', dir: './data' }, ...more, mailboxes }));
+  return file;
 }

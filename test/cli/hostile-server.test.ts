@@ -6,12 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeTestCerts, type KeyAndCert } from '../helpers/certs.ts';
 import { DEFAULT_CAPABILITIES, startFakePop3Server, type FakePop3Server } from '../helpers/fake-pop3-server.ts';
-import { cli } from './cli-helpers.ts';
+import { cli, localMailbox, writeCliConfig } from './cli-helpers.ts';
 
 /** A leaf for localhost, signed by the test CA, whose subject carries an OSC sequence (ESC ] 0 ; ... BEL). */
 function certWithControlsInSubject(dir: string): KeyAndCert {
@@ -56,24 +56,9 @@ describe('mail-ingest check against a server with control bytes in what it says'
       capabilities: [...DEFAULT_CAPABILITIES, 'X-\x1b]2;owned\x07', 'X-\xc2\x9b2J'],
       messages: ['Subject: hi\r\n\r\nhello\r\n'],
     });
-    config = path.join(dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        store: { type: 'fs', dir: './data' },
-        mailboxes: [
-          {
-            id: 'support',
-            host: '127.0.0.1',
-            port: server.port,
-            ca: makeTestCerts().caFile,
-            servername: 'localhost',
-            user: 'alice',
-            password: { env: 'PW' },
-          },
-        ],
-      }),
-    );
+    config = await writeCliConfig(dir, [
+      localMailbox({ id: 'support', port: server.port, ca: makeTestCerts().caFile, password: { env: 'PW' } }),
+    ]);
   });
   after(async () => {
     await server?.close();
@@ -117,34 +102,10 @@ describe('a server that echoes the password in its -ERR', () => {
         PASS: (s, _args, line) => s.err(`[AUTH] wrong password: ${line.slice(5)}`),
       },
     });
-    config = path.join(dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        store: { type: 'fs', dir: './data' },
-        mailboxes: [
-          {
-            id: 'sasl',
-            host: '127.0.0.1',
-            port: server.port,
-            ca: makeTestCerts().caFile,
-            servername: 'localhost',
-            user: 'alice',
-            password: { env: 'PW' },
-          },
-          {
-            id: 'user',
-            host: '127.0.0.1',
-            port: server.port,
-            ca: makeTestCerts().caFile,
-            servername: 'localhost',
-            user: 'alice',
-            password: { env: 'PW' },
-            auth: 'user',
-          },
-        ],
-      }),
-    );
+    config = await writeCliConfig(dir, [
+      localMailbox({ id: 'sasl', port: server.port, ca: makeTestCerts().caFile, password: { env: 'PW' } }),
+      localMailbox({ id: 'user', port: server.port, ca: makeTestCerts().caFile, password: { env: 'PW' }, auth: 'user' }),
+    ]);
   });
   after(async () => {
     await server?.close();

@@ -5,12 +5,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeTestCerts } from '../helpers/certs.ts';
 import { defaultHandlers, startFakePop3Server, type FakePop3Server } from '../helpers/fake-pop3-server.ts';
-import { BIN, cli } from './cli-helpers.ts';
+import { BIN, cli, localMailbox, writeCliConfig } from './cli-helpers.ts';
 
 const mail = (i: number) => `From: a${i}@example.jp\r\nSubject: m${i}\r\nMessage-ID: <m${i}@example.jp>\r\n\r\nbody ${i}\r\n`;
 
@@ -33,25 +33,9 @@ describe('two runs at once on one mailbox', () => {
         },
       },
     });
-    config = path.join(dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        store: { type: 'fs', dir: './data' },
-        mailboxes: [
-          {
-            id: 'support',
-            host: '127.0.0.1',
-            port: server.port,
-            ca: makeTestCerts().caFile,
-            servername: 'localhost',
-            user: 'alice',
-            password: 'secret',
-            retention: 'delete',
-          },
-        ],
-      }),
-    );
+    config = await writeCliConfig(dir, [
+      localMailbox({ id: 'support', port: server.port, ca: makeTestCerts().caFile, password: 'secret', retention: 'delete' }),
+    ]);
   });
   after(async () => {
     await server?.close();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeTestCerts } from '../helpers/certs.ts';
 import { startFakePop3Server, type FakePop3Server } from '../helpers/fake-pop3-server.ts';
-import { cli } from './cli-helpers.ts';
+import { cli, localMailbox, writeCliConfig } from './cli-helpers.ts';
 
 const mail = (i: number) =>
   `From: a${i}@example.jp\r\nTo: support@example.jp\r\nSubject: =?UTF-8?B?6KaL56mN5pu4?= ${i}\r\nMessage-ID: <m${i}@example.jp>\r\nDate: Thu, 26 Nov 2026 09:00:00 +0900\r\n\r\nbody ${i}\r\n`;
@@ -21,11 +21,10 @@ describe('local processors never block ingest (CLI)', () => {
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'processors-cli-'));
     server = await startFakePop3Server({ mode: 'implicit', messages: [mail(1), mail(2), mail(3)] });
-    config = path.join(dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        store: { type: 'fs', dir: './data' },
+    config = await writeCliConfig(
+      dir,
+      [localMailbox({ id: 'support', port: server.port, ca: makeTestCerts().caFile, password: 'secret' })],
+      {
         publish: {
           type: 'local',
           processors: [
@@ -33,18 +32,7 @@ describe('local processors never block ingest (CLI)', () => {
             { name: 'tickets', kind: 'ticket-intake' },
           ],
         },
-        mailboxes: [
-          {
-            id: 'support',
-            host: '127.0.0.1',
-            port: server.port,
-            ca: makeTestCerts().caFile,
-            servername: 'localhost',
-            user: 'alice',
-            password: 'secret',
-          },
-        ],
-      }),
+      },
     );
   });
   after(async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { dovecotSkipReason, startDovecot, type DovecotServer } from '../helpers/dovecot.ts';
 import { mail, tempDir } from '../e2e/e2e-helpers.ts';
 import { spawn } from 'node:child_process';
-import { BIN, cli } from './cli-helpers.ts';
+import { BIN, cli, localMailbox, writeCliConfig } from './cli-helpers.ts';
 
 const skip = dovecotSkipReason();
 
@@ -17,33 +17,10 @@ describe('mail-ingest run / check / status / replay against Dovecot', { skip: sk
     dovecot = await startDovecot();
     t = await tempDir('cli-');
     await dovecot.seed('alice', [mail(1), mail(2), mail(3)]);
-    config = path.join(t.dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        store: { type: 'fs', dir: './data' },
-        mailboxes: [
-          {
-            id: 'support',
-            host: '127.0.0.1',
-            port: dovecot.tlsPort,
-            ca: dovecot.caFile,
-            servername: 'localhost',
-            user: 'alice',
-            password: { env: 'ALICE_PW' },
-          },
-          {
-            id: 'sales',
-            host: '127.0.0.1',
-            port: dovecot.tlsPort,
-            ca: dovecot.caFile,
-            servername: 'localhost',
-            user: 'bob',
-            password: 'wrong-password',
-          },
-        ],
-      }),
-    );
+    config = await writeCliConfig(t.dir, [
+      localMailbox({ id: 'support', port: dovecot.tlsPort, ca: dovecot.caFile, password: { env: 'ALICE_PW' } }),
+      localMailbox({ id: 'sales', port: dovecot.tlsPort, ca: dovecot.caFile, user: 'bob', password: 'wrong-password' }),
+    ]);
   });
   after(async () => {
     await dovecot?.stop();

@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dovecotSkipReason, startDovecot, type DovecotServer } from '../helpers/dovecot.ts';
 import { mail, tempDir } from '../e2e/e2e-helpers.ts';
-import { cli } from '../cli/cli-helpers.ts';
+import { cli, localMailbox, writeCliConfig } from '../cli/cli-helpers.ts';
 import { SearchDb, counts, parseSearchQuery, search } from '../../lib/search/index.ts';
 
 const skip = dovecotSkipReason();
@@ -18,24 +17,9 @@ describe('mail-ingest run keeps an existing search index current (Dovecot)', { s
     dovecot = await startDovecot();
     t = await tempDir('mi-run-index-');
     await dovecot.seed('alice', [mail(1), mail(2)]);
-    config = path.join(t.dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        store: { type: 'fs', dir: './data' },
-        mailboxes: [
-          {
-            id: 'support',
-            host: '127.0.0.1',
-            port: dovecot.tlsPort,
-            ca: dovecot.caFile,
-            servername: 'localhost',
-            user: 'alice',
-            password: { env: 'ALICE_PW' },
-          },
-        ],
-      }),
-    );
+    config = await writeCliConfig(t.dir, [
+      localMailbox({ id: 'support', port: dovecot.tlsPort, ca: dovecot.caFile, password: { env: 'ALICE_PW' } }),
+    ]);
   });
   after(async () => {
     await dovecot?.stop();
