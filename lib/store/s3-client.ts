@@ -1,4 +1,11 @@
-import { ListObjectsV2Command, S3Client, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import {
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type ListObjectsV2CommandInput,
+  type ListObjectsV2CommandOutput,
+} from '@aws-sdk/client-s3';
 import { StoreError } from './types.ts';
 
 /** The connection part of `"store": { "type": "s3", ... }`. Credentials come from the standard AWS chain only. */
@@ -133,4 +140,36 @@ export async function* listObjectPages(
     yield res;
     token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
   } while (token !== undefined);
+}
+
+/**
+ * PutObject of a small JSON record (state, lease) under a condition, with its SHA-256 for S3 to check; resolves
+ * with the new ETag, the version the next conditional write names. SDK errors pass through for the caller to judge
+ * (a lost race reads differently for each).
+ */
+export async function putJsonIf(
+  client: S3Client,
+  o: {
+    readonly bucket: string;
+    readonly key: string;
+    readonly body: Buffer;
+    readonly condition: { IfNoneMatch: '*' } | { IfMatch: string };
+    readonly sse: SseParams;
+  },
+): Promise<string> {
+  const res = await client.send(
+    new PutObjectCommand({
+      Bucket: o.bucket,
+      Key: o.key,
+      Body: o.body,
+      ContentLength: o.body.length,
+      ContentType: 'application/json',
+      ChecksumSHA256: createHash('sha256').update(o.body).digest('base64'),
+      ...o.condition,
+      ...o.sse,
+    }),
+  );
+  if (res.ETag === undefined || res.ETag === '')
+    throw new StoreError('EIO', `S3 PutObject ${o.key}: no ETag returned`, { retryable: true });
+  return res.ETag;
 }

@@ -1,9 +1,16 @@
-import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { normalizePrefix } from './keys.ts';
 import { decodeLease, encodeLease, isFree, leaseKey, newLeaseRecord } from './lease-record.ts';
-import { isConditionalConflict, isNotFound, isPreconditionFailed, sseParams, toStoreError, type SseParams } from './s3-client.ts';
+import {
+  isConditionalConflict,
+  isNotFound,
+  isPreconditionFailed,
+  putJsonIf,
+  sseParams,
+  toStoreError,
+  type SseParams,
+} from './s3-client.ts';
 import { DEFAULT_LEASE_TTL_MS, LeaseError, StoreError } from './types.ts';
 import type { HeldLease, LeaseAttempt, LeaseOptions, LeaseRecord, MailboxLeases } from './types.ts';
 
@@ -82,22 +89,7 @@ export class S3MailboxLeases implements MailboxLeases {
 
   /** Writes `record` under the condition; returns the new ETag. Errors are the SDK's, for the caller to judge. */
   async put(key: string, record: LeaseRecord, condition: { IfNoneMatch: '*' } | { IfMatch: string }): Promise<string> {
-    const body = encodeLease(record);
-    const res = await this.#client.send(
-      new PutObjectCommand({
-        Bucket: this.#bucket,
-        Key: key,
-        Body: body,
-        ContentLength: body.length,
-        ContentType: 'application/json',
-        ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
-        ...condition,
-        ...this.#sse,
-      }),
-    );
-    if (res.ETag === undefined || res.ETag === '')
-      throw new StoreError('EIO', `S3 PutObject ${key}: no ETag returned`, { retryable: true });
-    return res.ETag;
+    return putJsonIf(this.#client, { bucket: this.#bucket, key, body: encodeLease(record), condition, sse: this.#sse });
   }
 }
 

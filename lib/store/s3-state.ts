@@ -1,9 +1,16 @@
-import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { assertMailboxId, normalizePrefix } from './keys.ts';
 import { decodeState, emptyState } from './state-format.ts';
-import { isConditionalConflict, isNotFound, isPreconditionFailed, sseParams, toStoreError, type SseParams } from './s3-client.ts';
+import {
+  isConditionalConflict,
+  isNotFound,
+  isPreconditionFailed,
+  putJsonIf,
+  sseParams,
+  toStoreError,
+  type SseParams,
+} from './s3-client.ts';
 import { StoreError } from './types.ts';
 import type { MailboxState, StateStore, VersionedState } from './types.ts';
 import { ARCHIVE_LAYOUT } from './layout.ts';
@@ -65,21 +72,8 @@ export class S3StateStore implements StateStore {
     if (state.mailbox !== mailbox) throw new StoreError('EIO', `state for ${state.mailbox} written as ${mailbox}`, { retryable: false });
     const body = Buffer.from(JSON.stringify(state), 'utf8');
     try {
-      const res = await this.#client.send(
-        new PutObjectCommand({
-          Bucket: this.#bucket,
-          Key: key,
-          Body: body,
-          ContentLength: body.length,
-          ContentType: 'application/json',
-          ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
-          ...(expectedVersion === null ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
-          ...this.#sse,
-        }),
-      );
-      if (res.ETag === undefined || res.ETag === '')
-        throw new StoreError('EIO', `S3 PutObject ${key}: no ETag returned`, { retryable: true });
-      return res.ETag;
+      const condition = expectedVersion === null ? ({ IfNoneMatch: '*' } as const) : { IfMatch: expectedVersion };
+      return await putJsonIf(this.#client, { bucket: this.#bucket, key, body, condition, sse: this.#sse });
     } catch (err) {
       // If-Match on an object that was removed underneath answers 404: for us it is the same lost race.
       if (isPreconditionFailed(err) || isConditionalConflict(err) || (expectedVersion !== null && isNotFound(err))) {
