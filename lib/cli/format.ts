@@ -1,18 +1,7 @@
 import type { MailboxRunSummary } from '../ingest/pipeline-types.ts';
 import { hintFor, type ClassifiedError } from '../error-codes.ts';
 import type { FailureClass } from '../coded-error.ts';
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+import { formatBytes } from '../format-bytes.ts';
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from '../ingest/pipeline-types.ts';
-import { formatBytes } from './format.ts';
+import { formatBytes } from '../format-bytes.ts';
 
 export interface ProgressReporter {
   update(event: ProgressEvent): void;

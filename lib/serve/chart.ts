@@ -1,5 +1,6 @@
 import type { DayStat } from '../search/search.ts';
-import { formatBytes, html, type SafeHtml } from './html.ts';
+import { html, type SafeHtml } from './html.ts';
+import { formatBytes } from '../format-bytes.ts';
 
 const W = 640;
 const H = 140;

@@ -6,7 +6,8 @@ import { EXPORT_FORMATS, writeExport, type ExportFormat } from '../../export/exp
 import { manifestCsv, manifestJson } from '../../export/manifest.ts';
 import { fsyncDir, hashFile } from '../../fs/atomic.ts';
 import { parseSearchQuery } from '../../search/search-query.ts';
-import { formatBytes, formatDuration, table } from '../format.ts';
+import { formatDuration, table } from '../format.ts';
+import { formatBytes } from '../../format-bytes.ts';
 import { createProgress } from '../progress.ts';
 import { UsageError } from '../usage-error.ts';
 import { openIndexFor, updateIndex } from './index.ts';

@@ -1,6 +1,7 @@
 import { selectMailboxes } from '../../app/select-mailboxes.ts';
 import { verifyMailbox, type MailboxAudit } from '../../store/verify-archive.ts';
-import { formatBytes, formatDuration, table } from '../format.ts';
+import { formatDuration, table } from '../format.ts';
+import { formatBytes } from '../../format-bytes.ts';
 import { openConfig, printJsonLine } from './shared.ts';
 
 /** Problems printed per mailbox in the plain output (all of them are in --json). */

@@ -1,5 +1,6 @@
 import { formatDate, formatNumber, type Lang, type Translate } from '../i18n.ts';
-import { formatBytes, html, layout } from '../html.ts';
+import { html, layout } from '../html.ts';
+import { formatBytes } from '../../format-bytes.ts';
 import { dayChart } from '../chart.ts';
 import { CHART_DAYS, type MailboxHealth, type ProcessorHealth } from '../mailbox-health.ts';
 

@@ -1,7 +1,8 @@
 import type { Address, MetadataDocument } from '../../document/metadata-schema.ts';
 import type { ThreadEntry } from '../../search/thread.ts';
 import { formatDate, type Lang, type Translate } from '../i18n.ts';
-import { formatBytes, html, layout } from '../html.ts';
+import { html, layout } from '../html.ts';
+import { formatBytes } from '../../format-bytes.ts';
 import type { MessageContent } from '../message-content.ts';
 import { flagBadges, messageUrl, senderText } from './search-page.ts';
 
