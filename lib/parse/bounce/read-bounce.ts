@@ -170,12 +170,14 @@ export function readBounce(input: BounceInput): Bounce | null {
   // of text per part) are the bounce reader's whole cost. Without a sign in the headers, isBounce asks for a
   // mail system's sentence and a returned message both, so the one pattern for the returned message decides
   // whether the sentences need looking for. The verdict is isBounce's, unchanged.
+  let quoted: boolean | undefined;
+  const quotesOriginal = (): boolean => (quoted ??= hasOriginal(types, text));
   if (!signs.report && !signs.ndrHeader) {
     if (signs.autoReply || (signs.human && !signs.daemon)) return null;
-    if (!signs.daemon && !signs.subject && !signs.nullSender && !hasOriginal(types, text)) return null;
+    if (!signs.daemon && !signs.subject && !signs.nullSender && !quotesOriginal()) return null;
   }
   const signature = findSignature(text);
-  const evidence = { ...signs, signature: signature !== null, original: hasOriginal(types, text) };
+  const evidence = { ...signs, signature: signature !== null, original: quotesOriginal() };
   if (!isBounce(evidence)) return null;
   return readFailure({ input, text, recipients, reportParts, signature, failedHeader, original: original() });
 }
