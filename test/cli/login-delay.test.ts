@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { failureLine } from '../../lib/cli/format.ts';
+import { summaryWithoutMessages } from '../../lib/ingest/pipeline-types.ts';
 import { makeTestCerts } from '../helpers/certs.ts';
 import { DEFAULT_CAPABILITIES, startFakePop3Server, type FakePop3Server } from '../helpers/fake-pop3-server.ts';
 import { loginDelayRefusal } from '../helpers/fake-pop3-faults.ts';
@@ -63,21 +64,9 @@ describe('LOGIN-DELAY in the CLI', () => {
   });
 
   it('the failure line of any other error is unchanged', () => {
-    const line = failureLine({
-      mailbox: 'm',
-      ok: false,
-      new: 0,
-      stored: 0,
-      published: 0,
-      deleted: 0,
-      skipped: 0,
-      oversized: 0,
-      failed: 0,
-      bytes: 0,
-      durationMs: 1,
-      quitOk: false,
-      error: { class: 'auth', code: 'EAUTH', message: 'login refused' },
-    });
+    const line = failureLine(
+      summaryWithoutMessages('m', { ok: false, durationMs: 1, error: { class: 'auth', code: 'EAUTH', message: 'login refused' } }),
+    );
     assert.match(line, /^m: auth error EAUTH: login refused \(check the user name/);
   });
 });
