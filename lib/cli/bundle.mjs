@@ -163,8 +163,7 @@ export async function buildCli(outDir, { root = ROOT, stamp = sourceStamp(root),
   rmSync(tmp, { recursive: true, force: true });
   await esbuild.build({
     absWorkingDir: root,
-    // The parse worker (lib/ingest/parse-pool.ts) is a second entry: it runs in its own thread, beside the chunks.
-    entryPoints: { main: path.join(root, 'lib', 'cli', 'main.ts'), 'parse-worker': path.join(root, 'lib', 'ingest', 'parse-worker.ts') },
+    entryPoints: { main: path.join(root, 'lib', 'cli', 'main.ts') },
     bundle: true,
     splitting: true,
     format: 'esm',

@@ -4,7 +4,7 @@ import { classifyError, IngestError } from './errors.ts';
 import { runSession, type SessionResult } from './mailbox-session.ts';
 import { RunDeadline } from './run-deadline.ts';
 import { StateTracker } from './state-tracker.ts';
-import { keepYoungGenerationSmall } from './young-generation.ts';
+import { keepHeapSmall } from './heap-growth.ts';
 
 /**
  * Sessions one run may open. A second one follows only a session cut short over a message too large (the connection
@@ -54,7 +54,7 @@ function cutByDeadline(deadline: RunDeadline, err: unknown): boolean {
  * as a failure (EDEADLINE) only when it stored nothing at all.
  */
 export async function runMailbox(opts: RunMailboxOptions): Promise<MailboxRunSummary> {
-  keepYoungGenerationSmall();
+  keepHeapSmall();
   const { job } = opts;
   const startedAt = new Date();
   const t0 = Date.now();

@@ -5,11 +5,10 @@ import type { CommitResult, RawStore, StagedRaw } from '../store/types.ts';
 import type { ParsedMessage } from '../document/metadata-schema.ts';
 import { hashUidl, rawKey } from '../store/keys.ts';
 import { arrivalDate } from '../parse/arrival-date.ts';
+import { letHeapGrow } from './heap-growth.ts';
 import { loadParser } from './load-parser.ts';
 import { MessageOverLimitError } from './errors.ts';
 import { HEAD_BYTES, headerFingerprint } from './message-headers.ts';
-import { parsePool } from './parse-pool.ts';
-import { letYoungGenerationGrow } from './young-generation.ts';
 
 /**
  * Hashes and measures the bytes on their way to the store, keeps the first 64 KiB (the headers that decide the
@@ -146,7 +145,7 @@ async function receiveBuffered(bytes: Buffer, ctx: ReceiveContext): Promise<Rece
     abort,
     headerSha256: headerFingerprint(bytes),
     async commit() {
-      const parsing = parsePool().parse(bytes);
+      const parsing = loadParser().then((parseMessage) => parseMessage(Readable.from([bytes])));
       try {
         const ref = await staged.commit(key, { sha256, size: bytes.length });
         return { ref, parsed: await parsing };
@@ -217,7 +216,7 @@ export async function receiveMessage(source: Readable, ctx: ReceiveContext): Pro
  * committing is not, so the caller can overlap the commit of one message (fsync, upload) with receiving the next.
  */
 async function receiveStreamed(source: Readable, ctx: ReceiveContext): Promise<ReceivedMessage> {
-  letYoungGenerationGrow();
+  letHeapGrow();
   let staged: StagedRaw;
   try {
     staged = await ctx.store.stage(ctx.mailbox, { uidlHash: hashUidl(ctx.mailbox, ctx.uidl) });
