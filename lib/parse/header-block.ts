@@ -63,10 +63,11 @@ function trimStart(line: Buffer): Buffer {
   return line.subarray(i);
 }
 
-function splitLines(block: Buffer): Buffer[] {
+/** The lines of `block` without their line ends; at most `max` of them. */
+function splitLines(block: Buffer, max = Number.POSITIVE_INFINITY): Buffer[] {
   const lines: Buffer[] = [];
   let start = 0;
-  while (start < block.length) {
+  while (start < block.length && lines.length < max) {
     let nl = block.indexOf(0x0a, start);
     if (nl < 0) nl = block.length;
     let stop = nl;
@@ -114,7 +115,11 @@ function opensField(lines: readonly Buffer[], i: number): boolean {
  */
 export function headerStart(buf: Buffer, ended: boolean): 'fields' | 'body' | 'more' {
   const lastNl = buf.lastIndexOf(0x0a);
-  const lines = splitLines(lastNl < 0 ? (ended ? buf : Buffer.alloc(0)) : buf.subarray(0, ended ? buf.length : lastNl + 1));
+  // fieldStart looks past an envelope line and MAX_LEADING_BLANKS blank ones, then at two lines: no further.
+  const lines = splitLines(
+    lastNl < 0 ? (ended ? buf : Buffer.alloc(0)) : buf.subarray(0, ended ? buf.length : lastNl + 1),
+    MAX_LEADING_BLANKS + 3,
+  );
   const i = fieldStart(lines, []).start;
   if (i < lines.length && lines[i]!.length === 0) return 'body';
   // Two lines past the start are enough to see a folded colon; a long partial line is decided as it stands.
