@@ -276,7 +276,7 @@ class ParseRun {
     const out: BouncePart[] = [];
     const walk = (node: TreeNode | undefined, depth: number): void => {
       if (!node || depth > 200) return;
-      if (typeof node.textContent === 'string' && !node.isAttachment && node.textContent.trim()) {
+      if (typeof node.textContent === 'string' && !node.isAttachment && /\S/.test(node.textContent)) {
         const type = node.contentType ?? 'text/plain';
         out.push({ contentType: type, text: type === 'text/html' ? htmlToPlain(node.textContent) : node.textContent });
       }
@@ -298,7 +298,7 @@ class ParseRun {
     let other: string | null = null;
     const walk = (node: TreeNode | undefined, depth: number): void => {
       if (!node || depth > 200) return;
-      if (typeof node.textContent === 'string' && !node.isAttachment && node.textContent.trim()) {
+      if (typeof node.textContent === 'string' && !node.isAttachment && /\S/.test(node.textContent)) {
         if (node.contentType === 'text/html') html ??= node.textContent;
         else if (node.contentType === 'text/plain' || node.contentType === undefined) plain ??= node.textContent;
         else other ??= node.textContent;

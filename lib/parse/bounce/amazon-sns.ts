@@ -13,8 +13,17 @@ const NOTIFICATION = /"notificationType"\s*:\s*"(Bounce|Complaint)"/;
 const field = (text: string, name: string): string | null =>
   new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(text)?.[1]?.replace(/\\(.)/g, '$1') ?? null;
 
+/**
+ * The key NOTIFICATION starts with, as it may stand in a text that is still wrapped: a line break between any two
+ * of its letters. Where this finds nothing, the unwrapped text has no notification either, so most mail is passed
+ * over without unwrapping its body.
+ */
+const WRAPPED_KEY = new RegExp([...'notificationType'].join('(?:\\r?\\n)*'));
+
 export function isSesNotification(fields: HeaderFields, text: string): boolean {
-  const body = text.slice(0, 64 * 1024).replace(/\r?\n/g, '');
+  const head = text.slice(0, 64 * 1024);
+  if (!WRAPPED_KEY.test(head)) return false;
+  const body = head.replace(/\r?\n/g, '');
   return (
     NOTIFICATION.test(body) &&
     (fields.from.some((a) => /@sns\.amazonaws\.com$/i.test(a.address)) ||
