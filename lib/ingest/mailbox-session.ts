@@ -59,7 +59,12 @@ export async function runSession(ctx: SessionContext): Promise<SessionResult> {
   let error: SessionResult['error'] = null;
   try {
     ctx.progress('connect', 0, 0);
-    const session = await (opts.connect ?? connectPop3)({ window: LOOKAHEAD_MESSAGES, ...job.connect, signal: deadline.signal });
+    const session = await (opts.connect ?? connectPop3)({
+      window: LOOKAHEAD_MESSAGES,
+      prefetchListing: true,
+      ...job.connect,
+      signal: deadline.signal,
+    });
     client = session;
     ctx.progress('list', 0, 0);
     const listing = await listMailbox(session);

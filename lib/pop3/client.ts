@@ -80,7 +80,9 @@ export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Clie
       throw withLoginDelay(error, caps);
     }
     // RFC 2449 section 5: capabilities may change after login (per-user EXPIRE, LOGIN-DELAY, PIPELINING).
-    const after = await readCapabilities(conn);
+    const reading = readCapabilities(conn);
+    const listing = o.prefetchListing && o.pipelining && caps.has('PIPELINING') ? prefetchListing(conn, o.window) : null;
+    const after = await reading;
     if (after.size > 0) caps = after;
     const pipelining = o.pipelining && caps.has('PIPELINING');
     conn.setWindow(pipelining ? o.window : 1);
@@ -90,6 +92,7 @@ export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Clie
       mechanism,
       tls: tlsInfo(conn.currentSocket),
       maxMessageBytes: o.connection.maxMessageBytes,
+      listing,
     });
   } catch (error) {
     // The session's own fatal error (e.g. EPROTOCOL) says more than the ECLOSED of a command queued after it.
@@ -99,12 +102,32 @@ export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Clie
   }
 }
 
+/** STAT, UIDL and LIST answers asked for before the session was handed out. */
+interface Prefetched {
+  stat?: Promise<{ count: number; size: number }>;
+  uidl?: Promise<UidlEntry[]>;
+  list?: Promise<ListEntry[]>;
+}
+
+/**
+ * Queues STAT, UIDL and LIST behind the post-login CAPA, in the same flight. A server that pipelines before login
+ * does after it; one that dropped PIPELINING after login still answers in order, as every POP3 server reads its
+ * commands one after another. Nobody may await an answer yet: a failure is seen by whoever takes it.
+ */
+function prefetchListing(conn: Pop3Connection, window: number): Prefetched {
+  conn.setWindow(window);
+  const listing: Prefetched = { stat: conn.send(cmd.stat), uidl: conn.send(cmd.uidlAll), list: conn.send(cmd.listAll) };
+  for (const p of [listing.stat, listing.uidl, listing.list]) p?.catch(() => undefined);
+  return listing;
+}
+
 interface SessionInfo {
   readonly caps: Capabilities;
   readonly pipelining: boolean;
   readonly mechanism: Exclude<AuthMechanism, 'auto'>;
   readonly tls: TlsInfo | null;
   readonly maxMessageBytes: number;
+  readonly listing: Prefetched | null;
 }
 
 class Pop3Session implements Pop3Client {
@@ -116,9 +139,12 @@ class Pop3Session implements Pop3Client {
   readonly loginDelay: number | null;
   private readonly conn: Pop3Connection;
   private readonly maxMessageBytes: number;
+  /** Answers sent for at login; given to the first calls, and dropped once any other command is sent. */
+  private prefetched: Prefetched | null;
 
   constructor(conn: Pop3Connection, info: SessionInfo) {
     this.conn = conn;
+    this.prefetched = info.listing;
     this.capabilities = info.caps;
     this.pipelining = info.pipelining;
     this.tls = info.tls;
@@ -132,53 +158,75 @@ class Pop3Session implements Pop3Client {
     return this.conn.closed;
   }
 
+  /** The prefetched answer for `verb`, once; any other command sent first makes them all stale. */
+  private take<K extends keyof Prefetched>(verb: K | null): Prefetched[K] | undefined {
+    const p = this.prefetched;
+    if (p === null) return undefined;
+    if (verb === null) {
+      this.prefetched = null;
+      return undefined;
+    }
+    const answer = p[verb];
+    p[verb] = undefined;
+    if (answer === undefined) this.prefetched = null;
+    return answer;
+  }
+
   // Methods are async so that a bad argument rejects instead of throwing; the command is still queued
   // synchronously, which keeps responses in the order the calls were made.
   async stat(): Promise<{ count: number; size: number }> {
-    return this.conn.send(cmd.stat);
+    return this.take('stat') ?? this.conn.send(cmd.stat);
   }
 
   list(): Promise<ListEntry[]>;
   list(n: number): Promise<ListEntry>;
   async list(n?: number): Promise<ListEntry[] | ListEntry> {
-    if (n === undefined) return this.conn.send(cmd.listAll);
+    if (n === undefined) return this.take('list') ?? this.conn.send(cmd.listAll);
     cmd.checkArg(n, 'message number', 1);
+    this.take(null);
     return this.conn.send(cmd.listOne(n));
   }
 
   uidl(): Promise<UidlEntry[]>;
   uidl(n: number): Promise<UidlEntry>;
   async uidl(n?: number): Promise<UidlEntry[] | UidlEntry> {
-    if (n === undefined) return this.conn.send(cmd.uidlAll);
+    if (n === undefined) return this.take('uidl') ?? this.conn.send(cmd.uidlAll);
     cmd.checkArg(n, 'message number', 1);
+    this.take(null);
     return this.conn.send(cmd.uidlOne(n));
   }
 
   async retr(n: number): Promise<MessageStream> {
     cmd.checkArg(n, 'message number', 1);
+    this.take(null);
     return this.conn.send(cmd.retr(n, this.maxMessageBytes));
   }
 
   async top(n: number, lines: number): Promise<MessageStream> {
     cmd.checkArg(n, 'message number', 1);
     cmd.checkArg(lines, 'line count', 0);
+    this.take(null);
     return this.conn.send(cmd.top(n, lines));
   }
 
   async dele(n: number): Promise<void> {
     cmd.checkArg(n, 'message number', 1);
+    this.take(null);
     return this.conn.send(cmd.dele(n));
   }
 
   async rset(): Promise<void> {
+    this.take(null);
     return this.conn.send(cmd.rset);
   }
   async noop(): Promise<void> {
+    this.take(null);
     return this.conn.send(cmd.noop);
   }
 
   async quit(): Promise<void> {
     try {
+      this.take(null);
       await this.conn.send(cmd.quit);
     } finally {
       this.conn.close();

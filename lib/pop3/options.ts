@@ -12,6 +12,7 @@ export interface ResolvedOptions {
   readonly accessToken: string | undefined;
   readonly pipelining: boolean;
   readonly window: number;
+  readonly prefetchListing: boolean;
   readonly transport: TransportOptions;
   readonly connection: ConnectionOptions;
 }
@@ -94,6 +95,7 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedOptions {
     accessToken: o.accessToken,
     pipelining: o.pipelining !== false,
     window,
+    prefetchListing: o.prefetchListing === true,
     transport: {
       host: o.host,
       port,

@@ -42,6 +42,12 @@ export interface Pop3ConnectOptions {
   readonly pipelining?: boolean;
   /** Commands in flight at once when pipelining. @default 64 */
   readonly window?: number;
+  /**
+   * Send STAT, UIDL and LIST right behind the CAPA that follows login, when the server pipelines (PIPELINING
+   * before login: RFC 2449 section 6.6 has it in both states): the first `stat()`, `uidl()` and `list()` calls take
+   * their answers, one round trip sooner, unless another command is sent first. @default false
+   */
+  readonly prefetchListing?: boolean;
   readonly timeouts?: Pop3Timeouts;
   /** Longest status or listing line accepted, in bytes (RFC 2449: 512). @default 8192 */
   readonly maxLineLength?: number;

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { defaultHandlers, startFakePop3Server, type FakePop3Server, type FakeSession } from '../helpers/fake-pop3-server.ts';
+import { connectFake, sleep } from './helpers.ts';
+
+const messages = [Buffer.from('Subject: one\r\n\r\nbody one\r\n'), Buffer.from('Subject: two\r\n\r\nbody two\r\n')];
+const capa = defaultHandlers().CAPA!;
+
+/**
+ * A server that answers the CAPA after login only once the client had time to send what it would send without
+ * waiting: what had arrived by then is recorded, per session.
+ */
+async function slowCapaServer(capabilities?: string[]): Promise<{ server: FakePop3Server; sentBeforeCapa: Map<number, string[]> }> {
+  const sentBeforeCapa = new Map<number, string[]>();
+  const server = await startFakePop3Server({
+    messages,
+    ...(capabilities === undefined ? {} : { capabilities }),
+    handlers: {
+      CAPA: async (s: FakeSession, args, line) => {
+        if (s.authed) {
+          await sleep(150);
+          const mine = s.server.commands.filter((c) => c.session === s.id).map((c) => c.verb);
+          sentBeforeCapa.set(s.id, mine.slice(mine.lastIndexOf('CAPA') + 1));
+        }
+        await capa(s, args, line);
+      },
+    },
+  });
+  return { server, sentBeforeCapa };
+}
+
+describe('the listing sent with the CAPA after login (prefetchListing)', () => {
+  let fake: Awaited<ReturnType<typeof slowCapaServer>>;
+  before(async () => {
+    fake = await slowCapaServer();
+  });
+  after(() => fake.server.close());
+  const verbsOf = (id: number) => fake.server.commands.filter((c) => c.session === id).map((c) => c.verb);
+
+  it('STAT, UIDL and LIST leave with the CAPA, and the first calls take their answers: no command twice', async () => {
+    const client = await connectFake(fake.server, { prefetchListing: true });
+    const id = fake.server.sessions.length;
+    assert.deepEqual(fake.sentBeforeCapa.get(id), ['STAT', 'UIDL', 'LIST'], 'sent before the CAPA was answered');
+    const [stat, uidl, list] = await Promise.all([client.stat(), client.uidl(), client.list()]);
+    assert.deepEqual(stat, { count: 2, size: messages[0]!.length + messages[1]!.length });
+    assert.deepEqual(
+      uidl.map((u) => u.n),
+      [1, 2],
+    );
+    assert.deepEqual(list, [
+      { n: 1, size: messages[0]!.length },
+      { n: 2, size: messages[1]!.length },
+    ]);
+    // A second STAT is a new command, answered now.
+    assert.equal((await client.stat()).count, 2);
+    await client.quit();
+    assert.deepEqual(
+      verbsOf(id).filter((v) => v === 'STAT' || v === 'UIDL' || v === 'LIST'),
+      ['STAT', 'UIDL', 'LIST', 'STAT'],
+    );
+  });
+
+  it('another command sent first makes the prefetched answers stale: STAT is asked again, after it', async () => {
+    const client = await connectFake(fake.server, { prefetchListing: true });
+    const id = fake.server.sessions.length;
+    await client.dele(1);
+    // RFC 1939: STAT leaves out messages marked deleted; the answer prefetched before DELE would say 2.
+    assert.equal((await client.stat()).count, 1);
+    await client.rset(); // the mailbox stays as it was for the next test
+    await client.quit();
+    const verbs = verbsOf(id);
+    assert.ok(verbs.lastIndexOf('STAT') > verbs.indexOf('DELE'), `STAT sent again after DELE: ${verbs.join(' ')}`);
+  });
+
+  it('without the option, nothing is sent before the CAPA is answered', async () => {
+    const client = await connectFake(fake.server);
+    assert.deepEqual(fake.sentBeforeCapa.get(fake.server.sessions.length), []);
+    assert.equal((await client.stat()).count, 2);
+    await client.quit();
+  });
+
+  it('nor when the server does not pipeline', async () => {
+    const local = await slowCapaServer(['TOP', 'UIDL', 'USER', 'SASL PLAIN']);
+    try {
+      const client = await connectFake(local.server, { prefetchListing: true });
+      assert.equal(client.pipelining, false);
+      assert.deepEqual(local.sentBeforeCapa.get(local.server.sessions.length), []);
+      assert.equal((await client.list()).length, 2);
+      await client.quit();
+    } finally {
+      await local.server.close();
+    }
+  });
+});
