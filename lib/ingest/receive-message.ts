@@ -145,7 +145,7 @@ async function receiveBuffered(bytes: Buffer, ctx: ReceiveContext): Promise<Rece
     abort,
     headerSha256: headerFingerprint(bytes),
     async commit() {
-      const parsing = loadParser().then((parseMessage) => parseMessage(Readable.from([bytes])));
+      const parsing = loadParser().then((parseMessage) => parseMessage(bytes));
       try {
         const ref = await staged.commit(key, { sha256, size: bytes.length });
         return { ref, parsed: await parsing };

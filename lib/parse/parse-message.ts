@@ -119,7 +119,8 @@ class HeaderScanner {
 }
 
 class ParseRun {
-  readonly source: Readable;
+  /** The message as a stream, or whole in memory (read as one chunk, without a stream's machinery). */
+  readonly source: Readable | Buffer;
   readonly limits: Required<ParseLimits>;
   error: string | null = null;
   /** A damaged header block that was read all the same: reported when nothing worse happened. */
@@ -132,7 +133,7 @@ class ParseRun {
   /** The first bytes fed to mailparser: the header block and the start of the body, for the preamble. */
   readonly start = new Prefix();
 
-  constructor(source: Readable, limits: Required<ParseLimits>) {
+  constructor(source: Readable | Buffer, limits: Required<ParseLimits>) {
     this.source = source;
     this.limits = limits;
   }
@@ -142,8 +143,15 @@ class ParseRun {
   }
 
   async run(): Promise<void> {
-    const iterator = this.source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    const source = this.source;
+    let whole: Buffer | null = Buffer.isBuffer(source) ? source : null;
+    const iterator = Buffer.isBuffer(source) ? null : (source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>);
     const next = async (): Promise<Buffer | null> => {
+      if (iterator === null) {
+        const chunk = whole;
+        whole = null;
+        return chunk;
+      }
       const r = await iterator.next();
       if (r.done) return null;
       return typeof r.value === 'string' ? Buffer.from(r.value, 'latin1') : r.value;
@@ -346,10 +354,10 @@ class ParseRun {
 
 /**
  * Parses a raw message into the metadata the pipeline publishes. Never throws or rejects: whatever cannot be
- * read is null or empty and `parseError` says why. Always consumes or destroys `source`, and gives up after
- * `timeoutMs`.
+ * read is null or empty and `parseError` says why. Always consumes or destroys `source` (a message already in
+ * memory may be given as a Buffer, read as it stands), and gives up after `timeoutMs`.
  */
-export async function parseMessage(source: Readable, limits?: ParseLimits): Promise<ParsedMessage> {
+export async function parseMessage(source: Readable | Buffer, limits?: ParseLimits): Promise<ParsedMessage> {
   const run = new ParseRun(source, limitsOf(limits));
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
@@ -362,7 +370,7 @@ export async function parseMessage(source: Readable, limits?: ParseLimits): Prom
     await Promise.race([run.run().catch((err: unknown) => run.fail(`read failed: ${short(err)}`)), timeout]);
   } finally {
     clearTimeout(timer);
-    if (!source.destroyed) source.destroy();
+    if (!Buffer.isBuffer(source) && !source.destroyed) source.destroy();
     if (run.parser && !run.parser.destroyed) run.parser.destroy();
   }
   return run.result();
