@@ -3,17 +3,26 @@ import type { Publisher } from '../publish/types.ts';
 import type { FaultHooks } from './pipeline-types.ts';
 import type { StateTracker } from './state-tracker.ts';
 
-/** A checkpoint publishes the documents gathered so far and then commits the state that covers them. */
+/**
+ * A checkpoint publishes the documents gathered so far and then commits the state that covers them: every 100
+ * messages or 2 s, and less often as the state grows. A commit rewrites the whole state, so a fixed interval makes a
+ * run's state writes grow with the square of the mailbox (100,000 messages: a thousand rewrites of up to 50 MB);
+ * checkpoints every tenth of the state's entries, and no more often than ten times the last one took, keep them
+ * to a few times the state's size and a tenth of the run's time.
+ */
 const CHECKPOINT_MESSAGES = 100;
 const CHECKPOINT_MS = 2_000;
+const STATE_SHARE = 10;
 
 export interface CheckpointerOptions {
   readonly publisher: Publisher;
   readonly tracker: StateTracker;
   readonly faults?: FaultHooks;
   readonly log: (level: 'debug', message: string, fields?: Record<string, unknown>) => void;
-  /** @default 100 */
+  /** Messages between checkpoints, at least (more once a tenth of the state is more). @default 100 */
   readonly every?: number;
+  /** The clock, for tests. @default Date.now */
+  readonly now?: () => number;
 }
 
 /**
@@ -27,7 +36,9 @@ export class Checkpointer {
   // consumers such as ticket threading expect.
   #docs: Array<[number, MetadataDocument]> = [];
   #numbers: Array<{ readonly n: number; readonly key: string; readonly retrieved: boolean }> = [];
-  #lastAt = Date.now();
+  #lastAt: number;
+  /** How long the last checkpoint took to publish and commit. */
+  #lastMs = 0;
   #published = 0;
   #retrievedCommitted = 0;
   /** Message number -> state key, for messages this session retrieved and committed. */
@@ -35,6 +46,11 @@ export class Checkpointer {
 
   constructor(options: CheckpointerOptions) {
     this.#o = options;
+    this.#lastAt = this.#now();
+  }
+
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
   }
 
   /** Documents published by this session's checkpoints. */
@@ -58,11 +74,14 @@ export class Checkpointer {
 
   /** Whether a checkpoint is due, counting `committing` messages still on their way. */
   due(committing: number): boolean {
-    return this.#numbers.length + committing >= (this.#o.every ?? CHECKPOINT_MESSAGES) || Date.now() - this.#lastAt >= CHECKPOINT_MS;
+    const every = Math.max(this.#o.every ?? CHECKPOINT_MESSAGES, Math.ceil(this.#o.tracker.committedCount / STATE_SHARE));
+    if (this.#numbers.length + committing >= every) return true;
+    return this.#now() - this.#lastAt >= Math.max(CHECKPOINT_MS, STATE_SHARE * this.#lastMs);
   }
 
   /** Publishes what is pending, in mailbox order, then commits the state. Call only once the commits are settled. */
   async run(): Promise<void> {
+    const startedAt = this.#now();
     const docs = this.#docs;
     const numbers = this.#numbers;
     this.#docs = [];
@@ -80,6 +99,7 @@ export class Checkpointer {
       this.committed.set(n, key);
       if (retrieved) this.#retrievedCommitted++;
     }
-    this.#lastAt = Date.now();
+    this.#lastAt = this.#now();
+    this.#lastMs = this.#lastAt - startedAt;
   }
 }

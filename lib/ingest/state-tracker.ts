@@ -25,6 +25,7 @@ export class StateTracker {
   readonly #adds = new Map<string, IngestedEntry>();
   readonly #drops = new Set<string>();
   #present: ReadonlySet<string> | null = null;
+  #committedCount = 0;
 
   constructor(store: StateStore, mailbox: string) {
     this.#store = store;
@@ -35,8 +36,14 @@ export class StateTracker {
   async load(): Promise<MailboxState> {
     const { state, version } = await this.#store.read(this.#mailbox);
     this.#committed = state;
+    this.#committedCount = Object.keys(state.uidls).length;
     this.#version = version;
     return state;
+  }
+
+  /** Entries in the last committed state: what each commit rewrites. */
+  get committedCount(): number {
+    return this.#committedCount;
   }
 
   /** The last committed state: what a crash right now would leave. */
@@ -96,6 +103,7 @@ export class StateTracker {
       try {
         this.#version = await this.#store.write(this.#mailbox, next, this.#version);
         this.#committed = next;
+        this.#committedCount = Object.keys(next.uidls).length;
         this.#adds.clear();
         this.#drops.clear();
         this.#present = null;
