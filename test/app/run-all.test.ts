@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../lib/config/index.ts';
 import { runAll, runEvery } from '../../lib/app/run-all.ts';
 import type { MailboxRunSummary } from '../../lib/ingest/pipeline-types.ts';
-import { makeTestCerts } from '../helpers/certs.ts';
-import { startFakePop3Server, type FakePop3Server, type FakeServerOptions } from '../helpers/fake-pop3-server.ts';
+import { fakeServerMailbox, startFakePop3Server, type FakePop3Server, type FakeServerOptions } from '../helpers/fake-pop3-server.ts';
 import { endlessListing, trickledReply } from '../helpers/fake-pop3-faults.ts';
 import { MemoryPublisher, MemoryRawStore, MemoryStateStore } from '../helpers/memory-adapters.ts';
 import { sampleMessage } from '../helpers/memory-pop3.ts';
@@ -27,16 +26,7 @@ function configFor(
     {
       store: { type: 'fs', dir: 'unused' },
       ...top,
-      mailboxes: servers.map(({ id, server, extra }) => ({
-        id,
-        host: '127.0.0.1',
-        port: server.port,
-        tls: 'starttls',
-        ca: makeTestCerts().caPem,
-        user: 'alice',
-        password: 'secret',
-        ...extra,
-      })),
+      mailboxes: servers.map(({ id, server, extra }) => fakeServerMailbox(id, server, extra)),
     },
     { baseDir: '/tmp' },
   );

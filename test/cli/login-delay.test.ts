@@ -4,8 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { failureLine } from '../../lib/cli/format.ts';
 import { summaryWithoutMessages } from '../../lib/ingest/pipeline-types.ts';
-import { makeTestCerts } from '../helpers/certs.ts';
-import { DEFAULT_CAPABILITIES, startFakePop3Server, type FakePop3Server } from '../helpers/fake-pop3-server.ts';
+import { DEFAULT_CAPABILITIES, fakeServerMailbox, startFakePop3Server, type FakePop3Server } from '../helpers/fake-pop3-server.ts';
 import { loginDelayRefusal } from '../helpers/fake-pop3-faults.ts';
 import { tempDir } from '../e2e/e2e-helpers.ts';
 import { cli } from './cli-helpers.ts';
@@ -19,16 +18,7 @@ describe('LOGIN-DELAY in the CLI', () => {
     t = await tempDir('cli-login-delay-');
     delayed = await startFakePop3Server({ messages: ['a\r\n'], capabilities: [...DEFAULT_CAPABILITIES, 'LOGIN-DELAY 900'] });
     refusing = await startFakePop3Server({ capabilities: [...DEFAULT_CAPABILITIES, 'LOGIN-DELAY 600'], handlers: loginDelayRefusal() });
-    const mailbox = (id: string, server: FakePop3Server) => ({
-      id,
-      host: '127.0.0.1',
-      port: server.port,
-      tls: 'starttls',
-      ca: makeTestCerts().caPem,
-      user: 'alice',
-      password: 'secret',
-      auth: 'user',
-    });
+    const mailbox = (id: string, server: FakePop3Server) => fakeServerMailbox(id, server, { auth: 'user' });
     config = path.join(t.dir, 'config.json');
     await writeFile(
       config,

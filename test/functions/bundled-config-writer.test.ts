@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { bundleHandler, type Bundle } from './bundle.ts';
-import { invokeBundle } from './run-bundle.ts';
+import { invokeBundle, lambdaEnv } from './run-bundle.ts';
 
 const CONFIG_KEY = 'config/mail-ingest.json';
 const KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555';
@@ -165,16 +165,9 @@ describe('bundled config writer (CloudFormation custom resource → config/mail-
     [aws, bundle] = await Promise.all([startLocalAws(), bundleHandler('config-writer', dir), cfn.start()]);
     assets = await aws.createBucket(`assets-${aws.bucket}`);
     await aws.s3.send(new PutObjectCommand({ Bucket: assets, Key: 'static.json', Body: STATIC_PART }));
-    env = {
+    env = lambdaEnv(aws, {
       POWERTOOLS_SERVICE_NAME: 'mail-ingest-config-writer',
-      POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
-      LOG_LEVEL: 'INFO',
-      AWS_ENDPOINT_URL: aws.endpoint,
-      MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    };
+    });
   });
   after(async () => {
     await Promise.all([aws?.stop(), cfn?.stop()]);

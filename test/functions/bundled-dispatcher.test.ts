@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { bundleHandler, type Bundle } from './bundle.ts';
-import { invokeBundle, loopbackQueueUrl, scheduledEvent } from './run-bundle.ts';
+import { invokeBundle, loopbackQueueUrl, scheduledEvent, lambdaEnv } from './run-bundle.ts';
 import { pollJobDedupId } from '../../functions/commons/poll-job.ts';
 
 function configFor(aws: LocalAws, queueUrl: string, ids: Array<{ id: string; enabled?: boolean }>) {
@@ -41,19 +41,12 @@ describe('bundled dispatcher (scheduled event → FIFO poll queue)', () => {
     await aws.s3.send(
       new PutObjectCommand({ Bucket: aws.bucket, Key: 'config/mail-ingest.json', Body: JSON.stringify(configFor(aws, targetQueue, ids)) }),
     );
-    env = {
+    env = lambdaEnv(aws, {
       CONFIG_BUCKET: aws.bucket,
       CONFIG_KEY: 'config/mail-ingest.json',
       POLL_QUEUE_URL: pollQueue,
       POWERTOOLS_SERVICE_NAME: 'dispatcher',
-      POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
-      LOG_LEVEL: 'INFO',
-      AWS_ENDPOINT_URL: aws.endpoint,
-      MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    };
+    });
   });
   after(async () => {
     await aws?.stop();

@@ -7,7 +7,7 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { dovecotSkipReason, startDovecot, type DovecotServer } from '../helpers/dovecot.ts';
 import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { bundleHandler, type Bundle } from './bundle.ts';
-import { invokeBundle, loopbackQueueUrl, sqsEvent, sqsRecord } from './run-bundle.ts';
+import { invokeBundle, loopbackQueueUrl, sqsEvent, sqsRecord, lambdaEnv } from './run-bundle.ts';
 import { startSecretsStandIn, type SecretsStandIn } from './secrets-stand-in.ts';
 import { pollJobDedupId } from '../../functions/commons/poll-job.ts';
 
@@ -72,19 +72,12 @@ describe('bundled poller (SQS FIFO batch → Dovecot → S3 + SQS)', { skip: ski
       mailboxes: [mailbox('alice'), mailbox('bob'), mailbox('carol'), { ...mailbox('paused'), enabled: false }],
     };
     await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'config.json', Body: JSON.stringify(config) }));
-    env = {
+    env = lambdaEnv(aws, {
       CONFIG_BUCKET: aws.bucket,
       CONFIG_KEY: 'config.json',
       POWERTOOLS_SERVICE_NAME: 'poller',
-      POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
-      LOG_LEVEL: 'INFO',
-      AWS_ENDPOINT_URL: aws.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-      MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    };
+    });
     await dovecot.seed('alice', [mail(1), mail(2), mail(3)]);
     await dovecot.seed(
       'carol',

@@ -10,7 +10,7 @@ import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { makeDoc } from '../processors/doc-factory.ts';
 import { messageWithAttachments, PDF_BYTES, sha256 } from '../processors/mime-fixtures.ts';
 import { bundleHandler, type Bundle, type HandlerName } from './bundle.ts';
-import { invokeBundle, sqsEvent, sqsRecord } from './run-bundle.ts';
+import { invokeBundle, sqsEvent, sqsRecord, lambdaEnv } from './run-bundle.ts';
 
 /** As the stack sets them: each processor writes under its own prefix. */
 const OUT = { tickets: 'tickets/', attachments: 'attachments/', index: 'index/' };
@@ -52,16 +52,9 @@ describe('bundled processors (SQS batch with one poisoned record → S3)', () =>
     aws = await startLocalAws();
     for (const name of ['ticket-intake', 'attachment-extraction', 'archive-index'] as const)
       bundles.set(name, await bundleHandler(name, dir));
-    env = {
+    env = lambdaEnv(aws, {
       ARCHIVE_BUCKET: aws.bucket,
-      POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
-      LOG_LEVEL: 'INFO',
-      AWS_ENDPOINT_URL: aws.endpoint,
-      MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    };
+    });
   });
   after(async () => {
     await aws?.stop();

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { LocalAws } from '../helpers/fauxqs.ts';
 import { ROOT } from './bundle.ts';
 
 export interface Invocation {
@@ -11,6 +12,23 @@ export interface Invocation {
   readonly emf: Array<Record<string, unknown>>;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/**
+ * The environment a deployed handler has (the stack's Powertools settings) pointed at the local AWS, with the
+ * handler's own variables in `own`: what invokeBundle passes, and nothing else.
+ */
+export function lambdaEnv(aws: LocalAws, own: Record<string, string>): Record<string, string> {
+  return {
+    ...own,
+    POWERTOOLS_METRICS_NAMESPACE: 'MailIngest',
+    LOG_LEVEL: 'INFO',
+    AWS_ENDPOINT_URL: aws.endpoint,
+    MAIL_INGEST_S3_FORCE_PATH_STYLE: 'true',
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
 }
 
 /**

@@ -260,6 +260,20 @@ interface Internal extends FakePop3Server {
   greetingText: string;
 }
 
+/** A config file's mailbox for `server` as tests reach it: STLS, the test CA inline, alice's literal password. */
+export function fakeServerMailbox(id: string, server: FakePop3Server, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    host: '127.0.0.1',
+    port: server.port,
+    tls: 'starttls',
+    ca: makeTestCerts().caPem,
+    user: 'alice',
+    password: 'secret',
+    ...extra,
+  };
+}
+
 export async function startFakePop3Server(options: FakeServerOptions = {}): Promise<FakePop3Server> {
   const mode = options.mode ?? 'plain';
   const cert = options.cert ?? makeTestCerts();
