@@ -11,35 +11,63 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  cwd?: string;
+  /** The child's whole environment. @default this process's */
+  env?: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+  /** Written to the child's stdin, which is then closed; without it the child has no stdin. */
+  input?: string;
+  /** Past this the child is killed and the promise rejects. @default no limit */
+  timeoutMs?: number;
+}
+
+/** Runs `command` to its end with its output captured; `name` is how a timeout names it. */
+export function runCommand(command: string, args: string[], o: RunOptions = {}, name = `${command} ${args.join(' ')}`): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: o.cwd,
+      env: o.env,
+      uid: o.uid,
+      gid: o.gid,
+      stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer =
+      o.timeoutMs === undefined
+        ? null
+        : setTimeout(() => {
+            child.kill('SIGKILL');
+            reject(new Error(`${name} timed out\n${stderr}`));
+          }, o.timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (timer !== null) clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    if (o.input !== undefined) child.stdin?.end(o.input);
+  });
+}
+
 /** Runs the mail-ingest CLI in a fresh Node process, as a user would (no TTY: plain log lines). */
 export function cli(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; bin?: string; nodeArgs?: string[] } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.bin ?? BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`mail-ingest ${args.join(' ')} timed out\n${stderr}`));
-    }, options.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand(
+    process.execPath,
+    [...(options.nodeArgs ?? []), options.bin ?? BIN, ...args],
+    { cwd: options.cwd, env: { ...process.env, ...options.env }, timeoutMs: options.timeoutMs ?? 60_000 },
+    `mail-ingest ${args.join(' ')}`,
+  );
 }
 
 export interface DemoServe {

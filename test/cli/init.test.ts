@@ -1,33 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir } from '../e2e/e2e-helpers.ts';
-import { BIN, cli, startDemoServe, type CliResult, type DemoServe } from './cli-helpers.ts';
+import { BIN, cli, runCommand, startDemoServe, type CliResult, type DemoServe } from './cli-helpers.ts';
 
 const CA = path.resolve(import.meta.dirname, '../../lib/cli/demo/certs/demo-ca.pem');
 
 /** Runs the CLI with `input` on stdin (the answers to init's questions, one per line). */
 function cliWithInput(args: string[], input: string, o: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: o.cwd,
-      env: { ...process.env, ...o.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return runCommand(process.execPath, [BIN, ...args], { cwd: o.cwd, env: { ...process.env, ...o.env }, input });
 }
 
 describe('mail-ingest init', () => {

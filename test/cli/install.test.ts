@@ -1,9 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, chownSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { runCommand, type CliResult, type RunOptions } from './cli-helpers.ts';
 
 /**
  * The package as a user gets it: `npm pack` (which builds the bundle), `npm install -g` of the tarball into a
@@ -21,37 +22,9 @@ function skipReason(): string | null {
 }
 const skip = skipReason();
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  command: string,
-  args: string[],
-  o: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: o.cwd, env: o.env, uid: o.uid, gid: o.gid, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} timed out\n${stderr}`));
-    }, o.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** A command run to its end, as the user it runs as (the package must work with nobody's help). */
+function run(command: string, args: string[], o: Omit<RunOptions, 'input'> = {}): Promise<CliResult> {
+  return runCommand(command, args, { ...o, timeoutMs: o.timeoutMs ?? 120_000 });
 }
 
 /** Every file of a tree with its size and mtime: what the package folder must still be after the user ran it. */
