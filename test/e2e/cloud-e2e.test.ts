@@ -15,7 +15,7 @@ import { resolveDocument } from '../../lib/publish/resolve-document.ts';
 import { parseRawKey } from '../../lib/store/keys.ts';
 import { S3RawStore } from '../../lib/store/s3-store.ts';
 import { cli } from '../cli/cli-helpers.ts';
-import { dovecotSkipReason, startDovecot, toCrlf } from '../helpers/dovecot.ts';
+import { dovecotMailbox, dovecotSkipReason, startDovecot, toCrlf } from '../helpers/dovecot.ts';
 import type { DovecotServer } from '../helpers/dovecot.ts';
 import { startLocalAws } from '../helpers/fauxqs.ts';
 import type { LocalAws } from '../helpers/fauxqs.ts';
@@ -86,16 +86,8 @@ describe('cloud end to end: Dovecot → mail-ingest run → S3 + SQS (fauxqs)', 
     );
     return file;
   }
-  const mailbox = (id: string, user: string, extra: Record<string, unknown> = {}) => ({
-    id,
-    host: '127.0.0.1',
-    port: dovecot.tlsPort,
-    ca: dovecot.caFile,
-    servername: 'localhost',
-    user,
-    password: { env: `${user.toUpperCase()}_PW` },
-    ...extra,
-  });
+  const mailbox = (id: string, user: string, extra: Record<string, unknown> = {}) =>
+    dovecotMailbox(dovecot, id, user, { password: { env: `${user.toUpperCase()}_PW` }, ...extra });
 
   /** Drains a queue and resolves every body (inline or claim check) to a schema-valid document. */
   async function receive(queueUrl: string): Promise<Received[]> {

@@ -154,6 +154,16 @@ function confPorts(conf: string): number[] {
   return [...readFileSync(conf, 'utf8').matchAll(/^\s*port = (\d+)$/gm)].map((m) => Number(m[1]));
 }
 
+/** A config file's mailbox for Dovecot user `user` over implicit TLS, trusting the server's CA file. */
+export function dovecotMailbox(
+  dovecot: DovecotServer,
+  id: string,
+  user: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { id, host: '127.0.0.1', port: dovecot.tlsPort, ca: dovecot.caFile, servername: 'localhost', user, ...extra };
+}
+
 export async function startDovecot(
   options: { users?: Array<DovecotUser>; oauth2?: DovecotOAuth2Options; uidlFormat?: string } = {},
 ): Promise<DovecotServer> {

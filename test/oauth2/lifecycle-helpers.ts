@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { parseConfig, resolveSecret, type Config } from '../../lib/config/index.ts';
 import type { MailboxConfig, OAuth2Config } from '../../lib/config/types.ts';
 import { FsTokenFile, pollDeviceToken, startDeviceAuthorization, tokenClientFor } from '../../lib/oauth2/index.ts';
-import type { DovecotServer } from '../helpers/dovecot.ts';
+import { dovecotMailbox, type DovecotServer } from '../helpers/dovecot.ts';
 import type { OAuthServer } from '../helpers/oauth-server.ts';
 
 /** A mailbox of Dovecot user `user` whose tokens come from `oauth` (its endpoints put in as overrides). */
@@ -15,13 +15,7 @@ export function oauthMailbox(
   user: string,
   oauth2: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  return {
-    id,
-    host: '127.0.0.1',
-    port: dovecot.tlsPort,
-    ca: dovecot.caFile,
-    servername: 'localhost',
-    user,
+  return dovecotMailbox(dovecot, id, user, {
     auth: 'xoauth2',
     oauth2: {
       provider: oauth.flavor,
@@ -33,7 +27,7 @@ export function oauthMailbox(
       deviceAuthorizationUrl: oauth.deviceAuthorizationUrl,
       ...oauth2,
     },
-  };
+  });
 }
 
 export function configOf(dir: string, mailboxes: Array<Record<string, unknown>>): Config {
