@@ -4,16 +4,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Pop3Command from 'node-pop3';
 import { unstuff } from '../bench-files.ts';
+import type { Mailbox } from './contender.ts';
 
-const o = JSON.parse(process.argv[2]!) as {
-  host: string;
-  port: number;
-  caFile: string;
-  servername: string;
-  user: string;
-  password: string;
-  out: string;
-};
+const o = JSON.parse(process.argv[2]!) as Mailbox & { out: string };
 await mkdir(o.out, { recursive: true });
 const pop3 = new Pop3Command({
   host: o.host,
