@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { eventLogPath as localEventLogPath } from '../publish/local-publisher.ts';
 import type { Config } from '../config/types.ts';
 import type { RawStore } from '../store/types.ts';
 import { catchUpListing } from './archive-listing.ts';
@@ -9,7 +9,7 @@ import type { SearchDb } from './search-db.ts';
 
 /** The fs event log, when the config has one: documents then arrive in order, from a cursor. */
 export function eventLogPath(config: Config): string | null {
-  return config.store.type === 'fs' && config.publish.type === 'local' ? join(config.store.dir, 'events.jsonl') : null;
+  return config.store.type === 'fs' && config.publish.type === 'local' ? localEventLogPath(config.store.dir) : null;
 }
 
 export interface CatchUpOptions {

@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import type { FailureClass } from '../coded-error.ts';
 import type { Config, Retention } from '../config/types.ts';
 import { classOfCode } from '../error-codes.ts';
 import { consumerStatus } from '../publish/local-consumer.ts';
+import { eventLogPath } from '../publish/local-publisher.ts';
 import { dailyStats, mailboxTotals, type DayStat } from '../search/search.ts';
 import type { SearchDb } from '../search/search-db.ts';
 import type { MailboxState, StateStore } from '../store/types.ts';
@@ -99,7 +99,7 @@ export async function processorHealth(config: Config): Promise<ProcessorHealth[]
   const out: ProcessorHealth[] = [];
   for (const p of config.publish.processors ?? []) {
     try {
-      const st = await consumerStatus(dir, join(dir, 'events.jsonl'), p.name);
+      const st = await consumerStatus(dir, eventLogPath(dir), p.name);
       out.push({
         name: p.name,
         kind: p.kind,
