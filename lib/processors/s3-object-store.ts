@@ -1,20 +1,10 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PreconditionFailedError, type ObjectStore, type PutOptions, type RawOpener, type StoredObject } from './object-store.ts';
-import { sseParams, type SseParams } from '../store/s3-client.ts';
+import { isConditionalConflict, isNotFound, isPreconditionFailed, sseParams, type SseParams } from '../store/s3-client.ts';
 
-interface SdkError {
-  readonly name?: string;
-  readonly $metadata?: { readonly httpStatusCode?: number };
-}
-
-const statusOf = (err: unknown) => (err as SdkError | null)?.$metadata?.httpStatusCode;
-const nameOf = (err: unknown) => (err as SdkError | null)?.name;
-const isNotFound = (err: unknown) =>
-  nameOf(err) === 'NoSuchKey' || nameOf(err) === 'NotFound' || (statusOf(err) === 404 && nameOf(err) !== 'NoSuchBucket');
 /** 412 is a lost compare-and-set; 409 ConditionalRequestConflict is a concurrent conditional write still in flight. Both: re-read and retry. */
-const isConditionFailure = (err: unknown) =>
-  statusOf(err) === 412 || nameOf(err) === 'PreconditionFailed' || nameOf(err) === 'ConditionalRequestConflict';
+const isConditionFailure = (err: unknown) => isPreconditionFailed(err) || isConditionalConflict(err);
 
 export interface S3ObjectStoreOptions {
   readonly client: S3Client;
