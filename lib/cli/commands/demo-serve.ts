@@ -5,20 +5,13 @@ import { DEMO_CONFIG_FILE, DEMO_PASSWORD, DEMO_USER, demoConfig } from '../demo/
 import { arrivingMessage, arrivingSubject, demoMessages } from '../demo/demo-messages.ts';
 import { demoServerCredentials, startDemoServer } from '../demo/pop3-server.ts';
 import { parseDuration } from '../interval.ts';
-import { UsageError } from '../usage-error.ts';
+import { portOption, UsageError } from '../usage-error.ts';
 import { untilStopped } from '../until-stopped.ts';
 
 export interface DemoServeOptions {
   readonly dir: string;
   readonly port?: string;
   readonly mailEvery: string;
-}
-
-function parsePort(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port: expected 1-65535, got ${JSON.stringify(text)}`);
-  return n;
 }
 
 const stamp = (): string => new Date().toLocaleTimeString('en-GB', { hour12: false });
@@ -28,7 +21,7 @@ const stamp = (): string => new Date().toLocaleTimeString('en-GB', { hour12: fal
  * command can be tried on a live server; a new message arrives every --mail-every until SIGINT/SIGTERM.
  */
 export async function demoServeCommand(o: DemoServeOptions): Promise<number> {
-  const port = parsePort(o.port);
+  const port = portOption(o.port, 1) ?? 0;
   const every = parseDuration(o.mailEvery, '--mail-every', 1_000);
   const dir = path.resolve(o.dir);
   const { key, cert } = await demoServerCredentials();

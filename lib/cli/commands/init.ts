@@ -22,7 +22,7 @@ import {
   type InitAnswers,
 } from '../init/init-config.ts';
 import { createPrompter, type Prompter } from '../prompt.ts';
-import { UsageError } from '../usage-error.ts';
+import { portOption, UsageError } from '../usage-error.ts';
 import { checkCommand } from './check.ts';
 
 export interface InitOptions {
@@ -74,13 +74,6 @@ function unknownPreset(id: string): UsageError {
   return new UsageError(
     `--preset: no preset ${JSON.stringify(id)}; known: ${PRESETS.map((p) => p.id).join(', ')} (mail-ingest init --list-presets)`,
   );
-}
-
-function parsePort(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port: expected 1-65535, got ${JSON.stringify(text)}`);
-  return n;
 }
 
 /** Asks for what the flags left open; every question has the flag that answers it in advance. */
@@ -179,7 +172,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
       address: o.address,
       user: o.user,
       host: o.host,
-      port: parsePort(o.port),
+      port: portOption(o.port, 1),
       tls: o.tls,
       id: o.id,
       secretEnv: o.passwordEnv,

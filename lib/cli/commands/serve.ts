@@ -3,7 +3,7 @@ import { startRefresher } from '../../serve/refresher.ts';
 import { startServer } from '../../serve/server.ts';
 import { counts } from '../../search/catch-up.ts';
 import { parseInterval } from '../interval.ts';
-import { UsageError } from '../usage-error.ts';
+import { portOption, UsageError } from '../usage-error.ts';
 import { openIndexFor, updateIndex } from './index.ts';
 import { openConfig } from './shared.ts';
 import { untilStopped } from '../until-stopped.ts';
@@ -26,9 +26,7 @@ export async function serveCommand(o: ServeCommandOptions): Promise<number> {
   const host = o.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host) && isIP(host) === 0)
     throw new UsageError(`--host: expected an IP address (or localhost), got ${JSON.stringify(host)}`);
-  const port = o.port === undefined ? 8025 : Number(o.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(o.port)}`);
+  const port = portOption(o.port, 0) ?? 8025;
   const refreshMs = parseInterval(o.refresh ?? '30s');
   const { config, adapters } = await openConfig(o.config);
   const index = openIndexFor(config, o.index);
