@@ -260,18 +260,14 @@ interface Internal extends FakePop3Server {
   greetingText: string;
 }
 
-/** A config file's mailbox for `server` as tests reach it: STLS, the test CA inline, alice's literal password. */
+/** How tests reach `server`: STLS, the test CA inline, alice's literal password (connect options and config alike). */
+export function fakeServerLogin(server: FakePop3Server) {
+  return { host: '127.0.0.1', port: server.port, tls: 'starttls' as const, ca: makeTestCerts().caPem, user: 'alice', password: 'secret' };
+}
+
+/** A config file's mailbox for `server`, reached as fakeServerLogin says. */
 export function fakeServerMailbox(id: string, server: FakePop3Server, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    id,
-    host: '127.0.0.1',
-    port: server.port,
-    tls: 'starttls',
-    ca: makeTestCerts().caPem,
-    user: 'alice',
-    password: 'secret',
-    ...extra,
-  };
+  return { id, ...fakeServerLogin(server), ...extra };
 }
 
 export async function startFakePop3Server(options: FakeServerOptions = {}): Promise<FakePop3Server> {

@@ -1,20 +1,11 @@
 import { buffer } from 'node:stream/consumers';
 import { connectPop3 } from '../../lib/pop3/index.ts';
 import type { Pop3Client, Pop3ConnectOptions } from '../../lib/pop3/index.ts';
-import { makeTestCerts } from '../helpers/certs.ts';
-import type { FakePop3Server } from '../helpers/fake-pop3-server.ts';
+import { fakeServerLogin, type FakePop3Server } from '../helpers/fake-pop3-server.ts';
 
 /** Connects to a fake server: STLS on its plain port (or implicit TLS), trusting the test CA. */
 export function connectFake(server: FakePop3Server, options: Partial<Pop3ConnectOptions> = {}): Promise<Pop3Client> {
-  return connectPop3({
-    host: '127.0.0.1',
-    port: server.port,
-    tls: 'starttls',
-    ca: makeTestCerts().caPem,
-    user: 'alice',
-    password: 'secret',
-    ...options,
-  });
+  return connectPop3({ ...fakeServerLogin(server), ...options });
 }
 
 export async function retrBytes(client: Pop3Client, n: number): Promise<Buffer> {
