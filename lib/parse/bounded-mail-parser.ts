@@ -132,6 +132,13 @@ export class BoundedMailParser extends MailParser {
         // a part whose headers we cannot read is reported with mailparser's view only
       }
       const decoder = node.decoder;
+      if (decoder) {
+        // mailparser ends a part's decoder at the part's end and again at the message's: the second end() builds
+        // an ERR_STREAM_ALREADY_FINISHED (a stack trace per message) that nothing reads.
+        const end = decoder.end.bind(decoder);
+        decoder.end = ((...args: unknown[]) =>
+          args.length === 0 && decoder.writableEnded ? decoder : (end as (...a: unknown[]) => Transform)(...args)) as Transform['end'];
+      }
       if (decoder && !node.isAttachment) {
         let keptHere = 0;
         const push = decoder.push.bind(decoder);

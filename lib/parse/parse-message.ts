@@ -54,21 +54,32 @@ const EMPTY_FIELDS: HeaderFields = {
   headers: { listId: null, authenticationResults: [], spamFlag: null, spamStatus: null, autoSubmitted: null, returnPath: null },
 };
 
-/** Growable byte buffer for the header pre-scan: no quadratic re-concatenation when input arrives in tiny chunks. */
+/**
+ * Growable byte buffer for the header pre-scan: no quadratic re-concatenation when input arrives in tiny chunks.
+ * The first chunk is held as it is (a message given whole is never copied); a second one starts the copy.
+ */
 class Prefix {
-  bytes = Buffer.alloc(16 * 1024);
+  bytes: Buffer | null = null;
   length = 0;
+  #owned = false;
   append(chunk: Buffer): void {
-    if (this.length + chunk.length > this.bytes.length) {
-      const next = Buffer.alloc(Math.max(this.bytes.length * 2, this.length + chunk.length));
+    if (this.bytes === null) {
+      this.bytes = chunk;
+      this.length = chunk.length;
+      return;
+    }
+    if (!this.#owned || this.length + chunk.length > this.bytes.length) {
+      // Never zero-filled: view() reads only what was copied in.
+      const next = Buffer.allocUnsafe(Math.max(16 * 1024, this.bytes.length * 2, this.length + chunk.length));
       this.bytes.copy(next, 0, 0, this.length);
       this.bytes = next;
+      this.#owned = true;
     }
     chunk.copy(this.bytes, this.length);
     this.length += chunk.length;
   }
   view(): Buffer {
-    return this.bytes.subarray(0, this.length);
+    return this.bytes === null ? Buffer.alloc(0) : this.bytes.subarray(0, this.length);
   }
 }
 

@@ -87,7 +87,7 @@ const BOUNCE_SUBJECT_JA =
 const HUMAN_SUBJECT = /^\s*(?:re|fwd?|aw|wg|tr|rv|sv|vs|antw|返信|転送)\s*(?:\[\d+\])?\s*[:：]/i;
 const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers', 'message/partial']);
 // Where MTAs that attach nothing quote the returned message (qmail, Yahoo, Exim without MIME, Courier).
-const QUOTED_ORIGINAL =
+export const QUOTED_ORIGINAL =
   /^[ \t]*-{2,40} ?(?:Below this line is a copy of the message|This is a copy of the message|The (?:original|returned) message|Original message|Unsent message|Undelivered message|Returned message|Copy of the message|Message header follows)|^Below is a copy of the original message|^[ \t]*-{3,40} ?(?:元のメッセージ|送信したメッセージ|以下、送信されたメッセージ)/im;
 
 export function isDaemonSender(fields: HeaderFields): boolean {
@@ -110,7 +110,10 @@ export function hasNullSender(h: HeaderMap): boolean {
 }
 
 export function hasOriginal(contentTypes: readonly string[], text: string): boolean {
-  return contentTypes.some((t) => ORIGINAL_TYPES.has(t)) || QUOTED_ORIGINAL.test(text);
+  if (contentTypes.some((t) => ORIGINAL_TYPES.has(t))) return true;
+  // Every alternative of the pattern starts with a run of dashes or with "below is a copy" (in any case): most text
+  // has neither, and a multiline pattern with a dozen alternatives is otherwise tried at every line.
+  return (text.includes('--') || /below is a copy/i.test(text)) && QUOTED_ORIGINAL.test(text);
 }
 
 export function isHumanSubject(subject: string | null): boolean {
