@@ -90,8 +90,11 @@ class TextDecodeStream extends Transform {
 }
 
 export class BoundedMailParser extends MailParser {
-  /** Part header info by the part's processed header map (mailparser passes that map on with each attachment). */
-  readonly parts = new WeakMap<object, PartInfo>();
+  /**
+   * Each part's own header lines by the part's processed header map (mailparser passes that map on with each
+   * attachment): read into a PartInfo only for the parts that turn out to be attachments.
+   */
+  readonly #partLines = new WeakMap<object, ReadonlyArray<{ key: string; line: string }>>();
   partCount = 0;
   limitHit: string | null = null;
 
@@ -127,7 +130,7 @@ export class BoundedMailParser extends MailParser {
       if (depth > options.maxMimeDepth) hit(`MIME nesting deeper than ${options.maxMimeDepth}`);
       if (this.partCount > options.maxParts) hit(`more than ${options.maxParts} MIME parts`);
       try {
-        this.parts.set(node.headers, partInfo(data.headers?.getList() ?? []));
+        this.#partLines.set(node.headers, [...(data.headers?.getList() ?? [])]);
       } catch {
         // a part whose headers we cannot read is reported with mailparser's view only
       }
@@ -160,6 +163,17 @@ export class BoundedMailParser extends MailParser {
     self.decoder = {
       decodeStream: (charset: string) => new TextDecodeStream(charset.startsWith(MARK) ? charset.slice(MARK.length) : charset),
     };
+  }
+
+  /** What a part's own header lines say, given the header map mailparser hands on with an attachment. */
+  partInfo(headers: object): PartInfo | undefined {
+    const lines = this.#partLines.get(headers);
+    if (lines === undefined) return undefined;
+    try {
+      return partInfo(lines);
+    } catch {
+      return undefined; // a part whose headers we cannot read is reported with mailparser's view only
+    }
   }
 
   /** The parsed node tree (text parts carry `textContent` once they have ended). */

@@ -217,7 +217,7 @@ class ParseRun {
       parser.on('data', (data: { type: string }) => {
         if (data.type !== 'attachment') return;
         const att = data as unknown as StreamedAttachment & { headers: object };
-        const info: PartInfo = parser.parts.get(att.headers) ?? {
+        const info: PartInfo = parser.partInfo(att.headers) ?? {
           contentType: 'application/octet-stream',
           disposition: null,
           filename: null,
