@@ -132,46 +132,86 @@ function normaliseAddress(address: string): string {
   return `${address.slice(0, at)}@${address.slice(at + 1).toLowerCase()}`;
 }
 
+// The address a plain header holds: `a@b.example`, `Name <a@b.example>` or `"Name" <a@b.example>`, in ASCII.
+const PLAIN_ADDR =
+  '[A-Za-z0-9_%+-]+(?:\\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+';
+const PLAIN_MAILBOX = new RegExp(
+  `^[ \\t]*(?:(${PLAIN_ADDR})|(?:"([A-Za-z0-9 ._',-]*)"|([A-Za-z0-9](?:[A-Za-z0-9 _'-]*[A-Za-z0-9])?))?[ \\t]*<(${PLAIN_ADDR})>)[ \\t]*$`,
+);
+
+/**
+ * A header made of plain mailboxes only (most mail: one sender, a few recipients), read without the full parser;
+ * null for anything else (quotes with commas, comments, groups, encoded words, 8-bit text, folding, odd syntax),
+ * which takes the long way. Gives what the long way gives (test/parse/plain-addresses.test.ts compares the two).
+ */
+export function plainAddresses(text: string): Address[] | null {
+  const items = text.includes('"') ? [text] : text.split(',');
+  const out: Address[] = [];
+  for (const item of items) {
+    const m = PLAIN_MAILBOX.exec(item);
+    if (m === null) return null;
+    const name = (m[2] ?? m[3] ?? '').trim();
+    const address = normaliseAddress(m[1] ?? m[4]!);
+    if (!address) return null;
+    out.push({ name, address });
+  }
+  return out;
+}
+
+/** One header's text by the full parser (what plainAddresses shortcuts); never throws. */
+export function parsedAddresses(text: string): Address[] {
+  const out: Address[] = [];
+  addressesOf(text.replace(/[\uE000\uE001]/g, ''), out);
+  return out;
+}
+
 /** Parses every occurrence of an address header; never throws. Groups are flattened, empty groups vanish. */
 export function parseAddresses(values: readonly Buffer[], hint?: string | null): Address[] {
   const out: Address[] = [];
   for (const raw of values) {
-    let text = decodeRawHeader(raw, hint).replace(/[\uE000\uE001]/g, '');
-    const decoded: string[] = [];
-    let swapped = '';
-    let at = 0;
-    for (const run of encodedWordRuns(text)) {
-      swapped += `${text.slice(at, run.start)}\uE000${decoded.length}\uE001`;
-      decoded.push(run.text);
-      at = run.end;
-    }
-    // RFC 5322 4.4 obsolete syntax also allows whitespace around the dots of a domain (`jdoe@test  . example`).
-    text = stripAngleComments(balanceQuotes(swapped + text.slice(at))).replace(/@[A-Za-z0-9-]+(?:\s*\.\s*[A-Za-z0-9-]+)+/g, (m) =>
-      m.replace(/\s+/g, ''),
-    );
-    const source = text;
-    let parsed: Array<{ name?: string; address?: string }>;
-    try {
-      parsed = parseAddressHeader(text, { flatten: true, decodePunycode: false }).value;
-    } catch {
-      parsed = [];
-    }
-    for (const entry of parsed) {
-      const name = cleanName(cleanDisplay(restore(entry.name ?? '', decoded)).trim());
-      const rawAddress = strayless(cleanDisplay(entry.address ?? '').trim());
-      // RFC 2047 5 keeps encoded words out of the addr-spec: one there is accepted only if it decodes to a plain address.
-      let address = rawAddress;
-      if (HAS_PLACEHOLDER.test(rawAddress)) {
-        const decodedAddress = restore(rawAddress, decoded);
-        address = /^[^\s@]+@[^\s@]+$/.test(decodedAddress) ? decodedAddress : '';
-      }
-      const normalised = normaliseAddress(address);
-      if (!normalised && !name && !address) continue;
-      // A comment standing alone in the list ("(the end of the group)") is no mailbox, though mailparser makes it a name.
-      if (!normalised && !address && source.includes(`(${entry.name ?? ''})`)) continue;
-      // Something that is not an address ("From: Support") is kept as a name so nothing shown is lost.
-      out.push({ name: normalised ? name : name || address, address: normalised });
-    }
+    const text = decodeRawHeader(raw, hint);
+    const plain = plainAddresses(text);
+    if (plain === null) addressesOf(text.replace(/[\uE000\uE001]/g, ''), out);
+    else out.push(...plain);
   }
   return out;
+}
+
+function addressesOf(input: string, out: Address[]): void {
+  let text = input;
+  const decoded: string[] = [];
+  let swapped = '';
+  let at = 0;
+  for (const run of encodedWordRuns(text)) {
+    swapped += `${text.slice(at, run.start)}\uE000${decoded.length}\uE001`;
+    decoded.push(run.text);
+    at = run.end;
+  }
+  // RFC 5322 4.4 obsolete syntax also allows whitespace around the dots of a domain (`jdoe@test  . example`).
+  text = stripAngleComments(balanceQuotes(swapped + text.slice(at))).replace(/@[A-Za-z0-9-]+(?:\s*\.\s*[A-Za-z0-9-]+)+/g, (m) =>
+    m.replace(/\s+/g, ''),
+  );
+  const source = text;
+  let parsed: Array<{ name?: string; address?: string }>;
+  try {
+    parsed = parseAddressHeader(text, { flatten: true, decodePunycode: false }).value;
+  } catch {
+    parsed = [];
+  }
+  for (const entry of parsed) {
+    const name = cleanName(cleanDisplay(restore(entry.name ?? '', decoded)).trim());
+    const rawAddress = strayless(cleanDisplay(entry.address ?? '').trim());
+    // RFC 2047 5 keeps encoded words out of the addr-spec: one there is accepted only if it decodes to a plain address.
+    let address = rawAddress;
+    if (HAS_PLACEHOLDER.test(rawAddress)) {
+      const decodedAddress = restore(rawAddress, decoded);
+      address = /^[^\s@]+@[^\s@]+$/.test(decodedAddress) ? decodedAddress : '';
+    }
+    const normalised = normaliseAddress(address);
+    if (!normalised && !name && !address) continue;
+    // A comment standing alone in the list ("(the end of the group)") is no mailbox, though mailparser makes it a name.
+    if (!normalised && !address && source.includes(`(${entry.name ?? ''})`)) continue;
+    // Something that is not an address ("From: Support") is kept as a name so nothing shown is lost.
+    out.push({ name: normalised ? name : name || address, address: normalised });
+  }
 }
