@@ -88,7 +88,10 @@ export function makeSnippet(text: string, max: number): string {
   return end >= source.length ? source : source.slice(0, end).trimEnd();
 }
 
-const collapse = (text: string): string => text.replace(/[\u0000-\u0008\u000e-\u001f\u007f\u200b\ufeff]/g, '').replace(/\s+/g, ' ');
+// Each run of whitespace becomes one space: runs of two or more, and single whitespace other than a space (a
+// single space, the most common run by far, is left where it is rather than replaced by itself).
+const collapse = (text: string): string =>
+  text.replace(/[\u0000-\u0008\u000e-\u001f\u007f\u200b\ufeff]/g, '').replace(/\s{2,}|[^\S ]/g, ' ');
 
 /**
  * The text collapsed and trimmed, as far as its first `want` code units go: only a prefix of a long body is read
