@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { MailParser } from 'mailparser';
-import { decodeBytes } from './charset.ts';
+import { decodeBytes, utf8AsIs } from './charset.ts';
 import { partInfo, type PartInfo } from './attachments.ts';
 import { listNamedTextAsAttachments } from './attachment-rule.ts';
 
@@ -79,11 +79,17 @@ class TextDecodeStream extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
+    const bytes = Buffer.concat(this.chunks);
+    // Most text is UTF-8 or ASCII already: decoded and encoded again it would be these very bytes.
+    if (utf8AsIs(bytes, this.charset)) {
+      done(null, bytes);
+      return;
+    }
     let text: string;
     try {
-      text = decodeBytes(Buffer.concat(this.chunks), this.charset);
+      text = decodeBytes(bytes, this.charset);
     } catch {
-      text = Buffer.concat(this.chunks).toString('utf8');
+      text = bytes.toString('utf8');
     }
     done(null, Buffer.from(text, 'utf8'));
   }

@@ -259,6 +259,16 @@ export function decodeWithHint(buf: Uint8Array, hint: string | null | undefined)
   return decodeDetected(buf);
 }
 
+/**
+ * Whether decodeBytes(buf, label) is buf read as UTF-8 (valid UTF-8 labelled so, or plain ASCII under a label that
+ * is ASCII, missing or unknown): a caller that wants the text as UTF-8 bytes can then keep the bytes it has.
+ */
+export function utf8AsIs(buf: Uint8Array, label: string | null | undefined): boolean {
+  const { kind } = kindOf(label);
+  if (kind === 'utf8') return isUtf8(buf);
+  return (kind === 'ascii' || kind === 'auto') && !hasHighBytes(buf) && !hasIso2022Escape(buf);
+}
+
 /** Decodes bytes in the charset a label names, falling back to detection when the label is absent, unknown or plainly wrong. */
 export function decodeBytes(buf: Uint8Array, label: string | null | undefined): string {
   const k = kindOf(label);
