@@ -46,20 +46,18 @@ function firstId(value: string | null): string | null {
 /** RFC 5322 date to ISO 8601, null when it cannot be read. Comments such as "(JST)" are dropped first. */
 export function parseDate(value: string | null): string | null {
   if (value === null) return null;
-  const cleaned = value
-    .replace(/\([^()]*\)/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const cleaned = (value.includes('(') ? value.replace(/\([^()]*\)/g, ' ') : value).replace(/\s{2,}|[^\S ]/g, ' ').trim();
   if (!cleaned) return null;
-  for (const candidate of [cleaned, cleaned.replace(/^[A-Za-z]{3},?\s*/, ''), cleaned.replace(/\s+[A-Z]{3,4}$/, '')]) {
-    const t = Date.parse(candidate);
-    if (Number.isFinite(t)) {
-      const d = new Date(t);
-      const year = d.getUTCFullYear();
-      if (year >= 1970 && year <= 9999) return d.toISOString();
-    }
-  }
-  return null;
+  // The alternatives (without the weekday, without a zone name) are only built when the date as written fails.
+  return isoDate(cleaned) ?? isoDate(cleaned.replace(/^[A-Za-z]{3},?\s*/, '')) ?? isoDate(cleaned.replace(/\s+[A-Z]{3,4}$/, ''));
+}
+
+function isoDate(candidate: string): string | null {
+  const t = Date.parse(candidate);
+  if (!Number.isFinite(t)) return null;
+  const d = new Date(t);
+  const year = d.getUTCFullYear();
+  return year >= 1970 && year <= 9999 ? d.toISOString() : null;
 }
 
 /** The charset the message declares at the top level: the best guess for raw 8-bit bytes in its headers. */
