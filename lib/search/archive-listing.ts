@@ -107,7 +107,8 @@ export async function catchUpListing(
     if (batch.length >= BATCH) flush();
   };
   if (options.all) {
-    for await (const doc of store.listMetadata()) {
+    // A rebuild reads past a damaged document (counted as skipped, as the CLI reports) rather than stop at it.
+    for await (const doc of store.listMetadata({ onDamaged: () => skipped++ })) {
       if (options.signal?.aborted) break;
       pending.push(Promise.resolve(doc));
       await take();

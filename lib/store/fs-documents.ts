@@ -62,7 +62,7 @@ export class FsDocuments extends PackedDocuments implements DocumentIo {
   }
 
   /** Every document of a partition, once per id: legacy files first, then packs in the order they were written. */
-  async *readPartition(partition: string): AsyncIterable<MetadataDocument> {
+  async *readPartition(partition: string, onDamaged?: MetadataQuery['onDamaged']): AsyncIterable<MetadataDocument> {
     const { legacy, packs } = orderPartitionNames(await this.names(partition));
     const seen = new Set<string>();
     for (const name of legacy) {
@@ -72,6 +72,7 @@ export class FsDocuments extends PackedDocuments implements DocumentIo {
       } catch (err) {
         if (!(err instanceof StoreError) || err.retryable) throw err;
         this.#o.warn('skipping corrupt metadata file', { key: `${partition}${name}` });
+        onDamaged?.(`${partition}${name}`, err.message);
         continue;
       }
       if (doc !== null && !seen.has(doc.id)) {
@@ -80,7 +81,7 @@ export class FsDocuments extends PackedDocuments implements DocumentIo {
       }
     }
     for (const name of packs) {
-      for (const doc of await this.readPack(`${partition}${name}`)) {
+      for (const doc of await this.readPack(`${partition}${name}`, onDamaged)) {
         if (seen.has(doc.id)) continue;
         seen.add(doc.id);
         yield doc;
@@ -106,7 +107,7 @@ export class FsDocuments extends PackedDocuments implements DocumentIo {
           if (since !== null && `${yyyy}${mm}` < since.slice(0, 6)) continue;
           for (const dd of await this.#dirs(join(mdir, yyyy, mm), /^\d{2}$/)) {
             if (since !== null && `${yyyy}${mm}${dd}` < since) continue;
-            yield* this.readPartition(`${ARCHIVE_LAYOUT.raw}${mailbox}/${yyyy}/${mm}/${dd}/`);
+            yield* this.readPartition(`${ARCHIVE_LAYOUT.raw}${mailbox}/${yyyy}/${mm}/${dd}/`, query.onDamaged);
           }
         }
       }
@@ -133,7 +134,7 @@ export class FsDocuments extends PackedDocuments implements DocumentIo {
   }
 
   /** A pack's documents; a line that is not a document is skipped with a warning (the others still count). */
-  protected async readPack(key: string): Promise<MetadataDocument[]> {
+  protected async readPack(key: string, onDamaged?: MetadataQuery['onDamaged']): Promise<MetadataDocument[]> {
     let body: Buffer;
     try {
       body = await readFile(keyToPath(this.#o.root, key));
@@ -142,10 +143,16 @@ export class FsDocuments extends PackedDocuments implements DocumentIo {
       throw toStoreError(err, `reading ${key}`);
     }
     const out: MetadataDocument[] = [];
-    const values = decodePack(body, (line) => this.#o.warn('skipping corrupt metadata line', { key, line }));
+    const values = decodePack(body, (line) => {
+      this.#o.warn('skipping corrupt metadata line', { key, line });
+      onDamaged?.(`${key} line ${line}`, 'not JSON');
+    });
     values.forEach((v, i) => {
       if (isDocument(v)) out.push(v);
-      else this.#o.warn('skipping a line that is not a metadata document', { key, index: i });
+      else {
+        this.#o.warn('skipping a line that is not a metadata document', { key, index: i });
+        onDamaged?.(`${key} (document ${i + 1})`, 'not a metadata document');
+      }
     });
     return out;
   }

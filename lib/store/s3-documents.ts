@@ -81,21 +81,37 @@ export class S3Documents extends PackedDocuments implements DocumentIo {
         if (parsed === null || parsed.mailbox !== mailbox) continue;
         if (since !== null && parsed.date.getTime() < since.getTime()) continue;
         if (here !== partition) {
-          if (partition !== null) yield* this.#readPartition(partition, names);
+          if (partition !== null) yield* this.#readPartition(partition, names, query.onDamaged);
           partition = here;
           names = [];
         }
         names.push(name);
       }
-      if (partition !== null) yield* this.#readPartition(partition, names);
+      if (partition !== null) yield* this.#readPartition(partition, names, query.onDamaged);
     }
   }
 
-  async *#readPartition(partition: string, names: readonly string[]): AsyncIterable<MetadataDocument> {
+  async *#readPartition(
+    partition: string,
+    names: readonly string[],
+    onDamaged: MetadataQuery['onDamaged'],
+  ): AsyncIterable<MetadataDocument> {
     const { legacy, packs } = orderPartitionNames(names);
+    const legacyRead = async (key: string): Promise<MetadataDocument[]> => {
+      try {
+        const doc = await this.readLegacy(key);
+        return doc === null ? [] : [doc];
+      } catch (err) {
+        if (onDamaged === undefined || !isDamage(err)) throw err;
+        onDamaged(key, err.message);
+        return [];
+      }
+    };
     const reads = [
-      ...legacy.map((n) => () => this.readLegacy(`${partition}${n}`).then((d) => (d === null ? [] : [d]))),
-      ...packs.map((n) => () => this.readPack(`${partition}${n}`)),
+      ...legacy.map((n) => () => legacyRead(`${partition}${n}`)),
+      ...packs.map(
+        (n) => () => (onDamaged === undefined ? this.readPack(`${partition}${n}`) : this.#readPackAround(`${partition}${n}`, onDamaged)),
+      ),
     ];
     const pending: Array<Promise<MetadataDocument[]>> = [];
     const seen = new Set<string>();
@@ -142,6 +158,20 @@ export class S3Documents extends PackedDocuments implements DocumentIo {
     return values.map((v, i) => validate(`${objectKey} (document ${i + 1})`, v));
   }
 
+  /** A pack's valid documents, each line that is not one reported (a listing that goes on past damage). */
+  async #readPackAround(objectKey: string, onDamaged: NonNullable<MetadataQuery['onDamaged']>): Promise<MetadataDocument[]> {
+    const body = await this.#ctx.get(objectKey);
+    if (body === null) return [];
+    const out: MetadataDocument[] = [];
+    const values = decodePack(body, (line) => onDamaged(`${objectKey} line ${line}`, 'not JSON'));
+    values.forEach((v, i) => {
+      const parsed = metadataDocumentSchema.safeParse(v);
+      if (parsed.success) out.push(parsed.data);
+      else onDamaged(`${objectKey} (document ${i + 1})`, `not a valid document: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    });
+    return out;
+  }
+
   /** Names in one partition (all of them, or those starting with `startsWith`). */
   protected async names(partition: string, startsWith = ''): Promise<string[]> {
     const out: string[] = [];
@@ -175,6 +205,11 @@ export class S3Documents extends PackedDocuments implements DocumentIo {
     });
     for await (const res of pages) for (const o of res.Contents ?? []) if (o.Key !== undefined) yield o.Key;
   }
+}
+
+/** A document that is there but cannot be read: EVERIFY, never retryable (a failed request is not damage). */
+function isDamage(err: unknown): err is StoreError {
+  return err instanceof StoreError && err.code === 'EVERIFY' && !err.retryable;
 }
 
 function validate(where: string, json: unknown): MetadataDocument {

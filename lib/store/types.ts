@@ -38,6 +38,12 @@ export interface MetadataQuery {
   readonly mailbox?: string;
   /** Only documents whose raw key's date partition is on or after this day (UTC). */
   readonly since?: Date;
+  /**
+   * Given, a stored document that cannot be read (not JSON, not a valid document) is reported here and skipped, and
+   * the listing goes on (an index rebuild). Without it the S3 store refuses to list past one (EVERIFY), and the fs
+   * store skips it with its warning.
+   */
+  readonly onDamaged?: (where: string, reason: string) => void;
 }
 
 export interface PutObjectOptions {

@@ -1,13 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../lib/config/index.ts';
 import { runMailbox } from '../../lib/ingest/pipeline.ts';
 import { S3RawStore } from '../../lib/store/s3-store.ts';
 import { S3StateStore } from '../../lib/store/s3-state.ts';
-import { SearchDb, catchUp, defaultIndexPath, parseSearchQuery, search } from '../../lib/search/index.ts';
+import { SearchDb, catchUp, defaultIndexPath, parseSearchQuery, rebuild, search } from '../../lib/search/index.ts';
 import { startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { MemoryPublisher } from '../helpers/memory-adapters.ts';
 import { MemoryMaildrop } from '../helpers/memory-pop3.ts';
@@ -102,6 +103,28 @@ describe('search index over an S3 archive (fauxqs): built from the metadata docu
       assert.equal(message.verified.ok, true);
     } finally {
       assert.equal(await serve.stop(), 0, serve.stderr());
+    }
+  });
+
+  it('--rebuild reads past damaged documents: they are counted as skipped, the others indexed', async () => {
+    const config = await loadConfig(configPath);
+    const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: PREFIX });
+    const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: `${PREFIX}/raw/support/` }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!);
+    const pack = keys.find((k) => /\/docs-[^/]+$/.test(k));
+    const raw = keys.find((k) => k.endsWith('.eml'));
+    assert.ok(pack !== undefined && raw !== undefined, keys.join(' '));
+    const body = await (await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: pack }))).Body!.transformToString();
+    // A line that is not JSON in the pack, and beside it a legacy document of a schema this version cannot read.
+    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: pack, Body: `${body}{"broken":\n` }));
+    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: raw.replace(/\.eml$/, '.json'), Body: '{"schemaVersion":99}' }));
+    const index = SearchDb.open(path.join(dir, 'rebuilt.sqlite'));
+    try {
+      const r = await rebuild(index, config, store, { skipBodies: true });
+      assert.deepEqual({ read: r.read, skipped: r.skipped, documents: r.documents }, { read: 3, skipped: 2, documents: 3 });
+      assert.equal(search(index, parseSearchQuery(new URLSearchParams({ q: 'S3 only' }))).hits.length, 1);
+    } finally {
+      index.close();
     }
   });
 });

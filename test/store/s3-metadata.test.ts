@@ -189,6 +189,39 @@ describe('S3RawStore metadata and small objects', () => {
     );
   });
 
+  it('with onDamaged, lists past a damaged document and reports where it is', async () => {
+    const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm9' });
+    const docs = [1, 2, 3].map((n) => docFor(store, 'support', '2025-01-01', n));
+    for (const d of docs) await store.putMetadata(d);
+    await store.flush();
+    const [pack] = await keysUnder(aws, 'm9/');
+    const lines = (await store.getObject(pack!))!.toString('utf8').trimEnd().split('\n');
+    // The second document's line cut short; a legacy document of the first that is not a valid document.
+    lines[1] = lines[1]!.slice(0, 40);
+    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: pack!, Body: `${lines.join('\n')}\n` }));
+    await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: aws.bucket,
+        Key: docs[0]!.raw.key.replace(/\.eml$/, '.json'),
+        Body: JSON.stringify({ ...docs[0], schemaVersion: 2 }),
+      }),
+    );
+    const damaged: string[] = [];
+    const listed = await collect(store.listMetadata({ onDamaged: (where) => damaged.push(where) }));
+    assert.deepEqual(listed, [docs[0]!.id, docs[2]!.id]);
+    assert.equal(damaged.length, 2, damaged.join('; '));
+    assert.ok(
+      damaged.some((w) => w === `${pack} line 2`),
+      damaged.join('; '),
+    );
+    assert.ok(
+      damaged.some((w) => w.endsWith('.json')),
+      damaged.join('; '),
+    );
+    // Without it the listing still refuses to go past them.
+    await assert.rejects(collect(store.listMetadata()), (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY');
+  });
+
   it('puts and gets small objects under the prefix, null when absent, and refuses another bucket', async () => {
     const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm5' });
     const ref = await store.putObject('claims/abc.json', '{"a":"日本語"}', 'application/json');
