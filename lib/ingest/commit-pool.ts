@@ -10,6 +10,8 @@ const COMMIT_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 export class CommitPool {
   readonly #inflight = new Set<Promise<void>>();
   #bytes = 0;
+  /** Whoever waits for room (the receive loop): woken by the next commit to end, rather than racing all of them. */
+  #waiters: Array<() => void> = [];
   #fatal: { readonly error: unknown } | null = null;
 
   get size(): number {
@@ -25,6 +27,9 @@ export class CommitPool {
       .finally(() => {
         this.#inflight.delete(task);
         this.#bytes -= bytes;
+        const waiters = this.#waiters;
+        this.#waiters = [];
+        for (const wake of waiters) wake();
       });
     this.#inflight.add(task);
     this.#bytes += bytes;
@@ -32,8 +37,9 @@ export class CommitPool {
 
   /** Waits until another commit may start; throws the session's fatal error once one is known. */
   async waitForRoom(): Promise<void> {
+    // Promise.race over the commits in flight would add a reaction to each of them per message received.
     while (this.#inflight.size >= COMMITS_IN_FLIGHT || (this.#inflight.size > 1 && this.#bytes >= COMMIT_BYTES_IN_FLIGHT)) {
-      await Promise.race(this.#inflight);
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
     this.throwIfFailed();
   }
