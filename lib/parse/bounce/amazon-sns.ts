@@ -22,7 +22,8 @@ const WRAPPED_KEY = new RegExp([...'notificationType'].join('(?:\\r?\\n)*'));
 
 export function isSesNotification(fields: HeaderFields, text: string): boolean {
   const head = text.slice(0, 64 * 1024);
-  if (!WRAPPED_KEY.test(head)) return false;
+  // NOTIFICATION needs a double quote, which unwrapping cannot add: most text has none, and is passed over at once.
+  if (!head.includes('"') || !WRAPPED_KEY.test(head)) return false;
   const body = head.replace(/\r?\n/g, '');
   return (
     NOTIFICATION.test(body) &&
