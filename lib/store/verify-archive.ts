@@ -107,7 +107,11 @@ export async function verifyMailbox(
     if (running.size >= PARALLEL) await Promise.race(running);
   };
   try {
-    for await (const doc of store.listMetadata({ mailbox })) {
+    // A document that cannot be read is a finding of its own, and the audit goes on past it.
+    const onDamaged = (where: string, reason: string): void => {
+      problems.push({ kind: 'unreadable', key: where, detail: reason });
+    };
+    for await (const doc of store.listMetadata({ mailbox, onDamaged })) {
       documents++;
       onProgress?.(documents);
       const known = entries.get(doc.id);

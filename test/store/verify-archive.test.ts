@@ -104,4 +104,27 @@ describe('mail-ingest verify: the archive re-read against the state and the docu
     );
     assert.match(plain.stdout, /the archive does not match: nothing was changed/);
   });
+
+  it('reports a damaged document where it is and goes on with the rest', async () => {
+    const dir = join(root, 'damaged-document');
+    const docs = await ingestInto(dir);
+    const victim = docs.find((d) => d.uidl === 'uid-3')!;
+    const partition = join(dir, victim.raw.key, '..');
+    let damaged = '';
+    for (const name of (await readdir(partition)).filter((n) => n.endsWith('.jsonl'))) {
+      const lines = (await readFile(join(partition, name), 'utf8')).split('\n');
+      const at = lines.findIndex((l) => l.includes(`"id":"${victim.id}"`));
+      if (at < 0) continue;
+      lines[at] = lines[at]!.slice(0, 30); // cut short: no longer JSON
+      damaged = `${name} line ${at + 1}`;
+      await writeFile(join(partition, name), lines.join('\n'));
+    }
+    assert.ok(damaged !== '');
+    const audit = await verifyMailbox(new FsRawStore({ dir }), new FsStateStore({ dir }), 'support');
+    assert.deepEqual(
+      audit.problems.map((p) => `${p.kind} ${p.id ?? p.key.split('/').pop()}`).sort(),
+      [`document-missing ${victim.id}`, `unreadable ${damaged}`].sort(),
+    );
+    assert.equal(audit.documents, 3, 'the other documents were all read and checked');
+  });
 });
