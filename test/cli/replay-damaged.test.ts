@@ -3,12 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMailbox } from '../../lib/ingest/pipeline.ts';
-import { LocalPublisher } from '../../lib/publish/local-publisher.ts';
-import { FsRawStore } from '../../lib/store/fs-store.ts';
-import { FsStateStore } from '../../lib/store/fs-state.ts';
 import { cli } from './cli-helpers.ts';
-import { JOB_DEFAULTS } from '../helpers/job.ts';
+import { ingestFsArchive, writeFsConfig } from '../helpers/fs-archive.ts';
 import { MemoryMaildrop, sampleMessage } from '../helpers/memory-pop3.ts';
 
 describe('replay past a damaged document', () => {
@@ -23,29 +19,14 @@ describe('replay past a damaged document', () => {
   it('names it on stderr, publishes the others and exits 1', async () => {
     const drop = new MemoryMaildrop();
     for (const n of [1, 2, 3]) drop.add(`uid-${n}`, sampleMessage(n));
-    const store = new FsRawStore({ dir });
-    const summary = await runMailbox({
-      job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' } },
-      store,
-      state: new FsStateStore({ dir }),
-      publisher: new LocalPublisher({ dir }),
-      connect: drop.connect,
-    });
-    assert.equal(summary.stored, 3);
+    await ingestFsArchive(dir, drop, 3);
     const packs = (await readdir(join(dir, 'raw'), { recursive: true })).filter((f) => f.endsWith('.jsonl'));
     assert.equal(packs.length, 1, packs.join(' '));
     const pack = join(dir, 'raw', packs[0]!);
     const lines = (await readFile(pack, 'utf8')).split('\n');
     lines[1] = lines[1]!.slice(0, 25);
     await writeFile(pack, lines.join('\n'));
-    const config = join(dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        store: { type: 'fs', dir },
-        mailboxes: [{ id: 'support', host: '127.0.0.1', user: 'u', password: 'p', tls: 'implicit' }],
-      }),
-    );
+    const config = await writeFsConfig(dir);
 
     const out = await cli(['replay', '--config', config, '--json']);
     assert.equal(out.code, 1, out.stderr);

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -17,6 +17,7 @@ import { FsRawStore } from '../../lib/store/fs-store.ts';
 import { S3RawStore } from '../../lib/store/s3-store.ts';
 import type { RawStore } from '../../lib/store/types.ts';
 import { cli } from '../cli/cli-helpers.ts';
+import { writeFsConfig } from '../helpers/fs-archive.ts';
 import { enforceConditionalWrites, startLocalAws, type LocalAws } from '../helpers/fauxqs.ts';
 import { fakeMetadataDocument, MemoryPublisher, MemoryStateStore } from '../helpers/memory-adapters.ts';
 import { JOB_DEFAULTS } from '../helpers/job.ts';
@@ -91,14 +92,7 @@ describe('every UIDL keeps its own document; the first document stands', () => {
     assert.equal(twins[0]!.raw.key, twins[1]!.raw.key, 'one raw message');
     assert.notEqual(twins[0]!.id, twins[1]!.id, 'two documents');
 
-    const config = join(dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        store: { type: 'fs', dir },
-        mailboxes: [{ id: 'support', host: '127.0.0.1', user: 'u', password: 'p', tls: 'implicit' }],
-      }),
-    );
+    const config = await writeFsConfig(dir);
     const out = await cli(['replay', '--config', config, '--json']);
     assert.equal(out.code, 0, out.stderr);
     assert.equal(JSON.parse(out.stdout).replayed, 4);

@@ -4,13 +4,11 @@ import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MetadataDocument } from '../../lib/document/metadata-schema.ts';
-import { runMailbox } from '../../lib/ingest/pipeline.ts';
-import { LocalPublisher } from '../../lib/publish/local-publisher.ts';
 import { FsRawStore } from '../../lib/store/fs-store.ts';
 import { FsStateStore } from '../../lib/store/fs-state.ts';
 import { verifyMailbox } from '../../lib/store/verify-archive.ts';
 import { cli } from '../cli/cli-helpers.ts';
-import { JOB_DEFAULTS } from '../helpers/job.ts';
+import { ingestFsArchive, writeFsConfig } from '../helpers/fs-archive.ts';
 import { MemoryMaildrop, sampleMessage } from '../helpers/memory-pop3.ts';
 
 async function ingestInto(dir: string): Promise<MetadataDocument[]> {
@@ -19,15 +17,7 @@ async function ingestInto(dir: string): Promise<MetadataDocument[]> {
   drop.add('uid-1-again', sampleMessage(1));
   drop.add('uid-2', sampleMessage(2, { body: '見積書を添付します。' }));
   drop.add('uid-3', sampleMessage(3));
-  const store = new FsRawStore({ dir });
-  const summary = await runMailbox({
-    job: { ...JOB_DEFAULTS, id: 'support', connect: { host: '127.0.0.1', user: 'u', password: 'p' } },
-    store,
-    state: new FsStateStore({ dir }),
-    publisher: new LocalPublisher({ dir }),
-    connect: drop.connect,
-  });
-  assert.equal(summary.stored, 4);
+  const store = await ingestFsArchive(dir, drop, 4);
   const docs: MetadataDocument[] = [];
   for await (const d of store.listMetadata()) docs.push(d);
   return docs;
@@ -70,14 +60,7 @@ describe('mail-ingest verify: the archive re-read against the state and the docu
       await writeFile(join(partition, name), lines.map((l) => `${l}\n`).join(''));
     }
 
-    const config = join(dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        store: { type: 'fs', dir },
-        mailboxes: [{ id: 'support', host: '127.0.0.1', user: 'u', password: 'p', tls: 'implicit' }],
-      }),
-    );
+    const config = await writeFsConfig(dir);
     const out = await cli(['verify', '--config', config, '--json']);
     assert.equal(out.code, 1, out.stderr);
     const report = JSON.parse(out.stdout) as {
