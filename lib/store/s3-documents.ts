@@ -109,9 +109,7 @@ export class S3Documents extends PackedDocuments implements DocumentIo {
     };
     const reads = [
       ...legacy.map((n) => () => legacyRead(`${partition}${n}`)),
-      ...packs.map(
-        (n) => () => (onDamaged === undefined ? this.readPack(`${partition}${n}`) : this.#readPackAround(`${partition}${n}`, onDamaged)),
-      ),
+      ...packs.map((n) => () => this.readPack(`${partition}${n}`, onDamaged)),
     ];
     const pending: Array<Promise<MetadataDocument[]>> = [];
     const seen = new Set<string>();
@@ -148,26 +146,29 @@ export class S3Documents extends PackedDocuments implements DocumentIo {
     return validate(objectKey, json);
   }
 
-  /** Every line must be a valid document: a damaged pack is refused (EVERIFY), not skipped in silence. */
-  protected async readPack(objectKey: string): Promise<MetadataDocument[]> {
+  /**
+   * Every line must be a valid document: a damaged pack is refused (EVERIFY), not skipped in silence; or, given
+   * `onDamaged` (a listing that goes on past damage), each line that is not one is reported there and left out.
+   */
+  protected async readPack(objectKey: string, onDamaged?: MetadataQuery['onDamaged']): Promise<MetadataDocument[]> {
     const body = await this.#ctx.get(objectKey);
     if (body === null) return [];
     const values = decodePack(body, (line, err) => {
-      throw new StoreError('EVERIFY', `metadata pack ${objectKey} line ${line} is not JSON`, { cause: err, retryable: false });
+      if (onDamaged === undefined) {
+        throw new StoreError('EVERIFY', `metadata pack ${objectKey} line ${line} is not JSON`, { cause: err, retryable: false });
+      }
+      onDamaged(`${objectKey} line ${line}`, 'not JSON');
     });
-    return values.map((v, i) => validate(`${objectKey} (document ${i + 1})`, v));
-  }
-
-  /** A pack's valid documents, each line that is not one reported (a listing that goes on past damage). */
-  async #readPackAround(objectKey: string, onDamaged: NonNullable<MetadataQuery['onDamaged']>): Promise<MetadataDocument[]> {
-    const body = await this.#ctx.get(objectKey);
-    if (body === null) return [];
     const out: MetadataDocument[] = [];
-    const values = decodePack(body, (line) => onDamaged(`${objectKey} line ${line}`, 'not JSON'));
     values.forEach((v, i) => {
+      const where = `${objectKey} (document ${i + 1})`;
+      if (onDamaged === undefined) {
+        out.push(validate(where, v));
+        return;
+      }
       const parsed = metadataDocumentSchema.safeParse(v);
       if (parsed.success) out.push(parsed.data);
-      else onDamaged(`${objectKey} (document ${i + 1})`, `not a valid document: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      else onDamaged(where, `not a valid document: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     });
     return out;
   }
