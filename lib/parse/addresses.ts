@@ -161,7 +161,7 @@ export function plainAddresses(text: string): Address[] | null {
 /** One header's text by the full parser (what plainAddresses shortcuts); never throws. */
 export function parsedAddresses(text: string): Address[] {
   const out: Address[] = [];
-  addressesOf(text.replace(/[\uE000\uE001]/g, ''), out);
+  addressesOf(text, out);
   return out;
 }
 
@@ -171,14 +171,15 @@ export function parseAddresses(values: readonly Buffer[], hint?: string | null):
   for (const raw of values) {
     const text = decodeRawHeader(raw, hint);
     const plain = plainAddresses(text);
-    if (plain === null) addressesOf(text.replace(/[\uE000\uE001]/g, ''), out);
+    if (plain === null) addressesOf(text, out);
     else out.push(...plain);
   }
   return out;
 }
 
 function addressesOf(input: string, out: Address[]): void {
-  let text = input;
+  // The placeholders' own characters, should the header hold them, would be read as placeholders.
+  let text = input.replace(/[\uE000\uE001]/g, '');
   const decoded: string[] = [];
   let swapped = '';
   let at = 0;
