@@ -290,21 +290,31 @@ class ParseRun {
     }
   }
 
-  /** Every text part read as text (body, report parts), in order, then the kept attachments: what the bounce reader sees. */
-  bounceParts(): BouncePart[] {
-    const out: BouncePart[] = [];
+  /** The parts read as text (not attachments, not blank), in tree order: once per message, for both readers below. */
+  #textNodes: TreeNode[] | null = null;
+  textNodes(): TreeNode[] {
+    if (this.#textNodes !== null) return this.#textNodes;
+    const out: TreeNode[] = [];
     const walk = (node: TreeNode | undefined, depth: number): void => {
       if (!node || depth > 200) return;
-      if (typeof node.textContent === 'string' && !node.isAttachment && /\S/.test(node.textContent)) {
-        const type = node.contentType ?? 'text/plain';
-        out.push({ contentType: type, text: type === 'text/html' ? htmlToPlain(node.textContent) : node.textContent });
-      }
+      if (typeof node.textContent === 'string' && !node.isAttachment && /\S/.test(node.textContent)) out.push(node);
       for (const child of node.children ?? []) walk(child, depth + 1);
     };
     walk(this.parser?.root ?? undefined, 0);
+    this.#textNodes = out;
+    return out;
+  }
+
+  /** Every text part read as text (body, report parts), in order, then the kept attachments: what the bounce reader sees. */
+  bounceParts(headers: HeaderMap): BouncePart[] {
+    const out = this.textNodes().map((node): BouncePart => {
+      const type = node.contentType ?? 'text/plain';
+      const text = node.textContent!;
+      return { contentType: type, text: type === 'text/html' ? htmlToPlain(text) : text };
+    });
     let preamble: string | null = null;
     try {
-      preamble = multipartPreamble(this.start.view(), new HeaderMap(this.block?.headers ?? []).text('content-type'));
+      preamble = multipartPreamble(this.start.view(), headers.text('content-type'));
     } catch {
       // a preamble we cannot read adds nothing
     }
@@ -315,16 +325,11 @@ class ParseRun {
     let plain: string | null = null;
     let html: string | null = null;
     let other: string | null = null;
-    const walk = (node: TreeNode | undefined, depth: number): void => {
-      if (!node || depth > 200) return;
-      if (typeof node.textContent === 'string' && !node.isAttachment && /\S/.test(node.textContent)) {
-        if (node.contentType === 'text/html') html ??= node.textContent;
-        else if (node.contentType === 'text/plain' || node.contentType === undefined) plain ??= node.textContent;
-        else other ??= node.textContent;
-      }
-      for (const child of node.children ?? []) walk(child, depth + 1);
-    };
-    walk(this.parser?.root ?? undefined, 0);
+    for (const node of this.textNodes()) {
+      if (node.contentType === 'text/html') html ??= node.textContent!;
+      else if (node.contentType === 'text/plain' || node.contentType === undefined) plain ??= node.textContent!;
+      else other ??= node.textContent!;
+    }
     return { plain, html, other };
   }
 
@@ -337,7 +342,7 @@ class ParseRun {
       const headers = new HeaderMap(this.block?.headers ?? []);
       fields = headerFields(headers);
       try {
-        bounce = readBounce({ headers, fields, parts: this.bounceParts() });
+        bounce = readBounce({ headers, fields, parts: this.bounceParts(headers) });
       } catch (err) {
         this.fail(`bounce: ${short(err)}`);
       }
