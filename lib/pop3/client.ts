@@ -158,18 +158,19 @@ class Pop3Session implements Pop3Client {
     return this.conn.closed;
   }
 
-  /** The prefetched answer for `verb`, once; any other command sent first makes them all stale. */
-  private take<K extends keyof Prefetched>(verb: K | null): Prefetched[K] | undefined {
+  /** The prefetched answer for `verb`, once; asked again (or after another command), there is none. */
+  private take<K extends keyof Prefetched>(verb: K): Prefetched[K] | undefined {
     const p = this.prefetched;
     if (p === null) return undefined;
-    if (verb === null) {
-      this.prefetched = null;
-      return undefined;
-    }
     const answer = p[verb];
     p[verb] = undefined;
     if (answer === undefined) this.prefetched = null;
     return answer;
+  }
+
+  /** Another command is being sent: answers prefetched but not taken are stale from now on. */
+  private forget(): void {
+    this.prefetched = null;
   }
 
   // Methods are async so that a bad argument rejects instead of throwing; the command is still queued
@@ -183,7 +184,7 @@ class Pop3Session implements Pop3Client {
   async list(n?: number): Promise<ListEntry[] | ListEntry> {
     if (n === undefined) return this.take('list') ?? this.conn.send(cmd.listAll);
     cmd.checkArg(n, 'message number', 1);
-    this.take(null);
+    this.forget();
     return this.conn.send(cmd.listOne(n));
   }
 
@@ -192,41 +193,41 @@ class Pop3Session implements Pop3Client {
   async uidl(n?: number): Promise<UidlEntry[] | UidlEntry> {
     if (n === undefined) return this.take('uidl') ?? this.conn.send(cmd.uidlAll);
     cmd.checkArg(n, 'message number', 1);
-    this.take(null);
+    this.forget();
     return this.conn.send(cmd.uidlOne(n));
   }
 
   async retr(n: number): Promise<MessageStream> {
     cmd.checkArg(n, 'message number', 1);
-    this.take(null);
+    this.forget();
     return this.conn.send(cmd.retr(n, this.maxMessageBytes));
   }
 
   async top(n: number, lines: number): Promise<MessageStream> {
     cmd.checkArg(n, 'message number', 1);
     cmd.checkArg(lines, 'line count', 0);
-    this.take(null);
+    this.forget();
     return this.conn.send(cmd.top(n, lines));
   }
 
   async dele(n: number): Promise<void> {
     cmd.checkArg(n, 'message number', 1);
-    this.take(null);
+    this.forget();
     return this.conn.send(cmd.dele(n));
   }
 
   async rset(): Promise<void> {
-    this.take(null);
+    this.forget();
     return this.conn.send(cmd.rset);
   }
   async noop(): Promise<void> {
-    this.take(null);
+    this.forget();
     return this.conn.send(cmd.noop);
   }
 
   async quit(): Promise<void> {
     try {
-      this.take(null);
+      this.forget();
       await this.conn.send(cmd.quit);
     } finally {
       this.conn.close();
