@@ -79,7 +79,8 @@ export async function connectPop3(options: Pop3ConnectOptions): Promise<Pop3Clie
     } catch (error) {
       throw withLoginDelay(error, caps);
     }
-    // RFC 2449 section 5: capabilities may change after login (per-user EXPIRE, LOGIN-DELAY, PIPELINING).
+    // RFC 2449 section 5: capabilities may change after login (per-user EXPIRE, LOGIN-DELAY, PIPELINING). Only
+    // sent once the login is answered: Courier, though it offers PIPELINING, loses what it read behind the login.
     const reading = readCapabilities(conn);
     const listing = o.prefetchListing && o.pipelining && caps.has('PIPELINING') ? prefetchListing(conn, o.window) : null;
     const after = await reading;

@@ -92,3 +92,53 @@ describe('the listing sent with the CAPA after login (prefetchListing)', () => {
     }
   });
 });
+
+/**
+ * A server that answers each login command (USER, PASS, AUTH, APOP) only once the client had time to send what it
+ * would send without waiting: what had arrived behind that command by then is recorded, per verb.
+ */
+async function slowLoginServer(): Promise<{ server: FakePop3Server; sentBehind: Map<string, string[]> }> {
+  const sentBehind = new Map<string, string[]>();
+  const base = defaultHandlers();
+  const slow =
+    (verb: string) =>
+    async (s: FakeSession, args: string[], line: string): Promise<void> => {
+      await sleep(150);
+      const mine = s.server.commands.filter((c) => c.session === s.id).map((c) => c.verb);
+      sentBehind.set(verb, mine.slice(mine.lastIndexOf(verb) + 1));
+      await base[verb]!(s, args, line);
+    };
+  const server = await startFakePop3Server({
+    messages,
+    tokens: { alice: 'token-alice' },
+    handlers: { USER: slow('USER'), PASS: slow('PASS'), AUTH: slow('AUTH'), APOP: slow('APOP') },
+  });
+  return { server, sentBehind };
+}
+
+// Measured against Courier 1.0.16 (test/e2e/pipeline-courier.test.ts): it offers PIPELINING before login, but its
+// pop3login hands the connection to pop3d once the login is accepted, and whatever it had read behind the login
+// command is lost: a CAPA or listing sent there is never answered and the session hangs until its timeout.
+describe('nothing is pipelined behind a login command, even with PIPELINING and prefetchListing', () => {
+  let fake: Awaited<ReturnType<typeof slowLoginServer>>;
+  before(async () => {
+    fake = await slowLoginServer();
+  });
+  after(() => fake.server.close());
+
+  const logins = [
+    { auth: 'plain', verbs: ['AUTH'] },
+    { auth: 'apop', verbs: ['APOP'] },
+    { auth: 'user', verbs: ['USER', 'PASS'] },
+    { auth: 'xoauth2', verbs: ['AUTH'], accessToken: 'token-alice' },
+  ] as const;
+  for (const { auth, verbs, ...extra } of logins) {
+    it(`${auth}: the CAPA after login waits for the login's answer`, async () => {
+      fake.sentBehind.clear();
+      const client = await connectFake(fake.server, { prefetchListing: true, auth, ...extra });
+      for (const verb of verbs) assert.deepEqual(fake.sentBehind.get(verb), [], `sent behind ${verb}`);
+      assert.equal((await client.stat()).count, 2);
+      await client.quit();
+    });
+  }
+});
