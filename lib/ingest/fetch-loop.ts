@@ -11,6 +11,7 @@ import { StoreError } from '../store/types.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { CommitPool } from './commit-pool.ts';
 import { classifyError, MessageOverLimitError } from './errors.ts';
+import { loadParser } from './load-parser.ts';
 import { headerPart } from './message-headers.ts';
 import { duplicateKey } from './plan.ts';
 import { receiveMessage, type ReceivedMessage } from './receive-message.ts';
@@ -236,6 +237,9 @@ export async function fetchMessages(
   let done = 0;
   let receiving = 0; // the message taken from the window and not yet handed on: unfetched if the session dies now
   window.fill();
+  // The parser's code loads while the first answers are on their way (a round trip on a long link): once the
+  // requests are written, as loading it holds the thread.
+  if (messages.length > 0) setImmediate(() => loadParser().catch(() => undefined));
   try {
     for (let req = window.take(); req !== undefined; req = window.take()) {
       receiving = 1;
