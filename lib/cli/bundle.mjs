@@ -145,6 +145,20 @@ const lazyBuiltins = (builtinModules) => ({
 });
 
 /**
+ * Modules replaced in the bundle, the same as in the Lambda bundles (cdk/bundling.ts MODULE_ALIASES; a test keeps
+ * the two equal). mailparser imports the ESM builds of libmime, libqp and libbase64 while its splitter requires the
+ * CJS ones: one copy serves both. Its HTML-to-text and text-to-HTML helpers, switched off wherever we parse, are
+ * stood in for by the shims (lib/parse/shims/): ~240 KiB less to load with the parser.
+ */
+export const MODULE_ALIASES = Object.freeze({
+  libmime: './node_modules/libmime/dist/cjs/libmime.js',
+  libqp: './node_modules/libqp/dist/cjs/libqp.js',
+  libbase64: './node_modules/libbase64/dist/cjs/libbase64.js',
+  'html-to-text': './lib/parse/shims/html-to-text.ts',
+  he: './lib/parse/shims/he.ts',
+});
+
+/**
  * Bundles lib/cli/main.ts into `outDir` (main.mjs and its chunks), written beside it first and renamed into place,
  * so a reader never sees half a bundle. Everything is bundled, the AWS SDK included: the installed package needs no
  * dependency at run time, and code splitting keeps the SDK in chunks loaded only for an S3 store or SQS publishing.
@@ -158,8 +172,6 @@ export async function buildCli(outDir, { root = ROOT, stamp = sourceStamp(root),
   fingerprint ??= await sourceFingerprint(root, stamp);
   const esbuild = await import('esbuild');
   const tmp = `${outDir}.${process.pid}.tmp`;
-  /** @param {string} name */
-  const alias = (name) => `./node_modules/${name}/dist/cjs/${name}.js`;
   rmSync(tmp, { recursive: true, force: true });
   await esbuild.build({
     absWorkingDir: root,
@@ -171,8 +183,7 @@ export async function buildCli(outDir, { root = ROOT, stamp = sourceStamp(root),
     target: 'node24',
     outdir: tmp,
     outExtension: { '.js': '.mjs' },
-    // mailparser imports the ESM builds of these while its splitter requires the CJS ones: one copy serves both.
-    alias: { libmime: alias('libmime'), libqp: alias('libqp'), libbase64: alias('libbase64') },
+    alias: { ...MODULE_ALIASES },
     banner: { js: "import { createRequire as __miRequire } from 'node:module'; const require = __miRequire(import.meta.url);" },
     minifySyntax: true,
     minifyWhitespace: true,
