@@ -4,29 +4,43 @@ import { defaultHandlers, startFakePop3Server, type FakePop3Server, type FakeSes
 import { connectFake, sleep } from './helpers.ts';
 
 const messages = [Buffer.from('Subject: one\r\n\r\nbody one\r\n'), Buffer.from('Subject: two\r\n\r\nbody two\r\n')];
-const capa = defaultHandlers().CAPA!;
-
 /**
- * A server that answers the CAPA after login only once the client had time to send what it would send without
- * waiting: what had arrived by then is recorded, per session.
+ * A server that answers each of `verbs` (when `slowWhen` holds for the session) only once the client had time to
+ * send what it would send without waiting: what had arrived behind that command by then is recorded, by session and
+ * verb (`sentBehind.get(\`${session} ${verb}\`)`).
  */
-async function slowCapaServer(capabilities?: string[]): Promise<{ server: FakePop3Server; sentBeforeCapa: Map<number, string[]> }> {
-  const sentBeforeCapa = new Map<number, string[]>();
+async function slowServer(
+  verbs: readonly string[],
+  options: { slowWhen?: (s: FakeSession) => boolean; capabilities?: string[] } = {},
+): Promise<{ server: FakePop3Server; sentBehind: Map<string, string[]> }> {
+  const sentBehind = new Map<string, string[]>();
+  const base = defaultHandlers();
+  const slow =
+    (verb: string) =>
+    async (s: FakeSession, args: string[], line: string): Promise<void> => {
+      if (options.slowWhen?.(s) ?? true) {
+        await sleep(150);
+        const mine = s.server.commands.filter((c) => c.session === s.id).map((c) => c.verb);
+        sentBehind.set(`${s.id} ${verb}`, mine.slice(mine.lastIndexOf(verb) + 1));
+      }
+      await base[verb]!(s, args, line);
+    };
   const server = await startFakePop3Server({
     messages,
-    ...(capabilities === undefined ? {} : { capabilities }),
-    handlers: {
-      CAPA: async (s: FakeSession, args, line) => {
-        if (s.authed) {
-          await sleep(150);
-          const mine = s.server.commands.filter((c) => c.session === s.id).map((c) => c.verb);
-          sentBeforeCapa.set(s.id, mine.slice(mine.lastIndexOf('CAPA') + 1));
-        }
-        await capa(s, args, line);
-      },
-    },
+    tokens: { alice: 'token-alice' },
+    ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
+    handlers: Object.fromEntries(verbs.map((v) => [v, slow(v)])),
   });
-  return { server, sentBeforeCapa };
+  return { server, sentBehind };
+}
+
+/** The CAPA after login answered late: what the client sends behind it without waiting, per session. */
+async function slowCapaServer(capabilities?: string[]) {
+  const { server, sentBehind } = await slowServer(['CAPA'], {
+    slowWhen: (s) => s.authed,
+    ...(capabilities === undefined ? {} : { capabilities }),
+  });
+  return { server, sentBeforeCapa: { get: (session: number) => sentBehind.get(`${session} CAPA`) } };
 }
 
 describe('the listing sent with the CAPA after login (prefetchListing)', () => {
@@ -93,36 +107,13 @@ describe('the listing sent with the CAPA after login (prefetchListing)', () => {
   });
 });
 
-/**
- * A server that answers each login command (USER, PASS, AUTH, APOP) only once the client had time to send what it
- * would send without waiting: what had arrived behind that command by then is recorded, per verb.
- */
-async function slowLoginServer(): Promise<{ server: FakePop3Server; sentBehind: Map<string, string[]> }> {
-  const sentBehind = new Map<string, string[]>();
-  const base = defaultHandlers();
-  const slow =
-    (verb: string) =>
-    async (s: FakeSession, args: string[], line: string): Promise<void> => {
-      await sleep(150);
-      const mine = s.server.commands.filter((c) => c.session === s.id).map((c) => c.verb);
-      sentBehind.set(verb, mine.slice(mine.lastIndexOf(verb) + 1));
-      await base[verb]!(s, args, line);
-    };
-  const server = await startFakePop3Server({
-    messages,
-    tokens: { alice: 'token-alice' },
-    handlers: { USER: slow('USER'), PASS: slow('PASS'), AUTH: slow('AUTH'), APOP: slow('APOP') },
-  });
-  return { server, sentBehind };
-}
-
 // Measured against Courier 1.0.16 (test/e2e/pipeline-courier.test.ts): it offers PIPELINING before login, but its
 // pop3login hands the connection to pop3d once the login is accepted, and whatever it had read behind the login
 // command is lost: a CAPA or listing sent there is never answered and the session hangs until its timeout.
 describe('nothing is pipelined behind a login command, even with PIPELINING and prefetchListing', () => {
-  let fake: Awaited<ReturnType<typeof slowLoginServer>>;
+  let fake: Awaited<ReturnType<typeof slowServer>>;
   before(async () => {
-    fake = await slowLoginServer();
+    fake = await slowServer(['USER', 'PASS', 'AUTH', 'APOP']);
   });
   after(() => fake.server.close());
 
@@ -134,9 +125,9 @@ describe('nothing is pipelined behind a login command, even with PIPELINING and 
   ] as const;
   for (const { auth, verbs, ...extra } of logins) {
     it(`${auth}: the CAPA after login waits for the login's answer`, async () => {
-      fake.sentBehind.clear();
       const client = await connectFake(fake.server, { prefetchListing: true, auth, ...extra });
-      for (const verb of verbs) assert.deepEqual(fake.sentBehind.get(verb), [], `sent behind ${verb}`);
+      const session = fake.server.sessions.length;
+      for (const verb of verbs) assert.deepEqual(fake.sentBehind.get(`${session} ${verb}`), [], `sent behind ${verb}`);
       assert.equal((await client.stat()).count, 2);
       await client.quit();
     });
