@@ -417,6 +417,13 @@ describe('FsRawStore metadata and objects', () => {
     for await (const d of store.listMetadata()) ids.push(d.id);
     assert.deepEqual(ids, ['two']);
     assert.deepEqual(warnings, ['skipping corrupt metadata line']);
+    // A lookup: the other document is found; the damaged one is not "none" but an error that names the damage.
+    const reader = await freshStore({ dir: store.location, warn: () => undefined });
+    assert.equal((await reader.getMetadata(key, 'two'))?.id, 'two');
+    await assert.rejects(
+      reader.getMetadata(key, 'one'),
+      (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY' && !e.retryable && e.message.includes(`${pack} line 1`),
+    );
   });
 
   it('getMetadata of a corrupt legacy file is a clear non-retryable error', async () => {

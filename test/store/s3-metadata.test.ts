@@ -222,6 +222,35 @@ describe('S3RawStore metadata and small objects', () => {
     await assert.rejects(collect(store.listMetadata()), (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY');
   });
 
+  it('getMetadata reads past damage in a pack, names it for a document it cannot read, and a new write mends it', async () => {
+    const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm10' });
+    const docs = [1, 2, 3].map((n) => docFor(store, 'support', '2025-01-01', n));
+    for (const d of docs) await store.putMetadata(d);
+    await store.flush();
+    const [pack] = await keysUnder(aws, 'm10/');
+    const lines = (await store.getObject(pack!))!.toString('utf8').trimEnd().split('\n');
+    lines[1] = lines[1]!.slice(0, 40);
+    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: pack!, Body: `${lines.join('\n')}\n` }));
+    const reader = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm10' });
+    assert.deepEqual(await reader.getMetadata(docs[0]!.raw.key), docs[0], 'a neighbour of the damaged line');
+    assert.deepEqual(await reader.getMetadata(docs[2]!.raw.key, docs[2]!.id), docs[2]);
+    await assert.rejects(
+      reader.getMetadata(docs[1]!.raw.key),
+      (e: unknown) => e instanceof StoreError && e.code === 'EVERIFY' && e.message.includes(`${pack} line 2`) && /verify/.test(e.message),
+    );
+    assert.equal(
+      await reader.getMetadata(rawKey('sales', new Date('2025-01-01T12:00:00Z'), '1'.repeat(64), 'm10')),
+      null,
+      'no damage there',
+    );
+    // The message ingested again: the partition's damage does not stop the write, and its document is readable again.
+    const writer = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm10' });
+    await writer.putMetadata(docs[1]!);
+    await writer.flush();
+    const after = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm10' });
+    assert.deepEqual(await after.getMetadata(docs[1]!.raw.key), docs[1]);
+  });
+
   it('puts and gets small objects under the prefix, null when absent, and refuses another bucket', async () => {
     const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm5' });
     const ref = await store.putObject('claims/abc.json', '{"a":"日本語"}', 'application/json');
