@@ -11,7 +11,8 @@ const PACKS_CACHED = 64;
 /**
  * What the fs and S3 stores' documents have in common (lib/store/document-packs.ts): each partition holds legacy
  * `<sha256>.json` documents and packs, and a document is looked up the same way in both. A store supplies how its
- * partitions are listed and its two kinds of files are read; each keeps its own answer to a damaged one.
+ * partitions are listed and its two kinds of files are read; each keeps its own answer to a damaged one in a
+ * listing, while a lookup reads past damage in both.
  */
 export abstract class PackedDocuments implements Pick<DocumentIo, 'indexPartition' | 'legacyId'> {
   /** Per pack, its readable documents and where it is damaged, if it is. */
@@ -59,7 +60,7 @@ export abstract class PackedDocuments implements Pick<DocumentIo, 'indexPartitio
       if (pack === undefined) {
         let first: string | null = null;
         const docs = await this.readPack(packKey, (where, reason) => {
-          first ??= `${where} (${reason})`;
+          first ??= `${where} is damaged (${reason})`;
         });
         pack = { docs, damage: first };
         if (this.#packs.size >= PACKS_CACHED) this.#packs.delete(this.#packs.keys().next().value!);
@@ -72,7 +73,7 @@ export abstract class PackedDocuments implements Pick<DocumentIo, 'indexPartitio
     if (damage !== null) {
       throw new StoreError(
         'EVERIFY',
-        `no readable metadata document for ${key}, and ${damage} is damaged: it may be this one. ` +
+        `no readable metadata document for ${key}, and ${damage}: it may be this one. ` +
           '`mail-ingest verify` lists every damaged document',
         { retryable: false },
       );

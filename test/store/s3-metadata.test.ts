@@ -46,6 +46,19 @@ async function collect(it: AsyncIterable<MetadataDocument>): Promise<string[]> {
   return ids;
 }
 
+/** Writes documents 1-3 of one partition under `prefix` as one pack, then cuts the second one's line short. */
+async function packWithDamagedSecondLine(aws: LocalAws, prefix: string): Promise<{ docs: MetadataDocument[]; pack: string }> {
+  const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix });
+  const docs = [1, 2, 3].map((n) => docFor(store, 'support', '2025-01-01', n));
+  for (const d of docs) await store.putMetadata(d);
+  await store.flush();
+  const [pack] = await keysUnder(aws, `${prefix}/`);
+  const lines = (await store.getObject(pack!))!.toString('utf8').trimEnd().split('\n');
+  lines[1] = lines[1]!.slice(0, 40);
+  await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: pack!, Body: `${lines.join('\n')}\n` }));
+  return { docs, pack: pack! };
+}
+
 describe('S3RawStore metadata and small objects', () => {
   let aws: LocalAws;
   before(async () => {
@@ -190,15 +203,9 @@ describe('S3RawStore metadata and small objects', () => {
   });
 
   it('with onDamaged, lists past a damaged document and reports where it is', async () => {
-    const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm9' });
-    const docs = [1, 2, 3].map((n) => docFor(store, 'support', '2025-01-01', n));
-    for (const d of docs) await store.putMetadata(d);
-    await store.flush();
-    const [pack] = await keysUnder(aws, 'm9/');
-    const lines = (await store.getObject(pack!))!.toString('utf8').trimEnd().split('\n');
     // The second document's line cut short; a legacy document of the first that is not a valid document.
-    lines[1] = lines[1]!.slice(0, 40);
-    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: pack!, Body: `${lines.join('\n')}\n` }));
+    const { docs, pack } = await packWithDamagedSecondLine(aws, 'm9');
+    const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm9' });
     await aws.s3.send(
       new PutObjectCommand({
         Bucket: aws.bucket,
@@ -223,14 +230,7 @@ describe('S3RawStore metadata and small objects', () => {
   });
 
   it('getMetadata reads past damage in a pack, names it for a document it cannot read, and a new write mends it', async () => {
-    const store = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm10' });
-    const docs = [1, 2, 3].map((n) => docFor(store, 'support', '2025-01-01', n));
-    for (const d of docs) await store.putMetadata(d);
-    await store.flush();
-    const [pack] = await keysUnder(aws, 'm10/');
-    const lines = (await store.getObject(pack!))!.toString('utf8').trimEnd().split('\n');
-    lines[1] = lines[1]!.slice(0, 40);
-    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: pack!, Body: `${lines.join('\n')}\n` }));
+    const { docs, pack } = await packWithDamagedSecondLine(aws, 'm10');
     const reader = new S3RawStore({ client: aws.s3, bucket: aws.bucket, prefix: 'm10' });
     assert.deepEqual(await reader.getMetadata(docs[0]!.raw.key), docs[0], 'a neighbour of the damaged line');
     assert.deepEqual(await reader.getMetadata(docs[2]!.raw.key, docs[2]!.id), docs[2]);
