@@ -4,6 +4,7 @@
  * expresses exactly the same settings for esbuild's JS API, so what runs locally is what runs in Lambda.
  */
 import { OutputFormat, SourceMapMode, Charset, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { MODULE_ALIASES } from '../lib/parse/shims/aliases.mjs';
 
 /** Lambda's Node.js 24 runtime (`nodejs24.x`). */
 export const NODE_TARGET = 'node24';
@@ -21,19 +22,8 @@ export const ESM_REQUIRE_BANNER =
  */
 export const EXTERNAL_MODULES: readonly string[] = [];
 
-/**
- * mailparser imports the ESM builds of libmime, libqp and libbase64 while @zone-eu/mailsplit requires their CJS
- * builds, so a bundle would carry both copies (~93 KiB). One copy serves both. Paths relative to the project root,
- * where esbuild runs. The CLI bundle (lib/cli/bundle.mjs) replaces the same modules (test/parse/shims.test.ts).
- */
-export const MODULE_ALIASES: Readonly<Record<string, string>> = {
-  libmime: './node_modules/libmime/dist/cjs/libmime.js',
-  libqp: './node_modules/libqp/dist/cjs/libqp.js',
-  libbase64: './node_modules/libbase64/dist/cjs/libbase64.js',
-  // mailparser's HTML-to-text and text-to-HTML helpers, switched off wherever we parse (~240 KiB): see the shims.
-  'html-to-text': './lib/parse/shims/html-to-text.ts',
-  he: './lib/parse/shims/he.ts',
-};
+/** The modules the bundles replace (lib/parse/shims/aliases.mjs, shared with the CLI bundle). */
+export { MODULE_ALIASES };
 
 export const bundlingOptions: BundlingOptions = {
   format: OutputFormat.ESM,

@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MODULE_ALIASES } from '../parse/shims/aliases.mjs';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -142,20 +143,6 @@ const lazyBuiltins = (builtinModules) => ({
       };
     });
   },
-});
-
-/**
- * Modules replaced in the bundle, the same as in the Lambda bundles (cdk/bundling.ts MODULE_ALIASES; a test keeps
- * the two equal). mailparser imports the ESM builds of libmime, libqp and libbase64 while its splitter requires the
- * CJS ones: one copy serves both. Its HTML-to-text and text-to-HTML helpers, switched off wherever we parse, are
- * stood in for by the shims (lib/parse/shims/): ~240 KiB less to load with the parser.
- */
-export const MODULE_ALIASES = Object.freeze({
-  libmime: './node_modules/libmime/dist/cjs/libmime.js',
-  libqp: './node_modules/libqp/dist/cjs/libqp.js',
-  libbase64: './node_modules/libbase64/dist/cjs/libbase64.js',
-  'html-to-text': './lib/parse/shims/html-to-text.ts',
-  he: './lib/parse/shims/he.ts',
 });
 
 /**

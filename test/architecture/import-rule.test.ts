@@ -89,7 +89,16 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     'lib/fs',
   ],
   // The CDK app reads facts of lib/ (schema, layout, processor registry) and bundles functions/ by path only.
-  cdk: [...BASE, 'lib/config', 'lib/store/layout.ts', 'lib/store/keys.ts', 'lib/processors/registry.ts', 'lib/document'],
+  // The bundles' module aliases (lib/parse/shims/aliases.mjs) are a fact of the parser, shared with the CLI's build.
+  cdk: [
+    ...BASE,
+    'lib/config',
+    'lib/store/layout.ts',
+    'lib/store/keys.ts',
+    'lib/processors/registry.ts',
+    'lib/document',
+    'lib/parse/shims/aliases.mjs',
+  ],
 };
 
 function allowed(from: string, target: string): boolean {

@@ -1,7 +1,7 @@
 import { decodeEntities } from '../snippet.ts';
 
 /**
- * Stands in for the `he` HTML entity package in the Lambda bundles (cdk/bundling.ts MODULE_ALIASES), ~73 KiB of
+ * Stands in for the `he` HTML entity package in the CLI and Lambda bundles (aliases.mjs), ~73 KiB of
  * entity tables. mailparser calls it only to build HTML views of text and headers: turned off in the ingest
  * parser (`skipTextToHtml`), and in the attachment processor it escapes the headers of an attached message into
  * HTML the processor discards. Escaping the five markup characters (and everything outside ASCII, as `he` does by

@@ -1,7 +1,7 @@
 import { htmlToPlain } from '../snippet.ts';
 
 /**
- * Stands in for the html-to-text package in the Lambda bundles (cdk/bundling.ts MODULE_ALIASES). mailparser
+ * Stands in for the html-to-text package in the CLI and Lambda bundles (aliases.mjs). mailparser
  * imports it for its HTML-to-text conversion, which every parser in this project turns off (`skipHtmlToText`):
  * bundling it and its HTML parser cost ~170 KiB of cold start for code that never runs. Should a caller turn the
  * conversion on, it gets our own snippet conversion rather than an error.
