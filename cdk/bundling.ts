@@ -22,9 +22,6 @@ export const ESM_REQUIRE_BANNER =
  */
 export const EXTERNAL_MODULES: readonly string[] = [];
 
-/** The modules the bundles replace (lib/parse/shims/aliases.mjs, shared with the CLI bundle). */
-export { MODULE_ALIASES };
-
 export const bundlingOptions: BundlingOptions = {
   format: OutputFormat.ESM,
   target: NODE_TARGET,

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import he from '../../lib/parse/shims/he.ts';
 import { compile, htmlToText } from '../../lib/parse/shims/html-to-text.ts';
-import { MODULE_ALIASES } from '../../cdk/bundling.ts';
+import { MODULE_ALIASES } from '../../lib/parse/shims/aliases.mjs';
 
 /** The stand-ins the Lambda and CLI bundles use for mailparser's unused HTML helpers (lib/parse/shims/aliases.mjs). */
 describe('bundle shims for html-to-text and he', () => {
