@@ -2,8 +2,7 @@ import type { MetadataDocument } from '../document/metadata-schema.ts';
 import { orderPartitionNames } from './document-packs.ts';
 import { metadataKeyFor } from './keys.ts';
 import type { DocumentIo, PartitionIndex } from './metadata-buffer.ts';
-import { StoreError } from './types.ts';
-import type { MetadataQuery } from './types.ts';
+import { StoreError, type MetadataQuery } from './types.ts';
 
 /** Packs read by getMetadata, kept parsed: packs never change once written. */
 const PACKS_CACHED = 64;
