@@ -31,7 +31,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'lib/pop3': BASE,
   // The durable-file helpers raise the store's errors (lib/store/types.ts) and nothing else of it.
   'lib/fs': [...BASE, 'lib/store/types.ts'],
-  'lib/parse': [...BASE, 'lib/document'],
+  // A bundle shim stands in for a package by its name, so it reaches the real module by path (shims/libbase64.ts).
+  'lib/parse': [...BASE, 'lib/document', 'node_modules/libbase64/dist/cjs/libbase64.js'],
   'lib/store': [...BASE, 'lib/fs', 'lib/document'],
   // The config describes POP3 options, store prefixes and processor kinds: it reads their facts, not their code.
   'lib/config': [...BASE, 'lib/pop3/types.ts', 'lib/store/keys.ts', 'lib/store/layout.ts', 'lib/processors/registry.ts', 'lib/oauth2'],
