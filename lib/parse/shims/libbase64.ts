@@ -44,6 +44,7 @@ function decodeRegularLines(buf: Buffer): { end: number; out: Buffer | null } {
 }
 
 export class Decoder extends Transform {
+  readonly options: object;
   inputBytes = 0;
   outputBytes = 0;
   /** libbase64's state: base64 characters carried, counted from the last '='. */
@@ -53,7 +54,7 @@ export class Decoder extends Transform {
 
   constructor(options?: object) {
     super();
-    void options;
+    this.options = options ?? {};
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
