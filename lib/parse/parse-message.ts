@@ -9,6 +9,7 @@ import { htmlToPlain, makeSnippet } from './snippet.ts';
 import { decodeBytes } from './charset.ts';
 import { readBounce, type BouncePart } from './bounce/read-bounce.ts';
 import { multipartPreamble } from './preamble.ts';
+import { singlePartText } from './single-part.ts';
 
 export interface ParseLimits {
   /** Top-level header block; larger blocks are not parsed further. @default 256 KiB */
@@ -38,6 +39,9 @@ const KEPT_TYPES =
   /^(?:text\/|message\/(?:delivery-status|global-delivery-status|rfc822|global|global-headers|feedback-report|disposition-notification)$)/;
 const KEPT_BYTES_PER_PART = 64 * 1024;
 const KEPT_PARTS = 8;
+// A body read whole by single-part.ts (its decoded text is cut at TEXT_BYTES_PER_PART anyway); a larger one is
+// streamed through mailparser, which decodes no more than it keeps at a time.
+const SINGLE_PART_MAX = 4 * TEXT_BYTES_PER_PART;
 // The start of the message kept for the multipart preamble (preamble.ts), past a header block of this size.
 const START_BYTES = 64 * 1024;
 
@@ -138,6 +142,8 @@ class ParseRun {
   repaired: string | null = null;
   block: HeaderBlock | null = null;
   parser: BoundedMailParser | null = null;
+  /** The one text part of a message read without mailparser (single-part.ts). */
+  root: TreeNode | null = null;
   readonly attachments: Attachment[] = [];
   /** Decoded leading text of the attachments in KEPT_TYPES, for the bounce reader. */
   readonly kept: BouncePart[] = [];
@@ -202,6 +208,25 @@ class ParseRun {
     }
     if (this.block.headerless) this.fail('message has no header fields');
 
+    const startLimit = (this.block?.length ?? 0) + START_BYTES;
+    const bodyStart = findHeaderEnd(head);
+    if (
+      iterator === null &&
+      scan === 'complete' &&
+      this.block.damage.length === 0 &&
+      this.block.headers.length > 0 &&
+      head.length - bodyStart <= SINGLE_PART_MAX
+    ) {
+      // A message in memory that is one plain text part: read as mailparser would, without its streams.
+      // Whatever it cannot read is left to mailparser, which reports it.
+      const text = await singlePartText(head, bodyStart, TEXT_BYTES_PER_PART).catch(() => null);
+      if (text !== null) {
+        this.start.append(head.subarray(0, startLimit));
+        this.root = { contentType: 'text/plain', isAttachment: false, textContent: text, headers: new Map() };
+        return;
+      }
+    }
+
     const parser = new BoundedMailParser({
       maxMimeDepth: this.limits.maxMimeDepth,
       maxParts: this.limits.maxParts,
@@ -244,7 +269,6 @@ class ParseRun {
     // mailparser can emit more than one error (and late ones, after 'end'): none may become an uncaught exception.
     parser.on('error', () => undefined);
 
-    const startLimit = (this.block?.length ?? 0) + START_BYTES;
     const write = async (chunk: Buffer): Promise<void> => {
       if (this.start.length < startLimit) this.start.append(chunk.subarray(0, startLimit - this.start.length));
       if (parser.write(chunk)) return;
@@ -300,7 +324,7 @@ class ParseRun {
       if (typeof node.textContent === 'string' && !node.isAttachment && /\S/.test(node.textContent)) out.push(node);
       for (const child of node.children ?? []) walk(child, depth + 1);
     };
-    walk(this.parser?.root ?? undefined, 0);
+    walk(this.parser?.root ?? this.root ?? undefined, 0);
     this.#textNodes = out;
     return out;
   }
