@@ -79,20 +79,21 @@ class TextDecodeStream extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    const bytes = Buffer.concat(this.chunks);
-    // Most text is UTF-8 or ASCII already: decoded and encoded again it would be these very bytes.
-    if (utf8AsIs(bytes, this.charset)) {
-      done(null, bytes);
-      return;
-    }
-    let text: string;
-    try {
-      text = decodeBytes(bytes, this.charset);
-    } catch {
-      text = bytes.toString('utf8');
-    }
-    done(null, Buffer.from(text, 'utf8'));
+    done(null, decodeTextPart(Buffer.concat(this.chunks), this.charset));
   }
+}
+
+/** A text part's bytes (transfer encoding undone) as UTF-8, decoded from `charset` the way every text part is. */
+export function decodeTextPart(bytes: Buffer, charset: string): Buffer {
+  // Most text is UTF-8 or ASCII already: decoded and encoded again it would be these very bytes.
+  if (utf8AsIs(bytes, charset)) return bytes;
+  let text: string;
+  try {
+    text = decodeBytes(bytes, charset);
+  } catch {
+    text = bytes.toString('utf8');
+  }
+  return Buffer.from(text, 'utf8');
 }
 
 export class BoundedMailParser extends MailParser {

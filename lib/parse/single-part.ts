@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import mailsplit from '@zone-eu/mailsplit';
-import { decodeBytes, utf8AsIs } from './charset.ts';
+import { decodeTextPart } from './bounded-mail-parser.ts';
 
 /**
  * The text of a message that is one text/plain part, read without mailparser's stream graph. Most mail a business
@@ -11,8 +11,8 @@ import { decodeBytes, utf8AsIs } from './charset.ts';
  * The same code decides what the message is: mailsplit's own MimeNode reads the header block (the first
  * Content-Type, its charset, format and name, the transfer encoding, the disposition), and the part's transfer
  * encoding is undone by the decoder mailsplit would pick. What follows is what mailparser and BoundedMailParser do
- * with a text part: keep the first `maxBytes` decoded bytes, decode the charset as TextDecodeStream does, and
- * normalize line ends as mailparser does. Anything else (multipart, an attached message, format=flowed, a named
+ * with a text part: keep the first `maxBytes` decoded bytes, decode the charset with TextDecodeStream's own
+ * decodeTextPart, and normalize line ends as mailparser does. Anything else (multipart, an attached message, format=flowed, a named
  * or disposed part, another type or transfer encoding) returns null and goes through mailparser.
  * test/parse/single-part.test.ts checks the two paths agree on the corpus and on generated variants.
  */
@@ -86,15 +86,7 @@ export async function singlePartText(message: Buffer, bodyStart: number, maxByte
   if (!eligible(node)) return null;
   const decoded = await undoTransferEncoding(node, message.subarray(bodyStart));
   const bytes = decoded.length > maxBytes ? decoded.subarray(0, maxBytes) : decoded;
-  const charset = node.charset || '';
-  let text: Buffer;
-  if (utf8AsIs(bytes, charset)) text = bytes;
-  else {
-    try {
-      text = Buffer.from(decodeBytes(bytes, charset), 'utf8');
-    } catch {
-      text = Buffer.from(bytes.toString('utf8'), 'utf8');
-    }
-  }
-  return text.toString().replace(/\r?\n/g, '\n');
+  return decodeTextPart(bytes, node.charset || '')
+    .toString()
+    .replace(/\r?\n/g, '\n');
 }
